@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "basic/log.h"
+#include "basic/parse-util.h"
+#include "basic/string-util.h"
+#include "basic/tests.h"
+
+TEST(parse_size) {
+        uint64_t v;
+
+        ASSERT_OK(parse_size("0", &v));
+        ASSERT_EQ(v, 0);
+        ASSERT_OK(parse_size("1 GB", &v));
+        ASSERT_EQ(v, 1000000000);
+        ASSERT_OK(parse_size("512 MiB", &v));
+        ASSERT_EQ(v, 512 * 1024 * 1024);
+        ASSERT_OK(parse_size("3KiB", &v));
+        ASSERT_EQ(v, 3072);
+        ASSERT_OK(parse_size("7 B", &v));
+        ASSERT_EQ(v, 7);
+        ASSERT_OK(parse_size("2 TB", &v));
+        ASSERT_EQ(v, 2000000000000);
+        ASSERT_OK(parse_size("1 TiB", &v));
+        ASSERT_EQ(v, (uint64_t) 1 << 40);
+        ASSERT_OK(parse_size("5 kb", &v));
+        ASSERT_EQ(v, 5000);
+        ASSERT_ERROR(parse_size("", &v), EINVAL);
+        ASSERT_ERROR(parse_size("GB", &v), EINVAL);
+        ASSERT_ERROR(parse_size("1 XB", &v), EINVAL);
+        ASSERT_ERROR(parse_size("-1", &v), EINVAL);
+        ASSERT_ERROR(parse_size("1.5 GB", &v), EINVAL);
+        ASSERT_ERROR(parse_size(" 1", &v), EINVAL);
+        ASSERT_ERROR(parse_size("99999999999999999999", &v), ERANGE);
+        ASSERT_ERROR(parse_size("100000000 TiB", &v), ERANGE);
+}
+
+TEST(safe_ato) {
+        uint64_t u;
+        int64_t i;
+        unsigned x;
+
+        ASSERT_OK(safe_atou64("18446744073709551615", &u));
+        ASSERT_EQ(u == UINT64_MAX, 1);
+        ASSERT_ERROR(safe_atou64("18446744073709551616", &u), ERANGE);
+        ASSERT_ERROR(safe_atou64("12a", &u), EINVAL);
+        ASSERT_ERROR(safe_atou64("", &u), EINVAL);
+        ASSERT_ERROR(safe_atou64("+1", &u), EINVAL);
+        ASSERT_OK(safe_atoi64("-9223372036854775808", &i));
+        ASSERT_EQ(i, INT64_MIN);
+        ASSERT_ERROR(safe_atoi64("9223372036854775808", &i), ERANGE);
+        ASSERT_ERROR(safe_atou("4294967296", &x), ERANGE);
+}
+
+TEST(parse_boolean) {
+        bool b;
+
+        ASSERT_OK(parse_boolean("true", &b));
+        ASSERT_TRUE(b);
+        ASSERT_OK(parse_boolean("false", &b));
+        ASSERT_FALSE(b);
+        ASSERT_ERROR(parse_boolean("maybe", &b), EINVAL);
+        ASSERT_ERROR(parse_boolean("", &b), EINVAL);
+}
+
+TEST(strv) {
+        _cleanup_strv_free_ char **l = NULL, **e = NULL;
+        _cleanup_free_ char *j = NULL;
+
+        ASSERT_OK(strv_split_whitespace("  a\tbb \n c  ", &l));
+        ASSERT_EQ(strv_length(l), 3);
+        ASSERT_STREQ(l[0], "a");
+        ASSERT_STREQ(l[1], "bb");
+        ASSERT_STREQ(l[2], "c");
+        ASSERT_TRUE(strv_contains(l, "bb"));
+        ASSERT_FALSE(strv_contains(l, "b"));
+        j = strv_join(l, ",");
+        ASSERT_STREQ(j, "a,bb,c");
+
+        ASSERT_OK(strv_split_whitespace("   ", &e));
+        ASSERT_TRUE(e != NULL);
+        ASSERT_EQ(strv_length(e), 0);
+        free(j);
+        j = strv_join(e, ",");
+        ASSERT_STREQ(j, "");
+}
+
+TEST(strbuf) {
+        TextBuf b = {};
+        _cleanup_free_ char *s = NULL;
+
+        for (int i = 0; i < 1000; i++)
+                textbuf_appendf(&b, "%d,", i % 10);
+        textbuf_append_char(&b, '!');
+        ASSERT_OK(textbuf_steal(&b, &s));
+        ASSERT_EQ(strlen(s), 2001);
+        ASSERT_TRUE(startswith(s, "0,1,2,"));
+        ASSERT_EQ(s[2000], '!');
+}
+
+TEST(files) {
+        char dir[] = "/tmp/test-basic-XXXXXX";
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        size_t size;
+
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+        path = strjoin(dir, "/f");
+        ASSERT_OK(write_file_atomic(path, "hello\n", 6, 0644));
+        ASSERT_OK(read_full_file(path, 1024, &data, &size));
+        ASSERT_EQ(size, 6);
+        ASSERT_STREQ(data, "hello\n");
+        data = mfree(data);
+        ASSERT_ERROR(read_full_file(path, 3, &data, &size), E2BIG);
+        ASSERT_ERROR(read_full_file("/nonexistent/file", 10, &data, &size), ENOENT);
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rmdir(dir));
+}
+
+TEST(log_levels) {
+        ASSERT_EQ(log_level_from_string("debug"), LOG_DEBUG);
+        ASSERT_EQ(log_level_from_string("error"), LOG_ERR);
+        ASSERT_ERROR(log_level_from_string("loud"), EINVAL);
+        ASSERT_STREQ(log_level_to_string(LOG_WARNING), "warning");
+
+        log_set_max_level(LOG_WARNING);
+        /* Filtered out, but still returns the error. */
+        ASSERT_EQ(log_debug_errno(ENOENT, "not shown"), -ENOENT);
+        ASSERT_EQ(log_warning_errno(EIO, "shown: %m"), -EIO);
+        log_set_max_level(LOG_INFO);
+}
+
+int main(void) {
+        RUN(parse_size);
+        RUN(safe_ato);
+        RUN(parse_boolean);
+        RUN(strv);
+        RUN(strbuf);
+        RUN(files);
+        RUN(log_levels);
+        return 0;
+}
