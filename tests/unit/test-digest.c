@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "basic/fd-util.h"
 #include "basic/tests.h"
+#include "digest/digest-map.h"
 #include "digest/digest.h"
 
 TEST(known_values) {
@@ -71,7 +73,34 @@ TEST(hex) {
         ASSERT_TRUE(digest_equal(&d, &e));
 }
 
+TEST(map) {
+        _cleanup_(digest_map_freep) DigestMap *m = NULL;
+        Digest d[1000];
+
+        ASSERT_OK(digest_map_new(free, &m));
+        for (int i = 0; i < 1000; i++) {
+                digest_buffer(&i, sizeof i, &d[i]);
+                char *v = NULL;
+                ASSERT_TRUE(asprintf(&v, "%d", i) > 0);
+                ASSERT_EQ(digest_map_put(m, &d[i], v), 1);
+        }
+        ASSERT_EQ(digest_map_size(m), 1000);
+        for (int i = 0; i < 1000; i++) {
+                char want[16];
+                snprintf(want, sizeof want, "%d", i);
+                ASSERT_STREQ(digest_map_get(m, &d[i]), want);
+        }
+        /* Replacing frees the old value (ASan would see a leak otherwise). */
+        ASSERT_EQ(digest_map_put(m, &d[7], strdup("seven")), 0);
+        ASSERT_STREQ(digest_map_get(m, &d[7]), "seven");
+        ASSERT_EQ(digest_map_size(m), 1000);
+        Digest absent;
+        digest_buffer("absent", 6, &absent);
+        ASSERT_TRUE(digest_map_get(m, &absent) == NULL);
+}
+
 int main(void) {
+        RUN(map);
         RUN(known_values);
         RUN(incremental_and_fd);
         RUN(hex);

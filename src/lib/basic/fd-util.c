@@ -95,3 +95,30 @@ int write_file_atomic(const char *path, const void *buf, size_t size, mode_t mod
                 (void) unlink(tmp);
         return r;
 }
+
+int mkdir_parents_and_self(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char saved = *s;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = saved;
+                if (!saved)
+                        return 0;
+        }
+}
+
+int fd_nonblock(int fd, bool nonblock) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0)
+                return -errno;
+        int n = nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+        if (n != flags && fcntl(fd, F_SETFL, n) < 0)
+                return -errno;
+        return 0;
+}
