@@ -821,10 +821,6 @@ TEST(digest_cache_ageing) {
 
 /* ---- ld.so ---- */
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
-}
-
 /* What ldd says: the paths of the libraries and the interpreter, sorted and unique; *ret_missing gets the
  * first library it did not find. */
 static int ldd(const char *binary, char ***ret, char **ret_missing) {
@@ -854,15 +850,7 @@ static int ldd(const char *binary, char ***ret, char **ret_missing) {
         int status = pclose(f);
         if (!l)
                 l = calloc(1, sizeof(char *));
-        size_t k = 0, len = strv_length(l);
-        qsort(l, len, sizeof(char *), cmp_str);
-        for (size_t i = 0; i < len; i++) {
-                if (k > 0 && streq(l[k - 1], l[i]))
-                        free(l[i]);
-                else
-                        l[k++] = l[i];
-        }
-        l[k] = NULL;
+        layer_strv_sort_unique(l);
         *ret = TAKE_PTR(l);
         return status;
 }

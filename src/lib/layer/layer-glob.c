@@ -5,6 +5,7 @@
 
 #include "basic/string-util.h"
 #include "layer/layer-glob.h"
+#include "layer/layer-util.h"
 
 /* s[i] is '['.  Returns the index of the ']' that closes the class, or 0 if there is none (the '[' is then a
  * literal).  A ']' right after "[" or "[!" belongs to the class, as do "[:alpha:]" names. */
@@ -273,20 +274,13 @@ static int glob_add_alternative(PathGlob *g, const char *alt) {
         g->starts = s;
         g->starts[g->n_starts++] = (uint32_t) g->n_components;
 
-        for (const char *p = alt; *p;) {
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                const char *e = strchrnul(p, '/');
-                size_t n = (size_t) (e - p);
+        size_t n;
+        for (const char *p, *rest = alt; (p = layer_path_next_component(&rest, &n));)
                 if (!(n == 1 && p[0] == '.')) {
                         r = glob_push_component(g, p, n);
                         if (r < 0)
                                 return r;
                 }
-                p = e;
-        }
         /* A trailing "**" needs at least one component: make it "**" + "/" + "*". */
         if (g->n_components > g->starts[g->n_starts - 1] &&
             g->components[g->n_components - 1].kind == COMPONENT_ANY_DEPTH) {
@@ -416,32 +410,27 @@ bool path_glob_state_can_continue(const PathGlob *g, const PathGlobState *s) {
 
 int path_glob_match(const PathGlob *g, const char *path) {
         _cleanup_(path_glob_state_done) PathGlobState s = {};
-        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_free_ char *name = malloc(strlen(path) + 1);
+        size_t n;
         int r;
 
-        if (!copy)
+        if (!name)
                 return -ENOMEM;
         r = path_glob_state_start(g, &s);
         if (r < 0)
                 return r;
-        for (char *p = copy; *p;) {
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                char *e = strchrnul(p, '/');
-                bool last = !*e;
-                *e = 0;
-
+        for (const char *p, *rest = path; (p = layer_path_next_component(&rest, &n));) {
                 PathGlobState next = {};
-                r = path_glob_state_step(g, &s, p, &next);
+
+                memcpy(name, p, n);
+                name[n] = 0;
+                r = path_glob_state_step(g, &s, name, &next);
                 if (r < 0)
                         return r;
                 path_glob_state_done(&s);
                 s = next;
                 if (s.n_positions == 0)
                         return 0;
-                p = last ? e : e + 1;
         }
         return path_glob_state_matches(g, &s);
 }

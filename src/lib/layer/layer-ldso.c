@@ -851,10 +851,6 @@ static int resolve_one(const char *binary, const char *ld_library_path, const Ld
         return 0;
 }
 
-static int strv_compare(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
-}
-
 int ldso_resolve(char * const *binaries, const char *ld_library_path, const LdCache *cache, char ***ret,
                  char **reterr_message) {
         _cleanup_strv_free_ char **result = NULL;
@@ -874,21 +870,12 @@ int ldso_resolve(char * const *binaries, const char *ld_library_path, const LdCa
         }
         elf_info_done(&host);
 
-        size_t n = strv_length(result), m = 0;
-        if (n > 0) {
-                qsort(result, n, sizeof(char *), strv_compare);
-                for (size_t i = 0; i < n; i++) {
-                        if (m > 0 && streq(result[m - 1], result[i]))
-                                free(result[i]);
-                        else
-                                result[m++] = result[i];
-                }
-                result[m] = NULL;
-        } else {
+        if (!result) {
                 result = calloc(1, sizeof(char *));
                 if (!result)
                         return -ENOMEM;
         }
+        layer_strv_sort_unique(result);
         *ret = TAKE_PTR(result);
         return 0;
 }

@@ -51,14 +51,8 @@ int layer_path_simplify(const char *path, char **ret) {
                 out[len++] = '/';
         size_t base = len; /* ".." never removes anything before this */
 
-        for (const char *p = path; *p;) {
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                const char *e = strchrnul(p, '/');
-                size_t l = (size_t) (e - p);
-
+        size_t l;
+        for (const char *p, *rest = path; (p = layer_path_next_component(&rest, &l));) {
                 if (l == 1 && p[0] == '.') {
                         /* nothing */
                 } else if (l == 2 && p[0] == '.' && p[1] == '.' && len > base && !ends_with_dotdot(out, len, base)) {
@@ -74,13 +68,41 @@ int layer_path_simplify(const char *path, char **ret) {
                         memcpy(out + len, p, l);
                         len += l;
                 }
-                p = e;
         }
         if (len == 0)
                 out[len++] = '.';
         out[len] = 0;
         *ret = TAKE_PTR(out);
         return 0;
+}
+
+const char *layer_path_next_component(const char **p, size_t *ret_len) {
+        const char *s = *p + strspn(*p, "/");
+
+        if (!*s)
+                return NULL;
+        *ret_len = strcspn(s, "/");
+        *p = s + *ret_len;
+        return s;
+}
+
+static int strv_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+void layer_strv_sort_unique(char **l) {
+        size_t n = strv_length(l), k = 0;
+
+        if (n == 0)
+                return;
+        qsort(l, n, sizeof(char *), strv_compare);
+        for (size_t i = 0; i < n; i++) {
+                if (k > 0 && streq(l[k - 1], l[i]))
+                        free(l[i]);
+                else
+                        l[k++] = l[i];
+        }
+        l[k] = NULL;
 }
 
 int layer_path_make_absolute(const char *path, char **ret) {

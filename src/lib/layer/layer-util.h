@@ -24,5 +24,12 @@ int layer_path_simplify(const char *path, char **ret);
 /* path made absolute against the current directory (lexically simplified), unless already absolute. */
 int layer_path_make_absolute(const char *path, char **ret);
 
+/* Iterates over the components of a path: returns the next one (not NUL-terminated; its length in *ret_len)
+ * and moves *p past it, or returns NULL at the end.  Empty components are skipped. */
+const char *layer_path_next_component(const char **p, size_t *ret_len);
+
+/* Sorts a strv and drops repeated strings, in place. */
+void layer_strv_sort_unique(char **l);
+
 /* Creates the directory and its missing parents, like mkdir -p. */
 int layer_mkdir_p(const char *path, mode_t mode);

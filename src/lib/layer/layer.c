@@ -119,12 +119,24 @@ static int template(Builder *b, const char *s, bool glob, char **ret) {
         return layer_template_expand(s, b->vars, glob, ret, b->reterr_message);
 }
 
-/* Relative paths of a spec are relative to the project directory. */
-static int host_path_of(Builder *b, const char *path, char **ret) {
-        _cleanup_free_ char *j = path[0] == '/' ? strdup(path) : layer_path_join(b->project_dir, path);
-        if (!j)
+/* A path of the spec: its templates expanded (*ret_path, if not NULL), and as a path on this machine, relative
+ * ones being relative to the project directory (*ret_host). */
+static int spec_path(Builder *b, const char *s, char **ret_path, char **ret_host) {
+        _cleanup_free_ char *path = NULL, *joined = NULL;
+        int r;
+
+        r = template(b, s, /* glob= */ false, &path);
+        if (r < 0)
+                return r;
+        joined = path[0] == '/' ? strdup(path) : layer_path_join(b->project_dir, path);
+        if (!joined)
                 return -ENOMEM;
-        return layer_path_simplify(j, ret);
+        r = layer_path_simplify(joined, ret_host);
+        if (r < 0)
+                return r;
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        return 0;
 }
 
 /* The canonical form of an absolute host path: its directory resolved, its last component kept. */
@@ -386,10 +398,7 @@ static int build_paths(Builder *b) {
 
         STRV_FOREACH(p, b->spec->paths) {
                 _cleanup_free_ char *path = NULL, *host = NULL;
-                r = template(b, *p, /* glob= */ false, &path);
-                if (r < 0)
-                        return r;
-                r = host_path_of(b, path, &host);
+                r = spec_path(b, *p, &path, &host);
                 if (r < 0)
                         return r;
                 r = add_host_path(b, host, path, b->follow_symlinks);
@@ -482,14 +491,11 @@ static int build_shared_library_dependencies(Builder *b) {
         int r;
 
         STRV_FOREACH(p, b->spec->paths) {
-                _cleanup_free_ char *path = NULL, *host = NULL;
-                r = template(b, *p, /* glob= */ false, &path);
+                char *host = NULL;
+                r = spec_path(b, *p, /* ret_path= */ NULL, &host);
                 if (r < 0)
                         return r;
-                r = host_path_of(b, path, &host);
-                if (r < 0)
-                        return r;
-                r = strv_consume(&binaries, TAKE_PTR(host));
+                r = strv_consume(&binaries, host);
                 if (r < 0)
                         return r;
         }
@@ -515,16 +521,12 @@ static int build_shared_library_dependencies(Builder *b) {
 }
 
 static int build_tar(Builder *b, BuiltLayer *l) {
-        _cleanup_free_ char *path = NULL;
         struct stat st;
         int r;
 
         if (!b->spec->path)
                 return layer_error(b->reterr_message, EINVAL, "Tar layer without a path");
-        r = template(b, b->spec->path, /* glob= */ false, &path);
-        if (r < 0)
-                return r;
-        r = host_path_of(b, path, &l->path);
+        r = spec_path(b, b->spec->path, /* ret_path= */ NULL, &l->path);
         if (r < 0)
                 return r;
         if (stat(l->path, &st) < 0) {
