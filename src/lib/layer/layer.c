@@ -121,7 +121,7 @@ static int template(Builder *b, const char *s, bool glob, char **ret) {
 
 /* A path of the spec: its templates expanded (*ret_path, if not NULL), and as a path on this machine, relative
  * ones being relative to the project directory (*ret_host). */
-static int spec_path(Builder *b, const char *s, char **ret_path, char **ret_host) {
+static int expand_spec_path(Builder *b, const char *s, char **ret_path, char **ret_host) {
         _cleanup_free_ char *path = NULL, *joined = NULL;
         int r;
 
@@ -398,7 +398,7 @@ static int build_paths(Builder *b) {
 
         STRV_FOREACH(p, b->spec->paths) {
                 _cleanup_free_ char *path = NULL, *host = NULL;
-                r = spec_path(b, *p, &path, &host);
+                r = expand_spec_path(b, *p, &path, &host);
                 if (r < 0)
                         return r;
                 r = add_host_path(b, host, path, b->follow_symlinks);
@@ -492,7 +492,7 @@ static int build_shared_library_dependencies(Builder *b) {
 
         STRV_FOREACH(p, b->spec->paths) {
                 char *host = NULL;
-                r = spec_path(b, *p, /* ret_path= */ NULL, &host);
+                r = expand_spec_path(b, *p, /* ret_path= */ NULL, &host);
                 if (r < 0)
                         return r;
                 r = strv_consume(&binaries, host);
@@ -526,7 +526,7 @@ static int build_tar(Builder *b, BuiltLayer *l) {
 
         if (!b->spec->path)
                 return layer_error(b->reterr_message, EINVAL, "Tar layer without a path");
-        r = spec_path(b, b->spec->path, /* ret_path= */ NULL, &l->path);
+        r = expand_spec_path(b, b->spec->path, /* ret_path= */ NULL, &l->path);
         if (r < 0)
                 return r;
         if (stat(l->path, &st) < 0) {

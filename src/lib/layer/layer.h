@@ -8,7 +8,8 @@
  *   tar      the file, relative to the project directory; it must be a regular file.
  *   glob     every regular file and symbolic link under the project directory whose relative path matches
  *            (layer/layer-glob.h has the syntax).  Directories are walked, never added; symbolic links are
- *            never walked into; other file types are skipped.
+ *            never walked into (with follow_symlinks, one to a directory gives an empty directory); other
+ *            file types are skipped.
  *   paths    each path (relative to the project directory, or absolute): a file, a symbolic link (as a link),
  *            or a directory (just an empty directory, not its contents).
  *   stubs    empty files (mode 0644), or empty directories (mode 0755) for paths ending in '/', after brace
