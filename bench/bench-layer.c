@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /* Building a manifest layer (glob "**") over a tree of small files: cold (empty digest cache), warm (the
- * cache of this process), and warm from disk (cache/cached-digests loaded by a new cache), against two anchors
- * run in the same process on the same tree: sha256sum over every file (what the cold build must do at least),
- * and tar cf /dev/null (a walk that stats every file; GNU tar does not read the data when writing to
- * /dev/null, so this is what the warm build must do at least).  Each is run several times; the best is kept.
+ * cache of this process), and warm from disk (cache/cached-digests loaded by a new cache), against two
+ * anchors run in the same process on the same tree: sha256sum over every file (what the cold build must do
+ * at least), and tar cf /dev/null (a walk that stats every file; GNU tar does not read the data when
+ * writing to /dev/null, so this is what the warm build must do at least).  Each is run several times; the
+ * best is kept.
  *
  *   build/bench/bench-layer [FILES [RUNS]]      (default 10000 files, 5 runs)
  */
@@ -160,13 +161,14 @@ int main(int argc, char **argv) {
         }
 
         static const char *const names[] = {
-                "layer, cold cache", "layer, warm cache", "layer, cache from disk", "sha256sum", "tar cf /dev/null",
+                "layer, cold cache", "layer, warm cache", "layer, cache from disk", "sha256sum",
+                "tar cf /dev/null",
         };
         printf("%u files of 100..2000 bytes, glob \"**\", best of %u runs\n", files, runs);
         printf("%-24s %10s %10s %14s %12s\n", "", "time", "per file", "/ sha256sum", "/ tar");
         for (int k = 0; k < 5; k++)
-                printf("%-24s %8.1fms %8.2fus %13.2fx %11.2fx\n", names[k], best[k] * 1e3, best[k] / files * 1e6,
-                       best[k] / best[3], best[k] / best[4]);
+                printf("%-24s %8.1fms %8.2fus %13.2fx %11.2fx\n", names[k], best[k] * 1e3,
+                       best[k] / files * 1e6, best[k] / best[3], best[k] / best[4]);
         printf("files hashed: cold %llu, warm %llu, from disk %llu\n", (unsigned long long) hashed[0],
                (unsigned long long) hashed[1], (unsigned long long) hashed[2]);
         ret = 0;

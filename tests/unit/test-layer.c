@@ -46,7 +46,7 @@ static void write_file(const char *dir, const char *rel, const char *content) {
         _cleanup_free_ char *p = join(dir, rel), *parent = strdup(p);
         ASSERT_TRUE(parent);
         *strrchr(parent, '/') = 0;
-        ASSERT_OK(layer_mkdir_p(parent, 0755));
+        ASSERT_OK(layer_mkdir_p(parent, /* mode= */ 0755));
         _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         ASSERT_TRUE(fd >= 0);
         ASSERT_OK(loop_write(fd, content, strlen(content)));
@@ -218,7 +218,8 @@ TEST(template) {
                 }
         }
         _cleanup_free_ char *s = NULL, *msg = NULL;
-        ASSERT_ERROR(layer_template_expand("x/<nope>", test_vars, false, &s, &msg), ENOENT);
+        ASSERT_ERROR(layer_template_expand("x/<nope>", test_vars, /* escape_glob= */ false, &s, &msg),
+                     ENOENT);
         ASSERT_TRUE(strstr(msg, "'<nope>'"));
 }
 
@@ -234,26 +235,29 @@ static void check_braces(const char *in, BraceFlags flags, const char *expected)
 TEST(brace_expand) {
         _cleanup_strv_free_ char **l = NULL;
 
-        check_braces("/dev/{null,zero}", 0, "/dev/null /dev/zero");
-        check_braces("/{proc,sys,tmp}/", 0, "/proc/ /sys/ /tmp/");
-        check_braces("a{b,c{d,e}}f", 0, "abf acdf acef");
-        check_braces("{a,b}{1,2}", 0, "a1 a2 b1 b2");
-        check_braces("a{,b}", 0, "a ab");
-        check_braces("a{b}c", 0, "abc");
-        check_braces("plain", 0, "plain");
-        check_braces("\\{a,b\\}", 0, "\\{a,b\\}");
-        check_braces("x{a\\,b,c}", 0, "xa\\,b xc");
+        check_braces("/dev/{null,zero}", /* flags= */ 0, "/dev/null /dev/zero");
+        check_braces("/{proc,sys,tmp}/", /* flags= */ 0, "/proc/ /sys/ /tmp/");
+        check_braces("a{b,c{d,e}}f", /* flags= */ 0, "abf acdf acef");
+        check_braces("{a,b}{1,2}", /* flags= */ 0, "a1 a2 b1 b2");
+        check_braces("a{,b}", /* flags= */ 0, "a ab");
+        check_braces("a{b}c", /* flags= */ 0, "abc");
+        check_braces("plain", /* flags= */ 0, "plain");
+        check_braces("\\{a,b\\}", /* flags= */ 0, "\\{a,b\\}");
+        check_braces("x{a\\,b,c}", /* flags= */ 0, "xa\\,b xc");
         /* In a glob, braces inside a class are literal. */
         check_braces("[{]{a,b}", BRACE_GLOB, "[{]a [{]b");
         check_braces("[]{]x", BRACE_GLOB, "[]{]x");
-        ASSERT_ERROR(brace_expand("[{]{a,b}", 0, &l), EINVAL); /* outside globs, '[' is nothing special */
+        /* Outside globs, '[' is nothing special. */
+        ASSERT_ERROR(brace_expand("[{]{a,b}", /* flags= */ 0, &l), EINVAL);
 
-        ASSERT_ERROR(brace_expand("{a,b", 0, &l), EINVAL);
-        ASSERT_ERROR(brace_expand("a}", 0, &l), EINVAL);
-        ASSERT_ERROR(brace_expand("{a,{b}", 0, &l), EINVAL);
+        ASSERT_ERROR(brace_expand("{a,b", /* flags= */ 0, &l), EINVAL);
+        ASSERT_ERROR(brace_expand("a}", /* flags= */ 0, &l), EINVAL);
+        ASSERT_ERROR(brace_expand("{a,{b}", /* flags= */ 0, &l), EINVAL);
         /* 2^13 = 8192 results. */
-        ASSERT_ERROR(brace_expand("{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}", 0, &l), E2BIG);
-        ASSERT_OK(brace_expand("{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}", 0, &l));
+        ASSERT_ERROR(brace_expand("{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}",
+                                  /* flags= */ 0, &l), E2BIG);
+        ASSERT_OK(brace_expand("{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}",
+                               /* flags= */ 0, &l));
         ASSERT_EQ(strv_length(l), 4096);
 }
 
@@ -366,7 +370,7 @@ TEST(tar) {
         _cleanup_(built_layer_freep) BuiltLayer *l = build(&e, &spec);
         ASSERT_EQ(l->kind, BUILT_LAYER_TAR);
         ASSERT_STREQ(l->path, tar);
-        ASSERT_OK(digest_file(tar, &d, NULL));
+        ASSERT_OK(digest_file(tar, &d, /* ret_size= */ NULL));
         ASSERT_TRUE(digest_equal(&d, &l->digest));
         ASSERT_EQ(l->n_blobs, 0);
         ASSERT_STREQ(built_layer_kind_to_string(l->kind), "tar");
@@ -419,7 +423,7 @@ TEST(glob) {
         ASSERT_EQ(a->mode, 0644);
         ASSERT_EQ(a->size, strlen("int a;\n"));
         ac = join(e.project, "src/a.c");
-        ASSERT_OK(digest_file(ac, &d, NULL));
+        ASSERT_OK(digest_file(ac, &d, /* ret_size= */ NULL));
         ASSERT_TRUE(digest_equal(&a->digest, &d));
         struct stat st;
         ASSERT_TRUE(stat(ac, &st) >= 0);
@@ -509,7 +513,8 @@ TEST(paths) {
 
         env_setup(&e);
         abs = join(e.project, "link-to-a");
-        LayerSpec spec = { .kind = LAYER_PATHS, .paths = (char *[]) { "src", "<data>/x.txt", abs, "./empty", NULL } };
+        LayerSpec spec = { .kind = LAYER_PATHS,
+                          .paths = (char *[]) { "src", "<data>/x.txt", abs, "./empty", NULL } };
         _cleanup_(built_layer_freep) BuiltLayer *l = build(&e, &spec);
         _cleanup_(manifest_freep) Manifest *m = read_manifest(l);
 
@@ -548,7 +553,8 @@ TEST(stubs) {
         env_setup(&e);
         LayerSpec spec = {
                 .kind = LAYER_STUBS,
-                .paths = (char *[]) { "/dev/{null,zero}", "/{proc,sys,tmp}/", "x/{a,b/{c,d}}", "/odd\\{name\\}", NULL },
+                .paths = (char *[]) { "/dev/{null,zero}", "/{proc,sys,tmp}/", "x/{a,b/{c,d}}",
+                                     "/odd\\{name\\}", NULL },
         };
         _cleanup_(built_layer_freep) BuiltLayer *l = build(&e, &spec);
         _cleanup_(manifest_freep) Manifest *m = read_manifest(l);
@@ -556,7 +562,7 @@ TEST(stubs) {
         ASSERT_STREQ(paths, "dev/null dev/zero odd{name} proc sys tmp x/a x/b/c x/b/d");
         const ManifestEntry *null = find_entry(m, "dev/null"), *proc = find_entry(m, "proc");
         Digest empty;
-        digest_buffer("", 0, &empty);
+        digest_buffer("", /* size= */ 0, &empty);
         ASSERT_EQ(null->type, MANIFEST_FILE);
         ASSERT_EQ(null->size, 0);
         ASSERT_EQ(null->mode, 0644);
@@ -764,7 +770,7 @@ TEST(digest_cache) {
         ASSERT_OK(read_full_file(cache_file, 1 << 20, &data, &size));
         for (size_t i = 0; i < size; i += size / 7 + 1) {
                 data[i] ^= 0x20;
-                ASSERT_OK(write_file_atomic(cache_file, data, size, 0644));
+                ASSERT_OK(write_file_atomic(cache_file, data, size, /* mode= */ 0644));
                 data[i] ^= 0x20;
                 e.cache = digest_cache_free(e.cache);
                 ASSERT_OK(digest_cache_new(&e.cache));
@@ -772,7 +778,7 @@ TEST(digest_cache) {
                 ASSERT_EQ(digest_cache_size(e.cache), 0);
         }
         for (size_t cut = 0; cut < size; cut += 13) {
-                ASSERT_OK(write_file_atomic(cache_file, data, cut, 0644));
+                ASSERT_OK(write_file_atomic(cache_file, data, cut, /* mode= */ 0644));
                 e.cache = digest_cache_free(e.cache);
                 ASSERT_OK(digest_cache_new(&e.cache));
                 ASSERT_ERROR(digest_cache_load(e.cache, cache_file), EBADMSG);
@@ -781,7 +787,7 @@ TEST(digest_cache) {
         built_layer_free(build(&e, &all));
         ASSERT_EQ(digest_cache_n_hashed(e.cache), 6);
         /* And intact again, it loads (without the fresh src/b.h, as saved). */
-        ASSERT_OK(write_file_atomic(cache_file, data, size, 0644));
+        ASSERT_OK(write_file_atomic(cache_file, data, size, /* mode= */ 0644));
         e.cache = digest_cache_free(e.cache);
         ASSERT_OK(digest_cache_new(&e.cache));
         ASSERT_OK(digest_cache_load(e.cache, cache_file));
@@ -855,6 +861,12 @@ static int ldd(const char *binary, char ***ret, char **ret_missing) {
         return status;
 }
 
+static int resolve(const char *binary, const char *ld_library_path, const LdCache *cache, char ***ret,
+                   char **reterr_message) {
+        return ldso_resolve((char *[]) { (char *) binary, NULL }, ld_library_path, cache, ret,
+                            reterr_message);
+}
+
 static LdCache *system_cache(void) {
         LdCache *c = NULL;
         if (ld_cache_load("/etc/ld.so.cache", &c) < 0)
@@ -869,7 +881,7 @@ static void compare_with_ldd(const char *binary) {
         _cleanup_(ld_cache_freep) LdCache *cache = system_cache();
 
         fprintf(stderr, "--- %s\n", binary);
-        int r = ldso_resolve((char *[]) { (char *) binary, NULL }, getenv("LD_LIBRARY_PATH"), cache, &ours, &msg);
+        int r = resolve(binary, getenv("LD_LIBRARY_PATH"), cache, &ours, &msg);
         if (r < 0)
                 fprintf(stderr, "ldso_resolve: %s\n", strna(msg));
         ASSERT_OK(r);
@@ -910,17 +922,18 @@ TEST(ld_cache) {
         ASSERT_ERROR(ld_cache_parse(data, 40, &bad), EBADMSG);
         ASSERT_ERROR(ld_cache_parse("garbage", 7, &bad), EBADMSG);
 #if defined(__x86_64__)
-        const char *libc = ld_cache_lookup(c, "libc.so.6", ELFCLASS64, EM_X86_64, 0);
+        const char *libc = ld_cache_lookup(c, "libc.so.6", ELFCLASS64, EM_X86_64, /* e_flags= */ 0);
         ASSERT_TRUE(libc && libc[0] == '/');
         /* Another ABI's entries do not count. */
-        ASSERT_TRUE(!ld_cache_lookup(c, "libc.so.6", ELFCLASS64, EM_AARCH64, 0));
-        ASSERT_TRUE(!ld_cache_lookup(c, "libnonexistent.so.42", ELFCLASS64, EM_X86_64, 0));
+        ASSERT_TRUE(!ld_cache_lookup(c, "libc.so.6", ELFCLASS64, EM_AARCH64, /* e_flags= */ 0));
+        ASSERT_TRUE(!ld_cache_lookup(c, "libnonexistent.so.42", ELFCLASS64, EM_X86_64, /* e_flags= */ 0));
 #endif
 }
 
 TEST(ldso_like_ldd) {
         static const char *const system_binaries[] = {
-                "/bin/sh", "/usr/bin/python3", "/usr/bin/perl", "/usr/bin/ssh", "/usr/bin/gcc", "/usr/bin/openssl",
+                "/bin/sh", "/usr/bin/python3", "/usr/bin/perl", "/usr/bin/ssh", "/usr/bin/gcc",
+                "/usr/bin/openssl",
                 "/usr/bin/meson",
         };
         _cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
@@ -948,7 +961,8 @@ TEST(ldso_like_ldd) {
 
 TEST(ldso_search_order) {
         _cleanup_(ld_cache_freep) LdCache *cache = system_cache();
-        _cleanup_free_ char *rpath_exe = layer_elf_path("rpath-exe"), *runpath_exe = layer_elf_path("runpath-exe"),
+        _cleanup_free_ char *rpath_exe = layer_elf_path("rpath-exe"),
+                            *runpath_exe = layer_elf_path("runpath-exe"),
                             *own = layer_elf_path("runpath-own-exe"), *dir = strdup(rpath_exe);
         _cleanup_free_ char *lta = NULL, *ltb = NULL, *lc = NULL, *msg = NULL;
         _cleanup_strv_free_ char **l = NULL;
@@ -959,14 +973,14 @@ TEST(ldso_search_order) {
         lc = join(dir, "liblc.so");
 
         /* DT_RPATH serves the whole chain below the binary. */
-        ASSERT_OK(ldso_resolve((char *[]) { rpath_exe, NULL }, NULL, cache, &l, &msg));
+        ASSERT_OK(resolve(rpath_exe, /* ld_library_path= */ NULL, cache, &l, &msg));
         ASSERT_TRUE(strv_contains(l, lta));
         ASSERT_TRUE(strv_contains(l, ltb));
         ASSERT_FALSE(strv_contains(l, rpath_exe)); /* not the binary itself */
         l = strv_free(l);
 
         /* DT_RUNPATH serves only its own object: liblta.so's need of libltb.so is not met. */
-        ASSERT_ERROR(ldso_resolve((char *[]) { runpath_exe, NULL }, NULL, cache, &l, &msg), ENOENT);
+        ASSERT_ERROR(resolve(runpath_exe, /* ld_library_path= */ NULL, cache, &l, &msg), ENOENT);
         fprintf(stderr, "expected failure: %s\n", msg);
         ASSERT_TRUE(strstr(msg, "'libltb.so'") && strstr(msg, "liblta.so") && strstr(msg, "runpath-exe"));
         if (have_ldd) {
@@ -977,7 +991,7 @@ TEST(ldso_search_order) {
         }
 
         /* An object's own DT_RUNPATH. */
-        ASSERT_OK(ldso_resolve((char *[]) { own, NULL }, NULL, cache, &l, &msg));
+        ASSERT_OK(resolve(own, /* ld_library_path= */ NULL, cache, &l, &msg));
         ASSERT_TRUE(strv_contains(l, lc));
         ASSERT_TRUE(strv_contains(l, ltb));
         l = strv_free(l);
@@ -985,19 +999,19 @@ TEST(ldso_search_order) {
         _cleanup_free_ char *dotdot = layer_elf_path("dotdot-exe");
         _cleanup_free_ char *dd_lc = strjoin(dir, "/../layer-elf/./liblc.so");
         _cleanup_free_ char *dd_ltb = strjoin(dir, "/../layer-elf/./sub/libltb.so");
-        ASSERT_OK(ldso_resolve((char *[]) { dotdot, NULL }, NULL, cache, &l, &msg));
+        ASSERT_OK(resolve(dotdot, /* ld_library_path= */ NULL, cache, &l, &msg));
         ASSERT_TRUE(strv_contains(l, dd_lc));
         ASSERT_TRUE(strv_contains(l, dd_ltb));
         l = strv_free(l);
         /* A library as the starting point works too. */
-        ASSERT_OK(ldso_resolve((char *[]) { lc, NULL }, NULL, cache, &l, &msg));
+        ASSERT_OK(resolve(lc, /* ld_library_path= */ NULL, cache, &l, &msg));
         ASSERT_TRUE(strv_contains(l, ltb));
         ASSERT_FALSE(strv_contains(l, lc));
         l = strv_free(l);
 
         /* LD_LIBRARY_PATH, with an empty element and a trailing slash, reaches what the runpath misses. */
         _cleanup_free_ char *llp = strjoin("::", dir, "/sub//");
-        ASSERT_OK(ldso_resolve((char *[]) { runpath_exe, NULL }, llp, cache, &l, &msg));
+        ASSERT_OK(resolve(runpath_exe, llp, cache, &l, &msg));
         ASSERT_TRUE(strv_contains(l, ltb));
         l = strv_free(l);
 
@@ -1005,8 +1019,8 @@ TEST(ldso_search_order) {
         _cleanup_free_ char *tmp = make_temp_dir(), *copy = join(tmp, "rpath-exe"), *bytes = NULL;
         size_t size;
         ASSERT_OK(read_full_file(rpath_exe, 1 << 26, &bytes, &size));
-        ASSERT_OK(write_file_atomic(copy, bytes, size, 0755));
-        ASSERT_ERROR(ldso_resolve((char *[]) { copy, NULL }, NULL, cache, &l, &msg), ENOENT);
+        ASSERT_OK(write_file_atomic(copy, bytes, size, /* mode= */ 0755));
+        ASSERT_ERROR(resolve(copy, /* ld_library_path= */ NULL, cache, &l, &msg), ENOENT);
         fprintf(stderr, "expected failure: %s\n", msg);
         ASSERT_TRUE(strstr(msg, "'liblta.so'") && strstr(msg, copy));
         /* Unless LD_LIBRARY_PATH says where; ldd agrees. */
@@ -1018,16 +1032,16 @@ TEST(ldso_search_order) {
 
         /* Not ELF; missing; static. */
         _cleanup_free_ char *text = join(tmp, "script");
-        ASSERT_OK(write_file_atomic(text, "#!/bin/sh\n", 10, 0755));
-        ASSERT_ERROR(ldso_resolve((char *[]) { text, NULL }, NULL, cache, &l, &msg), ENOEXEC);
+        ASSERT_OK(write_file_atomic(text, "#!/bin/sh\n", /* size= */ 10, /* mode= */ 0755));
+        ASSERT_ERROR(resolve(text, /* ld_library_path= */ NULL, cache, &l, &msg), ENOEXEC);
         ASSERT_TRUE(strstr(msg, text));
         _cleanup_free_ char *none = join(tmp, "none");
-        ASSERT_ERROR(ldso_resolve((char *[]) { none, NULL }, NULL, cache, &l, &msg), ENOENT);
+        ASSERT_ERROR(resolve(none, /* ld_library_path= */ NULL, cache, &l, &msg), ENOENT);
         ASSERT_TRUE(strstr(msg, none));
         if (access("/sbin/ldconfig", R_OK) >= 0) {
                 _cleanup_strv_free_ char **theirs = NULL;
                 _cleanup_free_ char *missing = NULL;
-                ASSERT_OK(ldso_resolve((char *[]) { "/sbin/ldconfig", NULL }, NULL, cache, &l, &msg));
+                ASSERT_OK(resolve("/sbin/ldconfig", /* ld_library_path= */ NULL, cache, &l, &msg));
                 if (have_ldd) {
                         (void) ldd("/sbin/ldconfig", &theirs, &missing);
                         ASSERT_EQ(strv_length(theirs), strv_length(l));
@@ -1047,14 +1061,15 @@ TEST(shared_library_dependencies_layer) {
         *strrchr(dir, '/') = 0;
         char *vars[] = { NULL, NULL };
         ASSERT_TRUE(asprintf(&vars[0], "elf=%s", dir) >= 0);
-        LayerSpec spec = { .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES, .paths = (char *[]) { "<elf>/rpath-exe", NULL } };
+        LayerSpec spec = { .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES,
+                          .paths = (char *[]) { "<elf>/rpath-exe", NULL } };
         BuiltLayer *l = NULL;
         ASSERT_OK(layer_build(&spec, e.project, vars, e.cache, e.manifests, &l, &msg));
         free(vars[0]);
         _cleanup_(manifest_freep) Manifest *m = read_manifest(l);
 
-        /* Every library at the path the loader opens (simplified), as a regular file with the real content. */
-        ASSERT_OK(ldso_resolve((char *[]) { rpath_exe, NULL }, NULL, cache, &libs, &msg));
+        /* Each library at the path the loader opens (simplified), a regular file with the real content. */
+        ASSERT_OK(resolve(rpath_exe, /* ld_library_path= */ NULL, cache, &libs, &msg));
         ASSERT_EQ(m->n_entries, strv_length(libs));
         STRV_FOREACH(p, libs) {
                 _cleanup_free_ char *s = NULL;
@@ -1063,7 +1078,7 @@ TEST(shared_library_dependencies_layer) {
                 const ManifestEntry *x = find_entry(m, s + 1);
                 ASSERT_TRUE(x);
                 ASSERT_EQ(x->type, MANIFEST_FILE);
-                ASSERT_OK(digest_file(*p, &d, NULL));
+                ASSERT_OK(digest_file(*p, &d, /* ret_size= */ NULL));
                 ASSERT_TRUE(digest_equal(&d, &x->digest));
         }
         _cleanup_free_ char *ltb = join(dir + 1, "sub/libltb.so");
@@ -1085,7 +1100,8 @@ TEST(shared_library_dependencies_layer) {
         _cleanup_free_ char *paths = build_paths(&e, &spec);
         ASSERT_TRUE(strstr(paths, "usr/lib/liblta.so") && strstr(paths, "usr/lib/sub/libltb.so"));
 
-        LayerSpec bad = { .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES, .paths = (char *[]) { "data/x.txt", NULL } };
+        LayerSpec bad = { .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES,
+                         .paths = (char *[]) { "data/x.txt", NULL } };
         build_fails(&e, &bad, ENOEXEC, "data/x.txt");
 }
 

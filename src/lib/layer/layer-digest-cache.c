@@ -21,8 +21,8 @@
  *         u16       path length (1 to 4096), then the path (absolute, no NUL)
  *     32 bytes  SHA-256 of everything before it
  *
- * Any deviation (bad magic or version, truncation, trailing bytes, a bad path, a path twice, a wrong checksum)
- * makes the whole file be ignored. */
+ * Any deviation (bad magic or version, truncation, trailing bytes, a bad path, a path twice, a wrong
+ * checksum) makes the whole file be ignored. */
 
 #define CACHE_MAGIC "MAELDGST"
 #define CACHE_VERSION 1
@@ -157,7 +157,8 @@ static int64_t stat_mtime_ns(const struct stat *st) {
 }
 
 static bool entry_valid_for(const Entry *e, const struct stat *st) {
-        return e->size == (uint64_t) st->st_size && e->mtime_ns == stat_mtime_ns(st) && e->ino == (uint64_t) st->st_ino;
+        return e->size == (uint64_t) st->st_size && e->mtime_ns == stat_mtime_ns(st) &&
+                e->ino == (uint64_t) st->st_ino;
 }
 
 int digest_cache_get(DigestCache *c, const char *path, struct stat *st, Digest *ret) {
@@ -274,7 +275,7 @@ int digest_cache_save(DigestCache *c, const char *path) {
         p += DIGEST_SIZE;
         assert((size_t) (p - buf) == size);
 
-        return write_file_atomic(path, buf, size, 0644);
+        return write_file_atomic(path, buf, size, /* mode= */ 0644);
 }
 
 static int cache_parse(DigestCache *c, const uint8_t *data, size_t size) {

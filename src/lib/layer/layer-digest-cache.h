@@ -23,17 +23,18 @@ int digest_cache_new(DigestCache **ret);
 DigestCache *digest_cache_free(DigestCache *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DigestCache *, digest_cache_free);
 
-/* Into a cache that is still empty (-EBUSY otherwise).  A missing file is not an error (returns 0).  A corrupt
- * or unreadable file leaves the cache empty and usable, and returns -EBADMSG (or the read error), for the
- * caller to warn and go on. */
+/* Into a cache that is still empty (-EBUSY otherwise).  A missing file is not an error (returns 0).  A
+ * corrupt or unreadable file leaves the cache empty and usable, and returns -EBADMSG (or the read error),
+ * for the caller to warn and go on. */
 int digest_cache_load(DigestCache *c, const char *path);
 /* Written atomically (a temporary file, then rename).  Entries for files modified less than a second before
  * they were hashed are not saved: a change within the same timestamp tick would go unnoticed. */
 int digest_cache_save(DigestCache *c, const char *path);
 
-/* The SHA-256 of the file at path, which must be absolute (-EINVAL otherwise).  st is what stat() (following symlinks, as the hash does) said about it.
- * On a cache miss the file is hashed, and *st is refreshed from the opened file, so that the size and mtime
- * the caller records match the data hashed.  -EBUSY if the file changed while it was hashed. */
+/* The SHA-256 of the file at path, which must be absolute (-EINVAL otherwise).  st is what stat() (following
+ * symlinks, as the hash does) said about it.  On a cache miss the file is hashed, and *st is refreshed from
+ * the opened file, so that the size and mtime the caller records match the data hashed.  -EBUSY if the file
+ * changed while it was hashed. */
 int digest_cache_get(DigestCache *c, const char *path, struct stat *st, Digest *ret);
 
 size_t digest_cache_size(const DigestCache *c);

@@ -89,7 +89,8 @@ static int expand_alternative(const char *prefix, size_t prefix_len, const char 
         for (size_t i = 0; i < a.n; i++)
                 for (size_t j = 0; j < suffix->n; j++) {
                         char *c = NULL;
-                        if (asprintf(&c, "%.*s%s%s", (int) prefix_len, prefix, a.items[i], suffix->items[j]) < 0)
+                        if (asprintf(&c, "%.*s%s%s", (int) prefix_len, prefix, a.items[i],
+                                     suffix->items[j]) < 0)
                                 return -ENOMEM;
                         r = expansion_add(ret, c);
                         if (r < 0)
@@ -161,7 +162,8 @@ static int expand(const char *s, size_t n, BraceFlags flags, unsigned depth, Exp
                 else if (i < close && s[i] == '}')
                         level--;
                 else if (i == close || (s[i] == ',' && level == 0)) {
-                        r = expand_alternative(s, open, s + alt_start, i - alt_start, &suffix, flags, depth, &out);
+                        r = expand_alternative(s, open, s + alt_start, i - alt_start, &suffix, flags, depth,
+                                               &out);
                         if (r < 0)
                                 return r;
                         alt_start = i + 1;
@@ -178,7 +180,7 @@ int brace_expand(const char *s, BraceFlags flags, char ***ret) {
         _cleanup_(expansion_done) Expansion x = {};
         int r;
 
-        r = expand(s, strlen(s), flags, 0, &x);
+        r = expand(s, strlen(s), flags, /* depth= */ 0, &x);
         if (r < 0)
                 return r;
         char **l = reallocarray(x.items, x.n + 1, sizeof(char *));
@@ -284,7 +286,7 @@ static int glob_add_alternative(PathGlob *g, const char *alt) {
         /* A trailing "**" needs at least one component: make it "**" + "/" + "*". */
         if (g->n_components > g->starts[g->n_starts - 1] &&
             g->components[g->n_components - 1].kind == COMPONENT_ANY_DEPTH) {
-                r = glob_push(g, COMPONENT_PATTERN, "*", 1);
+                r = glob_push(g, COMPONENT_PATTERN, "*", /* n= */ 1);
                 if (r < 0)
                         return r;
         }

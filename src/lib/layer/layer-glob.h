@@ -38,8 +38,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PathGlob *, path_glob_free);
 /* path is relative, components separated by '/'.  Returns 1 on a match, 0 otherwise, or -ENOMEM. */
 int path_glob_match(const PathGlob *g, const char *path);
 
-/* Matching one component at a time, for walking a tree: the state after a directory's components says whether
- * anything below it can match, so that a walk does not descend where nothing can. */
+/* Matching one component at a time, for walking a tree: the state after a directory's components says
+ * whether anything below it can match, so that a walk does not descend where nothing can. */
 typedef struct PathGlobState {
         uint32_t *positions;
         size_t n_positions;

@@ -154,7 +154,8 @@ static uint32_t cache_flags_for(int elf_class, int machine, uint32_t e_flags) {
         case EM_AARCH64:
                 return FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64;
         case EM_ARM:
-                return FLAG_ELF_LIBC6 | ((e_flags & EF_ARM_ABI_FLOAT_HARD) ? FLAG_ARM_LIBHF : FLAG_ARM_LIBSF);
+                return FLAG_ELF_LIBC6 |
+                        ((e_flags & EF_ARM_ABI_FLOAT_HARD) ? FLAG_ARM_LIBHF : FLAG_ARM_LIBSF);
         case EM_PPC64:
                 return FLAG_ELF_LIBC6 | FLAG_POWERPC_LIB64;
         case EM_S390:
@@ -171,7 +172,8 @@ static uint32_t cache_flags_for(int elf_class, int machine, uint32_t e_flags) {
         }
 }
 
-const char *ld_cache_lookup(const LdCache *c, const char *name, int elf_class, int machine, uint32_t e_flags) {
+const char *ld_cache_lookup(const LdCache *c, const char *name, int elf_class, int machine,
+                            uint32_t e_flags) {
         uint32_t want = cache_flags_for(elf_class, machine, e_flags);
 
         if (want == 0)
@@ -224,8 +226,8 @@ static char *dyn_string(const char *raw, size_t raw_size, uint64_t strtab, uint6
         return strdup(raw + strtab + off);
 }
 
-static int read_dynamic(Elf *elf, const char *raw, size_t raw_size, const GElf_Phdr *dyn, const Segment *loads,
-                        size_t n_loads, ElfInfo *info) {
+static int read_dynamic(Elf *elf, const char *raw, size_t raw_size, const GElf_Phdr *dyn,
+                        const Segment *loads, size_t n_loads, ElfInfo *info) {
         uint64_t strtab_vaddr = 0, strsz = 0, strtab = UINT64_MAX, soname = UINT64_MAX, rpath = UINT64_MAX,
                  runpath = UINT64_MAX;
         _cleanup_free_ uint64_t *needed = NULL;
@@ -319,7 +321,8 @@ static int elf_info_read(int fd, ElfInfo *ret) {
         if (elf_version(EV_CURRENT) == EV_NONE)
                 return -EIO;
         elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &phnum) != 0)
+        if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+            elf_getphdrnum(elf, &phnum) != 0)
                 return -ENOEXEC;
         const char *raw = elf_rawfile(elf, &raw_size);
         if (!raw)
@@ -344,7 +347,8 @@ static int elf_info_read(int fd, ElfInfo *ret) {
                         dyn = ph;
                         have_dyn = true;
                 } else if (ph.p_type == PT_INTERP) {
-                        if (ph.p_offset > raw_size || ph.p_filesz > raw_size - ph.p_offset || ph.p_filesz < 2 ||
+                        if (ph.p_offset > raw_size || ph.p_filesz > raw_size - ph.p_offset ||
+                            ph.p_filesz < 2 ||
                             memchr(raw + ph.p_offset, 0, ph.p_filesz) != raw + ph.p_offset + ph.p_filesz - 1)
                                 return -ENOEXEC;
                         free(info.interp);
@@ -370,7 +374,7 @@ typedef struct Object {
         char **names;  /* names that find this object: those it was requested by, and its DT_SONAME */
         dev_t dev;
         ino_t ino;
-        char **rpath_dirs, **runpath_dirs; /* expanded, each ending in '/' (or empty: the current directory) */
+        char **rpath_dirs, **runpath_dirs; /* expanded, each ending in '/' (or "": the current directory) */
         size_t loader; /* index of the object that caused it to be loaded; SIZE_MAX for the binary */
         ElfInfo info;
 } Object;
@@ -437,8 +441,8 @@ static bool is_directory(const char *p) {
         return stat(p, &st) >= 0 && S_ISDIR(st.st_mode);
 }
 
-/* The default directories and $LIB, which differ between distributions: Debian's multiarch directories if this
- * machine has them, lib64 for 64-bit machines (Fedora's), and lib. */
+/* The default directories and $LIB, which differ between distributions: Debian's multiarch directories if
+ * this machine has them, lib64 for 64-bit machines (Fedora's), and lib. */
 static int resolver_setup_defaults(Resolver *r) {
         const char *triplet = multiarch_triplet(r);
         _cleanup_free_ char *multi = triplet ? strjoin("/lib/", triplet) : NULL;
@@ -564,7 +568,8 @@ static int split_path_list(const Resolver *r, const char *origin, const char *li
 }
 
 static bool object_compatible(const Resolver *r, const ElfInfo *i) {
-        return i->elf_class == r->elf_class && i->data == r->data && i->machine == r->machine && i->type == ET_DYN;
+        return i->elf_class == r->elf_class && i->data == r->data && i->machine == r->machine &&
+                i->type == ET_DYN;
 }
 
 /* Opens path and reads it if it is a shared object the binary can load.  Returns 1 if so, 0 if the file is
@@ -591,8 +596,8 @@ static int try_candidate(const Resolver *r, const char *path, ElfInfo *ret_info,
         return 1;
 }
 
-static int search_dirs(const Resolver *r, char * const *dirs, const char *name, char **ret_path, ElfInfo *ret_info,
-                       struct stat *ret_st) {
+static int search_dirs(const Resolver *r, char * const *dirs, const char *name, char **ret_path,
+                       ElfInfo *ret_info, struct stat *ret_st) {
         STRV_FOREACH(d, dirs) {
                 _cleanup_free_ char *p = strjoin(*d, name);
                 if (!p)
@@ -685,8 +690,8 @@ static int resolver_add(Resolver *r, char *path, ElfInfo *info, const struct sta
 
         if (r->n_objects >= LDSO_MAX_OBJECTS) {
                 elf_info_done(info);
-                return layer_error(r->reterr_message, E2BIG, "'%s' needs more than %d shared objects", r->binary,
-                                   LDSO_MAX_OBJECTS);
+                return layer_error(r->reterr_message, E2BIG, "'%s' needs more than %d shared objects",
+                                   r->binary, LDSO_MAX_OBJECTS);
         }
         Object *n = reallocarray(r->objects, r->n_objects + 1, sizeof(Object));
         if (!n) {
@@ -695,7 +700,13 @@ static int resolver_add(Resolver *r, char *path, ElfInfo *info, const struct sta
         }
         r->objects = n;
         Object *o = &r->objects[r->n_objects++];
-        *o = (Object) { .path = TAKE_PTR(p), .dev = st->st_dev, .ino = st->st_ino, .loader = loader, .info = *info };
+        *o = (Object) {
+                .path = TAKE_PTR(p),
+                .dev = st->st_dev,
+                .ino = st->st_ino,
+                .loader = loader,
+                .info = *info,
+        };
         *info = (ElfInfo) {};
 
         if (name && (k = strv_extend(&o->names, name)) < 0)
@@ -741,15 +752,16 @@ static int resolver_load_needed(Resolver *r, size_t from) {
                         continue;
                 k = search(r, from, name, &path, &info, &st);
                 if (k < 0)
-                        return layer_error(r->reterr_message, k, "Failed to look up library '%s' needed by '%s': %m",
+                        return layer_error(r->reterr_message, k,
+                                           "Failed to look up library '%s' needed by '%s': %m",
                                            name, r->objects[from].path);
                 if (k == 0) {
                         if (from == 0)
                                 return layer_error(r->reterr_message, ENOENT,
                                                    "Library '%s' needed by '%s' not found", name, r->binary);
                         return layer_error(r->reterr_message, ENOENT,
-                                           "Library '%s' needed by '%s' (a dependency of '%s') not found", name,
-                                           r->objects[from].path, r->binary);
+                                           "Library '%s' needed by '%s' (a dependency of '%s') not found",
+                                           name, r->objects[from].path, r->binary);
                 }
                 Object *same = find_same_file(r, &st);
                 if (same) {
@@ -777,7 +789,8 @@ static int open_and_read(const char *path, ElfInfo *ret_info, struct stat *ret_s
 
 static int resolve_one(const char *binary, const char *ld_library_path, const LdCache *cache,
                        const ElfInfo *host, char ***result, char **reterr_message) {
-        _cleanup_(resolver_done) Resolver r = { .binary = binary, .cache = cache, .reterr_message = reterr_message };
+        _cleanup_(resolver_done) Resolver r = { .binary = binary, .cache = cache,
+                                               .reterr_message = reterr_message };
         _cleanup_(elf_info_done) ElfInfo info = {};
         _cleanup_free_ char *path = NULL;
         struct stat st;
@@ -820,16 +833,17 @@ static int resolve_one(const char *binary, const char *ld_library_path, const Ld
         const char *interp = r.objects[0].info.interp;
         if (interp) {
                 if (interp[0] != '/')
-                        return layer_error(reterr_message, ENOEXEC, "Interpreter '%s' of '%s' is not absolute",
-                                           interp, binary);
+                        return layer_error(reterr_message, ENOEXEC,
+                                           "Interpreter '%s' of '%s' is not absolute", interp, binary);
                 k = open_and_read(interp, &info, &st);
                 if (k < 0)
-                        return layer_error(reterr_message, k, "Failed to read interpreter '%s' of '%s': %m", interp,
-                                           binary);
+                        return layer_error(reterr_message, k, "Failed to read interpreter '%s' of '%s': %m",
+                                           interp, binary);
                 path = strdup(interp);
                 if (!path)
                         return -ENOMEM;
-                k = resolver_add(&r, TAKE_PTR(path), &info, &st, /* loader= */ 0, interp, /* origin= */ NULL);
+                k = resolver_add(&r, TAKE_PTR(path), &info, &st, /* loader= */ 0, interp,
+                                 /* origin= */ NULL);
                 if (k < 0)
                         return k;
         }
@@ -862,7 +876,8 @@ int ldso_resolve(char * const *binaries, const char *ld_library_path, const LdCa
         bool have_host = open_and_read("/proc/self/exe", &host, &st) >= 0;
 
         STRV_FOREACH(b, binaries) {
-                k = resolve_one(*b, ld_library_path, cache, have_host ? &host : NULL, &result, reterr_message);
+                k = resolve_one(*b, ld_library_path, cache, have_host ? &host : NULL, &result,
+                                reterr_message);
                 if (k < 0) {
                         elf_info_done(&host);
                         return k;

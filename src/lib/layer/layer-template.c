@@ -10,7 +10,8 @@ static const char *lookup(char * const *vars, const char *name, size_t n) {
         return NULL;
 }
 
-int layer_template_expand(const char *s, char * const *vars, bool escape_glob, char **ret, char **reterr_message) {
+int layer_template_expand(const char *s, char * const *vars, bool escape_glob, char **ret,
+                          char **reterr_message) {
         TextBuf b = {};
         char *out = NULL;
         int r;
@@ -28,14 +29,15 @@ int layer_template_expand(const char *s, char * const *vars, bool escape_glob, c
                         if (!e) {
                                 textbuf_done(&b);
                                 return layer_error(reterr_message, EINVAL,
-                                                   "Unclosed '<' at position %zu in '%s' (write '<<' for a literal '<')",
+                                                   "Unclosed '<' at position %zu in '%s' ('<<' is a '<')",
                                                    (size_t) (p - s) + 1, s);
                         }
                         size_t n = (size_t) (e - p - 1);
                         const char *value = lookup(vars, p + 1, n);
                         if (!value) {
                                 textbuf_done(&b);
-                                return layer_error(reterr_message, ENOENT, "Unknown template variable '<%.*s>' in '%s'",
+                                return layer_error(reterr_message, ENOENT,
+                                                   "Unknown template variable '<%.*s>' in '%s'",
                                                    (int) n, p + 1, s);
                         }
                         for (const char *v = value; *v; v++) {
@@ -47,7 +49,8 @@ int layer_template_expand(const char *s, char * const *vars, bool escape_glob, c
                 }
                 if (b.len > LAYER_TEMPLATE_MAX) {
                         textbuf_done(&b);
-                        return layer_error(reterr_message, E2BIG, "Expansion of '%s' is longer than %d bytes", s,
+                        return layer_error(reterr_message, E2BIG,
+                                           "Expansion of '%s' is longer than %d bytes", s,
                                            LAYER_TEMPLATE_MAX);
                 }
         }

@@ -13,4 +13,5 @@
 /* vars: a strv of "name=value" (may be NULL).  With escape_glob, each value is backslash-escaped so that the
  * glob metacharacters in it match literally.  Errors, with *reterr_message naming the variable or position:
  * -ENOENT for an unknown variable, -EINVAL for an unclosed "<", -E2BIG past LAYER_TEMPLATE_MAX. */
-int layer_template_expand(const char *s, char * const *vars, bool escape_glob, char **ret, char **reterr_message);
+int layer_template_expand(const char *s, char * const *vars, bool escape_glob, char **ret,
+                          char **reterr_message);

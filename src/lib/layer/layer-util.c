@@ -55,7 +55,8 @@ int layer_path_simplify(const char *path, char **ret) {
         for (const char *p, *rest = path; (p = layer_path_next_component(&rest, &l));) {
                 if (l == 1 && p[0] == '.') {
                         /* nothing */
-                } else if (l == 2 && p[0] == '.' && p[1] == '.' && len > base && !ends_with_dotdot(out, len, base)) {
+                } else if (l == 2 && p[0] == '.' && p[1] == '.' && len > base &&
+                           !ends_with_dotdot(out, len, base)) {
                         /* Drop the last component. */
                         while (len > base && out[len - 1] != '/')
                                 len--;

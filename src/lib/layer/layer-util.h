@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
-/* Helpers shared by the files of lib/layer: error messages and lexical path operations.  (Prefixed with layer_
- * so that they cannot clash with general ones lib/basic may grow.) */
+/* Helpers shared by the files of lib/layer: error messages and lexical path operations.  (Prefixed with
+ * layer_ so that they cannot clash with general ones lib/basic may grow.) */
 
 #include <stdbool.h>
 #include <sys/types.h>

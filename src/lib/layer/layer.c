@@ -81,7 +81,8 @@ static void builder_done(Builder *b) {
 static int builder_push(Builder *b, LayerEntry *e) {
         if (b->n_entries >= LAYER_MAX_ENTRIES) {
                 layer_entry_done(e);
-                return layer_error(b->reterr_message, E2BIG, "Layer has more than %d entries", LAYER_MAX_ENTRIES);
+                return layer_error(b->reterr_message, E2BIG, "Layer has more than %d entries",
+                                   LAYER_MAX_ENTRIES);
         }
         if (b->n_entries == b->n_allocated) {
                 size_t n = MAX(b->n_allocated * 2, (size_t) 64);
@@ -110,8 +111,8 @@ static int layer_path_normalize(Builder *b, const char *path, char **ret) {
                 return r;
         r = manifest_normalize_path(s, ret);
         if (r == -EINVAL)
-                return layer_error(b->reterr_message, r, "Path '%s' cannot be in a layer (it is the root or too long)",
-                                   path);
+                return layer_error(b->reterr_message, r,
+                                   "Path '%s' cannot be in a layer (it is the root or too long)", path);
         return r;
 }
 
@@ -119,8 +120,8 @@ static int template(Builder *b, const char *s, bool glob, char **ret) {
         return layer_template_expand(s, b->vars, glob, ret, b->reterr_message);
 }
 
-/* A path of the spec: its templates expanded (*ret_path, if not NULL), and as a path on this machine, relative
- * ones being relative to the project directory (*ret_host). */
+/* A path of the spec: its templates expanded (*ret_path, if not NULL), and as a path on this machine,
+ * relative ones being relative to the project directory (*ret_host). */
 static int expand_spec_path(Builder *b, const char *s, char **ret_path, char **ret_host) {
         _cleanup_free_ char *path = NULL, *joined = NULL;
         int r;
@@ -148,7 +149,8 @@ static int canonicalize(Builder *b, const char *host_path, char **ret) {
         if (isempty(base) || streq(base, ".") || streq(base, "..")) {
                 real = realpath(host_path, NULL);
                 if (!real)
-                        return layer_error(b->reterr_message, errno, "Failed to canonicalize '%s': %m", host_path);
+                        return layer_error(b->reterr_message, errno, "Failed to canonicalize '%s': %m",
+                                           host_path);
                 *ret = TAKE_PTR(real);
                 return 0;
         }
@@ -249,7 +251,8 @@ static int add_host_path(Builder *b, const char *host_path, const char *spec_pat
                 e.m.mode = 0777;
                 r = readlink_malloc(host_path, &e.m.target);
                 if (r < 0)
-                        r = layer_error(b->reterr_message, r, "Failed to read symbolic link '%s': %m", host_path);
+                        r = layer_error(b->reterr_message, r, "Failed to read symbolic link '%s': %m",
+                                        host_path);
         } else
                 r = layer_error(b->reterr_message, EINVAL,
                                 "'%s' is not a regular file, directory or symbolic link", host_path);
@@ -271,8 +274,8 @@ typedef struct Walk {
 
 static int walk_dir(Walk *w, int dir_fd, const PathGlobState *state, unsigned depth);
 
-static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_type, const PathGlobState *state,
-                      unsigned depth) {
+static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_type,
+                      const PathGlobState *state, unsigned depth) {
         _cleanup_(path_glob_state_done) PathGlobState next = {};
         size_t saved = w->rel.len;
         int r;
@@ -280,17 +283,19 @@ static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_typ
         r = path_glob_state_step(w->glob, state, name, &next);
         if (r < 0)
                 return r;
-        bool matches = path_glob_state_matches(w->glob, &next), deeper = path_glob_state_can_continue(w->glob, &next);
+        bool matches = path_glob_state_matches(w->glob, &next);
+        bool deeper = path_glob_state_can_continue(w->glob, &next);
         if (!matches && !deeper)
                 return 0;
 
         if (d_type == DT_UNKNOWN) {
                 struct stat st;
                 if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return layer_error(w->b->reterr_message, errno, "Failed to stat '%s/%s': %m", w->rel.data ?: ".",
-                                           name);
-                d_type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : S_ISLNK(st.st_mode) ? DT_LNK :
-                                                                                                            DT_UNKNOWN;
+                        return layer_error(w->b->reterr_message, errno, "Failed to stat '%s/%s': %m",
+                                           w->rel.data ?: ".", name);
+                d_type = S_ISDIR(st.st_mode) ? DT_DIR :
+                         S_ISREG(st.st_mode) ? DT_REG :
+                         S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
         }
         if (!IN_SET(d_type, DT_DIR, DT_REG, DT_LNK))
                 return 0; /* sockets, devices, fifos: nothing a layer can hold */
@@ -304,9 +309,11 @@ static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_typ
                 return -ENOMEM;
 
         if (d_type == DT_DIR) {
-                _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int fd = openat(dir_fd, name,
+                                                O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (fd < 0)
-                        r = layer_error(w->b->reterr_message, errno, "Failed to open directory '%s': %m", w->rel.data);
+                        r = layer_error(w->b->reterr_message, errno, "Failed to open directory '%s': %m",
+                                        w->rel.data);
                 else
                         r = walk_dir(w, TAKE_FD(fd), &next, depth + 1);
         } else {
@@ -331,7 +338,8 @@ static int walk_dir(Walk *w, int dir_fd, const PathGlobState *state, unsigned de
 
         if (depth > LAYER_MAX_DEPTH) {
                 safe_close(dir_fd);
-                return layer_error(w->b->reterr_message, ELOOP, "Glob '%s': '%s' is more than %d directories deep",
+                return layer_error(w->b->reterr_message, ELOOP,
+                                   "Glob '%s': '%s' is more than %d directories deep",
                                    w->pattern, w->rel.data, LAYER_MAX_DEPTH);
         }
         d = fdopendir(dir_fd);
@@ -346,7 +354,8 @@ static int walk_dir(Walk *w, int dir_fd, const PathGlobState *state, unsigned de
                 struct dirent *de = readdir(d);
                 if (!de) {
                         if (errno != 0)
-                                return layer_error(w->b->reterr_message, errno, "Failed to read directory '%s': %m",
+                                return layer_error(w->b->reterr_message, errno,
+                                                   "Failed to read directory '%s': %m",
                                                    w->rel.len > 0 ? w->rel.data : w->b->project_dir);
                         return 0;
                 }
@@ -373,8 +382,8 @@ static int build_glob(Builder *b) {
         if (r == -EINVAL)
                 return layer_error(b->reterr_message, r, "Glob '%s' has an unbalanced brace", pattern);
         if (r == -E2BIG)
-                return layer_error(b->reterr_message, r, "Glob '%s' expands to more than %d alternatives", pattern,
-                                   BRACE_EXPAND_MAX);
+                return layer_error(b->reterr_message, r, "Glob '%s' expands to more than %d alternatives",
+                                   pattern, BRACE_EXPAND_MAX);
         if (r < 0)
                 return r;
         r = path_glob_state_start(g, &start);
@@ -386,7 +395,7 @@ static int build_glob(Builder *b) {
                 return layer_error(b->reterr_message, errno, "Failed to open project directory '%s': %m",
                                    b->project_dir);
         Walk w = { .b = b, .glob = g, .pattern = pattern };
-        r = walk_dir(&w, fd, &start, 0);
+        r = walk_dir(&w, fd, &start, /* depth= */ 0);
         textbuf_done(&w.rel);
         return r;
 }
@@ -432,8 +441,8 @@ static int build_stubs(Builder *b) {
                 if (r == -EINVAL)
                         return layer_error(b->reterr_message, r, "Stub '%s' has an unbalanced brace", path);
                 if (r == -E2BIG)
-                        return layer_error(b->reterr_message, r, "Stub '%s' expands to more than %d paths", path,
-                                           BRACE_EXPAND_MAX);
+                        return layer_error(b->reterr_message, r, "Stub '%s' expands to more than %d paths",
+                                           path, BRACE_EXPAND_MAX);
                 if (r < 0)
                         return r;
                 STRV_FOREACH(x, expanded) {
@@ -445,7 +454,7 @@ static int build_stubs(Builder *b) {
                         };
                         unescape(*x);
                         if (!dir)
-                                digest_buffer("", 0, &e.m.digest);
+                                digest_buffer("", /* size= */ 0, &e.m.digest);
                         r = layer_path_normalize(b, *x, &e.m.path);
                         if (r < 0)
                                 return r;
@@ -466,7 +475,8 @@ static int build_symlinks(Builder *b) {
                 LayerEntry e = { .m.type = MANIFEST_SYMLINK, .m.mode = 0777 };
 
                 if (isempty(s->link) || isempty(s->target))
-                        return layer_error(b->reterr_message, EINVAL, "Symbolic link with an empty link or target");
+                        return layer_error(b->reterr_message, EINVAL,
+                                           "Symbolic link with an empty link or target");
                 r = template(b, s->link, /* glob= */ false, &link);
                 if (r < 0)
                         return r;
@@ -531,11 +541,14 @@ static int build_tar(Builder *b, BuiltLayer *l) {
                 return r;
         if (stat(l->path, &st) < 0) {
                 if (errno == ENOENT)
-                        return layer_error(b->reterr_message, errno, "Layer tar file '%s' does not exist", l->path);
-                return layer_error(b->reterr_message, errno, "Failed to stat layer tar file '%s': %m", l->path);
+                        return layer_error(b->reterr_message, errno, "Layer tar file '%s' does not exist",
+                                           l->path);
+                return layer_error(b->reterr_message, errno, "Failed to stat layer tar file '%s': %m",
+                                   l->path);
         }
         if (!S_ISREG(st.st_mode))
-                return layer_error(b->reterr_message, EINVAL, "Layer tar file '%s' is not a regular file", l->path);
+                return layer_error(b->reterr_message, EINVAL, "Layer tar file '%s' is not a regular file",
+                                   l->path);
         r = digest_cache_get(b->cache, l->path, &st, &l->digest);
         if (r < 0)
                 return layer_error(b->reterr_message, r, "Failed to hash layer tar file '%s': %m", l->path);
@@ -578,7 +591,8 @@ static int builder_sort_unique(Builder *b) {
 }
 
 static int blob_compare(const void *a, const void *b) {
-        return memcmp(((const LayerBlob *) a)->digest.bytes, ((const LayerBlob *) b)->digest.bytes, DIGEST_SIZE);
+        return memcmp(((const LayerBlob *) a)->digest.bytes, ((const LayerBlob *) b)->digest.bytes,
+                      DIGEST_SIZE);
 }
 
 static int builder_blobs(Builder *b, BuiltLayer *l) {
@@ -599,12 +613,13 @@ static int builder_blobs(Builder *b, BuiltLayer *l) {
         }
         l->n_blobs = n;
 
-        /* One per content; among equal ones, prefer a real file to /dev/null, else the first by layer path. */
+        /* One per content: of equal ones, a real file rather than /dev/null, else the first by path. */
         qsort(l->blobs, n, sizeof(LayerBlob), blob_compare);
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
                 if (k > 0 && digest_equal(&l->blobs[k - 1].digest, &l->blobs[i].digest)) {
-                        if (streq(l->blobs[k - 1].path, "/dev/null") && !streq(l->blobs[i].path, "/dev/null")) {
+                        if (streq(l->blobs[k - 1].path, "/dev/null") &&
+                            !streq(l->blobs[i].path, "/dev/null")) {
                                 free(l->blobs[k - 1].path);
                                 l->blobs[k - 1].path = TAKE_PTR(l->blobs[i].path);
                         }
@@ -621,7 +636,8 @@ static bool file_has_contents(const char *path, const char *data, size_t size) {
         _cleanup_free_ char *old = NULL;
         size_t old_size;
 
-        return read_full_file(path, size, &old, &old_size) >= 0 && old_size == size && memcmp(old, data, size) == 0;
+        return read_full_file(path, size, &old, &old_size) >= 0 && old_size == size &&
+                memcmp(old, data, size) == 0;
 }
 
 static int builder_write_manifest(Builder *b, const char *manifest_dir, BuiltLayer *l) {
@@ -659,12 +675,14 @@ static int builder_write_manifest(Builder *b, const char *manifest_dir, BuiltLay
         if (!l->path)
                 return -ENOMEM;
         if (!file_has_contents(l->path, data, size)) {
-                r = layer_mkdir_p(dir, 0755);
+                r = layer_mkdir_p(dir, /* mode= */ 0755);
                 if (r < 0)
-                        return layer_error(b->reterr_message, r, "Failed to create manifest directory '%s': %m", dir);
-                r = write_file_atomic(l->path, data, size, 0644);
+                        return layer_error(b->reterr_message, r,
+                                           "Failed to create manifest directory '%s': %m", dir);
+                r = write_file_atomic(l->path, data, size, /* mode= */ 0644);
                 if (r < 0)
-                        return layer_error(b->reterr_message, r, "Failed to write manifest '%s': %m", l->path);
+                        return layer_error(b->reterr_message, r, "Failed to write manifest '%s': %m",
+                                           l->path);
         }
         l->kind = BUILT_LAYER_MANIFEST;
         return builder_blobs(b, l);

@@ -10,8 +10,8 @@
  *            (layer/layer-glob.h has the syntax).  Directories are walked, never added; symbolic links are
  *            never walked into (with follow_symlinks, one to a directory gives an empty directory); other
  *            file types are skipped.
- *   paths    each path (relative to the project directory, or absolute): a file, a symbolic link (as a link),
- *            or a directory (just an empty directory, not its contents).
+ *   paths    each path (relative to the project directory, or absolute): a file, a symbolic link (as a
+ *            link), or a directory (just an empty directory, not its contents).
  *   stubs    empty files (mode 0644), or empty directories (mode 0755) for paths ending in '/', after brace
  *            expansion ("/dev/{null,zero}"); a backslash escapes the next character.
  *   symlinks symbolic links.
@@ -19,12 +19,13 @@
  *            the libraries and program interpreters the ELF binaries need (layer/layer-ldso.h), at the paths
  *            the loader opens them by, symbolic links followed; not the binaries.
  *
- * For glob, paths and shared-library-dependencies, the prefix options then make the path in the layer, in this
- * order: follow_symlinks (store what a symbolic link points to rather than the link), canonicalize (the
- * absolute host path, its directories resolved; the last component is kept so that a link or a library keeps
- * the name it is looked up by), strip_prefix (remove leading whole components if they match; otherwise leave
- * the path alone), prepend_prefix.  Paths in the layer are absolute: a relative one is taken relative to "/".
- * "." and ".." components are resolved lexically.  Parent directories need no entry: the worker creates them.
+ * For glob, paths and shared-library-dependencies, the prefix options then make the path in the layer, in
+ * this order: follow_symlinks (store what a symbolic link points to rather than the link), canonicalize (the
+ * absolute host path, its directories resolved; the last component is kept so that a link or a library
+ * keeps the name it is looked up by), strip_prefix (remove leading whole components if they match;
+ * otherwise leave the path alone), prepend_prefix.  Paths in the layer are absolute: a relative one is
+ * taken relative to "/".  "." and ".." components are resolved lexically.  Parent directories need no
+ * entry: the worker creates them.
  *
  * Every path in a spec (tar, glob, paths, stubs, both sides of symlinks, binaries, strip_prefix and
  * prepend_prefix) may hold template variables (layer/layer-template.h).
@@ -58,15 +59,15 @@ BuiltLayerKind built_layer_kind_from_string(const char *s);
 typedef struct LayerBlob {
         Digest digest;
         uint64_t size;
-        /* Absolute path on this machine to read the data from.  For an empty stub file with no empty file of the
-         * project to point at, this is "/dev/null", which reads as empty too. */
+        /* Absolute path on this machine to read the data from.  For an empty stub file with no empty file of
+         * the project to point at, this is "/dev/null", which reads as empty too. */
         char *path;
 } LayerBlob;
 
 typedef struct BuiltLayer {
         BuiltLayerKind kind;
         Digest digest;    /* of the tar file, or of the manifest */
-        char *path;       /* absolute: the tar file, or the manifest, "<manifest_dir>/<hex digest>.manifest" */
+        char *path;       /* absolute: the tar file, or the manifest "<manifest_dir>/<hex>.manifest" */
         LayerBlob *blobs; /* manifests: one per distinct content, sorted by digest */
         size_t n_blobs;
 } BuiltLayer;
@@ -74,13 +75,14 @@ typedef struct BuiltLayer {
 BuiltLayer *built_layer_free(BuiltLayer *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BuiltLayer *, built_layer_free);
 
-/* Builds one layer.  project_dir: relative paths in the spec are relative to it.  vars: template variables,
- * a strv of "name=value" (may be NULL).  cache: file digests, shared by all layers of a run.  manifest_dir: where
- * manifests are written (created if missing; each written atomically under a temporary name then renamed, and
- * not rewritten if already there).  LD_LIBRARY_PATH and /etc/ld.so.cache are this process's.
+/* Builds one layer.  project_dir: relative paths in the spec are relative to it.  vars: template
+ * variables, a strv of "name=value" (may be NULL).  cache: file digests, shared by all layers of a run.
+ * manifest_dir: where manifests are written (created if missing; each written atomically under a temporary
+ * name then renamed, and not rewritten if already there).  LD_LIBRARY_PATH and /etc/ld.so.cache are this
+ * process's.
  *
- * Errors come with *reterr_message (if reterr_message is not NULL) naming the path or variable: -ENOENT for a
- * missing file, library or variable, -EINVAL for a bad pattern or path, -E2BIG past LAYER_MAX_ENTRIES or
+ * Errors come with *reterr_message (if reterr_message is not NULL) naming the path or variable: -ENOENT for
+ * a missing file, library or variable, -EINVAL for a bad pattern or path, -E2BIG past LAYER_MAX_ENTRIES or
  * another limit, -EEXIST for one path given two different contents, and the file system's errors. */
 int layer_build(const LayerSpec *spec, const char *project_dir, char * const *vars, DigestCache *cache,
                 const char *manifest_dir, BuiltLayer **ret, char **reterr_message);
