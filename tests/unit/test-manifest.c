@@ -43,6 +43,18 @@ TEST(round_trip) {
         ASSERT_TRUE(memcmp(data, again, size) == 0);
 }
 
+TEST(empty) {
+        _cleanup_(manifest_freep) Manifest *m = NULL, *p = NULL;
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+
+        ASSERT_OK(manifest_new(&m));
+        ASSERT_OK(manifest_serialize(m, &data, &size));
+        ASSERT_EQ(size, 16);
+        ASSERT_OK(manifest_parse(data, size, &p));
+        ASSERT_EQ(p->n_entries, 0);
+}
+
 TEST(bad_paths) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
         _cleanup_free_ char *n = NULL, *data = NULL;
@@ -129,6 +141,7 @@ TEST(duplicates_rejected_on_parse) {
 
 int main(void) {
         RUN(round_trip);
+        RUN(empty);
         RUN(bad_paths);
         RUN(corruption);
         RUN(duplicates_rejected_on_parse);

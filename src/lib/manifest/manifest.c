@@ -129,7 +129,9 @@ int manifest_serialize(Manifest *m, char **ret, size_t *ret_size) {
         TextBuf b = {};
         char *data = NULL;
 
-        qsort(m->entries, m->n_entries, sizeof(ManifestEntry), entry_compare);
+        /* An empty manifest has no array at all, and qsort() must not be given NULL. */
+        if (m->n_entries > 0)
+                qsort(m->entries, m->n_entries, sizeof(ManifestEntry), entry_compare);
         for (size_t i = 1; i < m->n_entries; i++)
                 if (streq(m->entries[i - 1].path, m->entries[i].path))
                         return -EEXIST;
