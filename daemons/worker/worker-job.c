@@ -175,6 +175,20 @@ static void on_job_done(Execution *e, ExecResult *res, void *userdata) {
         manager_dispatch(m);
 }
 
+static bool digest_is_empty_data(const Digest *d) {
+        Digest empty;
+        digest_buffer("", 0, &empty);
+        return digest_equal(d, &empty);
+}
+
+static int cache_put_empty_blob(Cache *c, const Digest *d) {
+        _cleanup_(cache_blob_writer_freep) CacheBlobWriter *w = NULL;
+        int r = cache_blob_begin(c, d, 0, &w);
+        if (r < 0)
+                return r;
+        return cache_blob_finish(w, /* ret= */ NULL);
+}
+
 /* Make a layer's directory ready in the cache, taking missing blobs from the local client's files. */
 static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret, char **reterr_step) {
         Manager *m = session_manager(j->session);
@@ -219,6 +233,15 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                 for (size_t i = 0; i < e.n_missing; i++) {
                         const char *path = session_local_blob(j->session, &e.missing[i]);
                         digest_to_hex(&e.missing[i], hex);
+                        if (digest_is_empty_data(&e.missing[i])) {
+                                /* No need for a file to copy nothing from (clients name /dev/null). */
+                                r = cache_put_empty_blob(m->cache, &e.missing[i]);
+                                if (r < 0) {
+                                        *reterr_step = strdup("store an empty blob");
+                                        return r;
+                                }
+                                continue;
+                        }
                         if (!path) {
                                 if (asprintf(reterr_step, "prepare layer: blob %s is not available", hex) < 0)
                                         *reterr_step = NULL;
