@@ -114,6 +114,15 @@ static int append_copies(void **array, size_t *n_array, const void *src, size_t 
         return 0;
 }
 
+/* A container's own list is its list followed by its added list. */
+static int append_own_list(void **array, size_t *n_array, const void *list, size_t n_list, const void *added,
+                           size_t n_added, size_t size, int (*copy)(const void *src, void *dst)) {
+        int r = append_copies(array, n_array, list, n_list, size, copy);
+        if (r < 0)
+                return r;
+        return append_copies(array, n_array, added, n_added, size, copy);
+}
+
 static int layer_copy(const void *src, void *dst) {
         return layer_spec_copy(src, dst);
 }
@@ -133,20 +142,16 @@ static int collapse_lists(const Chain *chain, ResolvedJob *j, EnvironmentSpec **
                 unsigned use = chain->use[k - 1];
 
                 if (use & USE_LAYERS) {
-                        r = append_copies((void **) &j->layers, &j->n_layers, c->layers, c->n_layers,
-                                          sizeof(LayerSpec), layer_copy);
-                        if (r >= 0)
-                                r = append_copies((void **) &j->layers, &j->n_layers, c->added_layers,
-                                                  c->n_added_layers, sizeof(LayerSpec), layer_copy);
+                        r = append_own_list((void **) &j->layers, &j->n_layers, c->layers, c->n_layers,
+                                            c->added_layers, c->n_added_layers, sizeof(LayerSpec),
+                                            layer_copy);
                         if (r < 0)
                                 return r;
                 }
                 if (use & USE_MOUNTS) {
-                        r = append_copies((void **) &j->mounts, &j->n_mounts, c->mounts, c->n_mounts,
-                                          sizeof(JobMount), mount_copy);
-                        if (r >= 0)
-                                r = append_copies((void **) &j->mounts, &j->n_mounts, c->added_mounts,
-                                                  c->n_added_mounts, sizeof(JobMount), mount_copy);
+                        r = append_own_list((void **) &j->mounts, &j->n_mounts, c->mounts, c->n_mounts,
+                                            c->added_mounts, c->n_added_mounts, sizeof(JobMount),
+                                            mount_copy);
                         if (r < 0)
                                 return r;
                 }

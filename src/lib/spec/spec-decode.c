@@ -265,20 +265,59 @@ static int array_append(void **array, size_t *n, const void *more, size_t n_more
         return 0;
 }
 
-/* ---- parent ---- */
+typedef int (*DecodeElementFunc)(const TomlValue *v, const char *path, SpecSyntax syntax, void *ret,
+                                 SpecError *e);
 
-static int decode_use(const TomlValue *v, const char *path, SpecSyntax syntax, bool is_image, unsigned *ret,
-                      SpecError *e) {
-        static const char image_fields[] = "layers, environment or working_directory";
-        static const char container_fields[] =
-                "layers, enable_writable_file_system, environment, working_directory, mounts, network, "
-                "user or group";
-        const char *expected = is_image ? image_fields : container_fields;
+/* An array whose elements decode into n structs of size bytes; *ret is never NULL on success. */
+static int decode_array_of(const TomlValue *v, const char *path, SpecSyntax syntax, const char *expected,
+                           size_t size, DecodeElementFunc decode, void (*free_list)(void *a, size_t n),
+                           void **ret, size_t *ret_n, SpecError *e) {
         char sub[FIELD_PATH_MAX];
-        unsigned use = 0;
 
         if (v->type != TOML_ARRAY)
-                return type_error(e, path, v, syntax, "an array of field names");
+                return type_error(e, path, v, syntax, expected);
+
+        void *a = calloc(MAX(v->array.n, (size_t) 1), size);
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->array.n; i++) {
+                sub_path_index(sub, path, i);
+                int r = decode(v->array.items[i], sub, syntax, (char *) a + i * size, e);
+                if (r < 0) {
+                        free_list(a, v->array.n);
+                        return r;
+                }
+        }
+        *ret = a;
+        *ret_n = v->array.n;
+        return 0;
+}
+
+static void free_layers(void *a, size_t n) {
+        layer_specs_free(a, n);
+}
+
+static void free_environment(void *a, size_t n) {
+        environment_specs_free(a, n);
+}
+
+static void free_mounts(void *a, size_t n) {
+        job_mounts_free(a, n);
+}
+
+/* ---- parent ---- */
+
+/* An array of names, each standing for a bit: lookup() gives the bit, or < 0 for an unknown name; a known
+ * name outside allowed is refused with "'x' <refusal>". */
+static int decode_name_set(const TomlValue *v, const char *path, SpecSyntax syntax, const char *noun,
+                           int (*lookup)(const char *name), unsigned allowed, const char *refusal,
+                           const char *expected, unsigned *ret, SpecError *e) {
+        char sub[FIELD_PATH_MAX], what[64];
+        unsigned bits = 0;
+
+        snprintf(what, sizeof(what), "an array of %s names", noun);
+        if (v->type != TOML_ARRAY)
+                return type_error(e, path, v, syntax, what);
         for (size_t i = 0; i < v->array.n; i++) {
                 const TomlValue *item = v->array.items[i];
 
@@ -286,19 +325,31 @@ static int decode_use(const TomlValue *v, const char *path, SpecSyntax syntax, b
                 int r = check_string(item, sub, syntax, 0, e);
                 if (r < 0)
                         return r;
-                int u = container_use_from_string(item->string.data);
-                if (u < 0)
+                int bit = lookup(item->string.data);
+                if (bit < 0)
                         return spec_error_set(e, EINVAL, sub, item->line, item->column,
-                                              "field '%s': unknown field '%.64s' (expected %s)", sub,
+                                              "field '%s': unknown %s '%.64s' (expected %s)", sub, noun,
                                               item->string.data, expected);
-                if (is_image && !(u & USE_IMAGE_ALL))
+                if (!((unsigned) bit & allowed))
                         return spec_error_set(e, EINVAL, sub, item->line, item->column,
-                                              "field '%s': '%s' cannot be taken from an image (expected %s)",
-                                              sub, item->string.data, expected);
-                use |= (unsigned) u;
+                                              "field '%s': '%s' %s (expected %s)", sub, item->string.data,
+                                              refusal, expected);
+                bits |= (unsigned) bit;
         }
-        *ret = use;
+        *ret = bits;
         return 0;
+}
+
+static int decode_use(const TomlValue *v, const char *path, SpecSyntax syntax, bool is_image, unsigned *ret,
+                      SpecError *e) {
+        if (is_image)
+                return decode_name_set(v, path, syntax, "field", container_use_from_string, USE_IMAGE_ALL,
+                                       "cannot be taken from an image",
+                                       "layers, environment or working_directory", ret, e);
+        return decode_name_set(v, path, syntax, "field", container_use_from_string, USE_CONTAINER_ALL,
+                               /* refusal= */ NULL,
+                               "layers, enable_writable_file_system, environment, working_directory, "
+                               "mounts, network, user or group", ret, e);
 }
 
 static int decode_parent(const TomlValue *v, const char *path, SpecSyntax syntax, bool is_image,
@@ -421,8 +472,7 @@ static bool is_prefix_option(const char *key) {
                 streq(key, "prepend_prefix");
 }
 
-static int decode_layer(const TomlValue *v, const char *path, SpecSyntax syntax, LayerSpec *ret,
-                        SpecError *e) {
+static int decode_layer(const TomlValue *v, const char *path, SpecSyntax syntax, void *ret, SpecError *e) {
         _cleanup_(layer_spec_done) LayerSpec l = { .kind = _LAYER_KIND_INVALID };
         const TomlKeyValue *kind_kv = NULL;
         char sub[FIELD_PATH_MAX];
@@ -475,31 +525,8 @@ static int decode_layer(const TomlValue *v, const char *path, SpecSyntax syntax,
                         return r;
         }
 
-        *ret = l;
+        *(LayerSpec *) ret = l;
         l = (LayerSpec) {};
-        return 0;
-}
-
-static int decode_layers(const TomlValue *v, const char *path, SpecSyntax syntax, LayerSpec **ret,
-                         size_t *ret_n, SpecError *e) {
-        char sub[FIELD_PATH_MAX];
-
-        if (v->type != TOML_ARRAY)
-                return type_error(e, path, v, syntax, "an array of layers");
-
-        LayerSpec *l = calloc(MAX(v->array.n, 1u), sizeof(LayerSpec));
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < v->array.n; i++) {
-                sub_path_index(sub, path, i);
-                int r = decode_layer(v->array.items[i], sub, syntax, &l[i], e);
-                if (r < 0) {
-                        layer_specs_free(l, v->array.n);
-                        return r;
-                }
-        }
-        *ret = l;
-        *ret_n = v->array.n;
         return 0;
 }
 
@@ -533,8 +560,8 @@ static int decode_vars(const TomlValue *v, const char *path, SpecSyntax syntax, 
         return 0;
 }
 
-static int decode_environment_element(const TomlValue *v, const char *path, SpecSyntax syntax,
-                                      EnvironmentSpec *ret, SpecError *e) {
+static int decode_environment_element(const TomlValue *v, const char *path, SpecSyntax syntax, void *ret,
+                                      SpecError *e) {
         _cleanup_(environment_spec_done) EnvironmentSpec env = {};
         char sub[FIELD_PATH_MAX];
         int r;
@@ -558,14 +585,14 @@ static int decode_environment_element(const TomlValue *v, const char *path, Spec
         if (!env.vars)
                 return missing_field(e, path, v, "vars");
 
-        *ret = env;
+        *(EnvironmentSpec *) ret = env;
         env = (EnvironmentSpec) {};
         return 0;
 }
 
-static int decode_environment(const TomlValue *v, const char *path, SpecSyntax syntax, EnvironmentSpec **ret,
+static int decode_environment(const TomlValue *v, const char *path, SpecSyntax syntax, void **ret,
                               size_t *ret_n, SpecError *e) {
-        char sub[FIELD_PATH_MAX];
+        char expected[64];
         int r;
 
         if (v->type == TOML_TABLE) {
@@ -582,58 +609,26 @@ static int decode_environment(const TomlValue *v, const char *path, SpecSyntax s
                 *ret_n = 1;
                 return 0;
         }
-        if (v->type != TOML_ARRAY) {
-                char expected[64];
-                snprintf(expected, sizeof(expected), "%s or an array", object_word(syntax));
-                return type_error(e, path, v, syntax, expected);
-        }
-
-        EnvironmentSpec *env = calloc(MAX(v->array.n, 1u), sizeof(EnvironmentSpec));
-        if (!env)
-                return -ENOMEM;
-        for (size_t i = 0; i < v->array.n; i++) {
-                sub_path_index(sub, path, i);
-                r = decode_environment_element(v->array.items[i], sub, syntax, &env[i], e);
-                if (r < 0) {
-                        environment_specs_free(env, v->array.n);
-                        return r;
-                }
-        }
-        *ret = env;
-        *ret_n = v->array.n;
-        return 0;
+        snprintf(expected, sizeof(expected), "%s or an array", object_word(syntax));
+        return decode_array_of(v, path, syntax, expected, sizeof(EnvironmentSpec),
+                               decode_environment_element, free_environment, ret, ret_n, e);
 }
 
 /* ---- mounts ---- */
 
-static int decode_devices(const TomlValue *v, const char *path, SpecSyntax syntax, unsigned *ret,
-                          SpecError *e) {
-        char sub[FIELD_PATH_MAX];
-        unsigned devices = 0;
-
-        if (v->type != TOML_ARRAY)
-                return type_error(e, path, v, syntax, "an array of device names");
-        for (size_t i = 0; i < v->array.n; i++) {
-                const TomlValue *item = v->array.items[i];
-
-                sub_path_index(sub, path, i);
-                int r = check_string(item, sub, syntax, 0, e);
-                if (r < 0)
-                        return r;
-                Device d = device_from_string(item->string.data);
-                if (d < 0)
-                        return spec_error_set(e, EINVAL, sub, item->line, item->column,
-                                              "field '%s': unknown device '%.64s' (expected full, fuse, "
-                                              "null, random, shm, tty, urandom or zero)", sub,
-                                              item->string.data);
-                devices |= 1U << d;
-        }
-        *ret = devices;
-        return 0;
+static int device_bit(const char *name) {
+        Device d = device_from_string(name);
+        return d < 0 ? d : 1 << d;
 }
 
-static int decode_mount(const TomlValue *v, const char *path, SpecSyntax syntax, JobMount *ret,
-                        SpecError *e) {
+static int decode_devices(const TomlValue *v, const char *path, SpecSyntax syntax, unsigned *ret,
+                          SpecError *e) {
+        return decode_name_set(v, path, syntax, "device", device_bit, (1U << _DEVICE_MAX) - 1,
+                               /* refusal= */ NULL, "full, fuse, null, random, shm, tty, urandom or zero",
+                               ret, e);
+}
+
+static int decode_mount(const TomlValue *v, const char *path, SpecSyntax syntax, void *ret, SpecError *e) {
         _cleanup_(job_mount_done) JobMount m = { .type = _MOUNT_TYPE_INVALID };
         const TomlKeyValue *type_kv;
         bool have_devices = false;
@@ -698,42 +693,39 @@ static int decode_mount(const TomlValue *v, const char *path, SpecSyntax syntax,
         if (m.type == MOUNT_DEVICES && !have_devices)
                 return missing_field(e, path, v, "devices");
 
-        *ret = m;
+        *(JobMount *) ret = m;
         m = (JobMount) {};
-        return 0;
-}
-
-static int decode_mounts(const TomlValue *v, const char *path, SpecSyntax syntax, JobMount **ret,
-                         size_t *ret_n, SpecError *e) {
-        char sub[FIELD_PATH_MAX];
-
-        if (v->type != TOML_ARRAY)
-                return type_error(e, path, v, syntax, "an array of mounts");
-
-        JobMount *m = calloc(MAX(v->array.n, 1u), sizeof(JobMount));
-        if (!m)
-                return -ENOMEM;
-        for (size_t i = 0; i < v->array.n; i++) {
-                sub_path_index(sub, path, i);
-                int r = decode_mount(v->array.items[i], sub, syntax, &m[i], e);
-                if (r < 0) {
-                        job_mounts_free(m, v->array.n);
-                        return r;
-                }
-        }
-        *ret = m;
-        *ret_n = v->array.n;
         return 0;
 }
 
 /* ---- fields ---- */
 
+/* Store a decoded list (a, n elements of size bytes, taken) in a field: with set, it replaces *list and
+ * marks it set; without, it is appended to *list (an added_* list). */
+static int list_store(void **list, size_t *n_list, bool *set, void *a, size_t n, size_t size,
+                      void (*free_list)(void *a, size_t n)) {
+        int r;
+
+        if (set) {
+                free_list(*list, *n_list);
+                *list = a;
+                *n_list = n;
+                *set = true;
+                return 0;
+        }
+        r = array_append(list, n_list, a, n, size);
+        if (r < 0) {
+                free_list(a, n);
+                return r;
+        }
+        free(a);
+        return 0;
+}
+
 int container_spec_decode_field(ContainerSpec *c, SpecField field, const TomlValue *v, SpecSyntax syntax,
                                 SpecError *reterr) {
         const char *path = spec_field_to_string(field);
-        LayerSpec *layers = NULL;
-        EnvironmentSpec *env = NULL;
-        JobMount *mounts = NULL;
+        void *list = NULL;
         size_t n = 0;
         Network network;
         uint32_t id;
@@ -745,73 +737,39 @@ int container_spec_decode_field(ContainerSpec *c, SpecField field, const TomlVal
                 return decode_parent(v, path, syntax, field == SPEC_FIELD_IMAGE, &c->parent, reterr);
 
         case SPEC_FIELD_LAYERS:
-                r = decode_layers(v, path, syntax, &layers, &n, reterr);
-                if (r < 0)
-                        return r;
-                layer_specs_free(c->layers, c->n_layers);
-                c->layers = layers;
-                c->n_layers = n;
-                c->layers_set = true;
-                return 0;
-
         case SPEC_FIELD_ADDED_LAYERS:
-                r = decode_layers(v, path, syntax, &layers, &n, reterr);
+                r = decode_array_of(v, path, syntax, "an array of layers", sizeof(LayerSpec), decode_layer,
+                                    free_layers, &list, &n, reterr);
                 if (r < 0)
                         return r;
-                r = array_append((void **) &c->added_layers, &c->n_added_layers, layers, n,
-                                 sizeof(LayerSpec));
-                if (r < 0) {
-                        layer_specs_free(layers, n);
-                        return r;
-                }
-                free(layers);
-                return 0;
+                if (field == SPEC_FIELD_LAYERS)
+                        return list_store((void **) &c->layers, &c->n_layers, &c->layers_set, list, n,
+                                          sizeof(LayerSpec), free_layers);
+                return list_store((void **) &c->added_layers, &c->n_added_layers, /* set= */ NULL, list, n,
+                                  sizeof(LayerSpec), free_layers);
 
         case SPEC_FIELD_ENVIRONMENT:
-                r = decode_environment(v, path, syntax, &env, &n, reterr);
-                if (r < 0)
-                        return r;
-                environment_specs_free(c->environment, c->n_environment);
-                c->environment = env;
-                c->n_environment = n;
-                c->environment_set = true;
-                return 0;
-
         case SPEC_FIELD_ADDED_ENVIRONMENT:
-                r = decode_environment(v, path, syntax, &env, &n, reterr);
+                r = decode_environment(v, path, syntax, &list, &n, reterr);
                 if (r < 0)
                         return r;
-                r = array_append((void **) &c->added_environment, &c->n_added_environment, env, n,
-                                 sizeof(EnvironmentSpec));
-                if (r < 0) {
-                        environment_specs_free(env, n);
-                        return r;
-                }
-                free(env);
-                return 0;
+                if (field == SPEC_FIELD_ENVIRONMENT)
+                        return list_store((void **) &c->environment, &c->n_environment, &c->environment_set,
+                                          list, n, sizeof(EnvironmentSpec), free_environment);
+                return list_store((void **) &c->added_environment, &c->n_added_environment, /* set= */ NULL,
+                                  list, n, sizeof(EnvironmentSpec), free_environment);
 
         case SPEC_FIELD_MOUNTS:
-                r = decode_mounts(v, path, syntax, &mounts, &n, reterr);
-                if (r < 0)
-                        return r;
-                job_mounts_free(c->mounts, c->n_mounts);
-                c->mounts = mounts;
-                c->n_mounts = n;
-                c->mounts_set = true;
-                return 0;
-
         case SPEC_FIELD_ADDED_MOUNTS:
-                r = decode_mounts(v, path, syntax, &mounts, &n, reterr);
+                r = decode_array_of(v, path, syntax, "an array of mounts", sizeof(JobMount), decode_mount,
+                                    free_mounts, &list, &n, reterr);
                 if (r < 0)
                         return r;
-                r = array_append((void **) &c->added_mounts, &c->n_added_mounts, mounts, n,
-                                 sizeof(JobMount));
-                if (r < 0) {
-                        job_mounts_free(mounts, n);
-                        return r;
-                }
-                free(mounts);
-                return 0;
+                if (field == SPEC_FIELD_MOUNTS)
+                        return list_store((void **) &c->mounts, &c->n_mounts, &c->mounts_set, list, n,
+                                          sizeof(JobMount), free_mounts);
+                return list_store((void **) &c->added_mounts, &c->n_added_mounts, /* set= */ NULL, list, n,
+                                  sizeof(JobMount), free_mounts);
 
         case SPEC_FIELD_NETWORK:
                 r = check_string(v, path, syntax, 0, reterr);
