@@ -12,6 +12,7 @@
  * than in the tree, and reports the duplicate. */
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -27,12 +28,14 @@ static void json_object_putp(json_object **o) {
                 json_object_put(*o);
 }
 
-static void json_tokener_freep(struct json_tokener **t) {
-        if (*t)
-                json_tokener_free(*t);
+/* A tokener that takes max_depth levels of arrays and objects (0: a scalar only). */
+static struct json_tokener *tokener_new(unsigned max_depth) {
+        /* json-c counts a scalar inside the innermost array or object as one more level. */
+        struct json_tokener *t = json_tokener_new_ex((int) max_depth + 1);
+        if (t)
+                json_tokener_set_flags(t, JSON_FLAGS);
+        return t;
 }
-
-/* json-c counts a scalar inside the innermost array or object as one more level. */
 
 struct JobSpecReader {
         struct json_tokener *tok;
@@ -421,12 +424,10 @@ int job_spec_reader_new(JobSpecReaderFunc callback, void *userdata, JobSpecReade
                 .line = 1,
                 .column = 1,
         };
-        r->tok = json_tokener_new_ex((int) r->max_depth + 1);
-        r->key_tok = json_tokener_new_ex(/* depth= */ 1);
+        r->tok = tokener_new(r->max_depth);
+        r->key_tok = tokener_new(/* max_depth= */ 0);
         if (!r->tok || !r->key_tok)
                 return -ENOMEM;
-        json_tokener_set_flags(r->tok, JSON_FLAGS);
-        json_tokener_set_flags(r->key_tok, JSON_FLAGS);
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -447,12 +448,11 @@ int job_spec_reader_set_limits(JobSpecReader *r, size_t max_object_size, unsigne
             max_depth > 1000)
                 return -EINVAL;
 
-        _cleanup_(json_tokener_freep) struct json_tokener *tok = json_tokener_new_ex((int) max_depth + 1);
+        struct json_tokener *tok = tokener_new(max_depth);
         if (!tok)
                 return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_FLAGS);
         json_tokener_free(r->tok);
-        r->tok = TAKE_PTR(tok);
+        r->tok = tok;
         r->max_object_size = max_object_size;
         r->max_depth = max_depth;
         return 0;
