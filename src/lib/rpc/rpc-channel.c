@@ -34,12 +34,13 @@ static int channel_new(RpcContext *c, int fd, const char *target, const RpcLimit
         grpc_arg args[RPC_CHANNEL_ARGS_MAX];
         grpc_channel_args channel_args;
         grpc_channel_credentials *creds;
+        RpcLimits l;
         int r;
 
         assert(c);
         assert(ret);
 
-        r = rpc_limits_validate(limits);
+        r = rpc_limits_resolve(limits, &l);
         if (r < 0)
                 return r;
         if (fd >= 0) {
@@ -52,7 +53,7 @@ static int channel_new(RpcContext *c, int fd, const char *target, const RpcLimit
         if (!ch)
                 return -ENOMEM;
         ch->context = c;
-        rpc_limits_fill(limits, &ch->limits);
+        ch->limits = l;
         rpc_context_object_added(c);
 
         creds = grpc_insecure_credentials_create();

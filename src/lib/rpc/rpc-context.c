@@ -194,19 +194,19 @@ int rpc_context_new(sd_event *event, RpcContext **ret) {
         return 0;
 }
 
-void rpc_limits_fill(const RpcLimits *limits, RpcLimits *ret) {
-        *ret = limits ? *limits : (RpcLimits) {};
-        if (ret->max_receive_message_size == 0)
-                ret->max_receive_message_size = RPC_MAX_RECEIVE_MESSAGE_SIZE_DEFAULT;
-        if (ret->max_send_queue_size == 0)
-                ret->max_send_queue_size = RPC_MAX_SEND_QUEUE_SIZE_DEFAULT;
-        if (ret->max_calls == 0)
-                ret->max_calls = RPC_MAX_CALLS_DEFAULT;
-}
+int rpc_limits_resolve(const RpcLimits *limits, RpcLimits *ret) {
+        RpcLimits l = limits ? *limits : (RpcLimits) {};
 
-int rpc_limits_validate(const RpcLimits *limits) {
-        if (limits && limits->max_receive_message_size > INT_MAX)
+        if (l.max_receive_message_size > INT_MAX)
                 return -ERANGE;
+        if (l.max_receive_message_size == 0)
+                l.max_receive_message_size = RPC_MAX_RECEIVE_MESSAGE_SIZE_DEFAULT;
+        if (l.max_send_queue_size == 0)
+                l.max_send_queue_size = RPC_MAX_SEND_QUEUE_SIZE_DEFAULT;
+        if (l.max_calls == 0)
+                l.max_calls = RPC_MAX_CALLS_DEFAULT;
+
+        *ret = l;
         return 0;
 }
 

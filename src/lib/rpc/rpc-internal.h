@@ -82,12 +82,12 @@ int rpc_call_new_client(
  * finished: then it keeps that status), a client cancels it with that status and takes no more messages. */
 void rpc_call_abort(RpcCall *call, int error, const char *message);
 
+/* The caller's limits (NULL = all defaults) with the defaults filled in; -ERANGE if out of range. */
+int rpc_limits_resolve(const RpcLimits *limits, RpcLimits *ret);
 /* Channel arguments for limits (max receive message size, retries off).  args must have room for
  * RPC_CHANNEL_ARGS_MAX entries; the result points into it. */
 #define RPC_CHANNEL_ARGS_MAX 4
-void rpc_limits_fill(const RpcLimits *limits, RpcLimits *ret);
 grpc_channel_args rpc_limits_to_channel_args(const RpcLimits *limits, grpc_arg args[static RPC_CHANNEL_ARGS_MAX]);
-int rpc_limits_validate(const RpcLimits *limits);
 
 /* Checks that fd is a stream socket and makes it non-blocking (gRPC's poller needs that). */
 int rpc_prepare_stream_fd(int fd, bool listening);

@@ -255,12 +255,13 @@ int rpc_server_new(RpcContext *c, const RpcLimits *limits, RpcServer **ret) {
         grpc_arg args[RPC_CHANNEL_ARGS_MAX];
         grpc_channel_args channel_args;
         RpcServer *s;
+        RpcLimits l;
         int r;
 
         assert(c);
         assert(ret);
 
-        r = rpc_limits_validate(limits);
+        r = rpc_limits_resolve(limits, &l);
         if (r < 0)
                 return r;
 
@@ -269,8 +270,8 @@ int rpc_server_new(RpcContext *c, const RpcLimits *limits, RpcServer **ret) {
                 return -ENOMEM;
         s->context = c;
         s->n_refs = 1;
+        s->limits = l;
         rpc_op_init(&s->shutdown_op, RPC_OP_SERVER_SHUTDOWN, s);
-        rpc_limits_fill(limits, &s->limits);
         rpc_context_object_added(c);
 
         channel_args = rpc_limits_to_channel_args(&s->limits, args);
@@ -363,17 +364,24 @@ int rpc_server_start(RpcServer *s) {
         return 0;
 }
 
+/* What connections and listeners need first: a stream socket, non-blocking, and a started server. */
+static int server_prepare_fd(RpcServer *s, int fd, bool listening) {
+        int r;
+
+        assert(s);
+
+        r = rpc_prepare_stream_fd(fd, listening);
+        if (r < 0)
+                return r;
+        return rpc_server_start(s);
+}
+
 int rpc_server_add_connection_take(RpcServer *s, int fd) {
         _cleanup_close_ int fd_close = fd;
         grpc_server_credentials *creds;
         int r;
 
-        assert(s);
-
-        r = rpc_prepare_stream_fd(fd, /* listening= */ false);
-        if (r < 0)
-                return r;
-        r = rpc_server_start(s);
+        r = server_prepare_fd(s, fd, /* listening= */ false);
         if (r < 0)
                 return r;
 
@@ -413,12 +421,7 @@ int rpc_server_add_listener_take(RpcServer *s, int fd) {
         RpcListener *l, **a;
         int r;
 
-        assert(s);
-
-        r = rpc_prepare_stream_fd(fd, /* listening= */ true);
-        if (r < 0)
-                return r;
-        r = rpc_server_start(s);
+        r = server_prepare_fd(s, fd, /* listening= */ true);
         if (r < 0)
                 return r;
 
