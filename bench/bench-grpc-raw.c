@@ -207,7 +207,8 @@ int main(int argc, char *argv[]) {
         grpc_init();
         b.cq = grpc_completion_queue_create_for_next(NULL);
         b.server = grpc_server_create(NULL, NULL);
-        b.method = grpc_server_register_method(b.server, "/bench.Raw/Stream", NULL, GRPC_SRM_PAYLOAD_NONE, 0);
+        b.method = grpc_server_register_method(b.server, "/bench.Raw/Stream", NULL, GRPC_SRM_PAYLOAD_NONE,
+                                               0);
         grpc_server_register_completion_queue(b.server, b.cq, NULL);
         grpc_server_start(b.server);
 
@@ -223,8 +224,8 @@ int main(int argc, char *argv[]) {
         grpc_metadata_array_init(&b.ctrail);
         grpc_metadata_array_init(&b.smeta);
         b.pending[S_NEW] = true;
-        assert(grpc_server_request_registered_call(b.server, b.method, &b.scall, &b.deadline, &b.smeta, NULL, b.cq,
-                                                   b.cq, (void *) (intptr_t) S_NEW) == GRPC_CALL_OK);
+        assert(grpc_server_request_registered_call(b.server, b.method, &b.scall, &b.deadline, &b.smeta, NULL,
+                                                   b.cq, b.cq, (void *) (intptr_t) S_NEW) == GRPC_CALL_OK);
 
         t0 = now(CLOCK_MONOTONIC);
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
@@ -273,8 +274,10 @@ int main(int argc, char *argv[]) {
         }
         grpc_server_destroy(b.server);
         grpc_completion_queue_shutdown(b.cq);
-        while (grpc_completion_queue_next(b.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
-                ;
+        for (;;)
+                if (grpc_completion_queue_next(b.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type ==
+                    GRPC_QUEUE_SHUTDOWN)
+                        break;
         grpc_completion_queue_destroy(b.cq);
         grpc_shutdown();
         free(b.payload);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # lib/rpc's cost against gRPC's bare core API, side by side in one run: round trips on one bidirectional
-# stream, and one-way small and large messages, over a socketpair, both ends in one process.  Each figure is the median
-# of RUNS runs (the machines are shared and noisy).
+# stream, and one-way small and large messages, over a socketpair, both ends in one process.  Each figure is
+# the median of RUNS runs (the machines are shared and noisy).
 #
 #   bench/run-rpc.sh [BUILD-DIR] [RUNS]      (defaults: build, 5)
 set -euo pipefail
@@ -17,7 +17,8 @@ size=32
 
 # median of the wall-clock seconds (first field) over $runs runs of "$@"
 median() {
-        for _ in $(seq "$runs"); do "$@"; done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+        for _ in $(seq "$runs"); do "$@"; done | sort -n |
+                awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
 ours_pp=$(median "$build/bench/bench-rpc" pingpong $rounds)

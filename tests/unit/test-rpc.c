@@ -230,8 +230,8 @@ static void test_server_add_methods(TestServer *ts) {
         for (size_t i = 0; i < ELEMENTSOF(methods); i++)
                 ASSERT_OK(rpc_server_add_method(ts->server, methods[i], server_new_call, ts));
         ASSERT_ERROR(rpc_server_add_method(ts->server, &method_bidi, server_new_call, ts), EEXIST);
-        ASSERT_ERROR(rpc_server_add_method(ts->server, &(RpcMethod) { "nope", RPC_METHOD_UNARY }, server_new_call,
-                                           ts),
+        ASSERT_ERROR(rpc_server_add_method(ts->server, &(RpcMethod) { "nope", RPC_METHOD_UNARY },
+                                           server_new_call, ts),
                      EINVAL);
 }
 
@@ -355,7 +355,12 @@ static void fixture_connect(Fixture *f, const RpcLimits *client_limits, bool kee
                 ASSERT_TRUE(fcntl(f->client_fd, F_GETFL) & O_NONBLOCK);
 }
 
-static void fixture_setup(Fixture *f, const RpcLimits *server_limits, const RpcLimits *client_limits, bool keep_fds) {
+static void fixture_setup(
+                Fixture *f,
+                const RpcLimits *server_limits,
+                const RpcLimits *client_limits,
+                bool keep_fds) {
+
         *f = (Fixture) { .client_fd = -EBADF, .server_fd = -EBADF };
 
         ASSERT_OK(sd_event_new(&f->event));
@@ -666,7 +671,8 @@ TEST(server_lifecycle) {
         ASSERT_OK(rpc_server_start(s));
         s = rpc_server_free(s);
 
-        ASSERT_ERROR(rpc_server_new(context, &(RpcLimits) { .max_receive_message_size = SIZE_MAX }, &s), ERANGE);
+        ASSERT_ERROR(rpc_server_new(context, &(RpcLimits) { .max_receive_message_size = SIZE_MAX }, &s),
+                     ERANGE);
         ASSERT_ERROR(rpc_channel_new_target(context, "", NULL, &(RpcChannel *) { NULL }), EINVAL);
         ASSERT_ERROR(rpc_channel_new_fd_take(context, -EBADF, NULL, &(RpcChannel *) { NULL }), EBADF);
 
@@ -928,8 +934,9 @@ TEST(free_in_callbacks) {
 }
 
 TEST(free_with_calls_in_flight) {
-        /* The client has its own context on the same loop.  Its call handles are dropped while gRPC still has
-         * batches of them, and its context freed at once: rpc_context_free() reaps them (ASan checks leaks). */
+        /* The client has its own context on the same loop.  Its call handles are dropped while gRPC still
+         * has batches of them, and its context freed at once: rpc_context_free() reaps them (ASan checks
+         * leaks). */
         Fixture f;
         RpcContext *client_context = NULL;
         RpcChannel *channel = NULL;

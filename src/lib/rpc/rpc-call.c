@@ -2,17 +2,19 @@
 
 /* RpcCall: one gRPC call on either side, as three pipelines of batches.
  *
- *   send:    at most one batch in flight (gRPC allows one SEND_MESSAGE at a time): initial metadata, then the
- *            queued messages one by one, and last the half-close (client) or the status (server), which rides
- *            with the last message when it is already requested.
- *   receive: one RECV_MESSAGE at a time, re-armed as soon as one completes, until the peer's end or an error.
- *   status:  RECV_STATUS_ON_CLIENT or RECV_CLOSE_ON_SERVER, started with the call; completes when it is over.
+ *   send:    at most one batch in flight (gRPC allows one SEND_MESSAGE at a time): initial metadata, then
+ *            the queued messages one by one, and last the half-close (client) or the status (server), which
+ *            rides with the last message when it is already requested.
+ *   receive: one RECV_MESSAGE at a time, re-armed as soon as one completes, until the peer's end or an
+ *            error.
+ *   status:  RECV_STATUS_ON_CLIENT or RECV_CLOSE_ON_SERVER, started with the call; completes when it is
+ *            over.
  *
  * Each batch in flight holds a reference on the RpcCall, and so does the caller's handle; the last one tears
  * the call down.  That is what lets the owner free a call from inside its own callbacks, or while gRPC still
  * has batches of it: rpc_call_free() drops the handle, clears the handlers and cancels the call, and the
- * batches, which complete quickly once cancelled, release the rest.  "closed" is dispatched once the status is
- * known and no send or receive batch is left, so it is always the last callback. */
+ * batches, which complete quickly once cancelled, release the rest.  "closed" is dispatched once the status
+ * is known and no send or receive batch is left, so it is always the last callback. */
 
 #include <assert.h>
 #include <stdio.h>
@@ -169,8 +171,8 @@ static void call_send_next(RpcCall *c) {
         if (m)
                 *o++ = (grpc_op) { .op = GRPC_OP_SEND_MESSAGE, .data.send_message.send_message = m->buffer };
         if (close && c->is_server) {
-                /* Never a static slice over our memory: gRPC may take such a slice for a constant and cache it
-                 * by address (its HPACK encoder does that with method paths). */
+                /* Never a static slice over our memory: gRPC may take such a slice for a constant and cache
+                 * it by address (its HPACK encoder does that with method paths). */
                 if (c->finish_message) {
                         grpc_slice_unref(c->status_details);
                         c->status_details = grpc_slice_from_copied_string(c->finish_message);
@@ -263,7 +265,8 @@ void rpc_call_abort(RpcCall *c, int error, const char *message) {
                 c->user_cancelled = true;
         c->send_broken = true;
         call_drop_queue(c);
-        (void) grpc_call_cancel_with_status(c->gcall, (grpc_status_code) status, message, /* reserved= */ NULL);
+        (void) grpc_call_cancel_with_status(c->gcall, (grpc_status_code) status, message,
+                                            /* reserved= */ NULL);
 }
 
 static void call_maybe_closed(RpcCall *c) {
@@ -362,6 +365,7 @@ static void call_on_end(RpcCall *c) {
 
 static void call_on_recv(RpcCall *c, bool ok) {
         grpc_byte_buffer *bb = TAKE_PTR(c->recv_buffer);
+        bool one_expected;
 
         c->recv_pending = false;
 
@@ -377,7 +381,8 @@ static void call_on_recv(RpcCall *c, bool ok) {
         }
 
         c->n_received++;
-        if (c->n_received > 1 && (c->is_server ? kind_single_request(c->kind) : kind_single_response(c->kind))) {
+        one_expected = c->is_server ? kind_single_request(c->kind) : kind_single_response(c->kind);
+        if (c->n_received > 1 && one_expected) {
                 c->recv_done = true;
                 grpc_byte_buffer_destroy(bb);
                 rpc_call_abort(c, -EPROTO,
@@ -418,7 +423,13 @@ void rpc_call_dispatch(RpcOp *op) {
         call_unref(c);
 }
 
-static int call_new(RpcContext *ctx, const char *method, RpcMethodKind kind, const RpcLimits *limits, RpcCall **ret) {
+static int call_new(
+                RpcContext *ctx,
+                const char *method,
+                RpcMethodKind kind,
+                const RpcLimits *limits,
+                RpcCall **ret) {
+
         RpcCall *c;
 
         c = calloc(1, sizeof(RpcCall));
@@ -524,12 +535,12 @@ int rpc_call_new_client(
                 return r;
         rpc_call_set_handlers(c, handlers, userdata);
 
-        /* A copy, not grpc_slice_from_static_string(c->method): gRPC's HPACK encoder remembers static slices by
-         * address, and the next call's path may be allocated at the same address. */
+        /* A copy, not grpc_slice_from_static_string(c->method): gRPC's HPACK encoder remembers static slices
+         * by address, and the next call's path may be allocated at the same address. */
         path = grpc_slice_from_copied_string(c->method);
-        c->gcall = grpc_channel_create_call(channel, /* parent_call= */ NULL, GRPC_PROPAGATE_DEFAULTS, ctx->cq,
-                                            path, /* host= */ NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                            /* reserved= */ NULL);
+        c->gcall = grpc_channel_create_call(channel, /* parent_call= */ NULL, GRPC_PROPAGATE_DEFAULTS,
+                                            ctx->cq, path, /* host= */ NULL,
+                                            gpr_inf_future(GPR_CLOCK_REALTIME), /* reserved= */ NULL);
         grpc_slice_unref(path);
         if (!c->gcall)
                 return -ENOMEM;

@@ -28,7 +28,13 @@ RpcChannel *rpc_channel_free(RpcChannel *ch) {
         return mfree(ch);
 }
 
-static int channel_new(RpcContext *c, int fd, const char *target, const RpcLimits *limits, RpcChannel **ret) {
+static int channel_new(
+                RpcContext *c,
+                int fd,
+                const char *target,
+                const RpcLimits *limits,
+                RpcChannel **ret) {
+
         _cleanup_close_ int fd_close = fd;
         _cleanup_(rpc_channel_freep) RpcChannel *ch = NULL;
         grpc_arg args[RPC_CHANNEL_ARGS_MAX];
@@ -97,7 +103,7 @@ int rpc_channel_call(
         assert(method);
         assert(ret);
 
-        if (!method->path || method->path[0] != '/' || method->kind < 0 || method->kind >= _RPC_METHOD_KIND_MAX)
+        if (!rpc_method_is_valid(method))
                 return -EINVAL;
 
         return rpc_call_new_client(ch->context, ch->channel, method, &ch->limits, handlers, userdata, ret);

@@ -3,9 +3,9 @@
 /* The completion queue, its thread, and the hand-off to the sd-event loop.
  *
  * The thread does nothing but grpc_completion_queue_next(): it links each completed tag (an RpcOp) into a
- * list under a mutex and, when the list was empty, writes the eventfd.  The loop's io source reads the eventfd
- * first, then takes the whole list and dispatches it in order.  No lost wake-up: every empty → non-empty
- * transition is followed by a write. */
+ * list under a mutex and, when the list was empty, writes the eventfd.  The loop's io source reads the
+ * eventfd first, then takes the whole list and dispatches it in order.  No lost wake-up: every empty →
+ * non-empty transition is followed by a write. */
 
 #include <assert.h>
 #include <fcntl.h>
@@ -22,8 +22,8 @@
 #include "rpc/rpc-internal.h"
 
 /* gRPC's own log lines (by default printed to stderr, without a priority prefix): as a library, we pass them
- * on at debug level only; the errors that matter reach the caller as return values and statuses.  Called from
- * any thread. */
+ * on at debug level only; the errors that matter reach the caller as return values and statuses.  Called
+ * from any thread. */
 static void grpc_log(gpr_log_func_args *args) {
         log_debug("grpc: %s (%s:%d)", args->message, args->file, args->line);
 }
@@ -36,7 +36,8 @@ static void *context_thread(void *userdata) {
                 RpcOp *op;
                 bool wake;
 
-                ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_REALTIME), /* reserved= */ NULL);
+                ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                                /* reserved= */ NULL);
                 if (ev.type == GRPC_QUEUE_SHUTDOWN)
                         break;
                 if (ev.type != GRPC_OP_COMPLETE)
@@ -108,8 +109,8 @@ RpcContext *rpc_context_free(RpcContext *c) {
         if (!c)
                 return NULL;
 
-        /* Freeing an object with operations in flight cancelled them; wait until gRPC has returned every one,
-         * so that the objects are torn down and the queue is idle. */
+        /* Freeing an object with operations in flight cancelled them; wait until gRPC has returned every
+         * one, so that the objects are torn down and the queue is idle. */
         assert(c->n_handles == 0);
         if (c->thread_started)
                 while (c->n_objects > 0) {
@@ -210,7 +211,10 @@ int rpc_limits_resolve(const RpcLimits *limits, RpcLimits *ret) {
         return 0;
 }
 
-grpc_channel_args rpc_limits_to_channel_args(const RpcLimits *limits, grpc_arg args[static RPC_CHANNEL_ARGS_MAX]) {
+grpc_channel_args rpc_limits_to_channel_args(
+                const RpcLimits *limits,
+                grpc_arg args[static RPC_CHANNEL_ARGS_MAX]) {
+
         size_t n = 0;
 
         assert(limits->max_receive_message_size <= INT_MAX);

@@ -46,8 +46,8 @@ struct RpcContext {
         pthread_mutex_t lock;  /* protects queue_head/queue_tail */
         RpcOp *queue_head, *queue_tail;
 
-        /* Objects not yet torn down (servers, channels, calls), and how many of those the caller still holds.
-         * rpc_context_free() waits for the former to reach zero; the latter must already be. */
+        /* Objects not yet torn down (servers, channels, calls), and how many of those the caller still
+         * holds. rpc_context_free() waits for the former to reach zero; the latter must already be. */
         size_t n_objects;
         size_t n_handles;
 };
@@ -87,7 +87,13 @@ int rpc_limits_resolve(const RpcLimits *limits, RpcLimits *ret);
 /* Channel arguments for limits (max receive message size, retries off).  args must have room for
  * RPC_CHANNEL_ARGS_MAX entries; the result points into it. */
 #define RPC_CHANNEL_ARGS_MAX 4
-grpc_channel_args rpc_limits_to_channel_args(const RpcLimits *limits, grpc_arg args[static RPC_CHANNEL_ARGS_MAX]);
+grpc_channel_args rpc_limits_to_channel_args(
+                const RpcLimits *limits,
+                grpc_arg args[static RPC_CHANNEL_ARGS_MAX]);
+
+static inline bool rpc_method_is_valid(const RpcMethod *m) {
+        return m->path && m->path[0] == '/' && m->kind >= 0 && m->kind < _RPC_METHOD_KIND_MAX;
+}
 
 /* Checks that fd is a stream socket and makes it non-blocking (gRPC's poller needs that). */
 int rpc_prepare_stream_fd(int fd, bool listening);

@@ -5,9 +5,9 @@
  * (without it, gRPC would keep such calls waiting forever).
  *
  * Like calls, a server is reference counted internally: the handle, each pending request, the pending
- * shutdown, and each RpcCall it made.  rpc_server_free() starts grpc_server_shutdown_and_notify() and cancels
- * every call; the grpc_server is destroyed once the last reference goes, which is after gRPC reported the
- * shutdown done, as grpc_server_destroy() requires. */
+ * shutdown, and each RpcCall it made.  rpc_server_free() starts grpc_server_shutdown_and_notify() and
+ * cancels every call; the grpc_server is destroyed once the last reference goes, which is after gRPC
+ * reported the shutdown done, as grpc_server_destroy() requires. */
 
 #include <assert.h>
 #include <stdio.h>
@@ -148,9 +148,9 @@ static int server_method_request(RpcServerMethod *m) {
         assert(!m->request_pending);
 
         if (m->path)
-                e = grpc_server_request_registered_call(s->server, m->registration, &m->new_call, &m->deadline,
-                                                        &m->request_metadata, /* optional_payload= */ NULL,
-                                                        cq, cq, &m->request_op);
+                e = grpc_server_request_registered_call(
+                                s->server, m->registration, &m->new_call, &m->deadline, &m->request_metadata,
+                                /* optional_payload= */ NULL, cq, cq, &m->request_op);
         else
                 e = grpc_server_request_call(s->server, &m->new_call, &m->details, &m->request_metadata, cq,
                                              cq, &m->request_op);
@@ -222,7 +222,8 @@ static void server_on_request(RpcServerMethod *m, bool ok) {
         if (!s->handle_dropped) {
                 r = server_method_request(m);
                 if (r < 0)
-                        log_debug_errno(r, "rpc: cannot wait for calls on '%s' any more: %m", strna(m->path));
+                        log_debug_errno(r, "rpc: cannot wait for calls on '%s' any more: %m",
+                                        strna(m->path));
         }
 
         server_new_call(s, m, gcall);
@@ -286,7 +287,12 @@ int rpc_server_new(RpcContext *c, const RpcLimits *limits, RpcServer **ret) {
         return 0;
 }
 
-int rpc_server_add_method(RpcServer *s, const RpcMethod *method, rpc_call_handler_t handler, void *userdata) {
+int rpc_server_add_method(
+                RpcServer *s,
+                const RpcMethod *method,
+                rpc_call_handler_t handler,
+                void *userdata) {
+
         RpcServerMethod *m;
         int r;
 
@@ -294,7 +300,7 @@ int rpc_server_add_method(RpcServer *s, const RpcMethod *method, rpc_call_handle
         assert(method);
         assert(handler);
 
-        if (!method->path || method->path[0] != '/' || method->kind < 0 || method->kind >= _RPC_METHOD_KIND_MAX)
+        if (!rpc_method_is_valid(method))
                 return -EINVAL;
         if (s->started)
                 return -EBUSY;
@@ -307,8 +313,8 @@ int rpc_server_add_method(RpcServer *s, const RpcMethod *method, rpc_call_handle
                 return r;
         m->handler = handler;
         m->userdata = userdata;
-        m->registration = grpc_server_register_method(s->server, m->path, /* host= */ NULL, GRPC_SRM_PAYLOAD_NONE,
-                                                      /* flags= */ 0);
+        m->registration = grpc_server_register_method(s->server, m->path, /* host= */ NULL,
+                                                      GRPC_SRM_PAYLOAD_NONE, /* flags= */ 0);
         if (!m->registration) {
                 s->methods[--s->n_methods] = server_method_free(m);
                 return -EINVAL;

@@ -9,16 +9,16 @@
  *
  * Threads and callbacks.  An RpcContext owns one gRPC completion queue and one thread that loops on it; each
  * completed operation is handed to the sd-event loop through a locked queue and an eventfd.  Every callback
- * of this module runs on the loop's thread, from the loop's dispatch, and never from inside a function of this
- * module: rpc_call_send(), rpc_call_cancel(), rpc_call_free(), ... never call back synchronously.  Nothing in
- * this module blocks, except rpc_context_free(), which waits for gRPC to finish what was cancelled.
- * gRPC starts threads of its own in rpc_context_new(): block the signals that sd-event handles (SIGCHLD,
- * SIGTERM, ...) before calling it, so that those threads inherit the mask.
+ * of this module runs on the loop's thread, from the loop's dispatch, and never from inside a function of
+ * this module: rpc_call_send(), rpc_call_cancel(), rpc_call_free(), ... never call back synchronously.
+ * Nothing in this module blocks, except rpc_context_free(), which waits for gRPC to finish what was
+ * cancelled. gRPC starts threads of its own in rpc_context_new(): block the signals that sd-event handles
+ * (SIGCHLD, SIGTERM, ...) before calling it, so that those threads inherit the mask.
  *
- * Ownership.  Each object has one owner, the caller, who frees it with its _free() function, also from inside
- * any of its callbacks.  After a _free(), no callback of that object is called again.  Operations that gRPC
- * still has in flight when an object is freed are cancelled and reaped in the background.  Free every call,
- * server and channel before the context.
+ * Ownership.  Each object has one owner, the caller, who frees it with its _free() function, also from
+ * inside any of its callbacks.  After a _free(), no callback of that object is called again.  Operations
+ * that gRPC still has in flight when an object is freed are cancelled and reaped in the background.  Free
+ * every call, server and channel before the context.
  *
  * A call's life, on both sides:
  *   - "message" for each message received, in order; receiving is continuous.
@@ -80,8 +80,8 @@ RpcStatus rpc_status_from_string(const char *s);
  * outside the enum. */
 int rpc_status_to_errno(RpcStatus s);
 /* The status for an errno (either sign): the inverse of the above, plus aliases (-EBADMSG INVALID_ARGUMENT,
- * -ENOMEM/-ENOBUFS RESOURCE_EXHAUSTED, -EPERM PERMISSION_DENIED, ...).  0 gives OK, an errno not in the table
- * UNKNOWN. */
+ * -ENOMEM/-ENOBUFS RESOURCE_EXHAUSTED, -EPERM PERMISSION_DENIED, ...).  0 gives OK, an errno not in the
+ * table UNKNOWN. */
 RpcStatus rpc_status_from_errno(int error);
 
 typedef enum RpcMethodKind {
@@ -112,16 +112,16 @@ typedef struct RpcMethod {
 
 /* Limits on what a peer can make us allocate.  Zero fields take the defaults above. */
 typedef struct RpcLimits {
-        size_t max_receive_message_size; /* bigger messages fail the call with RESOURCE_EXHAUSTED; ≤ INT_MAX */
-        size_t max_send_queue_size;      /* bytes queued by rpc_call_send() per call; more gives -ENOBUFS */
-        unsigned max_calls;              /* server: calls alive at once; more are refused, RESOURCE_EXHAUSTED */
+        size_t max_receive_message_size; /* bigger fail the call, RESOURCE_EXHAUSTED; ≤ INT_MAX */
+        size_t max_send_queue_size;      /* bytes queued by rpc_call_send() per call; more: -ENOBUFS */
+        unsigned max_calls;              /* server: calls alive at once; more: RESOURCE_EXHAUSTED */
 } RpcLimits;
 
 /* The callbacks of a call.  Every member is optional.  userdata is the one given with them. */
 typedef struct RpcCallHandlers {
-        /* A message arrived; data is valid until the callback returns.  Returning a negative errno aborts the
-         * call: a server finishes it with rpc_status_from_errno() (and strerror as the message) unless it
-         * already finished, a client cancels it with that status.  A server gets the messages that arrive
+        /* A message arrived; data is valid until the callback returns.  Returning a negative errno aborts
+         * the call: a server finishes it with rpc_status_from_errno() (and strerror as the message) unless
+         * it already finished, a client cancels it with that status.  A server gets the messages that arrive
          * after it finished, too. */
         int (*message)(RpcCall *call, const void *data, size_t size, void *userdata);
         /* The peer will send no more messages.  A negative return aborts the call as above. */
@@ -149,7 +149,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RpcContext *, rpc_context_free);
 typedef int (*rpc_call_handler_t)(RpcServer *server, RpcCall *call, void *userdata);
 
 /* The order is: rpc_server_new(), rpc_server_add_method() for each method, rpc_server_listen_tcp() if
- * wanted, rpc_server_start(); then connections and listeners can be added at any time.  limits may be NULL. */
+ * wanted, rpc_server_start(); then connections and listeners can be added at any time.  limits may be
+ * NULL.
+ */
 int rpc_server_new(RpcContext *c, const RpcLimits *limits, RpcServer **ret);
 /* Registers a method: path must start with '/'; -EEXIST if already registered, -EBUSY once started.
  * Calls to a path that is not registered are answered UNIMPLEMENTED. */
@@ -161,9 +163,9 @@ int rpc_server_add_method(RpcServer *s, const RpcMethod *method, rpc_call_handle
 int rpc_server_listen_tcp(RpcServer *s, const char *address, uint16_t *ret_port);
 /* Starts serving (idempotent). */
 int rpc_server_start(RpcServer *s);
-/* Serves one connected stream socket (a socketpair end, or a connection accepted elsewhere).  Takes the fd in
- * every case, and makes it non-blocking.  -ENOTSOCK if fd is not a stream socket.  Starts the server if it
- * was not.  gRPC owns the connection from then on; it goes away when the peer closes it. */
+/* Serves one connected stream socket (a socketpair end, or a connection accepted elsewhere).  Takes the fd
+ * in every case, and makes it non-blocking.  -ENOTSOCK if fd is not a stream socket.  Starts the server if
+ * it was not.  gRPC owns the connection from then on; it goes away when the peer closes it. */
 int rpc_server_add_connection_take(RpcServer *s, int fd);
 /* Accepts connections on a listening stream socket (such as one from sd_listen_fds()) and serves each.
  * Takes the fd in every case; -EINVAL if it is not a listening stream socket.  Starts the server if it was
@@ -182,8 +184,8 @@ int rpc_channel_new_fd_take(RpcContext *c, int fd, const RpcLimits *limits, RpcC
 /* A channel to "host:port" (or any gRPC target URI, e.g. "unix:/run/x.sock"), without TLS.  Connecting
  * happens in the background; calls fail with UNAVAILABLE if it cannot. */
 int rpc_channel_new_target(RpcContext *c, const char *target, const RpcLimits *limits, RpcChannel **ret);
-/* Starts a call on method.  handlers may be NULL (then set them with rpc_call_set_handlers() before returning
- * to the loop).  Calls already started keep working after their channel is freed. */
+/* Starts a call on method.  handlers may be NULL (then set them with rpc_call_set_handlers() before
+ * returning to the loop).  Calls already started keep working after their channel is freed. */
 int rpc_channel_call(
                 RpcChannel *ch,
                 const RpcMethod *method,
