@@ -158,8 +158,8 @@ int rpc_server_new(RpcContext *c, const RpcLimits *limits, RpcServer **ret);
 int rpc_server_add_method(RpcServer *s, const RpcMethod *method, rpc_call_handler_t handler, void *userdata);
 /* Listens on a TCP address, "127.0.0.1:0", "[::]:9000", "localhost:9000" (without TLS; gRPC's "unix:PATH"
  * works too, *ret_port is then meaningless).  Port 0 binds a free port; *ret_port (may be NULL) gets the
- * bound one.  -EBUSY once started; -EADDRNOTAVAIL if gRPC could not listen there (bad address, cannot
- * bind). */
+ * bound one.  A host name is resolved here, synchronously: meant for start-up.  -EBUSY once started;
+ * -EADDRNOTAVAIL if gRPC could not listen there (bad address, cannot bind). */
 int rpc_server_listen_tcp(RpcServer *s, const char *address, uint16_t *ret_port);
 /* Starts serving (idempotent). */
 int rpc_server_start(RpcServer *s);
