@@ -64,17 +64,20 @@ TEST(empty) {
 }
 
 TEST(malformed) {
-        /* A truncated length-delimited field, a varint that never ends, and a wire type that does not exist. */
+        /* A truncated length-delimited field, a varint that never ends, and a wire type that does not exist.
+         */
         static const uint8_t truncated[] = { 0x0a, 0x10, 'a', 'b' };
-        static const uint8_t endless[] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+        static const uint8_t endless[] = {
+                0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        };
+        const ProtobufCMessageDescriptor *server_message = &maelstrom__v1__server_message__descriptor,
+                                         *cancel = &maelstrom__v1__cancel__descriptor;
         static const uint8_t bad_wire_type[] = { 0x0f, 0x00 };
         void *m = NULL;
 
-        ASSERT_ERROR(proto_unpack(&maelstrom__v1__server_message__descriptor, truncated, sizeof(truncated), &m),
-                     EBADMSG);
-        ASSERT_ERROR(proto_unpack(&maelstrom__v1__cancel__descriptor, endless, sizeof(endless), &m), EBADMSG);
-        ASSERT_ERROR(proto_unpack(&maelstrom__v1__cancel__descriptor, bad_wire_type, sizeof(bad_wire_type), &m),
-                     EBADMSG);
+        ASSERT_ERROR(proto_unpack(server_message, truncated, sizeof(truncated), &m), EBADMSG);
+        ASSERT_ERROR(proto_unpack(cancel, endless, sizeof(endless), &m), EBADMSG);
+        ASSERT_ERROR(proto_unpack(cancel, bad_wire_type, sizeof(bad_wire_type), &m), EBADMSG);
         ASSERT_TRUE(!m);
 }
 

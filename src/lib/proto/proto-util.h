@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
-/* Helpers around the protobuf-c generated code (maelstrom/v1/<name>.pb-c.h): packing into a malloc()ed buffer,
- * unpacking with our error convention, and a cleanup function for unpacked messages. */
+/* Helpers around the protobuf-c generated code (maelstrom/v1/<name>.pb-c.h): packing into a malloc()ed
+ * buffer, unpacking with our error convention, and a cleanup function for unpacked messages. */
 
 #include <stddef.h>
 #include <stdint.h>
