@@ -221,7 +221,6 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         free(p->envp);
         return mfree(p);
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(ChildPlan *, child_plan_free);
 
 /* ---- the child: async-signal-safe system calls only ---- */
 
