@@ -121,6 +121,14 @@ static void assert_exited(const Job *j, int code) {
         ASSERT_EQ(j->result.status, code);
 }
 
+/* Run, expect success with exactly this output, and clean up. */
+static void job_run_expect(Job *j, const char *out) {
+        job_run(j);
+        assert_exited(j, 0);
+        ASSERT_STREQ(job_out(j), out);
+        job_done(j);
+}
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
@@ -421,18 +429,12 @@ TEST(process_environment) {
         j.spec.program = "/bin/helper";
         j.args[0] = "fds";
         job_add_mount(&j, MOUNT_PROC, "/proc");
-        job_run(&j);
-        assert_exited(&j, 0);
-        ASSERT_STREQ(job_out(&j), "0 1 2\n");
-        job_done(&j);
+        job_run_expect(&j, "0 1 2\n");
 
         /* Standard input is empty. */
         job_init(&j, "cat; echo rc=$?");
         j.spec.timeout = 5 * USEC_PER_SEC;
-        job_run(&j);
-        assert_exited(&j, 0);
-        ASSERT_STREQ(job_out(&j), "rc=0\n");
-        job_done(&j);
+        job_run_expect(&j, "rc=0\n");
 
         /* Environment, user and group, working directory. */
         job_init(&j, "echo $FOO; id -u; id -g; pwd");
@@ -440,10 +442,7 @@ TEST(process_environment) {
         j.spec.user = 1234;
         j.spec.group = 5678;
         j.spec.working_directory = "/work";
-        job_run(&j);
-        assert_exited(&j, 0);
-        ASSERT_STREQ(job_out(&j), "bar\n1234\n5678\n/work\n");
-        job_done(&j);
+        job_run_expect(&j, "bar\n1234\n5678\n/work\n");
 
         job_init(&j, "id -u; id -g");
         job_run(&j);
@@ -482,10 +481,7 @@ TEST(path_search) {
         j.env[0] = NULL;
         j.spec.program = "echo";
         j.args[0] = "found";
-        job_run(&j);
-        assert_exited(&j, 0);
-        ASSERT_STREQ(job_out(&j), "found\n");
-        job_done(&j);
+        job_run_expect(&j, "found\n");
 
         job_init(&j, "echo $0");
         j.spec.program = "/bin/sh";
@@ -521,18 +517,12 @@ TEST(root_file_system) {
                 memcpy(j.layers, layers2, sizeof layers2);
                 j.spec.n_layers = 2;
                 j.spec.writable = writable;
-                job_run(&j);
-                assert_exited(&j, 0);
-                ASSERT_STREQ(job_out(&j), "layer2\nonly in layer1\n");
-                job_done(&j);
+                job_run_expect(&j, "layer2\nonly in layer1\n");
         }
 
         /* Only the layers are visible. */
         job_init(&j, "ls /; test -e /etc/passwd || echo no-passwd");
-        job_run(&j);
-        assert_exited(&j, 0);
-        ASSERT_STREQ(job_out(&j), "bin\ndata\ndev\nmnt\nopt\nproc\nsys\ntmp\nwork\nno-passwd\n");
-        job_done(&j);
+        job_run_expect(&j, "bin\ndata\ndev\nmnt\nopt\nproc\nsys\ntmp\nwork\nno-passwd\n");
 }
 
 TEST(mounts) {
@@ -699,10 +689,7 @@ TEST(network) {
         job_init(&j, "cat /sys/class/net/lo/flags; /bin/helper tcp");
         job_add_mount(&j, MOUNT_SYS, "/sys");
         j.spec.network = NETWORK_LOOPBACK;
-        job_run(&j);
-        assert_exited(&j, 0);
-        ASSERT_STREQ(job_out(&j), "0x9\nconnected\n");
-        job_done(&j);
+        job_run_expect(&j, "0x9\nconnected\n");
 
         /* local: the host's interfaces */
         ASSERT_OK(read_full_file("/proc/net/dev", 1 << 20, &host_dev, NULL));
@@ -729,10 +716,7 @@ TEST(seccomp) {
                 j.spec.program = "/bin/helper";
                 j.args[0] = "syscall";
                 j.args[1] = *s;
-                job_run(&j);
-                assert_exited(&j, 0);
-                ASSERT_STREQ(job_out(&j), "EPERM\n");
-                job_done(&j);
+                job_run_expect(&j, "EPERM\n");
         }
 
         job_init(&j, NULL);

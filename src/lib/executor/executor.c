@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 
 /* The container.  executor_start() prepares everything the child needs (strings, fds, the seccomp program,
- * the argv/envp arrays and the PATH candidates) and then clone3()s it into new namespaces.  The worker that
- * calls us is multi-threaded (gRPC), so between clone and execve the child only makes async-signal-safe
- * system calls: no allocation, no stdio, no locks.  It reports a failed step through a CLOEXEC pipe; end of
- * file on that pipe means execve succeeded.
+ * the argv/envp arrays and the PATH candidates) and then clones it into new namespaces, vfork-style (see
+ * clone_child()).  The worker that calls us is multi-threaded (gRPC), so between clone and execve the child
+ * only makes async-signal-safe system calls: no allocation, no stdio, no locks.  It reports a failed step
+ * through a CLOEXEC pipe; end of file on that pipe means execve succeeded.
  *
  * The child, in order:
  *   1. writes its own uid_map ("user euid 1"), "deny" to setgroups, and gid_map ("group egid 1"): a process
@@ -111,6 +111,19 @@ static const char *const mount_type_table[_MOUNT_TYPE_MAX] = {
         [MOUNT_MQUEUE] = "mqueue",
         [MOUNT_BIND] = "bind",
         [MOUNT_DEVICES] = "devices",
+};
+
+/* The mounts that create a new file system: its type, mount attributes, and one string option. */
+static const struct {
+        const char *fstype;
+        unsigned attr;
+        const char *option_key, *option_value;
+} new_fs_table[_MOUNT_TYPE_MAX] = {
+        [MOUNT_TMP] = { "tmpfs", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV },
+        [MOUNT_PROC] = { "proc", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
+        [MOUNT_SYS] = { "sysfs", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
+        [MOUNT_DEVPTS] = { "devpts", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "ptmxmode", "0666" },
+        [MOUNT_MQUEUE] = { "mqueue", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
 };
 
 static const char *const device_table[_DEVICE_MAX] = {
@@ -920,26 +933,14 @@ static int plan_mounts(ChildPlan *p, const ExecSpec *spec, char **reterr_step) {
 
                 switch (em->type) {
                 case MOUNT_TMP:
-                        m.fstype = "tmpfs";
-                        m.attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-                        break;
                 case MOUNT_PROC:
-                        m.fstype = "proc";
-                        m.attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-                        break;
                 case MOUNT_SYS:
-                        m.fstype = "sysfs";
-                        m.attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-                        break;
                 case MOUNT_DEVPTS:
-                        m.fstype = "devpts";
-                        m.option_key = "ptmxmode";
-                        m.option_value = "0666";
-                        m.attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
-                        break;
                 case MOUNT_MQUEUE:
-                        m.fstype = "mqueue";
-                        m.attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+                        m.fstype = new_fs_table[em->type].fstype;
+                        m.attr = new_fs_table[em->type].attr;
+                        m.option_key = new_fs_table[em->type].option_key;
+                        m.option_value = new_fs_table[em->type].option_value;
                         break;
                 case MOUNT_BIND:
                         m.source = em->source;
@@ -1336,8 +1337,6 @@ int execution_kill(Execution *e) {
 }
 
 int execution_tty_write(Execution *e, const void *data, size_t size) {
-        const uint8_t *p = data;
-
         if (!e || (!data && size > 0))
                 return -EINVAL;
         if (!e->tty)
@@ -1351,17 +1350,7 @@ int execution_tty_write(Execution *e, const void *data, size_t size) {
         }
         if (e->out.fd < 0)
                 return -EPIPE;
-        while (size > 0) {
-                ssize_t n = write(e->out.fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
+        return loop_write(e->out.fd, data, size);
 }
 
 int execution_tty_resize(Execution *e, unsigned short rows, unsigned short columns) {
