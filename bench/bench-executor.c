@@ -3,10 +3,12 @@
 /* Container throughput: N trivial jobs (/bin/true, a symlink to busybox, in one small layer), K at a time,
  * through the executor, from one sd-event loop.  Prints one line:
  *
- *   jobs=N parallel=K network=M seconds=S jobs_per_second=R setup_usec=A run_usec=B cpu_usec_per_job=C
+ *   jobs=N parallel=K network=M seconds=S jobs_per_second=R setup_usec=A run_usec=B start_usec=T
+ *   cpu_usec_per_job=C
  *
- * where A and B are the mean setup (start to execve) and run (execve to reaped) times, and C the CPU time
- * (user + system, this process and its children) per job.
+ * where A and B are the mean setup (start to execve) and run (execve to reaped) times, T the mean time the
+ * loop spends inside executor_start(), and C the CPU time (user + system, this process and its children) per
+ * job.
  *
  *   bench-executor ROOT N K [disabled|loopback|local]      (ROOT: a layer directory with /bin/true)
  *   bench-executor --spawn N K                             plain posix_spawn of /bin/true, for reference
@@ -31,7 +33,7 @@ typedef struct Bench {
         Executor *x;
         ExecSpec spec;
         unsigned n, started, finished, failed;
-        usec_t setup_total, run_total;
+        usec_t setup_total, run_total, start_total;
 } Bench;
 
 static int bench_start_one(Bench *b);
@@ -57,7 +59,9 @@ static void on_done(Execution *e, ExecResult *r, void *userdata) {
 
 static int bench_start_one(Bench *b) {
         Execution *e;
+        usec_t t = now(CLOCK_MONOTONIC);
         int r = executor_start(b->x, &b->spec, on_done, NULL, b, &e);
+        b->start_total += now(CLOCK_MONOTONIC) - t;
         if (r < 0) {
                 fprintf(stderr, "executor_start: %s\n", strerror(-r));
                 return r;
@@ -183,8 +187,8 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         printf("jobs=%u parallel=%u network=%s seconds=%.3f jobs_per_second=%.0f setup_usec=%.0f run_usec=%.0f "
-               "cpu_usec_per_job=%.0f\n",
+               "start_usec=%.0f cpu_usec_per_job=%.0f\n",
                b.n, k, argc == 5 ? argv[4] : "disabled", s, b.n / s, (double) b.setup_total / b.n,
-               (double) b.run_total / b.n, (double) cpu / b.n);
+               (double) b.run_total / b.n, (double) b.start_total / b.n, (double) cpu / b.n);
         return EXIT_SUCCESS;
 }
