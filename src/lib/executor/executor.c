@@ -248,7 +248,7 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
  * instrumented; it only makes system calls and touches its own locals and the read-only plan. */
 #define _child_ __attribute__((no_sanitize_address))
 
-_child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, size_t index, int error, int fs_fd) {
+_child_ static _noreturn_ void child_fail_at(const ChildPlan *p, ChildStep step, size_t index, int error, int fs_fd) {
         ChildReport r = {
                 .step = step,
                 .error = error > 0 ? error : EIO,
@@ -260,6 +260,10 @@ _child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, si
                 r.detail[0] = 0;
         (void) write(p->report_fd, &r, sizeof r);
         _exit(127);
+}
+
+_child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, int error) {
+        child_fail_at(p, step, /* index= */ 0, error, /* fs_fd= */ -EBADF);
 }
 
 _child_ static int child_write_file(const char *path, const char *s) {
@@ -313,42 +317,42 @@ _child_ static int child_overlay(const ChildPlan *p) {
 
         if (p->writable) {
                 if (mount("tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-                        child_fail(p, STEP_WRITABLE_TMPFS, 0, errno, -EBADF);
+                        child_fail(p, STEP_WRITABLE_TMPFS, errno);
                 if (mkdir(p->upper_dir, 0755) < 0 || mkdir(p->work_dir, 0755) < 0 || mkdir(p->root_dir, 0755) < 0)
-                        child_fail(p, STEP_WRITABLE_DIRS, 0, errno, -EBADF);
+                        child_fail(p, STEP_WRITABLE_DIRS, errno);
         }
 
         for (size_t i = 0; i < p->n_layer_fds; i++) {
                 int fd = open(p->layer_paths[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0 || dup3(fd, p->layer_fds[i], O_CLOEXEC) < 0)
-                        child_fail(p, STEP_LAYER, i, errno, -EBADF);
+                        child_fail_at(p, STEP_LAYER, i, errno, /* fs_fd= */ -EBADF);
                 close(fd);
         }
 
         fs = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fs < 0)
-                child_fail(p, STEP_OVERLAY, 0, errno, -EBADF);
+                child_fail(p, STEP_OVERLAY, errno);
         if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0)
-                child_fail(p, STEP_OVERLAY, 0, errno, fs);
+                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
         if (p->lowerdir) {
                 if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", p->lowerdir, 0) < 0)
-                        child_fail(p, STEP_OVERLAY, 0, errno, fs);
+                        child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
         } else
                 for (size_t i = 0; i < p->n_lowerdirs; i++)
                         if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", p->lowerdirs[i], 0) < 0)
-                                child_fail(p, STEP_OVERLAY, 0, errno, fs);
+                                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
         if (p->writable &&
             (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p->upper_dir, 0) < 0 ||
              fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p->work_dir, 0) < 0))
-                child_fail(p, STEP_OVERLAY, 0, errno, fs);
+                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
         if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                child_fail(p, STEP_OVERLAY, 0, errno, fs);
+                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
         mnt = fsmount(fs, FSMOUNT_CLOEXEC, p->writable ? 0 : MOUNT_ATTR_RDONLY);
         if (mnt < 0)
-                child_fail(p, STEP_OVERLAY, 0, errno, fs);
+                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
         close(fs);
         if (move_mount(mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                child_fail(p, STEP_OVERLAY, 0, errno, -EBADF);
+                child_fail(p, STEP_OVERLAY, errno);
         return mnt;
 }
 
@@ -370,12 +374,12 @@ _child_ static void child_tty(const ChildPlan *p, int devpts) {
 
         master = openat(devpts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
-                child_fail(p, STEP_TTY, 0, errno, -EBADF);
+                child_fail(p, STEP_TTY, errno);
         if ((p->winsize.ws_row > 0 || p->winsize.ws_col > 0) && ioctl(master, TIOCSWINSZ, &p->winsize) < 0)
-                child_fail(p, STEP_TTY, 0, errno, -EBADF);
+                child_fail(p, STEP_TTY, errno);
         slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (slave < 0 || dup3(slave, p->stdin_fd, O_CLOEXEC) < 0)
-                child_fail(p, STEP_TTY, 0, errno, -EBADF);
+                child_fail(p, STEP_TTY, errno);
         close(slave);
 
         cmsg->cmsg_level = SOL_SOCKET;
@@ -383,7 +387,7 @@ _child_ static void child_tty(const ChildPlan *p, int devpts) {
         cmsg->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
         if (sendmsg(p->tty_socket, &mh, MSG_NOSIGNAL) < 0)
-                child_fail(p, STEP_TTY, 0, errno, -EBADF);
+                child_fail(p, STEP_TTY, errno);
         close(master);
         close(p->tty_socket);
 }
@@ -398,36 +402,36 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, int root) {
 
         target = (int) syscall(SYS_openat2, root, m->target, &how, sizeof how);
         if (target < 0)
-                child_fail(p, STEP_MOUNT_POINT, i, errno, -EBADF);
+                child_fail_at(p, STEP_MOUNT_POINT, i, errno, /* fs_fd= */ -EBADF);
 
         if (m->source) {
                 mnt = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
                 if (mnt < 0)
-                        child_fail(p, STEP_MOUNT_SOURCE, i, errno, -EBADF);
+                        child_fail_at(p, STEP_MOUNT_SOURCE, i, errno, /* fs_fd= */ -EBADF);
                 if (m->read_only) {
                         struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
                         if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-                                child_fail(p, STEP_MOUNT, i, errno, -EBADF);
+                                child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
                 }
         } else {
                 int fs = fsopen(m->fstype, FSOPEN_CLOEXEC);
                 if (fs < 0)
-                        child_fail(p, STEP_MOUNT, i, errno, -EBADF);
+                        child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
                 /* What /proc/mounts shows as the device; the new mount API leaves it "none". */
                 if (fsconfig(fs, FSCONFIG_SET_STRING, "source", m->fstype, 0) < 0)
-                        child_fail(p, STEP_MOUNT, i, errno, fs);
+                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
                 if (m->option_key && fsconfig(fs, FSCONFIG_SET_STRING, m->option_key, m->option_value, 0) < 0)
-                        child_fail(p, STEP_MOUNT, i, errno, fs);
+                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
                 if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                        child_fail(p, STEP_MOUNT, i, errno, fs);
+                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
                 mnt = fsmount(fs, FSMOUNT_CLOEXEC, m->attr);
                 if (mnt < 0)
-                        child_fail(p, STEP_MOUNT, i, errno, fs);
+                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
                 close(fs);
         }
 
         if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                child_fail(p, STEP_MOUNT, i, errno, -EBADF);
+                child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
         if (p->tty_socket >= 0 && i == p->devpts_index)
                 child_tty(p, mnt);
         close(mnt);
@@ -450,7 +454,7 @@ _child_ static void child_exec(const ChildPlan *p) {
                         break;
                 }
         }
-        child_fail(p, STEP_EXECVE, 0, eacces ? EACCES : error, -EBADF);
+        child_fail(p, STEP_EXECVE, eacces ? EACCES : error);
 }
 
 _child_ static _noreturn_ void child_main(const ChildPlan *p) {
@@ -459,19 +463,19 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
         int root;
 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-                child_fail(p, STEP_PDEATHSIG, 0, errno, -EBADF);
+                child_fail(p, STEP_PDEATHSIG, errno);
 
         if (child_write_file("/proc/self/uid_map", p->uid_map) < 0)
-                child_fail(p, STEP_UID_MAP, 0, errno, -EBADF);
+                child_fail(p, STEP_UID_MAP, errno);
         if (child_write_file("/proc/self/setgroups", "deny") < 0)
-                child_fail(p, STEP_SETGROUPS, 0, errno, -EBADF);
+                child_fail(p, STEP_SETGROUPS, errno);
         if (child_write_file("/proc/self/gid_map", p->gid_map) < 0)
-                child_fail(p, STEP_GID_MAP, 0, errno, -EBADF);
+                child_fail(p, STEP_GID_MAP, errno);
 
         if (p->loopback) {
                 int r = child_loopback_up();
                 if (r < 0)
-                        child_fail(p, STEP_LOOPBACK, 0, -r, -EBADF);
+                        child_fail(p, STEP_LOOPBACK, -r);
         }
 
         root = child_overlay(p);
@@ -479,24 +483,24 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
                 child_mount(p, i, root);
 
         if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
-                child_fail(p, STEP_PIVOT_ROOT, 0, errno, -EBADF);
+                child_fail(p, STEP_PIVOT_ROOT, errno);
         if (umount2(".", MNT_DETACH) < 0)
-                child_fail(p, STEP_UNMOUNT_OLD_ROOT, 0, errno, -EBADF);
+                child_fail(p, STEP_UNMOUNT_OLD_ROOT, errno);
         close(root);
         if (chdir(p->working_directory) < 0)
-                child_fail(p, STEP_CHDIR, 0, errno, -EBADF);
+                child_fail(p, STEP_CHDIR, errno);
 
         /* The parent made sure all three are above 2, so no dup2 clobbers another's source. */
         if (dup2(p->stdin_fd, STDIN_FILENO) < 0 || dup2(p->stdout_fd, STDOUT_FILENO) < 0 ||
             dup2(p->stderr_fd, STDERR_FILENO) < 0)
-                child_fail(p, STEP_STDIO, 0, errno, -EBADF);
+                child_fail(p, STEP_STDIO, errno);
         /* CLOEXEC rather than close: the report pipe must stay open until execve succeeds. */
         if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                child_fail(p, STEP_CLOSE_FDS, 0, errno, -EBADF);
+                child_fail(p, STEP_CLOSE_FDS, errno);
         if (setsid() < 0)
-                child_fail(p, STEP_SETSID, 0, errno, -EBADF);
+                child_fail(p, STEP_SETSID, errno);
         if (p->tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
-                child_fail(p, STEP_CONTROLLING_TTY, 0, errno, -EBADF);
+                child_fail(p, STEP_CONTROLLING_TTY, errno);
 
         /* execve keeps ignored signals ignored and the mask as it is: give the job a clean slate.  (Signals
          * glibc reserves for itself fail with EINVAL, which is fine.) */
@@ -518,9 +522,9 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
 
         if (p->seccomp) {
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        child_fail(p, STEP_NO_NEW_PRIVS, 0, errno, -EBADF);
+                        child_fail(p, STEP_NO_NEW_PRIVS, errno);
                 if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp) < 0)
-                        child_fail(p, STEP_SECCOMP, 0, errno, -EBADF);
+                        child_fail(p, STEP_SECCOMP, errno);
         }
 
         child_exec(p);
