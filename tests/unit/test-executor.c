@@ -365,6 +365,26 @@ TEST(free_while_running) {
         ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
 }
 
+TEST(concurrent_jobs) {
+        Job jobs[6];
+
+        /* They share the executor's scratch directory, each in its own mount namespace. */
+        for (size_t i = 0; i < ELEMENTSOF(jobs); i++) {
+                job_init(&jobs[i], "sleep 0.2; echo $FOO > /tmp/x; cat /tmp/x");
+                jobs[i].env[1] = i % 2 ? "FOO=odd" : "FOO=even";
+                jobs[i].spec.writable = i % 3 == 0;
+                jobs[i].spec.network = (Network) (i % _NETWORK_MAX);
+                job_add_mount(&jobs[i], MOUNT_TMP, "/tmp");
+                job_start(&jobs[i]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(jobs); i++) {
+                job_wait(&jobs[i]);
+                assert_exited(&jobs[i], 0);
+                ASSERT_STREQ(job_out(&jobs[i]), i % 2 ? "odd\n" : "even\n");
+                job_done(&jobs[i]);
+        }
+}
+
 TEST(output_limits) {
         Job j;
 
@@ -518,6 +538,30 @@ TEST(root_file_system) {
                 j.spec.n_layers = 2;
                 j.spec.writable = writable;
                 job_run_expect(&j, "layer2\nonly in layer1\n");
+        }
+
+        /* Many layers: more than one fsconfig() string can name, so they are added one by one. */
+        {
+                const char *many[40];
+                char *dirs[40] = {};
+                Job k;
+
+                for (size_t i = 0; i < ELEMENTSOF(many); i++) {
+                        char name[32], content[32];
+                        snprintf(name, sizeof name, "/many-%zu", i);
+                        snprintf(content, sizeof content, "%zu\n", i);
+                        dirs[i] = strjoin(T.tmp, name);
+                        ASSERT_TRUE(dirs[i]);
+                        ASSERT_SYSCALL(mkdir(dirs[i], 0755));
+                        write_file(dirs[i], "which", content);
+                        many[i] = i == 0 ? T.layer1 : dirs[i];
+                }
+                job_init(&k, "cat /which /data/which");
+                k.spec.layers = many;
+                k.spec.n_layers = ELEMENTSOF(many);
+                job_run_expect(&k, "39\nlayer1\n");
+                for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                        free(dirs[i]);
         }
 
         /* Only the layers are visible. */
@@ -861,6 +905,7 @@ int main(int argc, char *argv[]) {
         RUN(timeout);
         RUN(orphans_die_with_the_job);
         RUN(free_while_running);
+        RUN(concurrent_jobs);
         RUN(output_limits);
         RUN(process_environment);
         RUN(path_search);
