@@ -55,8 +55,11 @@ typedef enum ExecOutcome {
         _EXEC_OUTCOME_INVALID = -EINVAL,
 } ExecOutcome;
 
+const char *exec_outcome_to_string(ExecOutcome o);
+ExecOutcome exec_outcome_from_string(const char *s);
+
 typedef struct ExecOutput {
-        char *data;         /* at most inline_limit bytes */
+        char *data;         /* at most inline_limit bytes, NUL-terminated (NULL when nothing was kept) */
         size_t size;
         uint64_t truncated; /* bytes cut past inline_limit */
 } ExecOutput;
@@ -76,25 +79,44 @@ void exec_result_done(ExecResult *r);
 typedef struct Execution Execution;
 
 /* Called once when the job has ended and all its output is in.  The result is the callee's to keep (it may
- * move the buffers out); the Execution may be freed from inside the callback. */
+ * move the buffers out, and must exec_result_done() what it keeps); the Execution may be freed from inside
+ * the callback, and must be freed at some point. */
 typedef void (*ExecDoneFunc)(Execution *e, ExecResult *result, void *userdata);
-/* With a tty, called with output as it arrives (the result then carries no output). */
+/* With a tty, called with output as it arrives (the result then carries no output; without this callback the
+ * tty's output is kept in result.out like a pipe's).  It must not free the Execution. */
 typedef void (*ExecTtyOutputFunc)(Execution *e, const void *data, size_t size, void *userdata);
 
 /* Shared, prepared state: the seccomp program, a scratch directory for mount points, cached host facts.
- * One per worker. scratch_dir must exist and be private to this worker. */
+ * One per worker. scratch_dir must exist, be absolute and be private to this worker; the executor creates
+ * "root" and "empty" in it (removed again by executor_free).  SIGCHLD must not be set to SIG_IGN (children are
+ * reaped through their pidfds; it need not be blocked). */
 typedef struct Executor Executor;
 int executor_new(sd_event *event, const char *scratch_dir, Executor **ret);
+/* Kills and reaps, synchronously, every job still running (their done is not called; their Executions stay
+ * valid but inert, to be freed by their owners) and every orphan. */
 Executor *executor_free(Executor *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Executor *, executor_free);
+/* How many jobs freed while running are still being killed and reaped. */
+size_t executor_n_orphans(const Executor *x);
 
-/* Start a job.  Errors that happen before the job's process exists are returned (-errno); later ones arrive
- * as EXEC_ERROR through done. */
+/* Start a job.  The child shares our memory until its execve (like posix_spawn), so this returns only once
+ * the job runs or its setup failed: typically 0.3 to 1.5 ms, most of it creating the network namespace; a
+ * bind source on a hung file system would block it.  Call it from the loop's thread.  With tty and a devpts
+ * mount on /dev/pts, the terminal is allocated in that devpts instance (so that ttyname() works inside);
+ * otherwise on the host.
+ *
+ * Failures of our own (out of memory or fds, clone refused) are returned as -errno, as is an
+ * invalid spec (-EINVAL: no program, user or group -1, NULL arrays).  Everything that is wrong with the job
+ * itself (a missing layer, a bad or missing mount point, a missing program...) arrives as EXEC_ERROR
+ * through done, from the event loop, never from inside executor_start(). */
 int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTtyOutputFunc tty_output,
                    void *userdata, Execution **ret);
 /* Kill the job (SIGKILL to its PID 1); done is still called, with EXEC_SIGNALED. */
 int execution_kill(Execution *e);
+/* Input for a tty job: written whole, or -EAGAIN when the terminal's input buffer is full. */
 int execution_tty_write(Execution *e, const void *data, size_t size);
 int execution_tty_resize(Execution *e, unsigned short rows, unsigned short columns);
-/* Frees; if the job still runs, kills it first and reaps it without calling done. */
+/* Frees; if the job still runs, kills it first and reaps it without calling done (the Executor keeps it as
+ * an orphan until it is reaped). */
 Execution *execution_free(Execution *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Execution *, execution_free);
