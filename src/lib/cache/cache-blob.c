@@ -127,40 +127,6 @@ CacheBlobWriter *cache_blob_writer_free(CacheBlobWriter *w) {
         return mfree(w);
 }
 
-/* Reads src to its end into dst, hashing; -E2BIG past max. */
-static int copy_and_digest(int src, int dst, uint64_t max, Digest *ret) {
-        _cleanup_(digest_context_freep) DigestContext *ctx = NULL;
-        const size_t buf_size = 256 * 1024;
-        _cleanup_free_ uint8_t *buf = malloc(buf_size);
-        uint64_t total = 0;
-        int r;
-
-        if (!buf)
-                return -ENOMEM;
-        r = digest_context_new(&ctx);
-        if (r < 0)
-                return r;
-        for (;;) {
-                ssize_t k = read(src, buf, buf_size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                total += (uint64_t) k;
-                if (total > max)
-                        return -E2BIG;
-                digest_context_update(ctx, buf, (size_t) k);
-                r = loop_write(dst, buf, (size_t) k);
-                if (r < 0)
-                        return r;
-        }
-        digest_context_final(ctx, ret);
-        return 0;
-}
-
 int cache_blob_from_path(Cache *c, const char *path, const Digest *d, CacheEntry **ret) {
         char tmp[CACHE_TMP_NAME_MAX];
         struct stat st;
@@ -185,14 +151,17 @@ int cache_blob_from_path(Cache *c, const char *path, const Digest *d, CacheEntry
                 return r;
         _cleanup_close_ int dst = r;
 
-        /* A reflink shares the data blocks (btrfs, XFS); what is stored is then hashed from the copy
-         * itself, so a file changing meanwhile cannot slip in unverified.  Otherwise hash while copying. */
-        uint64_t size;
-        if (ioctl(dst, FICLONE, src) >= 0)
+        /* A reflink shares the data blocks (btrfs, XFS); else an in-kernel copy.  Either way what is stored is
+         * then hashed from the copy itself (from the page cache), so that a file changing meanwhile cannot slip
+         * in unverified. */
+        uint64_t size = (uint64_t) st.st_size;
+        if (ioctl(dst, FICLONE, src) < 0)
+                r = copy_bytes(src, dst, size);
+        if (r >= 0 && lseek(dst, 0, SEEK_SET) < 0)
+                r = -errno;
+        if (r >= 0)
                 r = digest_fd(dst, &got, &size);
-        else
-                r = copy_and_digest(src, dst, c->limits.max_blob_size, &got);
-        if (r >= 0 && !digest_equal(&got, d))
+        if (r >= 0 && (!digest_equal(&got, d) || size != (uint64_t) st.st_size))
                 r = -EBADMSG;
         if (r >= 0 && fstat(dst, &st) < 0)
                 r = -errno;

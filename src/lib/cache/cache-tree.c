@@ -204,7 +204,13 @@ static int tree_writer_remove(TreeWriter *t, int dir_fd, const char *name) {
         return 0;
 }
 
-int tree_writer_create_file(TreeWriter *t, const char *path, int *ret_fd) {
+typedef int (*make_fn)(int dir_fd, const char *name, const void *userdata);
+
+/* Makes the last component of path with make(), which returns >= 0 or -errno.  Whatever is in the way is
+ * removed and make() tried once more; with keep_dir, an existing directory is left alone instead and 1
+ * returned.  Also returns where the entry is, for what follows. */
+static int tree_writer_make(TreeWriter *t, const char *path, make_fn make, const void *userdata, bool keep_dir,
+                            int *ret_dir_fd, const char **ret_name) {
         const char *name;
         int dir_fd, r;
 
@@ -212,18 +218,57 @@ int tree_writer_create_file(TreeWriter *t, const char *path, int *ret_fd) {
         if (r < 0)
                 return r;
         for (unsigned attempt = 0;; attempt++) {
-                /* O_EXCL never follows a symbolic link in the last component. */
-                int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (fd >= 0) {
-                        *ret_fd = fd;
-                        return 0;
+                r = make(dir_fd, name, userdata);
+                if (r != -EEXIST || attempt > 0)
+                        break;
+                struct stat st;
+                if (keep_dir && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode)) {
+                        r = 1;
+                        break;
                 }
-                if (errno != EEXIST || attempt > 0)
-                        return -errno;
                 r = tree_writer_remove(t, dir_fd, name);
                 if (r < 0)
-                        return r;
+                        break;
         }
+        *ret_dir_fd = dir_fd;
+        *ret_name = name;
+        return r;
+}
+
+static int make_file(int dir_fd, const char *name, const void *userdata) {
+        /* O_EXCL never follows a symbolic link in the last component. */
+        return RET_NERRNO(openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+}
+
+static int make_dir(int dir_fd, const char *name, const void *userdata) {
+        /* Writable for us until tree_writer_finish() sets the real mode. */
+        return RET_NERRNO(mkdirat(dir_fd, name, 0700));
+}
+
+static int make_symlink(int dir_fd, const char *name, const void *target) {
+        return RET_NERRNO(symlinkat(target, dir_fd, name));
+}
+
+typedef struct LinkSource {
+        int dir_fd;
+        const char *name;
+} LinkSource;
+
+static int make_link(int dir_fd, const char *name, const void *userdata) {
+        const LinkSource *s = userdata;
+        /* Without AT_SYMLINK_FOLLOW, linkat() links a symbolic link itself, never its target. */
+        return RET_NERRNO(linkat(s->dir_fd, s->name, dir_fd, name, 0));
+}
+
+int tree_writer_create_file(TreeWriter *t, const char *path, int *ret_fd) {
+        const char *name;
+        int dir_fd, r;
+
+        r = tree_writer_make(t, path, make_file, /* userdata= */ NULL, /* keep_dir= */ false, &dir_fd, &name);
+        if (r < 0)
+                return r;
+        *ret_fd = r;
+        return 0;
 }
 
 int tree_writer_finish_file(TreeWriter *t, int fd, mode_t mode, const struct timespec *mtime) {
@@ -248,52 +293,25 @@ int tree_writer_mkdir(TreeWriter *t, const char *path, mode_t mode, const struct
         if (isempty(path))
                 return tree_writer_add_dir(t, "", 0, mode & 07777, mtime, /* created= */ false);
 
-        r = tree_writer_parent(t, path, &dir_fd, &name);
+        r = tree_writer_make(t, path, make_dir, /* userdata= */ NULL, /* keep_dir= */ true, &dir_fd, &name);
         if (r < 0)
                 return r;
-        for (unsigned attempt = 0;; attempt++) {
-                /* Writable for us until tree_writer_finish() sets the real mode. */
-                if (mkdirat(dir_fd, name, 0700) >= 0)
-                        return tree_writer_add_dir(t, path, strlen(path), mode & 07777, mtime,
-                                                   /* created= */ true);
-                if (errno != EEXIST || attempt > 0)
-                        return -errno;
-
-                struct stat st;
-                if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return -errno;
-                if (S_ISDIR(st.st_mode))
-                        return tree_writer_add_dir(t, path, strlen(path), mode & 07777, mtime,
-                                                   /* created= */ false);
-                r = tree_writer_remove(t, dir_fd, name);
-                if (r < 0)
-                        return r;
-        }
+        return tree_writer_add_dir(t, path, strlen(path), mode & 07777, mtime, /* created= */ r == 0);
 }
 
 int tree_writer_symlink(TreeWriter *t, const char *path, const char *target, const struct timespec *mtime) {
+        struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, *mtime };
         const char *name;
+        struct stat st;
         int dir_fd, r;
 
         if (isempty(target))
                 return -EINVAL;
-        r = tree_writer_parent(t, path, &dir_fd, &name);
+        r = tree_writer_make(t, path, make_symlink, target, /* keep_dir= */ false, &dir_fd, &name);
         if (r < 0)
                 return r;
-        for (unsigned attempt = 0;; attempt++) {
-                if (symlinkat(target, dir_fd, name) >= 0)
-                        break;
-                if (errno != EEXIST || attempt > 0)
-                        return -errno;
-                r = tree_writer_remove(t, dir_fd, name);
-                if (r < 0)
-                        return r;
-        }
-
-        struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, *mtime };
         if (utimensat(dir_fd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
-        struct stat st;
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         t->usage += (uint64_t) st.st_blocks * 512;
@@ -301,22 +319,11 @@ int tree_writer_symlink(TreeWriter *t, const char *path, const char *target, con
 }
 
 static int tree_writer_link_at(TreeWriter *t, int src_dir_fd, const char *src_name, const char *path) {
+        LinkSource s = { .dir_fd = src_dir_fd, .name = src_name };
         const char *name;
-        int dir_fd, r;
+        int dir_fd;
 
-        r = tree_writer_parent(t, path, &dir_fd, &name);
-        if (r < 0)
-                return r;
-        for (unsigned attempt = 0;; attempt++) {
-                /* Without AT_SYMLINK_FOLLOW, linkat() links a symbolic link itself, never its target. */
-                if (linkat(src_dir_fd, src_name, dir_fd, name, 0) >= 0)
-                        return 0;
-                if (errno != EEXIST || attempt > 0)
-                        return -errno;
-                r = tree_writer_remove(t, dir_fd, name);
-                if (r < 0)
-                        return r;
-        }
+        return tree_writer_make(t, path, make_link, &s, /* keep_dir= */ false, &dir_fd, &name);
 }
 
 int tree_writer_link(TreeWriter *t, const char *target, const char *path) {
@@ -382,6 +389,20 @@ int tree_writer_finish(TreeWriter *t) {
         return 0;
 }
 
+int opendir_at(int dir_fd, const char *name, DIR **ret) {
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
 typedef int (*walk_fn)(int dir_fd, const char *name, int fd, const struct stat *st, void *userdata);
 
 /* Calls fn for name and each entry under it, children before their directory.  fd is the entry opened as a
@@ -398,22 +419,18 @@ static int walk_at(int dir_fd, const char *name, unsigned depth, bool need_stat,
         if (!S_ISDIR(st.st_mode))
                 return fn(dir_fd, name, -EBADF, &st, userdata);
 
-        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0 && errno == EACCES) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        r = opendir_at(dir_fd, name, &d);
+        if (r == -EACCES) {
                 /* A layer directory with mode 0555 or less: ours, so we may open it up. */
                 if (fchmodat(dir_fd, name, 0700, 0) < 0)
                         return -errno;
                 st.st_mode = S_IFDIR | 0700;
-                fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                r = opendir_at(dir_fd, name, &d);
         }
-        if (fd < 0)
-                return -errno;
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                safe_close(fd);
+        if (r < 0)
                 return r;
-        }
+        int fd = dirfd(d);
 
         r = fn(dir_fd, name, fd, &st, userdata);
         if (r < 0)

@@ -59,6 +59,9 @@ int tree_writer_finish(TreeWriter *t);
  * -EBADMSG for an absolute path, a ".." component, an empty name or one above 4096 bytes. */
 int tree_path_normalize(const char *name, char **ret);
 
+/* Opens the directory name below dir_fd as a stream, not following a symbolic link. */
+int opendir_at(int dir_fd, const char *name, DIR **ret);
+
 /* Removes name (below dir_fd) and everything under it, making directories writable as needed; never follows
  * symbolic links.  Missing is not an error. */
 int rm_rf_at(int dir_fd, const char *name);

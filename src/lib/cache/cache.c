@@ -305,15 +305,11 @@ static int entry_measure(Cache *c, CacheEntryKind kind, int dir_fd, const char *
 static int scan_fanout(Cache *c, CacheEntryKind kind, int dir_fd, const char *fanout) {
         int r;
 
-        int fd = openat(dir_fd, fanout, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                safe_close(fd);
+        _cleanup_(closedirp) DIR *d = NULL;
+        r = opendir_at(dir_fd, fanout, &d);
+        if (r < 0)
                 return r;
-        }
+        int fd = dirfd(d);
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 Digest digest;
                 CacheEntry *e;
@@ -348,16 +344,11 @@ static int scan_fanout(Cache *c, CacheEntryKind kind, int dir_fd, const char *fa
 static int scan_kind(Cache *c, CacheEntryKind kind) {
         int r;
 
-        int fd = openat(c->root_fd, cache_entry_kind_to_string(kind), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                        O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                safe_close(fd);
+        _cleanup_(closedirp) DIR *d = NULL;
+        r = opendir_at(c->root_fd, cache_entry_kind_to_string(kind), &d);
+        if (r < 0)
                 return r;
-        }
+        int fd = dirfd(d);
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
                 if (strlen(de->d_name) != 2 || !isxdigit((unsigned char) de->d_name[0]) ||
                     !isxdigit((unsigned char) de->d_name[1]))
