@@ -300,7 +300,7 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
                 .closed = on_session_closed,
         };
         sigset_t mask;
-        int fd, r;
+        int fd = -EBADF, r;
 
         *reterr_message = NULL;
         c = calloc(1, sizeof(Client));
