@@ -63,7 +63,7 @@ static int manifest_file(TreeWriter *t, int root_fd, const ManifestEntry *e, cha
                 safe_close(fd);
                 return r;
         }
-        return tree_writer_finish_file(t, fd, mode, &mtime);
+        return tree_writer_close_file(t, fd, mode, &mtime);
 }
 
 int layer_build_manifest(const Manifest *m, int root_fd, int dir_fd, const CacheLimits *limits,

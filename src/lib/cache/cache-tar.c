@@ -135,7 +135,7 @@ static int tar_member(struct archive *a, struct archive_entry *e, TreeWriter *t,
                         safe_close(fd);
                         return r;
                 }
-                r = tree_writer_finish_file(t, fd, mode, &mtime);
+                r = tree_writer_close_file(t, fd, mode, &mtime);
                 break;
         }
         case AE_IFLNK: {

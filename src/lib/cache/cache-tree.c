@@ -64,11 +64,29 @@ int tree_path_normalize(const char *name, char **ret) {
         return 0;
 }
 
-static unsigned path_depth(const char *path) {
-        unsigned n = *path ? 1 : 0;
-        for (const char *p = path; *p; p++)
-                n += *p == '/';
-        return n;
+/* The number of components of a normalised path, or -EINVAL if it is not one: the walk without openat2
+ * relies on that, as it would follow "..". */
+static int path_depth(const char *path) {
+        int n = 0;
+
+        if (isempty(path))
+                return -EINVAL;
+        for (const char *p = path;; p++) {
+                size_t k = strcspn(p, "/");
+                if (k == 0 || (k == 1 && p[0] == '.') || (k == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                n++;
+                p += k;
+                if (!*p)
+                        return n;
+        }
+}
+
+static int path_check(const TreeWriter *t, const char *path) {
+        int n = path_depth(path);
+        if (n < 0)
+                return n;
+        return (unsigned) n > t->max_depth ? -E2BIG : 0;
 }
 
 static int tree_writer_add_dir(TreeWriter *t, const char *path, size_t len, mode_t mode,
@@ -138,6 +156,13 @@ static int tree_writer_open_dir(TreeWriter *t, const char *path, bool create, in
                                 return r;
                         nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 }
+                if (nfd < 0 && errno == ENOTDIR) {
+                        /* O_NOFOLLOW | O_DIRECTORY on a symbolic link: say so, as openat2 would. */
+                        struct stat st;
+                        if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode))
+                                return -ELOOP;
+                        errno = ENOTDIR;
+                }
                 if (nfd < 0)
                         return -errno;
                 safe_close(fd);
@@ -155,10 +180,9 @@ static int tree_writer_open_dir(TreeWriter *t, const char *path, bool create, in
 static int tree_writer_parent(TreeWriter *t, const char *path, int *ret_fd, const char **ret_name) {
         int r;
 
-        if (isempty(path))
-                return -EINVAL;
-        if (path_depth(path) > t->max_depth)
-                return -E2BIG;
+        r = path_check(t, path);
+        if (r < 0)
+                return r;
 
         const char *slash = strrchr(path, '/');
         if (!slash) {
@@ -271,19 +295,17 @@ int tree_writer_create_file(TreeWriter *t, const char *path, int *ret_fd) {
         return 0;
 }
 
-int tree_writer_finish_file(TreeWriter *t, int fd, mode_t mode, const struct timespec *mtime) {
-        _cleanup_close_ int fd_close = fd;
+int tree_writer_close_file(TreeWriter *t, int fd, mode_t mode, const struct timespec *mtime) {
         struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, *mtime };
         struct stat st;
+        int r = 0;
 
-        if (fchmod(fd, mode & 07777) < 0)
-                return -errno;
-        if (futimens(fd, ts) < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        t->usage += (uint64_t) st.st_blocks * 512;
-        return 0;
+        if (fchmod(fd, mode & 07777) < 0 || futimens(fd, ts) < 0 || fstat(fd, &st) < 0)
+                r = -errno;
+        else
+                t->usage += (uint64_t) st.st_blocks * 512;
+        safe_close(fd);
+        return r;
 }
 
 int tree_writer_mkdir(TreeWriter *t, const char *path, mode_t mode, const struct timespec *mtime) {
@@ -330,10 +352,9 @@ int tree_writer_link(TreeWriter *t, const char *target, const char *path) {
         _cleanup_close_ int src_fd = -EBADF;
         int r;
 
-        if (isempty(target))
-                return -EINVAL;
-        if (path_depth(target) > t->max_depth)
-                return -E2BIG;
+        r = path_check(t, target);
+        if (r < 0)
+                return r;
 
         const char *slash = strrchr(target, '/'), *src_name = target;
         if (slash) {
