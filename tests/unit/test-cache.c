@@ -619,6 +619,7 @@ TEST(manifest_layer) {
         char target[64] = {};
         ASSERT_EQ(readlinkat(fd, "bin", target, sizeof target - 1), 7);
         ASSERT_STREQ(target, "usr/bin");
+        ASSERT_SYS(fchmodat(fd, "etc/secret", 0600, 0));  /* a copy of the blob: ours to read */
         _cleanup_free_ char *a = read_file(fd, "usr/bin/a"), *conf = read_file(fd, "etc/conf"),
                             *secret = read_file(fd, "etc/secret"), *empty = read_file(fd, "empty");
         ASSERT_STREQ(a, "same data\n");
