@@ -151,7 +151,8 @@ static int bench(const char *work, unsigned n, unsigned runs) {
         r = make_tree(src, n, c, m, pins);
         if (r < 0)
                 return r;
-        r = run_tar((char *[]) { (char *) "tar", (char *) "-cf", tar, (char *) "-C", src, (char *) ".", NULL });
+        r = run_tar((char *[]) { (char *) "tar", (char *) "-cf", tar, (char *) "-C", src, (char *) ".",
+                                 NULL });
         if (r < 0)
                 return r;
 
@@ -194,7 +195,8 @@ static int bench(const char *work, unsigned n, unsigned runs) {
                     (r = time_tar_xf(tar, dest, &t_xf[i])) < 0)
                         return r;
 
-        double tar_ms = median_ms(t_tar, runs), man_ms = median_ms(t_man, runs), xf_ms = median_ms(t_xf, runs);
+        double tar_ms = median_ms(t_tar, runs), man_ms = median_ms(t_man, runs),
+               xf_ms = median_ms(t_xf, runs);
         printf("%-28s %10s %14s\n", "", "median", "vs tar -xf");
         printf("%-28s %8.1fms %13.2fx\n", "tar -xf", xf_ms, 1.0);
         printf("%-28s %8.1fms %13.2fx\n", "cache: layer from tar", tar_ms, tar_ms / xf_ms);

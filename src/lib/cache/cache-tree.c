@@ -233,8 +233,8 @@ typedef int (*make_fn)(int dir_fd, const char *name, const void *userdata);
 /* Makes the last component of path with make(), which returns >= 0 or -errno.  Whatever is in the way is
  * removed and make() tried once more; with keep_dir, an existing directory is left alone instead and 1
  * returned.  Also returns where the entry is, for what follows. */
-static int tree_writer_make(TreeWriter *t, const char *path, make_fn make, const void *userdata, bool keep_dir,
-                            int *ret_dir_fd, const char **ret_name) {
+static int tree_writer_make(TreeWriter *t, const char *path, make_fn make, const void *userdata,
+                            bool keep_dir, int *ret_dir_fd, const char **ret_name) {
         const char *name;
         int dir_fd, r;
 
@@ -246,7 +246,8 @@ static int tree_writer_make(TreeWriter *t, const char *path, make_fn make, const
                 if (r != -EEXIST || attempt > 0)
                         break;
                 struct stat st;
-                if (keep_dir && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode)) {
+                if (keep_dir && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                    S_ISDIR(st.st_mode)) {
                         r = 1;
                         break;
                 }
@@ -288,7 +289,8 @@ int tree_writer_create_file(TreeWriter *t, const char *path, int *ret_fd) {
         const char *name;
         int dir_fd, r;
 
-        r = tree_writer_make(t, path, make_file, /* userdata= */ NULL, /* keep_dir= */ false, &dir_fd, &name);
+        r = tree_writer_make(t, path, make_file, /* userdata= */ NULL, /* keep_dir= */ false, &dir_fd,
+                             &name);
         if (r < 0)
                 return r;
         *ret_fd = r;
@@ -427,9 +429,10 @@ int opendir_at(int dir_fd, const char *name, DIR **ret) {
 typedef int (*walk_fn)(int dir_fd, const char *name, int fd, const struct stat *st, void *userdata);
 
 /* Calls fn for name and each entry under it, children before their directory.  fd is the entry opened as a
- * directory, -EBADF for anything else; st is filled only when need_stat is set or for directories. */
-static int walk_at(int dir_fd, const char *name, unsigned depth, bool need_stat, walk_fn fn,
-                   void *userdata) {
+ * directory, -EBADF for anything else.  To measure, st is always filled, and what we cannot read is counted
+ * without its contents; to remove, st is filled for directories only, and what we cannot read is opened up
+ * (layer directories are ours, even with mode 0555 or less). */
+static int walk_at(int dir_fd, const char *name, unsigned depth, bool measure, walk_fn fn, void *userdata) {
         struct stat st = {};
         int r;
 
@@ -442,8 +445,9 @@ static int walk_at(int dir_fd, const char *name, unsigned depth, bool need_stat,
 
         _cleanup_(closedirp) DIR *d = NULL;
         r = opendir_at(dir_fd, name, &d);
+        if (r == -EACCES && measure)
+                return fn(dir_fd, name, -EBADF, &st, userdata);
         if (r == -EACCES) {
-                /* A layer directory with mode 0555 or less: ours, so we may open it up. */
                 if (fchmodat(dir_fd, name, 0700, 0) < 0)
                         return -errno;
                 st.st_mode = S_IFDIR | 0700;
@@ -466,8 +470,8 @@ static int walk_at(int dir_fd, const char *name, unsigned depth, bool need_stat,
                 }
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || need_stat)
-                        r = walk_at(fd, de->d_name, depth + 1, need_stat, fn, userdata);
+                if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || measure)
+                        r = walk_at(fd, de->d_name, depth + 1, measure, fn, userdata);
                 else
                         r = fn(fd, de->d_name, -EBADF, /* st= */ NULL, userdata);
                 if (r < 0)
@@ -491,7 +495,7 @@ static int rm_one(int dir_fd, const char *name, int fd, const struct stat *st, v
 }
 
 int rm_rf_at(int dir_fd, const char *name) {
-        return walk_at(dir_fd, name, 0, /* need_stat= */ false, rm_one, /* userdata= */ NULL);
+        return walk_at(dir_fd, name, 0, /* measure= */ false, rm_one, /* userdata= */ NULL);
 }
 
 typedef struct UsageWalk {
@@ -515,7 +519,7 @@ int disk_usage_at(int dir_fd, const char *name, bool skip_linked, uint64_t *ret)
         UsageWalk u = { .skip_linked = skip_linked };
         int r;
 
-        r = walk_at(dir_fd, name, 0, /* need_stat= */ true, usage_one, &u);
+        r = walk_at(dir_fd, name, 0, /* measure= */ true, usage_one, &u);
         if (r < 0)
                 return r;
         *ret = u.total;
