@@ -151,9 +151,9 @@ int cache_blob_from_path(Cache *c, const char *path, const Digest *d, CacheEntry
                 return r;
         _cleanup_close_ int dst = r;
 
-        /* A reflink shares the data blocks (btrfs, XFS); else an in-kernel copy.  Either way what is stored is
-         * then hashed from the copy itself (from the page cache), so that a file changing meanwhile cannot slip
-         * in unverified. */
+        /* A reflink shares the data blocks (btrfs, XFS); else an in-kernel copy.  Either way, what is
+         * stored is then hashed from the copy itself (from the page cache), so that a file changing
+         * meanwhile cannot slip in unverified. */
         uint64_t size = (uint64_t) st.st_size;
         if (ioctl(dst, FICLONE, src) < 0)
                 r = copy_bytes(src, dst, size);

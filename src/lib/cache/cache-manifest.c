@@ -63,7 +63,7 @@ static int manifest_file(TreeWriter *t, int root_fd, const ManifestEntry *e, cha
                 safe_close(fd);
                 return r;
         }
-        return tree_writer_finish_file(t, fd, mode, &mtime);
+        return tree_writer_close_file(t, fd, mode, &mtime);
 }
 
 int layer_build_manifest(const Manifest *m, int root_fd, int dir_fd, const CacheLimits *limits,
@@ -79,11 +79,11 @@ int layer_build_manifest(const Manifest *m, int root_fd, int dir_fd, const Cache
                 return -E2BIG;
         }
         for (size_t i = 0; i < m->n_entries; i++) {
-                total += m->entries[i].size;
-                if (total > limits->max_layer_bytes) {
+                if (m->entries[i].size > limits->max_layer_bytes - total) {
                         *reterr_message = strdup("layer is larger than the limit");
                         return -E2BIG;
                 }
+                total += m->entries[i].size;
         }
 
         for (size_t i = 0; i < m->n_entries; i++) {

@@ -44,17 +44,29 @@ static int tar_message(char **reterr_message, int r, const char *member, const c
         return r;
 }
 
+/* The size the member claims, which must fit in what is left of the layer's budget. */
+static int tar_declared_size(struct archive_entry *e, uint64_t budget, uint64_t *ret,
+                             char **reterr_message) {
+        uint64_t declared = archive_entry_size_is_set(e) ? (uint64_t) MAX(archive_entry_size(e), 0) : 0;
+
+        if (declared > budget)
+                return tar_message(reterr_message, -E2BIG, archive_entry_pathname(e),
+                                   "layer is larger than the limit");
+        *ret = declared;
+        return 0;
+}
+
 /* Writes the member's data into fd: its blocks at their offsets (a sparse member leaves holes), then the
  * size.  The declared size counts against the layer's budget before anything is written. */
 static int tar_write_data(struct archive *a, struct archive_entry *e, int fd, uint64_t *budget,
                           char **reterr_message) {
         const char *member = archive_entry_pathname(e);
-        uint64_t declared = archive_entry_size_is_set(e) ? (uint64_t) MAX(archive_entry_size(e), 0) : 0;
-        uint64_t end = 0;
+        uint64_t declared = 0, end = 0;
         int r;
 
-        if (declared > *budget)
-                return tar_message(reterr_message, -E2BIG, member, "layer is larger than the limit");
+        r = tar_declared_size(e, *budget, &declared, reterr_message);
+        if (r < 0)
+                return r;
         for (;;) {
                 const void *buf;
                 size_t size;
@@ -135,7 +147,7 @@ static int tar_member(struct archive *a, struct archive_entry *e, TreeWriter *t,
                         safe_close(fd);
                         return r;
                 }
-                r = tree_writer_finish_file(t, fd, mode, &mtime);
+                r = tree_writer_close_file(t, fd, mode, &mtime);
                 break;
         }
         case AE_IFLNK: {
@@ -148,10 +160,17 @@ static int tar_member(struct archive *a, struct archive_entry *e, TreeWriter *t,
         case AE_IFCHR:
         case AE_IFBLK:
         case AE_IFIFO:
-        case AE_IFSOCK:
-                /* Devices cannot be made unprivileged; jobs get theirs from `devices` mounts. */
+        case AE_IFSOCK: {
+                /* Devices cannot be made unprivileged; jobs get theirs from `devices` mounts.  Any data it
+                 * claims is still read (and decompressed) to skip it: it counts. */
+                uint64_t declared = 0;
+                r = tar_declared_size(e, *budget, &declared, reterr_message);
+                if (r < 0)
+                        return r;
+                *budget -= declared;
                 log_debug("Skipping member '%s': device, FIFO or socket.", member);
                 return 0;
+        }
         default:
                 return tar_message(reterr_message, -EBADMSG, member, "unknown file type");
         }

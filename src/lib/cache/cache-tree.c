@@ -64,11 +64,29 @@ int tree_path_normalize(const char *name, char **ret) {
         return 0;
 }
 
-static unsigned path_depth(const char *path) {
-        unsigned n = *path ? 1 : 0;
-        for (const char *p = path; *p; p++)
-                n += *p == '/';
-        return n;
+/* The number of components of a normalised path, or -EINVAL if it is not one: the walk without openat2
+ * relies on that, as it would follow "..". */
+static int path_depth(const char *path) {
+        int n = 0;
+
+        if (isempty(path))
+                return -EINVAL;
+        for (const char *p = path;; p++) {
+                size_t k = strcspn(p, "/");
+                if (k == 0 || (k == 1 && p[0] == '.') || (k == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                n++;
+                p += k;
+                if (!*p)
+                        return n;
+        }
+}
+
+static int path_check(const TreeWriter *t, const char *path) {
+        int n = path_depth(path);
+        if (n < 0)
+                return n;
+        return (unsigned) n > t->max_depth ? -E2BIG : 0;
 }
 
 static int tree_writer_add_dir(TreeWriter *t, const char *path, size_t len, mode_t mode,
@@ -138,6 +156,13 @@ static int tree_writer_open_dir(TreeWriter *t, const char *path, bool create, in
                                 return r;
                         nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 }
+                if (nfd < 0 && errno == ENOTDIR) {
+                        /* O_NOFOLLOW | O_DIRECTORY on a symbolic link: say so, as openat2 would. */
+                        struct stat st;
+                        if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode))
+                                return -ELOOP;
+                        errno = ENOTDIR;
+                }
                 if (nfd < 0)
                         return -errno;
                 safe_close(fd);
@@ -155,10 +180,9 @@ static int tree_writer_open_dir(TreeWriter *t, const char *path, bool create, in
 static int tree_writer_parent(TreeWriter *t, const char *path, int *ret_fd, const char **ret_name) {
         int r;
 
-        if (isempty(path))
-                return -EINVAL;
-        if (path_depth(path) > t->max_depth)
-                return -E2BIG;
+        r = path_check(t, path);
+        if (r < 0)
+                return r;
 
         const char *slash = strrchr(path, '/');
         if (!slash) {
@@ -209,8 +233,8 @@ typedef int (*make_fn)(int dir_fd, const char *name, const void *userdata);
 /* Makes the last component of path with make(), which returns >= 0 or -errno.  Whatever is in the way is
  * removed and make() tried once more; with keep_dir, an existing directory is left alone instead and 1
  * returned.  Also returns where the entry is, for what follows. */
-static int tree_writer_make(TreeWriter *t, const char *path, make_fn make, const void *userdata, bool keep_dir,
-                            int *ret_dir_fd, const char **ret_name) {
+static int tree_writer_make(TreeWriter *t, const char *path, make_fn make, const void *userdata,
+                            bool keep_dir, int *ret_dir_fd, const char **ret_name) {
         const char *name;
         int dir_fd, r;
 
@@ -222,7 +246,8 @@ static int tree_writer_make(TreeWriter *t, const char *path, make_fn make, const
                 if (r != -EEXIST || attempt > 0)
                         break;
                 struct stat st;
-                if (keep_dir && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode)) {
+                if (keep_dir && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                    S_ISDIR(st.st_mode)) {
                         r = 1;
                         break;
                 }
@@ -264,26 +289,25 @@ int tree_writer_create_file(TreeWriter *t, const char *path, int *ret_fd) {
         const char *name;
         int dir_fd, r;
 
-        r = tree_writer_make(t, path, make_file, /* userdata= */ NULL, /* keep_dir= */ false, &dir_fd, &name);
+        r = tree_writer_make(t, path, make_file, /* userdata= */ NULL, /* keep_dir= */ false, &dir_fd,
+                             &name);
         if (r < 0)
                 return r;
         *ret_fd = r;
         return 0;
 }
 
-int tree_writer_finish_file(TreeWriter *t, int fd, mode_t mode, const struct timespec *mtime) {
-        _cleanup_close_ int fd_close = fd;
+int tree_writer_close_file(TreeWriter *t, int fd, mode_t mode, const struct timespec *mtime) {
         struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, *mtime };
         struct stat st;
+        int r = 0;
 
-        if (fchmod(fd, mode & 07777) < 0)
-                return -errno;
-        if (futimens(fd, ts) < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        t->usage += (uint64_t) st.st_blocks * 512;
-        return 0;
+        if (fchmod(fd, mode & 07777) < 0 || futimens(fd, ts) < 0 || fstat(fd, &st) < 0)
+                r = -errno;
+        else
+                t->usage += (uint64_t) st.st_blocks * 512;
+        safe_close(fd);
+        return r;
 }
 
 int tree_writer_mkdir(TreeWriter *t, const char *path, mode_t mode, const struct timespec *mtime) {
@@ -330,10 +354,9 @@ int tree_writer_link(TreeWriter *t, const char *target, const char *path) {
         _cleanup_close_ int src_fd = -EBADF;
         int r;
 
-        if (isempty(target))
-                return -EINVAL;
-        if (path_depth(target) > t->max_depth)
-                return -E2BIG;
+        r = path_check(t, target);
+        if (r < 0)
+                return r;
 
         const char *slash = strrchr(target, '/'), *src_name = target;
         if (slash) {
@@ -406,9 +429,10 @@ int opendir_at(int dir_fd, const char *name, DIR **ret) {
 typedef int (*walk_fn)(int dir_fd, const char *name, int fd, const struct stat *st, void *userdata);
 
 /* Calls fn for name and each entry under it, children before their directory.  fd is the entry opened as a
- * directory, -EBADF for anything else; st is filled only when need_stat is set or for directories. */
-static int walk_at(int dir_fd, const char *name, unsigned depth, bool need_stat, walk_fn fn,
-                   void *userdata) {
+ * directory, -EBADF for anything else.  To measure, st is always filled, and what we cannot read is counted
+ * without its contents; to remove, st is filled for directories only, and what we cannot read is opened up
+ * (layer directories are ours, even with mode 0555 or less). */
+static int walk_at(int dir_fd, const char *name, unsigned depth, bool measure, walk_fn fn, void *userdata) {
         struct stat st = {};
         int r;
 
@@ -421,8 +445,9 @@ static int walk_at(int dir_fd, const char *name, unsigned depth, bool need_stat,
 
         _cleanup_(closedirp) DIR *d = NULL;
         r = opendir_at(dir_fd, name, &d);
+        if (r == -EACCES && measure)
+                return fn(dir_fd, name, -EBADF, &st, userdata);
         if (r == -EACCES) {
-                /* A layer directory with mode 0555 or less: ours, so we may open it up. */
                 if (fchmodat(dir_fd, name, 0700, 0) < 0)
                         return -errno;
                 st.st_mode = S_IFDIR | 0700;
@@ -445,8 +470,8 @@ static int walk_at(int dir_fd, const char *name, unsigned depth, bool need_stat,
                 }
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || need_stat)
-                        r = walk_at(fd, de->d_name, depth + 1, need_stat, fn, userdata);
+                if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || measure)
+                        r = walk_at(fd, de->d_name, depth + 1, measure, fn, userdata);
                 else
                         r = fn(fd, de->d_name, -EBADF, /* st= */ NULL, userdata);
                 if (r < 0)
@@ -470,7 +495,7 @@ static int rm_one(int dir_fd, const char *name, int fd, const struct stat *st, v
 }
 
 int rm_rf_at(int dir_fd, const char *name) {
-        return walk_at(dir_fd, name, 0, /* need_stat= */ false, rm_one, /* userdata= */ NULL);
+        return walk_at(dir_fd, name, 0, /* measure= */ false, rm_one, /* userdata= */ NULL);
 }
 
 typedef struct UsageWalk {
@@ -494,7 +519,7 @@ int disk_usage_at(int dir_fd, const char *name, bool skip_linked, uint64_t *ret)
         UsageWalk u = { .skip_linked = skip_linked };
         int r;
 
-        r = walk_at(dir_fd, name, 0, /* need_stat= */ true, usage_one, &u);
+        r = walk_at(dir_fd, name, 0, /* measure= */ true, usage_one, &u);
         if (r < 0)
                 return r;
         *ret = u.total;

@@ -43,8 +43,9 @@ void tree_writer_done(TreeWriter *t);
 
 /* Creates an empty regular file and returns it open for writing (mode 0600 until finished). */
 int tree_writer_create_file(TreeWriter *t, const char *path, int *ret_fd);
-/* Sets the final mode and mtime of a file made by tree_writer_create_file(), counts its usage, closes fd. */
-int tree_writer_finish_file(TreeWriter *t, int fd, mode_t mode, const struct timespec *mtime);
+/* Sets the final mode and mtime of a file made by tree_writer_create_file(), counts its usage; closes fd,
+ * whatever happens. */
+int tree_writer_close_file(TreeWriter *t, int fd, mode_t mode, const struct timespec *mtime);
 /* "" for the root.  An existing directory is kept; mode and mtime are applied by tree_writer_finish(). */
 int tree_writer_mkdir(TreeWriter *t, const char *path, mode_t mode, const struct timespec *mtime);
 int tree_writer_symlink(TreeWriter *t, const char *path, const char *target, const struct timespec *mtime);

@@ -67,7 +67,8 @@ typedef struct CacheLimits {
  * back, so they are all removed.  Then evicts down to size_target (bytes of disk usage; 0 = keep nothing
  * unpinned). */
 int cache_new(const char *root, uint64_t size_target, Cache **ret);
-/* Writes the index, syncs the file system and releases the root.  Entries must not be used afterwards. */
+/* Writes the index, syncs the file system and releases the root.  Entries must not be used afterwards, and
+ * blob writers must be freed before. */
 Cache *cache_free(Cache *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Cache *, cache_free);
 
