@@ -15,6 +15,7 @@
 #include "client/client.h"
 #include "config/config-main.h"
 #include "config/config-values.h"
+#include "run-tty.h"
 #include "spec/spec-json.h"
 #include "spec/spec.h"
 
@@ -102,6 +103,10 @@ struct Run {
         unsigned jobs_seen;
         bool failed;
         bool one;
+        bool tty;              /* --tty (implies one) */
+        RunTty tty_state;
+        ClientJob *tty_job;    /* --tty: submitted, forwarding starts once our input is read */
+        RunJob *tty_job_data;
         char *const *override; /* --one: replaces program and arguments */
         int one_exit;          /* --one: exit code, or -signal */
 };
@@ -120,6 +125,9 @@ static void write_all(int fd, const void *data, size_t size) {
 static void on_result(ClientJob *cj, const ClientJobResult *res, void *userdata) {
         RunJob *j = userdata;
         Run *r = j->run;
+
+        if (r->tty)
+                run_tty_stop(&r->tty_state);
 
         /* Each job's output whole, when it completes. */
         write_all(STDOUT_FILENO, res->out.data, res->out.size);
@@ -166,6 +174,10 @@ static void on_result(ClientJob *cj, const ClientJobResult *res, void *userdata)
         run_maybe_finish(r);
 }
 
+static void on_tty_output(ClientJob *cj, const void *data, size_t size, void *userdata) {
+        run_tty_output(data, size);
+}
+
 static void job_error(Run *r, unsigned number, const char *message) {
         fprintf(stderr, "job %u: %s\n", number, message);
         fflush(stderr);
@@ -209,13 +221,19 @@ static int run_submit(Run *r, unsigned number, JobSpec *spec) {
                 return 0;
         }
 
+        if (r->tty) {
+                job->allocate_tty = true;
+                run_tty_size(&job->tty.rows, &job->tty.columns);
+        }
+
         RunJob *j = calloc(1, sizeof(RunJob));
         if (!j)
                 return log_oom();
         j->run = r;
         j->number = number;
-        static const ClientJobHandlers handlers = { .result = on_result };
-        k = client_submit(r->client, job, &handlers, j, /* ret= */ NULL, &message);
+        static const ClientJobHandlers handlers = { .result = on_result, .tty_output = on_tty_output };
+        ClientJob *cj = NULL;
+        k = client_submit(r->client, job, &handlers, j, &cj, &message);
         if (k < 0) {
                 free(j);
                 if (k == -ENOMEM)
@@ -224,6 +242,10 @@ static int run_submit(Run *r, unsigned number, JobSpec *spec) {
                 return 0;
         }
         r->outstanding++;
+        if (r->tty) {
+                r->tty_job = cj;
+                r->tty_job_data = j;
+        }
         return 0;
 }
 
@@ -279,6 +301,12 @@ static void run_input_end(Run *r) {
         }
         r->input_done = true;
         r->input_fd = safe_close(r->input_fd);
+        if (r->tty && r->tty_job && r->outstanding > 0) {
+                /* Our terminal is free now that the job specification is read: wire it to the job's. */
+                k = run_tty_start(&r->tty_state, r->event, r->tty_job);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to forward the terminal, ignoring: %m");
+        }
         run_maybe_finish(r);
 }
 
@@ -331,9 +359,14 @@ static int run(const Config *c) {
         Run r = { .input_fd = -EBADF };
         int k;
 
-        if (config_get_bool(c, "tty"))
-                return config_main_not_available(&run_program, "--tty");
-        r.one = config_get_bool(c, "one");
+        r.tty = config_get_bool(c, "tty");
+        r.one = config_get_bool(c, "one") || r.tty;
+        k = run_tty_parse_escape(config_get_string(c, "escape-char"), &r.tty_state.escape);
+        if (k < 0) {
+                log_error("Invalid escape-char '%s': expected one character, ^X for a control character, or none.",
+                          config_get_string(c, "escape-char"));
+                return EXIT_USAGE;
+        }
         r.override = config_get_positional(c);
         if (!r.one && !strv_isempty(r.override)) {
                 log_error("Arguments after the options replace the job's program, which only --one allows.");
@@ -400,7 +433,14 @@ static int run(const Config *c) {
 
         r.input_source = sd_event_source_disable_unref(r.input_source);
         safe_close(r.input_fd);
+        if (r.tty)
+                run_tty_stop(&r.tty_state);
         client = client_free(client);
+        if (r.tty_state.detached) {
+                free(r.tty_job_data);
+                fprintf(stderr, "job 1: detached\n");
+                return EXIT_FAILURE;
+        }
 
         if (r.one && r.one_exit < 0) {
                 /* Die the way the job did. */

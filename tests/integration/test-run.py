@@ -23,7 +23,7 @@ BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT
 TEST_USER = "maelstrom-test"
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
 APPLETS = ["sh", "cat", "echo", "ls", "sleep", "id", "true", "false", "pwd", "mkdir", "touch", "hostname",
-           "env", "grep", "wc", "head", "ps", "stat", "readlink", "mount", "ip", "tty", "test", "kill"]
+           "env", "grep", "wc", "head", "ps", "stat", "readlink", "mount", "ip", "tty", "test", "kill", "stty"]
 
 STATE = {}  # set up once: install dir, project dir
 
@@ -418,6 +418,62 @@ class Run(unittest.TestCase):
         p = self.maelstrom_run([], "--file", "jobs.json", stdin="")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.decode(), "from-file\n")
+
+    def tty_run(self, j, keys, *args, wait=30):
+        """Run maelstrom-run --tty on a pseudo-terminal of ours; type keys once the job prints 'ready'."""
+        import pty
+        import select
+        path = os.path.join(STATE["project"], "tty-job.json")
+        with open(path, "w") as f:
+            f.write(json.dumps(j))
+        master, slave = pty.openpty()
+        import fcntl
+        import struct
+        import termios
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_"))}
+        e.update(HOME=STATE["home"], XDG_CACHE_HOME=os.path.join(STATE["home"], "cache"))
+        p = subprocess.Popen([STATE["run"], "--tty", "--file", path, *args], stdin=slave, stdout=slave,
+                             stderr=slave, cwd=STATE["project"], env=e, start_new_session=True)
+        os.close(slave)
+        out = b""
+        typed = False
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not typed and b"ready" in out:
+                os.write(master, keys)
+                typed = True
+            if p.poll() is not None and not ready:
+                break
+        p.wait(timeout=30)
+        os.close(master)
+        return p.returncode, out.decode(errors="replace")
+
+    def test_tty(self):
+        rc, out = self.tty_run(sh("tty; stty size; echo ready; read line; echo \"got [$line]\"; exit 3",
+                                  mounts=[{"type": "devpts", "mount_point": "/dev/pts"}]), b"typed\r")
+        self.assertEqual(rc, 3, out)
+        self.assertRegex(out, r"/dev/pts/\d+")
+        self.assertIn("33 101", out)
+        self.assertIn("got [typed]", out)
+
+    def test_tty_escape_detaches(self):
+        rc, out = self.tty_run(sh("echo ready; sleep 60"), b"\x1d.", wait=20)
+        self.assertEqual(rc, 1)
+        self.assertIn("detached", out)
+        rc, out = self.tty_run(sh("echo ready; read line; echo \"got [$line]\""), b"x~.y\r", "--escape-char", "~")
+        self.assertEqual(rc, 1)
+        self.assertIn("detached", out)
+        self.assertNotIn("got", out)
 
     def test_no_leftovers(self):
         cache = os.path.join(STATE["home"], "cache", "maelstrom", "run")
