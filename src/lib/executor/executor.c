@@ -66,6 +66,7 @@
 #include "basic/macro.h"
 #include "basic/string-util.h"
 #include "executor/executor-seccomp.h"
+#include "executor/executor-syscall.h"
 #include "executor/executor.h"
 
 #ifndef P_PIDFD
@@ -142,6 +143,7 @@ static const char *const device_table[_DEVICE_MAX] = {
 typedef enum ChildStep {
         STEP_READY, /* not a failure: the time just before the seccomp filter and execve */
         STEP_PDEATHSIG,
+        STEP_UNSHARE,
         STEP_UID_MAP,
         STEP_SETGROUPS,
         STEP_GID_MAP,
@@ -203,20 +205,23 @@ typedef struct ChildPlan {
         char **layer_paths;
         int *layer_fds;
         size_t n_layer_fds;
+        bool layer_fds_closed; /* the parent's only; set after clone */
         ChildMount *mounts;
         size_t n_mounts;
         char *working_directory;
         int stdin_fd, stdout_fd, stderr_fd;
         int report_fd;
         bool tty, loopback;
+        unsigned long unshare_flags;
         size_t devpts_index;   /* with tty_socket: the devpts mount on /dev/pts that provides the tty */
         int tty_socket;        /* where the child sends the master, or -EBADF for a pty from the host */
         struct winsize winsize;
         const struct sock_fprog *seccomp;
         char *program;
         char **candidates; /* NULL-terminated */
-        const char **argv; /* borrowed strings: valid until clone, which is all the child needs */
-        const char **envp;
+        char **argv;       /* each one allocation, pointers and strings: the child reads them after */
+        char **envp;       /* executor_start() has returned, when the caller's spec may be gone */
+        void *stack;       /* the child's, with a guard page below; freed once the child is gone */
 } ChildPlan;
 
 static ChildPlan *child_plan_free(ChildPlan *p) {
@@ -225,7 +230,7 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         free(p->lowerdir);
         strv_free(p->lowerdirs);
         strv_free(p->layer_paths);
-        for (size_t i = 0; i < p->n_layer_fds; i++)
+        for (size_t i = 0; i < p->n_layer_fds && !p->layer_fds_closed; i++)
                 safe_close(p->layer_fds[i]);
         free(p->layer_fds);
         for (size_t i = 0; i < p->n_mounts; i++) {
@@ -238,45 +243,63 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         strv_free(p->candidates);
         free(p->argv);
         free(p->envp);
+        if (p->stack)
+                (void) munmap(p->stack, CHILD_STACK_SIZE + CHILD_STACK_GUARD);
         return mfree(p);
 }
 
 /* ---- the child: async-signal-safe system calls only ---- */
 
-/* The child runs on a stack of its own in our memory (see clone_child()).  AddressSanitizer cannot follow
- * that stack switch (it reports false overflows from __asan_handle_no_return), so the child's code is not
- * instrumented; it only makes system calls and touches its own locals and the read-only plan. */
+/* The child runs on a stack of its own in our memory, while our threads go on (see clone_child()): it
+ * makes raw system calls only (executor-syscall.h), writes nothing but its own stack, and reads the plan,
+ * which stays untouched until the child is gone.  AddressSanitizer cannot follow the stack switch (it
+ * reports false overflows), so the child's code is not instrumented. */
 #define _child_ __attribute__((no_sanitize_address))
 
-_child_ static _noreturn_ void child_fail_at(const ChildPlan *p, ChildStep step, size_t index, int error, int fs_fd) {
+_child_ static size_t child_strlen(const char *s) {
+        size_t n = 0;
+        while (s[n])
+                n++;
+        return n;
+}
+
+_child_ static _noreturn_ void child_exit(int status) {
+        for (;;)
+                (void) child_syscall(SYS_exit_group, status);
+}
+
+_child_ static _noreturn_ void child_fail_at(const ChildPlan *p, ChildStep step, size_t index, long error,
+                                             int fs_fd) {
         ChildReport r = {
                 .step = step,
-                .error = error > 0 ? error : EIO,
+                .error = error < 0 ? (int32_t) -error : EIO,
                 .index = (uint32_t) index,
         };
 
         /* An fs context fd carries the kernel's explanation of a failed fsconfig/fsmount. */
-        if (fs_fd >= 0 && read(fs_fd, r.detail, sizeof r.detail - 1) < 0)
+        if (fs_fd >= 0 && child_syscall(SYS_read, fs_fd, r.detail, sizeof r.detail - 1) < 0)
                 r.detail[0] = 0;
-        (void) write(p->report_fd, &r, sizeof r);
-        _exit(127);
+        (void) child_syscall(SYS_write, p->report_fd, &r, sizeof r);
+        child_exit(127);
 }
 
-_child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, int error) {
+/* error: the negative errno of a failed call. */
+_child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, long error) {
         child_fail_at(p, step, /* index= */ 0, error, /* fs_fd= */ -EBADF);
 }
 
-_child_ static int child_write_file(const char *path, const char *s) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
+_child_ static long child_write_file(const char *path, const char *s) {
+        long fd, r;
+
+        fd = child_syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
-                return -errno;
-        ssize_t n = write(fd, s, strlen(s));
-        int r = n < 0 ? -errno : 0;
-        close(fd);
-        return r;
+                return fd;
+        r = child_syscall(SYS_write, fd, s, child_strlen(s));
+        (void) child_syscall(SYS_close, fd);
+        return r < 0 ? r : 0;
 }
 
-_child_ static int child_loopback_up(void) {
+_child_ static long child_loopback_up(void) {
         struct {
                 struct nlmsghdr nh;
                 struct ifinfomsg ifi;
@@ -295,240 +318,292 @@ _child_ static int child_loopback_up(void) {
                 struct nlmsghdr nh;
                 char buf[1024];
         } resp;
-        int fd, r;
+        long fd, n;
 
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        fd = child_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
         if (fd < 0)
-                return -errno;
-        ssize_t n = sendto(fd, &req, sizeof req, 0, (const struct sockaddr *) &sa, sizeof sa);
+                return fd;
+        n = child_syscall(SYS_sendto, fd, &req, sizeof req, 0, &sa, sizeof sa);
         if (n >= 0)
-                n = recv(fd, &resp, sizeof resp, 0);
-        r = n < 0 ? -errno : 0;
-        close(fd);
-        if (r < 0)
-                return r;
+                n = child_syscall(SYS_recvfrom, fd, &resp, sizeof resp, 0, NULL, NULL);
+        (void) child_syscall(SYS_close, fd);
+        if (n < 0)
+                return n;
         if ((size_t) n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || resp.nh.nlmsg_type != NLMSG_ERROR)
                 return -EBADMSG;
         return ((const struct nlmsgerr *) NLMSG_DATA(&resp.nh))->error;
 }
 
-_child_ static int child_overlay(const ChildPlan *p) {
-        int fs, mnt;
+_child_ static void child_fsconfig(const ChildPlan *p, ChildStep step, size_t index, long fs, const char *key,
+                                   const char *value) {
+        long r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, value, 0);
+        if (r < 0)
+                child_fail_at(p, step, index, r, (int) fs);
+}
+
+/* Create a file system of the fs context fs and return a mount of it. */
+_child_ static long child_fsmount(const ChildPlan *p, ChildStep step, size_t index, long fs, unsigned attr) {
+        long r, mnt;
+
+        r = child_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+        if (r < 0)
+                child_fail_at(p, step, index, r, (int) fs);
+        mnt = child_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attr);
+        if (mnt < 0)
+                child_fail_at(p, step, index, mnt, (int) fs);
+        (void) child_syscall(SYS_close, fs);
+        return mnt;
+}
+
+_child_ static long child_overlay(const ChildPlan *p) {
+        long fs, mnt, r;
 
         if (p->writable) {
-                if (mount("tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-                        child_fail(p, STEP_WRITABLE_TMPFS, errno);
-                if (mkdir(p->upper_dir, 0755) < 0 || mkdir(p->work_dir, 0755) < 0 || mkdir(p->root_dir, 0755) < 0)
-                        child_fail(p, STEP_WRITABLE_DIRS, errno);
+                r = child_syscall(SYS_mount, "tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+                if (r < 0)
+                        child_fail(p, STEP_WRITABLE_TMPFS, r);
+                r = child_syscall(SYS_mkdirat, AT_FDCWD, p->upper_dir, 0755);
+                if (r >= 0)
+                        r = child_syscall(SYS_mkdirat, AT_FDCWD, p->work_dir, 0755);
+                if (r >= 0)
+                        r = child_syscall(SYS_mkdirat, AT_FDCWD, p->root_dir, 0755);
+                if (r < 0)
+                        child_fail(p, STEP_WRITABLE_DIRS, r);
         }
 
         for (size_t i = 0; i < p->n_layer_fds; i++) {
-                int fd = open(p->layer_paths[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0 || dup3(fd, p->layer_fds[i], O_CLOEXEC) < 0)
-                        child_fail_at(p, STEP_LAYER, i, errno, /* fs_fd= */ -EBADF);
-                close(fd);
+                long fd = child_syscall(SYS_openat, AT_FDCWD, p->layer_paths[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                r = fd < 0 ? fd : child_syscall(SYS_dup3, fd, p->layer_fds[i], O_CLOEXEC);
+                if (r < 0)
+                        child_fail_at(p, STEP_LAYER, i, r, /* fs_fd= */ -EBADF);
+                (void) child_syscall(SYS_close, fd);
         }
 
-        fs = fsopen("overlay", FSOPEN_CLOEXEC);
+        fs = child_syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
         if (fs < 0)
-                child_fail(p, STEP_OVERLAY, errno);
-        if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0)
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        if (p->lowerdir) {
-                if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", p->lowerdir, 0) < 0)
-                        child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        } else
+                child_fail(p, STEP_OVERLAY, fs);
+        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "source", "overlay");
+        if (p->lowerdir)
+                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir", p->lowerdir);
+        else
                 for (size_t i = 0; i < p->n_lowerdirs; i++)
-                        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", p->lowerdirs[i], 0) < 0)
-                                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        if (p->writable &&
-            (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p->upper_dir, 0) < 0 ||
-             fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p->work_dir, 0) < 0))
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        mnt = fsmount(fs, FSMOUNT_CLOEXEC, p->writable ? 0 : MOUNT_ATTR_RDONLY);
-        if (mnt < 0)
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        close(fs);
-        if (move_mount(mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                child_fail(p, STEP_OVERLAY, errno);
+                        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir+", p->lowerdirs[i]);
+        if (p->writable) {
+                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "upperdir", p->upper_dir);
+                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "workdir", p->work_dir);
+        }
+        mnt = child_fsmount(p, STEP_OVERLAY, /* index= */ 0, fs, p->writable ? 0 : MOUNT_ATTR_RDONLY);
+        r = child_syscall(SYS_move_mount, mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH);
+        if (r < 0)
+                child_fail(p, STEP_OVERLAY, r);
         return mnt;
 }
 
 /* Open a pty in the job's devpts instance, send the master to the parent, and put the slave on the fd number
  * that the plan uses for stdio. */
-_child_ static void child_tty(const ChildPlan *p, int devpts) {
+_child_ static void child_tty(const ChildPlan *p, long devpts) {
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(int))];
         } control = {};
+        struct iovec iov = { .iov_base = (void *) "t", .iov_len = 1 };
         struct msghdr mh = {
-                .msg_iov = &(struct iovec) { .iov_base = (void *) "t", .iov_len = 1 },
+                .msg_iov = &iov,
                 .msg_iovlen = 1,
                 .msg_control = &control,
                 .msg_controllen = sizeof control,
         };
         struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
-        int master, slave, unlock = 0;
+        int unlock = 0, master_fd;
+        long master, slave, r;
 
-        master = openat(devpts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
-                child_fail(p, STEP_TTY, errno);
-        if ((p->winsize.ws_row > 0 || p->winsize.ws_col > 0) && ioctl(master, TIOCSWINSZ, &p->winsize) < 0)
-                child_fail(p, STEP_TTY, errno);
-        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0 || dup3(slave, p->stdin_fd, O_CLOEXEC) < 0)
-                child_fail(p, STEP_TTY, errno);
-        close(slave);
+        master = child_syscall(SYS_openat, devpts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        r = master < 0 ? master : child_syscall(SYS_ioctl, master, TIOCSPTLCK, &unlock);
+        if (r >= 0 && (p->winsize.ws_row > 0 || p->winsize.ws_col > 0))
+                r = child_syscall(SYS_ioctl, master, TIOCSWINSZ, &p->winsize);
+        slave = r < 0 ? r : child_syscall(SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        r = slave < 0 ? slave : child_syscall(SYS_dup3, slave, p->stdin_fd, O_CLOEXEC);
+        if (r < 0)
+                child_fail(p, STEP_TTY, r);
+        (void) child_syscall(SYS_close, slave);
 
+        master_fd = (int) master;
         cmsg->cmsg_level = SOL_SOCKET;
         cmsg->cmsg_type = SCM_RIGHTS;
         cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-        if (sendmsg(p->tty_socket, &mh, MSG_NOSIGNAL) < 0)
-                child_fail(p, STEP_TTY, errno);
-        close(master);
-        close(p->tty_socket);
+        *(int *) (void *) CMSG_DATA(cmsg) = master_fd;
+        r = child_syscall(SYS_sendmsg, p->tty_socket, &mh, MSG_NOSIGNAL);
+        if (r < 0)
+                child_fail(p, STEP_TTY, r);
+        (void) child_syscall(SYS_close, master);
+        (void) child_syscall(SYS_close, p->tty_socket);
 }
 
-_child_ static void child_mount(const ChildPlan *p, size_t i, int root) {
+_child_ static void child_mount(const ChildPlan *p, size_t i, long root) {
         const ChildMount *m = &p->mounts[i];
         struct open_how how = {
                 .flags = O_PATH | O_CLOEXEC,
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
-        int target, mnt;
+        long target, mnt, r;
 
-        target = (int) syscall(SYS_openat2, root, m->target, &how, sizeof how);
+        target = child_syscall(SYS_openat2, root, m->target, &how, sizeof how);
         if (target < 0)
-                child_fail_at(p, STEP_MOUNT_POINT, i, errno, /* fs_fd= */ -EBADF);
+                child_fail_at(p, STEP_MOUNT_POINT, i, target, /* fs_fd= */ -EBADF);
 
         if (m->source) {
-                mnt = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                mnt = child_syscall(SYS_open_tree, AT_FDCWD, m->source,
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
                 if (mnt < 0)
-                        child_fail_at(p, STEP_MOUNT_SOURCE, i, errno, /* fs_fd= */ -EBADF);
+                        child_fail_at(p, STEP_MOUNT_SOURCE, i, mnt, /* fs_fd= */ -EBADF);
                 if (m->read_only) {
                         struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-                        if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-                                child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
+                        r = child_syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                                          sizeof attr);
+                        if (r < 0)
+                                child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
                 }
         } else {
-                int fs = fsopen(m->fstype, FSOPEN_CLOEXEC);
+                long fs = child_syscall(SYS_fsopen, m->fstype, FSOPEN_CLOEXEC);
                 if (fs < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
+                        child_fail_at(p, STEP_MOUNT, i, fs, /* fs_fd= */ -EBADF);
                 /* What /proc/mounts shows as the device; the new mount API leaves it "none". */
-                if (fsconfig(fs, FSCONFIG_SET_STRING, "source", m->fstype, 0) < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                if (m->option_key && fsconfig(fs, FSCONFIG_SET_STRING, m->option_key, m->option_value, 0) < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                mnt = fsmount(fs, FSMOUNT_CLOEXEC, m->attr);
-                if (mnt < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                close(fs);
+                child_fsconfig(p, STEP_MOUNT, i, fs, "source", m->fstype);
+                if (m->option_key)
+                        child_fsconfig(p, STEP_MOUNT, i, fs, m->option_key, m->option_value);
+                mnt = child_fsmount(p, STEP_MOUNT, i, fs, m->attr);
         }
 
-        if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
+        r = child_syscall(SYS_move_mount, mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        if (r < 0)
+                child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
         if (p->tty_socket >= 0 && i == p->devpts_index)
                 child_tty(p, mnt);
-        close(mnt);
-        close(target);
+        (void) child_syscall(SYS_close, mnt);
+        (void) child_syscall(SYS_close, target);
 }
 
-_child_ static void child_exec(const ChildPlan *p) {
+_child_ static _noreturn_ void child_exec(const ChildPlan *p) {
         bool eacces = false;
-        int error = ENOENT;
+        long error = -ENOENT;
 
         /* Like execvp: go on past candidates that do not exist, remember a permission problem, stop at any
          * other error.  (No fallback to /bin/sh for ENOEXEC: a job names a real program.) */
         for (char *const *c = p->candidates; *c; c++) {
-                execve(*c, (char *const *) p->argv, (char *const *) p->envp);
-                if (errno == EACCES)
+                long r = child_syscall(SYS_execve, *c, p->argv, p->envp);
+                if (r == -EACCES)
                         eacces = true;
-                else if (!IN_SET(errno, ENOENT, ENOTDIR, ESTALE, ENODEV, ETIMEDOUT)) {
-                        error = errno;
+                else if (!IN_SET(r, -ENOENT, -ENOTDIR, -ESTALE, -ENODEV, -ETIMEDOUT)) {
+                        error = r;
                         eacces = false;
                         break;
                 }
         }
-        child_fail(p, STEP_EXECVE, eacces ? EACCES : error);
+        child_fail(p, STEP_EXECVE, eacces ? -EACCES : error);
 }
 
+/* The kernel's struct sigaction (with sa_restorer, as on x86-64 and arm64). */
+struct child_sigaction {
+        unsigned long handler;
+        unsigned long flags;
+        unsigned long restorer;
+        uint64_t mask;
+};
+
 _child_ static _noreturn_ void child_main(const ChildPlan *p) {
-        struct sigaction dfl = { .sa_handler = SIG_DFL };
-        sigset_t empty;
-        int root;
+        static const struct child_sigaction dfl = {}; /* SIG_DFL, no flags, nothing blocked */
+        const uint64_t empty = 0;
+        struct timespec ts;
+        ChildReport ready = { .step = STEP_READY };
+        long root, r;
 
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-                child_fail(p, STEP_PDEATHSIG, errno);
+        r = child_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+        if (r < 0)
+                child_fail(p, STEP_PDEATHSIG, r);
 
-        if (child_write_file("/proc/self/uid_map", p->uid_map) < 0)
-                child_fail(p, STEP_UID_MAP, errno);
-        if (child_write_file("/proc/self/setgroups", "deny") < 0)
-                child_fail(p, STEP_SETGROUPS, errno);
-        if (child_write_file("/proc/self/gid_map", p->gid_map) < 0)
-                child_fail(p, STEP_GID_MAP, errno);
+        /* Only the user and PID namespaces came with clone: the others are created here, in parallel with
+         * the worker, and owned by the new user namespace.  The network namespace is most of the cost. */
+        r = child_syscall(SYS_unshare, p->unshare_flags);
+        if (r < 0)
+                child_fail(p, STEP_UNSHARE, r);
+
+        r = child_write_file("/proc/self/uid_map", p->uid_map);
+        if (r < 0)
+                child_fail(p, STEP_UID_MAP, r);
+        r = child_write_file("/proc/self/setgroups", "deny");
+        if (r < 0)
+                child_fail(p, STEP_SETGROUPS, r);
+        r = child_write_file("/proc/self/gid_map", p->gid_map);
+        if (r < 0)
+                child_fail(p, STEP_GID_MAP, r);
 
         if (p->loopback) {
-                int r = child_loopback_up();
+                r = child_loopback_up();
                 if (r < 0)
-                        child_fail(p, STEP_LOOPBACK, -r);
+                        child_fail(p, STEP_LOOPBACK, r);
         }
 
         root = child_overlay(p);
         for (size_t i = 0; i < p->n_mounts; i++)
                 child_mount(p, i, root);
 
-        if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
-                child_fail(p, STEP_PIVOT_ROOT, errno);
-        if (umount2(".", MNT_DETACH) < 0)
-                child_fail(p, STEP_UNMOUNT_OLD_ROOT, errno);
-        close(root);
-        if (chdir(p->working_directory) < 0)
-                child_fail(p, STEP_CHDIR, errno);
+        r = child_syscall(SYS_fchdir, root);
+        if (r >= 0)
+                r = child_syscall(SYS_pivot_root, ".", ".");
+        if (r < 0)
+                child_fail(p, STEP_PIVOT_ROOT, r);
+        r = child_syscall(SYS_umount2, ".", MNT_DETACH);
+        if (r < 0)
+                child_fail(p, STEP_UNMOUNT_OLD_ROOT, r);
+        (void) child_syscall(SYS_close, root);
+        r = child_syscall(SYS_chdir, p->working_directory);
+        if (r < 0)
+                child_fail(p, STEP_CHDIR, r);
 
-        /* The parent made sure all three are above 2, so no dup2 clobbers another's source. */
-        if (dup2(p->stdin_fd, STDIN_FILENO) < 0 || dup2(p->stdout_fd, STDOUT_FILENO) < 0 ||
-            dup2(p->stderr_fd, STDERR_FILENO) < 0)
-                child_fail(p, STEP_STDIO, errno);
+        /* The parent made sure all three are above 2, so no dup3 clobbers another's source. */
+        r = child_syscall(SYS_dup3, p->stdin_fd, STDIN_FILENO, 0);
+        if (r >= 0)
+                r = child_syscall(SYS_dup3, p->stdout_fd, STDOUT_FILENO, 0);
+        if (r >= 0)
+                r = child_syscall(SYS_dup3, p->stderr_fd, STDERR_FILENO, 0);
+        if (r < 0)
+                child_fail(p, STEP_STDIO, r);
         /* CLOEXEC rather than close: the report pipe must stay open until execve succeeds. */
-        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                child_fail(p, STEP_CLOSE_FDS, errno);
-        if (setsid() < 0)
-                child_fail(p, STEP_SETSID, errno);
-        if (p->tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
-                child_fail(p, STEP_CONTROLLING_TTY, errno);
+        r = child_syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (r < 0)
+                child_fail(p, STEP_CLOSE_FDS, r);
+        r = child_syscall(SYS_setsid);
+        if (r < 0)
+                child_fail(p, STEP_SETSID, r);
+        if (p->tty) {
+                r = child_syscall(SYS_ioctl, STDIN_FILENO, TIOCSCTTY, 0);
+                if (r < 0)
+                        child_fail(p, STEP_CONTROLLING_TTY, r);
+        }
 
-        /* execve keeps ignored signals ignored and the mask as it is: give the job a clean slate.  (Signals
-         * glibc reserves for itself fail with EINVAL, which is fine.) */
+        /* Every signal has been blocked since before clone, so none of our handlers ever ran here.  execve
+         * keeps ignored signals ignored and the mask as it is: give the job a clean slate. */
         for (int sig = 1; sig < NSIG; sig++)
                 if (!IN_SET(sig, SIGKILL, SIGSTOP))
-                        (void) sigaction(sig, &dfl, NULL);
-        sigemptyset(&empty);
-        (void) sigprocmask(SIG_SETMASK, &empty, NULL);
-        umask(0022);
+                        (void) child_syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        (void) child_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
+        (void) child_syscall(SYS_umask, 0022);
 
-        {
-                struct timespec ts;
-                ChildReport ready = { .step = STEP_READY };
-
-                clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (child_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) >= 0) {
                 ready.usec = timespec_load(&ts);
-                (void) write(p->report_fd, &ready, sizeof ready);
+                (void) child_syscall(SYS_write, p->report_fd, &ready, sizeof ready);
         }
 
         if (p->seccomp) {
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        child_fail(p, STEP_NO_NEW_PRIVS, errno);
-                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp) < 0)
-                        child_fail(p, STEP_SECCOMP, errno);
+                r = child_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if (r < 0)
+                        child_fail(p, STEP_NO_NEW_PRIVS, r);
+                r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp);
+                if (r < 0)
+                        child_fail(p, STEP_SECCOMP, r);
         }
 
         child_exec(p);
-        _exit(127); /* not reached: child_exec() reports and exits */
 }
 
 /* ---- the parent ---- */
@@ -545,6 +620,7 @@ typedef struct Orphan Orphan;
 struct Orphan {
         Executor *executor;
         int pidfd;
+        ChildPlan *plan; /* the child may still be reading it, on the stack it holds */
         sd_event_source *source;
         Orphan *prev, *next;
 };
@@ -589,8 +665,6 @@ struct Executor {
         gid_t gid;
         struct sock_filter *seccomp_filter;
         struct sock_fprog seccomp;
-        void *child_stack; /* one child at a time runs on it, while executor_start() waits */
-        size_t child_stack_size;
         Execution *executions;
         Orphan *orphans;
         size_t n_orphans;
@@ -695,19 +769,6 @@ int executor_new(sd_event *event, const char *scratch_dir, Executor **ret) {
         if (x->null_fd < 0)
                 return x->null_fd;
 
-        /* A guard page below the stack turns an overflow into a crash of the child instead of a silent
-         * write into our memory. */
-        x->child_stack_size = CHILD_STACK_SIZE;
-        x->child_stack = mmap(NULL, x->child_stack_size + CHILD_STACK_GUARD, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (x->child_stack == MAP_FAILED) {
-                x->child_stack = NULL;
-                return -errno;
-        }
-        if (mprotect(x->child_stack, CHILD_STACK_GUARD, PROT_NONE) < 0)
-                return -errno;
-        x->child_stack = (uint8_t *) x->child_stack + CHILD_STACK_GUARD;
-
         r = seccomp_default_program(&x->seccomp_filter, &len);
         if (r < 0)
                 return r;
@@ -744,6 +805,7 @@ static Orphan *orphan_free(Orphan *o) {
         }
         sd_event_source_disable_unref(o->source);
         safe_close(o->pidfd);
+        child_plan_free(o->plan);
         return mfree(o);
 }
 
@@ -774,8 +836,6 @@ Executor *executor_free(Executor *x) {
         free(x->merged_dir);
         free(x->empty_dir);
         free(x->seccomp_filter);
-        if (x->child_stack)
-                (void) munmap((uint8_t *) x->child_stack - CHILD_STACK_GUARD, x->child_stack_size + CHILD_STACK_GUARD);
         sd_event_unref(x->event);
         return mfree(x);
 }
@@ -798,8 +858,9 @@ static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-/* Kill the process behind pidfd (taken) and reap it from the event loop. */
-static void executor_adopt(Executor *x, int pidfd) {
+/* Kill the process behind pidfd and reap it from the event loop; both pidfd and plan are taken, and freed
+ * once the child is gone. */
+static void executor_adopt(Executor *x, int pidfd, ChildPlan *plan) {
         Orphan *o;
 
         (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
@@ -807,9 +868,11 @@ static void executor_adopt(Executor *x, int pidfd) {
         if (!o) {
                 reap_sync(pidfd);
                 safe_close(pidfd);
+                child_plan_free(plan);
                 return;
         }
         o->pidfd = pidfd;
+        o->plan = plan;
         if (sd_event_add_io(x->event, &o->source, pidfd, EPOLLIN, on_orphan_exit, o) < 0) {
                 reap_sync(pidfd);
                 orphan_free(o);
@@ -981,6 +1044,30 @@ static const char *env_get(const char *const *env, const char *key) {
         return NULL;
 }
 
+/* A NULL-terminated vector of first (unless NULL) and the n strings of l, in one allocation. */
+static char **string_vector_copy(const char *first, const char *const *l, size_t n) {
+        size_t count = n + !!first, size = (count + 1) * sizeof(char *);
+        char **v, *s;
+
+        if (first)
+                size += strlen(first) + 1;
+        for (size_t i = 0; i < n; i++)
+                size += strlen(l[i]) + 1;
+        v = malloc(size);
+        if (!v)
+                return NULL;
+        s = (char *) (v + count + 1);
+        for (size_t i = 0; i < count; i++) {
+                const char *from = first ? (i == 0 ? first : l[i - 1]) : l[i];
+                size_t k = strlen(from) + 1;
+                memcpy(s, from, k);
+                v[i] = s;
+                s += k;
+        }
+        v[count] = NULL;
+        return v;
+}
+
 static int plan_program(ChildPlan *p, const ExecSpec *spec) {
         size_t n_args = 0, n_env = 0;
         const char *path;
@@ -997,14 +1084,10 @@ static int plan_program(ChildPlan *p, const ExecSpec *spec) {
         if (n_args > EXEC_ARGUMENTS_MAX || n_env > EXEC_ARGUMENTS_MAX)
                 return -E2BIG;
 
-        p->argv = calloc(n_args + 2, sizeof(char *));
-        p->envp = calloc(n_env + 1, sizeof(char *));
+        p->argv = string_vector_copy(spec->program, spec->arguments, n_args);
+        p->envp = string_vector_copy(NULL, spec->environment, n_env);
         if (!p->argv || !p->envp)
                 return -ENOMEM;
-        p->argv[0] = spec->program;
-        memcpy(p->argv + 1, spec->arguments, n_args * sizeof(char *));
-        if (n_env > 0)
-                memcpy(p->envp, spec->environment, n_env * sizeof(char *));
 
         if (strchr(spec->program, '/'))
                 return strv_extend(&p->candidates, spec->program);
@@ -1073,7 +1156,7 @@ Execution *execution_free(Execution *e) {
         e->tty_socket = safe_close(e->tty_socket);
         textbuf_done(&e->tty_pending);
         if (e->pidfd >= 0 && !e->exited && e->executor)
-                executor_adopt(e->executor, TAKE_FD(e->pidfd));
+                executor_adopt(e->executor, TAKE_FD(e->pidfd), TAKE_PTR(e->plan));
         else if (e->pidfd >= 0 && !e->exited)
                 reap_sync(e->pidfd);
         safe_close(e->pidfd);
@@ -1091,6 +1174,7 @@ static const char *child_step_verb(ChildStep s) {
         static const char *const table[_STEP_MAX] = {
                 [STEP_READY] = "start",
                 [STEP_PDEATHSIG] = "set the parent-death signal",
+                [STEP_UNSHARE] = "create the namespaces",
                 [STEP_UID_MAP] = "write /proc/self/uid_map",
                 [STEP_SETGROUPS] = "write /proc/self/setgroups",
                 [STEP_GID_MAP] = "write /proc/self/gid_map",
@@ -1457,25 +1541,40 @@ _child_ static int child_entry(void *userdata) {
         child_main(userdata);
 }
 
-/* Create the child like vfork: sharing our memory, on the executor's own stack, with this thread suspended
- * until the child has called execve or exited.  A fork-like clone copies the page tables of the whole worker
- * and tears the copy down again at execve, which costs about 55 us per MiB of the worker's resident memory
- * (measured: 500 MiB made each job 28 ms slower); gRPC and our caches make the worker large.  This is what
- * posix_spawn does, and it is safe for the same reasons: the thread that shares our TLS (errno) is the one
- * suspended; the child writes only its own stack and reads the plan, which nothing changes meanwhile; and
- * every signal stays blocked until the child has reset all handlers to SIG_DFL, so that no handler of ours
- * ever runs on the child's side. */
-static pid_t clone_child(Executor *x, ChildPlan *p, unsigned long flags, int *ret_pidfd) {
+/* Create the child sharing our memory, on a stack of its own.  A fork-like clone copies the page tables of the
+ * whole worker and tears the copy down again at execve, which costs about 55 us per MiB of the worker's
+ * resident memory (measured: 500 MiB made each job 28 ms slower), and gRPC and our caches make the worker
+ * large.  Sharing is safe because the child makes only raw system calls (no errno, nothing of ours written),
+ * reads the plan, which is freed only after the child is gone, and runs with every signal blocked until it
+ * has reset all handlers to SIG_DFL, so that no handler of ours ever runs on its side.  The worker does not
+ * wait for it, so the setup of one job (creating the namespaces, mounting) runs in parallel with the loop.
+ * Without raw system calls for this architecture, the child runs vfork-style, like posix_spawn. */
+static pid_t clone_child(ChildPlan *p, unsigned long flags, int *ret_pidfd) {
         sigset_t all, saved;
+        void *stack;
         pid_t pid;
         int error;
+
+        stack = mmap(NULL, CHILD_STACK_SIZE + CHILD_STACK_GUARD, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (stack == MAP_FAILED)
+                return -errno;
+        p->stack = stack;
+        /* A guard page below the stack turns an overflow into a crash of the child instead of a silent write
+         * into our memory. */
+        if (mprotect(stack, CHILD_STACK_GUARD, PROT_NONE) < 0)
+                return -errno;
+
+        flags |= CLONE_VM | CLONE_PIDFD | SIGCHLD;
+        if (!CHILD_RAW_SYSCALLS)
+                flags |= CLONE_VFORK;
 
         sigfillset(&all);
         error = pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (error != 0)
                 return -error;
-        pid = clone(child_entry, (uint8_t *) x->child_stack + x->child_stack_size,
-                    (int) (flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD), p, ret_pidfd);
+        pid = clone(child_entry, (uint8_t *) stack + CHILD_STACK_GUARD + CHILD_STACK_SIZE, (int) flags, p,
+                    ret_pidfd);
         error = pid < 0 ? errno : 0;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         return pid < 0 ? -error : pid;
@@ -1630,20 +1729,19 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         }
         p->report_fd = report_w;
 
-        pid = clone_child(x, p,
-                          CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWCGROUP |
-                          CLONE_NEWUTS | (spec->network != NETWORK_LOCAL ? CLONE_NEWNET : 0),
-                          &pidfd);
+        p->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWUTS |
+                           (spec->network != NETWORK_LOCAL ? CLONE_NEWNET : 0);
+        pid = clone_child(p, CLONE_NEWUSER | CLONE_NEWPID, &pidfd);
         if (pid < 0)
                 return pid;
         assert(pidfd >= 0);
 
         e->pidfd = pidfd;
-        /* The child has its own copy of everything: drop what only it needed. */
-        p->argv = mfree(p->argv);
-        p->envp = mfree(p->envp);
+        /* The child has its own fd table: these placeholders were only needed until clone.  (The plan itself
+         * is the child's to read until it is gone: the numbers stay.) */
         for (size_t i = 0; i < p->n_layer_fds; i++)
-                p->layer_fds[i] = safe_close(p->layer_fds[i]);
+                safe_close(p->layer_fds[i]);
+        p->layer_fds_closed = true;
 
         r = execution_add_sources(e);
         if (r < 0)
