@@ -1,33 +1,37 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 
 /* The container.  executor_start() prepares everything the child needs (strings, fds, the seccomp program,
- * the argv/envp arrays and the PATH candidates) and then clones it into new namespaces, vfork-style (see
- * clone_child()).  The worker that calls us is multi-threaded (gRPC), so between clone and execve the child
- * only makes async-signal-safe system calls: no allocation, no stdio, no locks.  It reports a failed step
- * through a CLOEXEC pipe; end of file on that pipe means execve succeeded.
+ * the argv/envp arrays and the PATH candidates) and then clones it, sharing our memory, into a new user and
+ * PID namespace (see clone_child()).  The worker that calls us is multi-threaded (gRPC), so between clone and
+ * execve the child makes raw system calls only: no allocation, no stdio, no locks, not even errno.  It
+ * reports a failed step through a CLOEXEC pipe; end of file on that pipe means execve succeeded.
  *
  * The child, in order:
- *   1. writes its own uid_map ("user euid 1"), "deny" to setgroups, and gid_map ("group egid 1"): a process
+ *   1. unshares the mount, IPC, UTS and cgroup namespaces, and the network namespace unless the network is
+ *      local (in the child, so that creating them, the network namespace above all, does not hold up the
+ *      worker's loop);
+ *   2. writes its own uid_map ("user euid 1"), "deny" to setgroups, and gid_map ("group egid 1"): a process
  *      may map its own effective ids into the user namespace it has just created, so the parent has nothing
  *      to do and the child never waits on it;
- *   2. brings lo up through rtnetlink for NETWORK_LOOPBACK;
- *   3. builds the root: an overlayfs of the layers (new mount API; the layer directories are O_PATH fds
- *      opened by the parent, named /proc/self/fd/N), read-only, or with upper and work directories on a
- *      tmpfs of the container's own mount namespace when writable, attached on the executor's root
- *      directory -- each container has its own mount namespace, so one directory serves them all;
- *   4. attaches the mounts in order, each mount point resolved inside the new root (openat2 with
+ *   3. brings lo up through rtnetlink for NETWORK_LOOPBACK;
+ *   4. builds the root: an overlayfs of the layers (new mount API; each layer directory is named
+ *      /proc/self/fd/N, a number the parent reserves by opening it, and the child opens it again in its own
+ *      mount namespace, where overlayfs wants it), read-only, or with upper and work directories on a tmpfs
+ *      of the container's own mount namespace when writable, attached on the executor's root directory --
+ *      each container has its own mount namespace, so one directory serves them all;
+ *   5. attaches the mounts in order, each mount point resolved inside the new root (openat2 with
  *      RESOLVE_IN_ROOT, so a symlink in a layer cannot point a mount outside the container): new file
  *      systems through fsopen/fsmount, bind mounts and devices through open_tree(OPEN_TREE_CLONE) of the host
  *      path (+ mount_setattr for read-only), all before pivot_root because the kernel lets a user namespace
  *      mount proc and sysfs only while a full host instance is visible in its mount namespace;
- *   5. pivot_root(".", "."), detaches the old root, chdirs to the working directory;
- *   6. sets up stdin (the host's /dev/null, or the tty), stdout and stderr, marks every other fd CLOEXEC,
- *      setsid()s (and takes the tty as controlling terminal), resets signal dispositions and the mask;
+ *   6. pivot_root(".", "."), detaches the old root, chdirs to the working directory;
+ *   7. sets up stdin (the host's /dev/null, or the tty), stdout and stderr, marks every other fd CLOEXEC,
+ *      setsid()s (and takes the tty as controlling terminal), resets signal dispositions and the mask
  *      (a tty comes from the container's own devpts instance when the job mounts one on /dev/pts: the
  *      child opens its ptmx and sends the master to the parent over a socket, so that ttyname() finds
  *      /dev/pts/N inside; without such a mount the parent allocates it on the host before clone, and the
- *      job has a working terminal that has no name in its file system;)
- *   7. reports the time, installs the seccomp filter, and execve()s each PATH candidate in turn.
+ *      job has a working terminal that has no name in its file system);
+ *   8. reports the time, installs the seccomp filter, and execve()s each PATH candidate in turn.
  *
  * The job is PID 1 of its PID namespace: when it exits the kernel kills everything else in the namespace
  * before the exit can be reaped, so no process survives a job, and its mounts vanish with its mount
