@@ -40,35 +40,25 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <linux/if.h>
-#include <linux/netlink.h>
-#include <linux/openat2.h>
-#include <linux/rtnetlink.h>
-#include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "basic/fd-util.h"
-#include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/string-util.h"
+#include "executor/executor-child.h"
 #include "executor/executor-seccomp.h"
 #include "executor/executor-syscall.h"
 #include "executor/executor.h"
@@ -85,10 +75,6 @@
 /* fsconfig() copies at most 255 bytes of a string value: longer lower-directory lists go one at a time. */
 #define FSCONFIG_STRING_MAX 255U
 #define OUTPUT_CHUNK (64U * 1024U)
-/* The child's frames are small (the largest holds a 1 KiB netlink buffer); the rest is margin for
- * sanitizer builds. */
-#define CHILD_STACK_SIZE (256U * 1024U)
-#define CHILD_STACK_GUARD 4096U
 
 static const char *const outcome_table[_EXEC_OUTCOME_MAX] = {
         [EXEC_EXITED] = "exited",
@@ -141,92 +127,7 @@ static const char *const device_table[_DEVICE_MAX] = {
         [DEVICE_URANDOM] = "urandom",
         [DEVICE_ZERO] = "zero",
 };
-
-/* ---- the plan: everything the child reads, prepared before clone ---- */
-
-typedef enum ChildStep {
-        STEP_READY, /* not a failure: the time just before the seccomp filter and execve */
-        STEP_PDEATHSIG,
-        STEP_UNSHARE,
-        STEP_UID_MAP,
-        STEP_SETGROUPS,
-        STEP_GID_MAP,
-        STEP_LOOPBACK,
-        STEP_WRITABLE_TMPFS,
-        STEP_WRITABLE_DIRS,
-        STEP_LAYER, /* index = entry in ChildPlan.layer_paths */
-        STEP_OVERLAY,
-        STEP_MOUNT_POINT, /* index = entry in ChildPlan.mounts */
-        STEP_MOUNT_SOURCE,
-        STEP_MOUNT,
-        STEP_TTY,
-        STEP_PIVOT_ROOT,
-        STEP_UNMOUNT_OLD_ROOT,
-        STEP_CHDIR,
-        STEP_STDIO,
-        STEP_CLOSE_FDS,
-        STEP_SETSID,
-        STEP_CONTROLLING_TTY,
-        STEP_NO_NEW_PRIVS,
-        STEP_SECCOMP,
-        STEP_EXECVE,
-        _STEP_MAX,
-} ChildStep;
-
-/* One record on the report pipe; smaller than PIPE_BUF, so written atomically. */
-typedef struct ChildReport {
-        int32_t step;
-        int32_t error; /* positive errno */
-        uint32_t index;
-        uint32_t reserved;
-        uint64_t usec; /* STEP_READY: CLOCK_MONOTONIC */
-        char detail[112]; /* the kernel's message from an fs context, if any */
-} ChildReport;
-
-typedef struct ChildMount {
-        MountType type;
-        size_t spec_index;
-        const char *target;  /* in the container; resolved inside the new root */
-        const char *source;  /* MOUNT_BIND and MOUNT_DEVICES: host path to clone */
-        const char *fstype;  /* the others */
-        const char *option_key, *option_value; /* one string option of the new file system, or NULL */
-        unsigned attr;       /* MOUNT_ATTR_* of a new file system */
-        bool read_only;
-        char *target_owned, *source_owned;
-} ChildMount;
-
-typedef struct ChildPlan {
-        char uid_map[64], gid_map[64];
-        bool writable;
-        const char *tmpfs_dir, *upper_dir, *work_dir; /* writable only */
-        const char *root_dir;                         /* where the overlay is attached */
-        char *lowerdir;     /* all lower directories in one fsconfig string, or NULL: */
-        char **lowerdirs;   /* one "lowerdir+" each, top first */
-        size_t n_lowerdirs;
-        /* The lower directories, top first, and the fd numbers that name them (/proc/self/fd/N).  The
-         * parent's fds are only placeholders: overlayfs takes no directory from another mount namespace,
-         * so the child opens each path again in its own and dup3()s it over the placeholder. */
-        char **layer_paths;
-        int *layer_fds;
-        size_t n_layer_fds;
-        bool layer_fds_closed; /* the parent's only; set after clone */
-        ChildMount *mounts;
-        size_t n_mounts;
-        char *working_directory;
-        int stdin_fd, stdout_fd, stderr_fd;
-        int report_fd;
-        bool tty, loopback;
-        unsigned long unshare_flags;
-        size_t devpts_index;   /* with tty_socket: the devpts mount on /dev/pts that provides the tty */
-        int tty_socket;        /* where the child sends the master, or -EBADF for a pty from the host */
-        struct winsize winsize;
-        const struct sock_fprog *seccomp;
-        char *program;
-        char **candidates; /* NULL-terminated */
-        char **argv;       /* each one allocation, pointers and strings: the child reads them after */
-        char **envp;       /* executor_start() has returned, when the caller's spec may be gone */
-        void *stack;       /* the child's, with a guard page below; freed once the child is gone */
-} ChildPlan;
+/* ---- the plan ---- */
 
 static ChildPlan *child_plan_free(ChildPlan *p) {
         if (!p)
@@ -250,364 +151,6 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         if (p->stack)
                 (void) munmap(p->stack, CHILD_STACK_SIZE + CHILD_STACK_GUARD);
         return mfree(p);
-}
-
-/* ---- the child: async-signal-safe system calls only ---- */
-
-/* The child runs on a stack of its own in our memory, while our threads go on (see clone_child()): it
- * makes raw system calls only (executor-syscall.h), writes nothing but its own stack, and reads the plan,
- * which stays untouched until the child is gone.  AddressSanitizer cannot follow the stack switch (it
- * reports false overflows), so the child's code is not instrumented. */
-#define _child_ __attribute__((no_sanitize_address))
-
-_child_ static size_t child_strlen(const char *s) {
-        size_t n = 0;
-        while (s[n])
-                n++;
-        return n;
-}
-
-_child_ static _noreturn_ void child_exit(int status) {
-        for (;;)
-                (void) child_syscall(SYS_exit_group, status);
-}
-
-_child_ static _noreturn_ void child_fail_at(const ChildPlan *p, ChildStep step, size_t index, long error,
-                                             int fs_fd) {
-        ChildReport r = {
-                .step = step,
-                .error = error < 0 ? (int32_t) -error : EIO,
-                .index = (uint32_t) index,
-        };
-
-        /* An fs context fd carries the kernel's explanation of a failed fsconfig/fsmount. */
-        if (fs_fd >= 0 && child_syscall(SYS_read, fs_fd, r.detail, sizeof r.detail - 1) < 0)
-                r.detail[0] = 0;
-        (void) child_syscall(SYS_write, p->report_fd, &r, sizeof r);
-        child_exit(127);
-}
-
-/* error: the negative errno of a failed call. */
-_child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, long error) {
-        child_fail_at(p, step, /* index= */ 0, error, /* fs_fd= */ -EBADF);
-}
-
-_child_ static long child_write_file(const char *path, const char *s) {
-        long fd, r;
-
-        fd = child_syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return fd;
-        r = child_syscall(SYS_write, fd, s, child_strlen(s));
-        (void) child_syscall(SYS_close, fd);
-        return r < 0 ? r : 0;
-}
-
-_child_ static long child_loopback_up(void) {
-        struct {
-                struct nlmsghdr nh;
-                struct ifinfomsg ifi;
-        } req = {
-                .nh.nlmsg_len = sizeof req,
-                .nh.nlmsg_type = RTM_NEWLINK,
-                .nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
-                .nh.nlmsg_seq = 1,
-                .ifi.ifi_family = AF_UNSPEC,
-                .ifi.ifi_index = 1, /* lo is always index 1 in a new network namespace */
-                .ifi.ifi_flags = IFF_UP,
-                .ifi.ifi_change = IFF_UP,
-        };
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        union {
-                struct nlmsghdr nh;
-                char buf[1024];
-        } resp;
-        long fd, n;
-
-        fd = child_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-        if (fd < 0)
-                return fd;
-        n = child_syscall(SYS_sendto, fd, &req, sizeof req, 0, &sa, sizeof sa);
-        if (n >= 0)
-                n = child_syscall(SYS_recvfrom, fd, &resp, sizeof resp, 0, NULL, NULL);
-        (void) child_syscall(SYS_close, fd);
-        if (n < 0)
-                return n;
-        if ((size_t) n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || resp.nh.nlmsg_type != NLMSG_ERROR)
-                return -EBADMSG;
-        return ((const struct nlmsgerr *) NLMSG_DATA(&resp.nh))->error;
-}
-
-_child_ static void child_fsconfig(const ChildPlan *p, ChildStep step, size_t index, long fs, const char *key,
-                                   const char *value) {
-        long r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, value, 0);
-        if (r < 0)
-                child_fail_at(p, step, index, r, (int) fs);
-}
-
-/* Create a file system of the fs context fs and return a mount of it. */
-_child_ static long child_fsmount(const ChildPlan *p, ChildStep step, size_t index, long fs, unsigned attr) {
-        long r, mnt;
-
-        r = child_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
-        if (r < 0)
-                child_fail_at(p, step, index, r, (int) fs);
-        mnt = child_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attr);
-        if (mnt < 0)
-                child_fail_at(p, step, index, mnt, (int) fs);
-        (void) child_syscall(SYS_close, fs);
-        return mnt;
-}
-
-_child_ static long child_overlay(const ChildPlan *p) {
-        long fs, mnt, r;
-
-        if (p->writable) {
-                r = child_syscall(SYS_mount, "tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
-                if (r < 0)
-                        child_fail(p, STEP_WRITABLE_TMPFS, r);
-                r = child_syscall(SYS_mkdirat, AT_FDCWD, p->upper_dir, 0755);
-                if (r >= 0)
-                        r = child_syscall(SYS_mkdirat, AT_FDCWD, p->work_dir, 0755);
-                if (r >= 0)
-                        r = child_syscall(SYS_mkdirat, AT_FDCWD, p->root_dir, 0755);
-                if (r < 0)
-                        child_fail(p, STEP_WRITABLE_DIRS, r);
-        }
-
-        for (size_t i = 0; i < p->n_layer_fds; i++) {
-                long fd = child_syscall(SYS_openat, AT_FDCWD, p->layer_paths[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-                r = fd < 0 ? fd : child_syscall(SYS_dup3, fd, p->layer_fds[i], O_CLOEXEC);
-                if (r < 0)
-                        child_fail_at(p, STEP_LAYER, i, r, /* fs_fd= */ -EBADF);
-                (void) child_syscall(SYS_close, fd);
-        }
-
-        fs = child_syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-        if (fs < 0)
-                child_fail(p, STEP_OVERLAY, fs);
-        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "source", "overlay");
-        if (p->lowerdir)
-                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir", p->lowerdir);
-        else
-                for (size_t i = 0; i < p->n_lowerdirs; i++)
-                        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir+", p->lowerdirs[i]);
-        if (p->writable) {
-                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "upperdir", p->upper_dir);
-                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "workdir", p->work_dir);
-        }
-        mnt = child_fsmount(p, STEP_OVERLAY, /* index= */ 0, fs, p->writable ? 0 : MOUNT_ATTR_RDONLY);
-        r = child_syscall(SYS_move_mount, mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH);
-        if (r < 0)
-                child_fail(p, STEP_OVERLAY, r);
-        return mnt;
-}
-
-/* Open a pty in the job's devpts instance, send the master to the parent, and put the slave on the fd number
- * that the plan uses for stdio. */
-_child_ static void child_tty(const ChildPlan *p, long devpts) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) "t", .iov_len = 1 };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof control,
-        };
-        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
-        int unlock = 0, master_fd;
-        long master, slave, r;
-
-        master = child_syscall(SYS_openat, devpts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        r = master < 0 ? master : child_syscall(SYS_ioctl, master, TIOCSPTLCK, &unlock);
-        if (r >= 0 && (p->winsize.ws_row > 0 || p->winsize.ws_col > 0))
-                r = child_syscall(SYS_ioctl, master, TIOCSWINSZ, &p->winsize);
-        slave = r < 0 ? r : child_syscall(SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        r = slave < 0 ? slave : child_syscall(SYS_dup3, slave, p->stdin_fd, O_CLOEXEC);
-        if (r < 0)
-                child_fail(p, STEP_TTY, r);
-        (void) child_syscall(SYS_close, slave);
-
-        master_fd = (int) master;
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        *(int *) (void *) CMSG_DATA(cmsg) = master_fd;
-        r = child_syscall(SYS_sendmsg, p->tty_socket, &mh, MSG_NOSIGNAL);
-        if (r < 0)
-                child_fail(p, STEP_TTY, r);
-        (void) child_syscall(SYS_close, master);
-        (void) child_syscall(SYS_close, p->tty_socket);
-}
-
-_child_ static void child_mount(const ChildPlan *p, size_t i, long root) {
-        const ChildMount *m = &p->mounts[i];
-        struct open_how how = {
-                .flags = O_PATH | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-        long target, mnt, r;
-
-        target = child_syscall(SYS_openat2, root, m->target, &how, sizeof how);
-        if (target < 0)
-                child_fail_at(p, STEP_MOUNT_POINT, i, target, /* fs_fd= */ -EBADF);
-
-        if (m->source) {
-                mnt = child_syscall(SYS_open_tree, AT_FDCWD, m->source,
-                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                if (mnt < 0)
-                        child_fail_at(p, STEP_MOUNT_SOURCE, i, mnt, /* fs_fd= */ -EBADF);
-                if (m->read_only) {
-                        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-                        r = child_syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-                                          sizeof attr);
-                        if (r < 0)
-                                child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
-                }
-        } else {
-                long fs = child_syscall(SYS_fsopen, m->fstype, FSOPEN_CLOEXEC);
-                if (fs < 0)
-                        child_fail_at(p, STEP_MOUNT, i, fs, /* fs_fd= */ -EBADF);
-                /* What /proc/mounts shows as the device; the new mount API leaves it "none". */
-                child_fsconfig(p, STEP_MOUNT, i, fs, "source", m->fstype);
-                if (m->option_key)
-                        child_fsconfig(p, STEP_MOUNT, i, fs, m->option_key, m->option_value);
-                mnt = child_fsmount(p, STEP_MOUNT, i, fs, m->attr);
-        }
-
-        r = child_syscall(SYS_move_mount, mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-        if (r < 0)
-                child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
-        if (p->tty_socket >= 0 && i == p->devpts_index)
-                child_tty(p, mnt);
-        (void) child_syscall(SYS_close, mnt);
-        (void) child_syscall(SYS_close, target);
-}
-
-_child_ static _noreturn_ void child_exec(const ChildPlan *p) {
-        bool eacces = false;
-        long error = -ENOENT;
-
-        /* Like execvp: go on past candidates that do not exist, remember a permission problem, stop at any
-         * other error.  (No fallback to /bin/sh for ENOEXEC: a job names a real program.) */
-        for (char *const *c = p->candidates; *c; c++) {
-                long r = child_syscall(SYS_execve, *c, p->argv, p->envp);
-                if (r == -EACCES)
-                        eacces = true;
-                else if (!IN_SET(r, -ENOENT, -ENOTDIR, -ESTALE, -ENODEV, -ETIMEDOUT)) {
-                        error = r;
-                        eacces = false;
-                        break;
-                }
-        }
-        child_fail(p, STEP_EXECVE, eacces ? -EACCES : error);
-}
-
-/* The kernel's struct sigaction (with sa_restorer, as on x86-64 and arm64). */
-struct child_sigaction {
-        unsigned long handler;
-        unsigned long flags;
-        unsigned long restorer;
-        uint64_t mask;
-};
-
-_child_ static _noreturn_ void child_main(const ChildPlan *p) {
-        static const struct child_sigaction dfl = {}; /* SIG_DFL, no flags, nothing blocked */
-        const uint64_t empty = 0;
-        struct timespec ts;
-        ChildReport ready = { .step = STEP_READY };
-        long root, r;
-
-        r = child_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
-        if (r < 0)
-                child_fail(p, STEP_PDEATHSIG, r);
-
-        /* Only the user and PID namespaces came with clone: the others are created here, in parallel with
-         * the worker, and owned by the new user namespace.  The network namespace is most of the cost. */
-        r = child_syscall(SYS_unshare, p->unshare_flags);
-        if (r < 0)
-                child_fail(p, STEP_UNSHARE, r);
-
-        r = child_write_file("/proc/self/uid_map", p->uid_map);
-        if (r < 0)
-                child_fail(p, STEP_UID_MAP, r);
-        r = child_write_file("/proc/self/setgroups", "deny");
-        if (r < 0)
-                child_fail(p, STEP_SETGROUPS, r);
-        r = child_write_file("/proc/self/gid_map", p->gid_map);
-        if (r < 0)
-                child_fail(p, STEP_GID_MAP, r);
-
-        if (p->loopback) {
-                r = child_loopback_up();
-                if (r < 0)
-                        child_fail(p, STEP_LOOPBACK, r);
-        }
-
-        root = child_overlay(p);
-        for (size_t i = 0; i < p->n_mounts; i++)
-                child_mount(p, i, root);
-
-        r = child_syscall(SYS_fchdir, root);
-        if (r >= 0)
-                r = child_syscall(SYS_pivot_root, ".", ".");
-        if (r < 0)
-                child_fail(p, STEP_PIVOT_ROOT, r);
-        r = child_syscall(SYS_umount2, ".", MNT_DETACH);
-        if (r < 0)
-                child_fail(p, STEP_UNMOUNT_OLD_ROOT, r);
-        (void) child_syscall(SYS_close, root);
-        r = child_syscall(SYS_chdir, p->working_directory);
-        if (r < 0)
-                child_fail(p, STEP_CHDIR, r);
-
-        /* The parent made sure all three are above 2, so no dup3 clobbers another's source. */
-        r = child_syscall(SYS_dup3, p->stdin_fd, STDIN_FILENO, 0);
-        if (r >= 0)
-                r = child_syscall(SYS_dup3, p->stdout_fd, STDOUT_FILENO, 0);
-        if (r >= 0)
-                r = child_syscall(SYS_dup3, p->stderr_fd, STDERR_FILENO, 0);
-        if (r < 0)
-                child_fail(p, STEP_STDIO, r);
-        /* CLOEXEC rather than close: the report pipe must stay open until execve succeeds. */
-        r = child_syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-        if (r < 0)
-                child_fail(p, STEP_CLOSE_FDS, r);
-        r = child_syscall(SYS_setsid);
-        if (r < 0)
-                child_fail(p, STEP_SETSID, r);
-        if (p->tty) {
-                r = child_syscall(SYS_ioctl, STDIN_FILENO, TIOCSCTTY, 0);
-                if (r < 0)
-                        child_fail(p, STEP_CONTROLLING_TTY, r);
-        }
-
-        /* Every signal has been blocked since before clone, so none of our handlers ever ran here.  execve
-         * keeps ignored signals ignored and the mask as it is: give the job a clean slate. */
-        for (int sig = 1; sig < NSIG; sig++)
-                if (!IN_SET(sig, SIGKILL, SIGSTOP))
-                        (void) child_syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
-        (void) child_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
-        (void) child_syscall(SYS_umask, 0022);
-
-        if (child_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) >= 0) {
-                ready.usec = timespec_load(&ts);
-                (void) child_syscall(SYS_write, p->report_fd, &ready, sizeof ready);
-        }
-
-        if (p->seccomp) {
-                r = child_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-                if (r < 0)
-                        child_fail(p, STEP_NO_NEW_PRIVS, r);
-                r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp);
-                if (r < 0)
-                        child_fail(p, STEP_SECCOMP, r);
-        }
-
-        child_exec(p);
 }
 
 /* ---- the parent ---- */
@@ -1539,10 +1082,6 @@ static int on_tty_master(sd_event_source *s, int fd, uint32_t revents, void *use
                 execution_maybe_finish(e);
         }
         return 0;
-}
-
-_child_ static int child_entry(void *userdata) {
-        child_main(userdata);
 }
 
 /* Create the child sharing our memory, on a stack of its own.  A fork-like clone copies the page tables of the
