@@ -127,6 +127,7 @@ static const char *const device_table[_DEVICE_MAX] = {
         [DEVICE_URANDOM] = "urandom",
         [DEVICE_ZERO] = "zero",
 };
+
 /* ---- the plan ---- */
 
 static ChildPlan *child_plan_free(ChildPlan *p) {
