@@ -1,33 +1,37 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 
 /* The container.  executor_start() prepares everything the child needs (strings, fds, the seccomp program,
- * the argv/envp arrays and the PATH candidates) and then clones it into new namespaces, vfork-style (see
- * clone_child()).  The worker that calls us is multi-threaded (gRPC), so between clone and execve the child
- * only makes async-signal-safe system calls: no allocation, no stdio, no locks.  It reports a failed step
- * through a CLOEXEC pipe; end of file on that pipe means execve succeeded.
+ * the argv/envp arrays and the PATH candidates) and then clones it, sharing our memory, into a new user and
+ * PID namespace (see clone_child()).  The worker that calls us is multi-threaded (gRPC), so between clone and
+ * execve the child makes raw system calls only: no allocation, no stdio, no locks, not even errno.  It
+ * reports a failed step through a CLOEXEC pipe; end of file on that pipe means execve succeeded.
  *
  * The child, in order:
- *   1. writes its own uid_map ("user euid 1"), "deny" to setgroups, and gid_map ("group egid 1"): a process
+ *   1. unshares the mount, IPC, UTS and cgroup namespaces, and the network namespace unless the network is
+ *      local (in the child, so that creating them, the network namespace above all, does not hold up the
+ *      worker's loop);
+ *   2. writes its own uid_map ("user euid 1"), "deny" to setgroups, and gid_map ("group egid 1"): a process
  *      may map its own effective ids into the user namespace it has just created, so the parent has nothing
  *      to do and the child never waits on it;
- *   2. brings lo up through rtnetlink for NETWORK_LOOPBACK;
- *   3. builds the root: an overlayfs of the layers (new mount API; the layer directories are O_PATH fds
- *      opened by the parent, named /proc/self/fd/N), read-only, or with upper and work directories on a
- *      tmpfs of the container's own mount namespace when writable, attached on the executor's root
- *      directory -- each container has its own mount namespace, so one directory serves them all;
- *   4. attaches the mounts in order, each mount point resolved inside the new root (openat2 with
+ *   3. brings lo up through rtnetlink for NETWORK_LOOPBACK;
+ *   4. builds the root: an overlayfs of the layers (new mount API; each layer directory is named
+ *      /proc/self/fd/N, a number the parent reserves by opening it, and the child opens it again in its own
+ *      mount namespace, where overlayfs wants it), read-only, or with upper and work directories on a tmpfs
+ *      of the container's own mount namespace when writable, attached on the executor's root directory --
+ *      each container has its own mount namespace, so one directory serves them all;
+ *   5. attaches the mounts in order, each mount point resolved inside the new root (openat2 with
  *      RESOLVE_IN_ROOT, so a symlink in a layer cannot point a mount outside the container): new file
  *      systems through fsopen/fsmount, bind mounts and devices through open_tree(OPEN_TREE_CLONE) of the host
  *      path (+ mount_setattr for read-only), all before pivot_root because the kernel lets a user namespace
  *      mount proc and sysfs only while a full host instance is visible in its mount namespace;
- *   5. pivot_root(".", "."), detaches the old root, chdirs to the working directory;
- *   6. sets up stdin (the host's /dev/null, or the tty), stdout and stderr, marks every other fd CLOEXEC,
- *      setsid()s (and takes the tty as controlling terminal), resets signal dispositions and the mask;
+ *   6. pivot_root(".", "."), detaches the old root, chdirs to the working directory;
+ *   7. sets up stdin (the host's /dev/null, or the tty), stdout and stderr, marks every other fd CLOEXEC,
+ *      setsid()s (and takes the tty as controlling terminal), resets signal dispositions and the mask
  *      (a tty comes from the container's own devpts instance when the job mounts one on /dev/pts: the
  *      child opens its ptmx and sends the master to the parent over a socket, so that ttyname() finds
  *      /dev/pts/N inside; without such a mount the parent allocates it on the host before clone, and the
- *      job has a working terminal that has no name in its file system;)
- *   7. reports the time, installs the seccomp filter, and execve()s each PATH candidate in turn.
+ *      job has a working terminal that has no name in its file system);
+ *   8. reports the time, installs the seccomp filter, and execve()s each PATH candidate in turn.
  *
  * The job is PID 1 of its PID namespace: when it exits the kernel kills everything else in the namespace
  * before the exit can be reaped, so no process survives a job, and its mounts vanish with its mount
@@ -36,36 +40,27 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <linux/if.h>
-#include <linux/netlink.h>
-#include <linux/openat2.h>
-#include <linux/rtnetlink.h>
-#include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "basic/fd-util.h"
-#include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/string-util.h"
+#include "executor/executor-child.h"
 #include "executor/executor-seccomp.h"
+#include "executor/executor-syscall.h"
 #include "executor/executor.h"
 
 #ifndef P_PIDFD
@@ -80,10 +75,6 @@
 /* fsconfig() copies at most 255 bytes of a string value: longer lower-directory lists go one at a time. */
 #define FSCONFIG_STRING_MAX 255U
 #define OUTPUT_CHUNK (64U * 1024U)
-/* The child's frames are small (the largest holds a 1 KiB netlink buffer); the rest is margin for
- * sanitizer builds. */
-#define CHILD_STACK_SIZE (256U * 1024U)
-#define CHILD_STACK_GUARD 4096U
 
 static const char *const outcome_table[_EXEC_OUTCOME_MAX] = {
         [EXEC_EXITED] = "exited",
@@ -137,87 +128,7 @@ static const char *const device_table[_DEVICE_MAX] = {
         [DEVICE_ZERO] = "zero",
 };
 
-/* ---- the plan: everything the child reads, prepared before clone ---- */
-
-typedef enum ChildStep {
-        STEP_READY, /* not a failure: the time just before the seccomp filter and execve */
-        STEP_PDEATHSIG,
-        STEP_UID_MAP,
-        STEP_SETGROUPS,
-        STEP_GID_MAP,
-        STEP_LOOPBACK,
-        STEP_WRITABLE_TMPFS,
-        STEP_WRITABLE_DIRS,
-        STEP_LAYER, /* index = entry in ChildPlan.layer_paths */
-        STEP_OVERLAY,
-        STEP_MOUNT_POINT, /* index = entry in ChildPlan.mounts */
-        STEP_MOUNT_SOURCE,
-        STEP_MOUNT,
-        STEP_TTY,
-        STEP_PIVOT_ROOT,
-        STEP_UNMOUNT_OLD_ROOT,
-        STEP_CHDIR,
-        STEP_STDIO,
-        STEP_CLOSE_FDS,
-        STEP_SETSID,
-        STEP_CONTROLLING_TTY,
-        STEP_NO_NEW_PRIVS,
-        STEP_SECCOMP,
-        STEP_EXECVE,
-        _STEP_MAX,
-} ChildStep;
-
-/* One record on the report pipe; smaller than PIPE_BUF, so written atomically. */
-typedef struct ChildReport {
-        int32_t step;
-        int32_t error; /* positive errno */
-        uint32_t index;
-        uint32_t reserved;
-        uint64_t usec; /* STEP_READY: CLOCK_MONOTONIC */
-        char detail[112]; /* the kernel's message from an fs context, if any */
-} ChildReport;
-
-typedef struct ChildMount {
-        MountType type;
-        size_t spec_index;
-        const char *target;  /* in the container; resolved inside the new root */
-        const char *source;  /* MOUNT_BIND and MOUNT_DEVICES: host path to clone */
-        const char *fstype;  /* the others */
-        const char *option_key, *option_value; /* one string option of the new file system, or NULL */
-        unsigned attr;       /* MOUNT_ATTR_* of a new file system */
-        bool read_only;
-        char *target_owned, *source_owned;
-} ChildMount;
-
-typedef struct ChildPlan {
-        char uid_map[64], gid_map[64];
-        bool writable;
-        const char *tmpfs_dir, *upper_dir, *work_dir; /* writable only */
-        const char *root_dir;                         /* where the overlay is attached */
-        char *lowerdir;     /* all lower directories in one fsconfig string, or NULL: */
-        char **lowerdirs;   /* one "lowerdir+" each, top first */
-        size_t n_lowerdirs;
-        /* The lower directories, top first, and the fd numbers that name them (/proc/self/fd/N).  The
-         * parent's fds are only placeholders: overlayfs takes no directory from another mount namespace,
-         * so the child opens each path again in its own and dup3()s it over the placeholder. */
-        char **layer_paths;
-        int *layer_fds;
-        size_t n_layer_fds;
-        ChildMount *mounts;
-        size_t n_mounts;
-        char *working_directory;
-        int stdin_fd, stdout_fd, stderr_fd;
-        int report_fd;
-        bool tty, loopback;
-        size_t devpts_index;   /* with tty_socket: the devpts mount on /dev/pts that provides the tty */
-        int tty_socket;        /* where the child sends the master, or -EBADF for a pty from the host */
-        struct winsize winsize;
-        const struct sock_fprog *seccomp;
-        char *program;
-        char **candidates; /* NULL-terminated */
-        const char **argv; /* borrowed strings: valid until clone, which is all the child needs */
-        const char **envp;
-} ChildPlan;
+/* ---- the plan ---- */
 
 static ChildPlan *child_plan_free(ChildPlan *p) {
         if (!p)
@@ -225,7 +136,7 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         free(p->lowerdir);
         strv_free(p->lowerdirs);
         strv_free(p->layer_paths);
-        for (size_t i = 0; i < p->n_layer_fds; i++)
+        for (size_t i = 0; i < p->n_layer_fds && !p->layer_fds_closed; i++)
                 safe_close(p->layer_fds[i]);
         free(p->layer_fds);
         for (size_t i = 0; i < p->n_mounts; i++) {
@@ -238,297 +149,9 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         strv_free(p->candidates);
         free(p->argv);
         free(p->envp);
+        if (p->stack)
+                (void) munmap(p->stack, CHILD_STACK_SIZE + CHILD_STACK_GUARD);
         return mfree(p);
-}
-
-/* ---- the child: async-signal-safe system calls only ---- */
-
-/* The child runs on a stack of its own in our memory (see clone_child()).  AddressSanitizer cannot follow
- * that stack switch (it reports false overflows from __asan_handle_no_return), so the child's code is not
- * instrumented; it only makes system calls and touches its own locals and the read-only plan. */
-#define _child_ __attribute__((no_sanitize_address))
-
-_child_ static _noreturn_ void child_fail_at(const ChildPlan *p, ChildStep step, size_t index, int error, int fs_fd) {
-        ChildReport r = {
-                .step = step,
-                .error = error > 0 ? error : EIO,
-                .index = (uint32_t) index,
-        };
-
-        /* An fs context fd carries the kernel's explanation of a failed fsconfig/fsmount. */
-        if (fs_fd >= 0 && read(fs_fd, r.detail, sizeof r.detail - 1) < 0)
-                r.detail[0] = 0;
-        (void) write(p->report_fd, &r, sizeof r);
-        _exit(127);
-}
-
-_child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, int error) {
-        child_fail_at(p, step, /* index= */ 0, error, /* fs_fd= */ -EBADF);
-}
-
-_child_ static int child_write_file(const char *path, const char *s) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = write(fd, s, strlen(s));
-        int r = n < 0 ? -errno : 0;
-        close(fd);
-        return r;
-}
-
-_child_ static int child_loopback_up(void) {
-        struct {
-                struct nlmsghdr nh;
-                struct ifinfomsg ifi;
-        } req = {
-                .nh.nlmsg_len = sizeof req,
-                .nh.nlmsg_type = RTM_NEWLINK,
-                .nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
-                .nh.nlmsg_seq = 1,
-                .ifi.ifi_family = AF_UNSPEC,
-                .ifi.ifi_index = 1, /* lo is always index 1 in a new network namespace */
-                .ifi.ifi_flags = IFF_UP,
-                .ifi.ifi_change = IFF_UP,
-        };
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        union {
-                struct nlmsghdr nh;
-                char buf[1024];
-        } resp;
-        int fd, r;
-
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = sendto(fd, &req, sizeof req, 0, (const struct sockaddr *) &sa, sizeof sa);
-        if (n >= 0)
-                n = recv(fd, &resp, sizeof resp, 0);
-        r = n < 0 ? -errno : 0;
-        close(fd);
-        if (r < 0)
-                return r;
-        if ((size_t) n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || resp.nh.nlmsg_type != NLMSG_ERROR)
-                return -EBADMSG;
-        return ((const struct nlmsgerr *) NLMSG_DATA(&resp.nh))->error;
-}
-
-_child_ static int child_overlay(const ChildPlan *p) {
-        int fs, mnt;
-
-        if (p->writable) {
-                if (mount("tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-                        child_fail(p, STEP_WRITABLE_TMPFS, errno);
-                if (mkdir(p->upper_dir, 0755) < 0 || mkdir(p->work_dir, 0755) < 0 || mkdir(p->root_dir, 0755) < 0)
-                        child_fail(p, STEP_WRITABLE_DIRS, errno);
-        }
-
-        for (size_t i = 0; i < p->n_layer_fds; i++) {
-                int fd = open(p->layer_paths[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0 || dup3(fd, p->layer_fds[i], O_CLOEXEC) < 0)
-                        child_fail_at(p, STEP_LAYER, i, errno, /* fs_fd= */ -EBADF);
-                close(fd);
-        }
-
-        fs = fsopen("overlay", FSOPEN_CLOEXEC);
-        if (fs < 0)
-                child_fail(p, STEP_OVERLAY, errno);
-        if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0)
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        if (p->lowerdir) {
-                if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", p->lowerdir, 0) < 0)
-                        child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        } else
-                for (size_t i = 0; i < p->n_lowerdirs; i++)
-                        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", p->lowerdirs[i], 0) < 0)
-                                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        if (p->writable &&
-            (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p->upper_dir, 0) < 0 ||
-             fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p->work_dir, 0) < 0))
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        mnt = fsmount(fs, FSMOUNT_CLOEXEC, p->writable ? 0 : MOUNT_ATTR_RDONLY);
-        if (mnt < 0)
-                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, errno, fs);
-        close(fs);
-        if (move_mount(mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                child_fail(p, STEP_OVERLAY, errno);
-        return mnt;
-}
-
-/* Open a pty in the job's devpts instance, send the master to the parent, and put the slave on the fd number
- * that the plan uses for stdio. */
-_child_ static void child_tty(const ChildPlan *p, int devpts) {
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr mh = {
-                .msg_iov = &(struct iovec) { .iov_base = (void *) "t", .iov_len = 1 },
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof control,
-        };
-        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
-        int master, slave, unlock = 0;
-
-        master = openat(devpts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
-                child_fail(p, STEP_TTY, errno);
-        if ((p->winsize.ws_row > 0 || p->winsize.ws_col > 0) && ioctl(master, TIOCSWINSZ, &p->winsize) < 0)
-                child_fail(p, STEP_TTY, errno);
-        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0 || dup3(slave, p->stdin_fd, O_CLOEXEC) < 0)
-                child_fail(p, STEP_TTY, errno);
-        close(slave);
-
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-        if (sendmsg(p->tty_socket, &mh, MSG_NOSIGNAL) < 0)
-                child_fail(p, STEP_TTY, errno);
-        close(master);
-        close(p->tty_socket);
-}
-
-_child_ static void child_mount(const ChildPlan *p, size_t i, int root) {
-        const ChildMount *m = &p->mounts[i];
-        struct open_how how = {
-                .flags = O_PATH | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-        int target, mnt;
-
-        target = (int) syscall(SYS_openat2, root, m->target, &how, sizeof how);
-        if (target < 0)
-                child_fail_at(p, STEP_MOUNT_POINT, i, errno, /* fs_fd= */ -EBADF);
-
-        if (m->source) {
-                mnt = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                if (mnt < 0)
-                        child_fail_at(p, STEP_MOUNT_SOURCE, i, errno, /* fs_fd= */ -EBADF);
-                if (m->read_only) {
-                        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-                        if (mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-                                child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
-                }
-        } else {
-                int fs = fsopen(m->fstype, FSOPEN_CLOEXEC);
-                if (fs < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
-                /* What /proc/mounts shows as the device; the new mount API leaves it "none". */
-                if (fsconfig(fs, FSCONFIG_SET_STRING, "source", m->fstype, 0) < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                if (m->option_key && fsconfig(fs, FSCONFIG_SET_STRING, m->option_key, m->option_value, 0) < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                mnt = fsmount(fs, FSMOUNT_CLOEXEC, m->attr);
-                if (mnt < 0)
-                        child_fail_at(p, STEP_MOUNT, i, errno, fs);
-                close(fs);
-        }
-
-        if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                child_fail_at(p, STEP_MOUNT, i, errno, /* fs_fd= */ -EBADF);
-        if (p->tty_socket >= 0 && i == p->devpts_index)
-                child_tty(p, mnt);
-        close(mnt);
-        close(target);
-}
-
-_child_ static void child_exec(const ChildPlan *p) {
-        bool eacces = false;
-        int error = ENOENT;
-
-        /* Like execvp: go on past candidates that do not exist, remember a permission problem, stop at any
-         * other error.  (No fallback to /bin/sh for ENOEXEC: a job names a real program.) */
-        for (char *const *c = p->candidates; *c; c++) {
-                execve(*c, (char *const *) p->argv, (char *const *) p->envp);
-                if (errno == EACCES)
-                        eacces = true;
-                else if (!IN_SET(errno, ENOENT, ENOTDIR, ESTALE, ENODEV, ETIMEDOUT)) {
-                        error = errno;
-                        eacces = false;
-                        break;
-                }
-        }
-        child_fail(p, STEP_EXECVE, eacces ? EACCES : error);
-}
-
-_child_ static _noreturn_ void child_main(const ChildPlan *p) {
-        struct sigaction dfl = { .sa_handler = SIG_DFL };
-        sigset_t empty;
-        int root;
-
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-                child_fail(p, STEP_PDEATHSIG, errno);
-
-        if (child_write_file("/proc/self/uid_map", p->uid_map) < 0)
-                child_fail(p, STEP_UID_MAP, errno);
-        if (child_write_file("/proc/self/setgroups", "deny") < 0)
-                child_fail(p, STEP_SETGROUPS, errno);
-        if (child_write_file("/proc/self/gid_map", p->gid_map) < 0)
-                child_fail(p, STEP_GID_MAP, errno);
-
-        if (p->loopback) {
-                int r = child_loopback_up();
-                if (r < 0)
-                        child_fail(p, STEP_LOOPBACK, -r);
-        }
-
-        root = child_overlay(p);
-        for (size_t i = 0; i < p->n_mounts; i++)
-                child_mount(p, i, root);
-
-        if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
-                child_fail(p, STEP_PIVOT_ROOT, errno);
-        if (umount2(".", MNT_DETACH) < 0)
-                child_fail(p, STEP_UNMOUNT_OLD_ROOT, errno);
-        close(root);
-        if (chdir(p->working_directory) < 0)
-                child_fail(p, STEP_CHDIR, errno);
-
-        /* The parent made sure all three are above 2, so no dup2 clobbers another's source. */
-        if (dup2(p->stdin_fd, STDIN_FILENO) < 0 || dup2(p->stdout_fd, STDOUT_FILENO) < 0 ||
-            dup2(p->stderr_fd, STDERR_FILENO) < 0)
-                child_fail(p, STEP_STDIO, errno);
-        /* CLOEXEC rather than close: the report pipe must stay open until execve succeeds. */
-        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                child_fail(p, STEP_CLOSE_FDS, errno);
-        if (setsid() < 0)
-                child_fail(p, STEP_SETSID, errno);
-        if (p->tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
-                child_fail(p, STEP_CONTROLLING_TTY, errno);
-
-        /* execve keeps ignored signals ignored and the mask as it is: give the job a clean slate.  (Signals
-         * glibc reserves for itself fail with EINVAL, which is fine.) */
-        for (int sig = 1; sig < NSIG; sig++)
-                if (!IN_SET(sig, SIGKILL, SIGSTOP))
-                        (void) sigaction(sig, &dfl, NULL);
-        sigemptyset(&empty);
-        (void) sigprocmask(SIG_SETMASK, &empty, NULL);
-        umask(0022);
-
-        {
-                struct timespec ts;
-                ChildReport ready = { .step = STEP_READY };
-
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                ready.usec = timespec_load(&ts);
-                (void) write(p->report_fd, &ready, sizeof ready);
-        }
-
-        if (p->seccomp) {
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        child_fail(p, STEP_NO_NEW_PRIVS, errno);
-                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp) < 0)
-                        child_fail(p, STEP_SECCOMP, errno);
-        }
-
-        child_exec(p);
-        _exit(127); /* not reached: child_exec() reports and exits */
 }
 
 /* ---- the parent ---- */
@@ -545,6 +168,7 @@ typedef struct Orphan Orphan;
 struct Orphan {
         Executor *executor;
         int pidfd;
+        ChildPlan *plan; /* the child may still be reading it, on the stack it holds */
         sd_event_source *source;
         Orphan *prev, *next;
 };
@@ -589,8 +213,6 @@ struct Executor {
         gid_t gid;
         struct sock_filter *seccomp_filter;
         struct sock_fprog seccomp;
-        void *child_stack; /* one child at a time runs on it, while executor_start() waits */
-        size_t child_stack_size;
         Execution *executions;
         Orphan *orphans;
         size_t n_orphans;
@@ -695,19 +317,6 @@ int executor_new(sd_event *event, const char *scratch_dir, Executor **ret) {
         if (x->null_fd < 0)
                 return x->null_fd;
 
-        /* A guard page below the stack turns an overflow into a crash of the child instead of a silent
-         * write into our memory. */
-        x->child_stack_size = CHILD_STACK_SIZE;
-        x->child_stack = mmap(NULL, x->child_stack_size + CHILD_STACK_GUARD, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (x->child_stack == MAP_FAILED) {
-                x->child_stack = NULL;
-                return -errno;
-        }
-        if (mprotect(x->child_stack, CHILD_STACK_GUARD, PROT_NONE) < 0)
-                return -errno;
-        x->child_stack = (uint8_t *) x->child_stack + CHILD_STACK_GUARD;
-
         r = seccomp_default_program(&x->seccomp_filter, &len);
         if (r < 0)
                 return r;
@@ -744,6 +353,7 @@ static Orphan *orphan_free(Orphan *o) {
         }
         sd_event_source_disable_unref(o->source);
         safe_close(o->pidfd);
+        child_plan_free(o->plan);
         return mfree(o);
 }
 
@@ -774,8 +384,6 @@ Executor *executor_free(Executor *x) {
         free(x->merged_dir);
         free(x->empty_dir);
         free(x->seccomp_filter);
-        if (x->child_stack)
-                (void) munmap((uint8_t *) x->child_stack - CHILD_STACK_GUARD, x->child_stack_size + CHILD_STACK_GUARD);
         sd_event_unref(x->event);
         return mfree(x);
 }
@@ -798,8 +406,9 @@ static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-/* Kill the process behind pidfd (taken) and reap it from the event loop. */
-static void executor_adopt(Executor *x, int pidfd) {
+/* Kill the process behind pidfd and reap it from the event loop; both pidfd and plan are taken, and freed
+ * once the child is gone. */
+static void executor_adopt(Executor *x, int pidfd, ChildPlan *plan) {
         Orphan *o;
 
         (void) pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
@@ -807,9 +416,11 @@ static void executor_adopt(Executor *x, int pidfd) {
         if (!o) {
                 reap_sync(pidfd);
                 safe_close(pidfd);
+                child_plan_free(plan);
                 return;
         }
         o->pidfd = pidfd;
+        o->plan = plan;
         if (sd_event_add_io(x->event, &o->source, pidfd, EPOLLIN, on_orphan_exit, o) < 0) {
                 reap_sync(pidfd);
                 orphan_free(o);
@@ -981,6 +592,30 @@ static const char *env_get(const char *const *env, const char *key) {
         return NULL;
 }
 
+/* A NULL-terminated vector of first (unless NULL) and the n strings of l, in one allocation. */
+static char **string_vector_copy(const char *first, const char *const *l, size_t n) {
+        size_t count = n + !!first, size = (count + 1) * sizeof(char *);
+        char **v, *s;
+
+        if (first)
+                size += strlen(first) + 1;
+        for (size_t i = 0; i < n; i++)
+                size += strlen(l[i]) + 1;
+        v = malloc(size);
+        if (!v)
+                return NULL;
+        s = (char *) (v + count + 1);
+        for (size_t i = 0; i < count; i++) {
+                const char *from = first ? (i == 0 ? first : l[i - 1]) : l[i];
+                size_t k = strlen(from) + 1;
+                memcpy(s, from, k);
+                v[i] = s;
+                s += k;
+        }
+        v[count] = NULL;
+        return v;
+}
+
 static int plan_program(ChildPlan *p, const ExecSpec *spec) {
         size_t n_args = 0, n_env = 0;
         const char *path;
@@ -997,14 +632,10 @@ static int plan_program(ChildPlan *p, const ExecSpec *spec) {
         if (n_args > EXEC_ARGUMENTS_MAX || n_env > EXEC_ARGUMENTS_MAX)
                 return -E2BIG;
 
-        p->argv = calloc(n_args + 2, sizeof(char *));
-        p->envp = calloc(n_env + 1, sizeof(char *));
+        p->argv = string_vector_copy(spec->program, spec->arguments, n_args);
+        p->envp = string_vector_copy(NULL, spec->environment, n_env);
         if (!p->argv || !p->envp)
                 return -ENOMEM;
-        p->argv[0] = spec->program;
-        memcpy(p->argv + 1, spec->arguments, n_args * sizeof(char *));
-        if (n_env > 0)
-                memcpy(p->envp, spec->environment, n_env * sizeof(char *));
 
         if (strchr(spec->program, '/'))
                 return strv_extend(&p->candidates, spec->program);
@@ -1073,7 +704,7 @@ Execution *execution_free(Execution *e) {
         e->tty_socket = safe_close(e->tty_socket);
         textbuf_done(&e->tty_pending);
         if (e->pidfd >= 0 && !e->exited && e->executor)
-                executor_adopt(e->executor, TAKE_FD(e->pidfd));
+                executor_adopt(e->executor, TAKE_FD(e->pidfd), TAKE_PTR(e->plan));
         else if (e->pidfd >= 0 && !e->exited)
                 reap_sync(e->pidfd);
         safe_close(e->pidfd);
@@ -1091,6 +722,7 @@ static const char *child_step_verb(ChildStep s) {
         static const char *const table[_STEP_MAX] = {
                 [STEP_READY] = "start",
                 [STEP_PDEATHSIG] = "set the parent-death signal",
+                [STEP_UNSHARE] = "create the namespaces",
                 [STEP_UID_MAP] = "write /proc/self/uid_map",
                 [STEP_SETGROUPS] = "write /proc/self/setgroups",
                 [STEP_GID_MAP] = "write /proc/self/gid_map",
@@ -1453,29 +1085,40 @@ static int on_tty_master(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-_child_ static int child_entry(void *userdata) {
-        child_main(userdata);
-}
-
-/* Create the child like vfork: sharing our memory, on the executor's own stack, with this thread suspended
- * until the child has called execve or exited.  A fork-like clone copies the page tables of the whole worker
- * and tears the copy down again at execve, which costs about 55 us per MiB of the worker's resident memory
- * (measured: 500 MiB made each job 28 ms slower); gRPC and our caches make the worker large.  This is what
- * posix_spawn does, and it is safe for the same reasons: the thread that shares our TLS (errno) is the one
- * suspended; the child writes only its own stack and reads the plan, which nothing changes meanwhile; and
- * every signal stays blocked until the child has reset all handlers to SIG_DFL, so that no handler of ours
- * ever runs on the child's side. */
-static pid_t clone_child(Executor *x, ChildPlan *p, unsigned long flags, int *ret_pidfd) {
+/* Create the child sharing our memory, on a stack of its own.  A fork-like clone copies the page tables of the
+ * whole worker and tears the copy down again at execve, which costs about 55 us per MiB of the worker's
+ * resident memory (measured: 500 MiB made each job 28 ms slower), and gRPC and our caches make the worker
+ * large.  Sharing is safe because the child makes only raw system calls (no errno, nothing of ours written),
+ * reads the plan, which is freed only after the child is gone, and runs with every signal blocked until it
+ * has reset all handlers to SIG_DFL, so that no handler of ours ever runs on its side.  The worker does not
+ * wait for it, so the setup of one job (creating the namespaces, mounting) runs in parallel with the loop.
+ * Without raw system calls for this architecture, the child runs vfork-style, like posix_spawn. */
+static pid_t clone_child(ChildPlan *p, unsigned long flags, int *ret_pidfd) {
         sigset_t all, saved;
+        void *stack;
         pid_t pid;
         int error;
+
+        stack = mmap(NULL, CHILD_STACK_SIZE + CHILD_STACK_GUARD, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (stack == MAP_FAILED)
+                return -errno;
+        p->stack = stack;
+        /* A guard page below the stack turns an overflow into a crash of the child instead of a silent write
+         * into our memory. */
+        if (mprotect(stack, CHILD_STACK_GUARD, PROT_NONE) < 0)
+                return -errno;
+
+        flags |= CLONE_VM | CLONE_PIDFD | SIGCHLD;
+        if (!CHILD_RAW_SYSCALLS)
+                flags |= CLONE_VFORK;
 
         sigfillset(&all);
         error = pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (error != 0)
                 return -error;
-        pid = clone(child_entry, (uint8_t *) x->child_stack + x->child_stack_size,
-                    (int) (flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD), p, ret_pidfd);
+        pid = clone(child_entry, (uint8_t *) stack + CHILD_STACK_GUARD + CHILD_STACK_SIZE, (int) flags, p,
+                    ret_pidfd);
         error = pid < 0 ? errno : 0;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         return pid < 0 ? -error : pid;
@@ -1630,20 +1273,19 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         }
         p->report_fd = report_w;
 
-        pid = clone_child(x, p,
-                          CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWCGROUP |
-                          CLONE_NEWUTS | (spec->network != NETWORK_LOCAL ? CLONE_NEWNET : 0),
-                          &pidfd);
+        p->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWUTS |
+                           (spec->network != NETWORK_LOCAL ? CLONE_NEWNET : 0);
+        pid = clone_child(p, CLONE_NEWUSER | CLONE_NEWPID, &pidfd);
         if (pid < 0)
                 return pid;
         assert(pidfd >= 0);
 
         e->pidfd = pidfd;
-        /* The child has its own copy of everything: drop what only it needed. */
-        p->argv = mfree(p->argv);
-        p->envp = mfree(p->envp);
+        /* The child has its own fd table: these placeholders were only needed until clone.  (The plan itself
+         * is the child's to read until it is gone: the numbers stay.) */
         for (size_t i = 0; i < p->n_layer_fds; i++)
-                p->layer_fds[i] = safe_close(p->layer_fds[i]);
+                safe_close(p->layer_fds[i]);
+        p->layer_fds_closed = true;
 
         r = execution_add_sources(e);
         if (r < 0)

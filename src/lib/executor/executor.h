@@ -99,16 +99,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Executor *, executor_free);
 /* How many jobs freed while running are still being killed and reaped. */
 size_t executor_n_orphans(const Executor *x);
 
-/* Start a job.  The child shares our memory until its execve (like posix_spawn), so this returns only once
- * the job runs or its setup failed: typically 0.3 to 1.5 ms, most of it creating the network namespace; a
- * bind source on a hung file system would block it.  Call it from the loop's thread.  With tty and a devpts
- * mount on /dev/pts, the terminal is allocated in that devpts instance (so that ttyname() works inside);
- * otherwise on the host.
+/* Start a job.  This only prepares and clones (about 0.1 ms): the job sets its container up in parallel.
+ * Call it from the loop's thread.  With tty and a devpts mount on /dev/pts, the terminal is allocated in
+ * that devpts instance (so that ttyname() works inside); otherwise on the host.
  *
- * Failures of our own (out of memory or fds, clone refused) are returned as -errno, as is an
- * invalid spec (-EINVAL: no program, user or group -1, NULL arrays).  Everything that is wrong with the job
- * itself (a missing layer, a bad or missing mount point, a missing program...) arrives as EXEC_ERROR
- * through done, from the event loop, never from inside executor_start(). */
+ * Failures of our own (out of memory or fds, clone refused) are returned as -errno, as is an invalid spec
+ * (-EINVAL: no program, user or group -1, NULL arrays).  Everything that is wrong with the job itself (a
+ * missing layer, a bad or missing mount point, a missing program...) arrives as EXEC_ERROR through done,
+ * from the event loop, never from inside executor_start(). */
 int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTtyOutputFunc tty_output,
                    void *userdata, Execution **ret);
 /* Kill the job (SIGKILL to its PID 1); done is still called, with EXEC_SIGNALED. */
