@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* A static program that jobs run inside test containers, to report what they see: built with -static and no
- * project code, so that it runs on a layer that holds nothing but itself. */
+/* A static program that jobs run inside test containers (test-executor's and maelstrom-run's), to report what
+ * they see and do what busybox cannot: built with -static and no project code, so that it runs on a layer that
+ * holds nothing but itself.  Commands that report (syscall, tcp, connect, write, ...) exit 0 whatever they
+ * report. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -31,6 +36,44 @@ static int print_errno(const char *what, int r) {
         return 0;
 }
 
+/* Call a system call harmlessly; print "ok" or the errno's name. */
+static int report(long r) {
+        if (r < 0)
+                printf("%s\n", strerrorname_np(errno));
+        else
+                printf("ok\n");
+        return 0;
+}
+
+static int do_syscall(const char *name) {
+        if (strcmp(name, "keyctl") == 0)
+                return report(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 0));
+        if (strcmp(name, "add_key") == 0)
+                return report(syscall(SYS_add_key, "user", "maelstrom-test", "x", 1, KEY_SPEC_PROCESS_KEYRING));
+        if (strcmp(name, "bpf") == 0) {
+                union bpf_attr attr;
+                memset(&attr, 0, sizeof attr);
+                attr.map_type = BPF_MAP_TYPE_ARRAY;
+                attr.key_size = 4;
+                attr.value_size = 4;
+                attr.max_entries = 1;
+                return report(syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr));
+        }
+        if (strcmp(name, "perf_event_open") == 0) {
+                struct perf_event_attr attr;
+                memset(&attr, 0, sizeof attr);
+                attr.size = sizeof attr;
+                attr.type = PERF_TYPE_SOFTWARE;
+                attr.config = PERF_COUNT_SW_TASK_CLOCK;
+                attr.exclude_kernel = 1;
+                return report(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+        }
+        if (strcmp(name, "getpid") == 0)
+                return report(syscall(SYS_getpid));
+        fprintf(stderr, "unknown syscall %s\n", name);
+        return 2;
+}
+
 static void fill(int fd, long n, char c) {
         char buf[65536];
         memset(buf, c, sizeof buf);
@@ -55,9 +98,13 @@ int main(int argc, char **argv) {
         }
         if (strcmp(cmd, "fds") == 0) {
                 /* Without /proc: probe every descriptor number. */
+                const char *sep = "";
                 for (int fd = 0; fd < 4096; fd++)
-                        if (fcntl(fd, F_GETFD) >= 0)
-                                printf("%d\n", fd);
+                        if (fcntl(fd, F_GETFD) >= 0) {
+                                printf("%s%d", sep, fd);
+                                sep = " ";
+                        }
+                printf("\n");
                 return 0;
         }
         if (strcmp(cmd, "ids") == 0) {
@@ -79,18 +126,8 @@ int main(int argc, char **argv) {
                 fill(STDERR_FILENO, atol(argv[3]), 'e');
                 return 0;
         }
-        if (strcmp(cmd, "syscall") == 0 && argc == 3) {
-                long r;
-                if (strcmp(argv[2], "keyctl") == 0)
-                        r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0);
-                else if (strcmp(argv[2], "bpf") == 0)
-                        r = syscall(SYS_bpf, 0, NULL, 0);
-                else if (strcmp(argv[2], "perf_event_open") == 0)
-                        r = syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);
-                else
-                        return usage();
-                return print_errno(argv[2], (int) r);
-        }
+        if (strcmp(cmd, "syscall") == 0 && argc == 3)
+                return do_syscall(argv[2]);
         if (strcmp(cmd, "orphan") == 0 && argc == 3) {
                 /* Leave behind a grandchild that ignores every catchable signal and sleeps, named (comm) after
                  * the marker so the host can look for it. */
@@ -136,16 +173,23 @@ int main(int argc, char **argv) {
                 int fd = socket(AF_INET, SOCK_STREAM, 0);
                 return print_errno("connect", connect(fd, (struct sockaddr *) &a, sizeof a));
         }
-        if (strcmp(cmd, "loopback") == 0) {
+        if (strcmp(cmd, "tcp") == 0) {
                 /* Listen on 127.0.0.1 and connect to ourselves. */
                 struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
                 socklen_t l = sizeof a;
                 int s = socket(AF_INET, SOCK_STREAM, 0);
-                if (bind(s, (struct sockaddr *) &a, sizeof a) < 0 || listen(s, 1) < 0 ||
-                    getsockname(s, (struct sockaddr *) &a, &l) < 0)
-                        return print_errno("listen", -1);
+                if (s < 0 || bind(s, (struct sockaddr *) &a, sizeof a) < 0 || listen(s, 1) < 0 ||
+                    getsockname(s, (struct sockaddr *) &a, &l) < 0) {
+                        printf("listen %s\n", strerrorname_np(errno));
+                        return 0;
+                }
                 int c = socket(AF_INET, SOCK_STREAM, 0);
-                return print_errno("connect", connect(c, (struct sockaddr *) &a, sizeof a));
+                if (c < 0 || connect(c, (struct sockaddr *) &a, sizeof a) < 0) {
+                        printf("connect %s\n", strerrorname_np(errno));
+                        return 0;
+                }
+                printf("connected\n");
+                return 0;
         }
         if (strcmp(cmd, "interfaces") == 0) {
                 struct if_nameindex *ifs = if_nameindex();

@@ -2,7 +2,7 @@
 
 /* The container, driven from our own sd-event loop, on layers built from busybox-static.
  *
- *   test-executor HELPER    HELPER: the static executor-helper binary (seccomp, tcp, fds, segv checks)
+ *   test-executor HELPER    HELPER: the static job helper, tests/tools/job-helper (seccomp, tcp, fds, segv checks)
  *
  * Runs as root and as an unprivileged user (tests/run-as-user.sh); skips when the machine has no busybox or
  * no user namespaces. */
