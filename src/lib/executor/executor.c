@@ -117,17 +117,6 @@ static const struct {
         [MOUNT_MQUEUE] = { "mqueue", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
 };
 
-static const char *const device_table[_DEVICE_MAX] = {
-        [DEVICE_FULL] = "full",
-        [DEVICE_FUSE] = "fuse",
-        [DEVICE_NULL] = "null",
-        [DEVICE_RANDOM] = "random",
-        [DEVICE_SHM] = "shm",
-        [DEVICE_TTY] = "tty",
-        [DEVICE_URANDOM] = "urandom",
-        [DEVICE_ZERO] = "zero",
-};
-
 /* ---- the plan ---- */
 
 static ChildPlan *child_plan_free(ChildPlan *p) {
@@ -566,7 +555,7 @@ static int plan_mounts(ChildPlan *p, const ExecSpec *spec, char **reterr_step) {
                                 char path[32];
                                 if (!(em->devices & (1U << d)))
                                         continue;
-                                snprintf(path, sizeof path, "/dev/%s", device_table[d]);
+                                snprintf(path, sizeof path, "/dev/%s", device_to_string(d));
                                 m.target = m.source = path;
                                 r = plan_add_mount(p, &m);
                                 if (r < 0)

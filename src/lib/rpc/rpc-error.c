@@ -7,6 +7,7 @@
 
 #include <grpc/status.h>
 
+#include "basic/string-table.h"
 #include "rpc/rpc-internal.h"
 
 /* Our RpcStatus is gRPC's grpc_status_code, number for number. */
@@ -148,31 +149,18 @@ static const char *const method_kind_names[_RPC_METHOD_KIND_MAX] = {
         [RPC_METHOD_BIDI_STREAMING] = "bidi-streaming",
 };
 
-static const char *table_to_string(const char *const *table, size_t n, int i) {
-        return i >= 0 && (size_t) i < n ? table[i] : NULL;
-}
-
-static int table_from_string(const char *const *table, size_t n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
 const char *rpc_status_to_string(RpcStatus s) {
-        return table_to_string(status_names, ELEMENTSOF(status_names), s);
+        return string_table_lookup_to_string(status_names, ELEMENTSOF(status_names), s);
 }
 
 RpcStatus rpc_status_from_string(const char *s) {
-        return table_from_string(status_names, ELEMENTSOF(status_names), s);
+        return string_table_lookup_from_string(status_names, ELEMENTSOF(status_names), s);
 }
 
 const char *rpc_method_kind_to_string(RpcMethodKind k) {
-        return table_to_string(method_kind_names, ELEMENTSOF(method_kind_names), k);
+        return string_table_lookup_to_string(method_kind_names, ELEMENTSOF(method_kind_names), k);
 }
 
 RpcMethodKind rpc_method_kind_from_string(const char *s) {
-        return table_from_string(method_kind_names, ELEMENTSOF(method_kind_names), s);
+        return string_table_lookup_from_string(method_kind_names, ELEMENTSOF(method_kind_names), s);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "basic/string-util.h"
+#include "basic/string-table.h"
 #include "spec/spec.h"
 
 /* ---- errors ---- */
@@ -100,62 +101,27 @@ static const char *const container_use_table[] = {
         "group",
 };
 
-static const char *table_to_string(const char *const *table, size_t n, int i) {
-        return i >= 0 && (size_t) i < n ? table[i] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(network, Network);
+DEFINE_STRING_TABLE_LOOKUP(mount_type, MountType);
+DEFINE_STRING_TABLE_LOOKUP(device, Device);
 
-static int table_from_string(const char *const *table, size_t n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-const char *network_to_string(Network n) {
-        return table_to_string(network_table, ELEMENTSOF(network_table), n);
-}
-
-Network network_from_string(const char *s) {
-        return table_from_string(network_table, ELEMENTSOF(network_table), s);
-}
-
-const char *mount_type_to_string(MountType t) {
-        return table_to_string(mount_type_table, ELEMENTSOF(mount_type_table), t);
-}
-
-MountType mount_type_from_string(const char *s) {
-        return table_from_string(mount_type_table, ELEMENTSOF(mount_type_table), s);
-}
-
-const char *device_to_string(Device d) {
-        return table_to_string(device_table, ELEMENTSOF(device_table), d);
-}
-
-Device device_from_string(const char *s) {
-        return table_from_string(device_table, ELEMENTSOF(device_table), s);
-}
-
-const char *layer_kind_to_string(LayerKind k) {
-        return table_to_string(layer_kind_table, ELEMENTSOF(layer_kind_table), k);
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(layer_kind, LayerKind);
 
 LayerKind layer_kind_from_string(const char *s) {
         if (streq_ptr(s, "shared_library_dependencies"))
                 return LAYER_SHARED_LIBRARY_DEPENDENCIES;
-        return table_from_string(layer_kind_table, ELEMENTSOF(layer_kind_table), s);
+        return string_table_lookup_from_string(layer_kind_table, ELEMENTSOF(layer_kind_table), s);
 }
 
 const char *container_use_to_string(ContainerUse u) {
         /* Exactly one bit. */
         if (u <= 0 || (u & (u - 1)) != 0)
                 return NULL;
-        return table_to_string(container_use_table, ELEMENTSOF(container_use_table), __builtin_ctz(u));
+        return string_table_lookup_to_string(container_use_table, ELEMENTSOF(container_use_table), __builtin_ctz(u));
 }
 
 int container_use_from_string(const char *s) {
-        int i = table_from_string(container_use_table, ELEMENTSOF(container_use_table), s);
+        int i = string_table_lookup_from_string(container_use_table, ELEMENTSOF(container_use_table), s);
         return i < 0 ? i : 1 << i;
 }
 
