@@ -401,6 +401,21 @@ class Run(unittest.TestCase):
         self.assertRegex(err, r"job 7: execution error: .*no-such-program")
         self.assertFalse(os.path.exists(os.path.join(STATE["root"], "escape")))
 
+    def test_image_parent_and_added_layers(self):
+        jobs = [
+            sh("true", image="docker://busybox"),
+            dict(sh("true"), parent="no-such-container"),
+            {"program": "/bin/true", "added_layers": BASE_LAYERS},
+            sh("echo fine"),
+        ]
+        p = self.maelstrom_run(jobs)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(out, "fine\n")
+        self.assertRegex(err, r"job 1\b.*(image|not available)")
+        self.assertRegex(err, r"job 2\b.*no-such-container")
+        self.assertRegex(err, r"job 3\b.*added_layers")
+
     # ---- modes ----
 
     def test_one_exits_like_the_job(self):
@@ -487,6 +502,11 @@ class Run(unittest.TestCase):
         self.assertNotIn("maelstrom-worke", ps)
         with open("/proc/self/mountinfo") as f:
             self.assertNotIn(cache, f.read())
+        # Nothing half-made or temporary stays in the local worker's directories.
+        scratch = os.path.join(cache, "local-worker", "scratch")
+        self.assertEqual(os.listdir(scratch), [])
+        tmp = os.path.join(cache, "local-worker", "cache", "tmp")
+        self.assertEqual(os.listdir(tmp), [])
 
 
 def as_user():
