@@ -300,6 +300,9 @@ static void run_input_end(Run *r) {
                 }
         }
         r->input_done = true;
+        /* The input may share its file description with our stdout and the user's shell: leave it blocking. */
+        if (r->input_fd >= 0)
+                (void) fd_nonblock(r->input_fd, false);
         r->input_fd = safe_close(r->input_fd);
         if (r->tty && r->tty_job && r->outstanding > 0) {
                 /* Our terminal is free now that the job specification is read: wire it to the job's. */

@@ -129,6 +129,26 @@ class Run(unittest.TestCase):
             i = lines.index(f"job{n}-1")
             self.assertEqual(lines[i:i + 3], [f"job{n}-1", f"job{n}-2", f"job{n}-3"])
 
+    def test_output_to_a_slow_reader_sharing_stdin(self):
+        # stdin and stdout are one socket, so one open file description: reading the jobs without blocking must
+        # not make writing the output fail when the reader is slow.
+        ours, theirs = socket.socketpair()
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_"))}
+        e.update(HOME=STATE["home"], XDG_CACHE_HOME=os.path.join(STATE["home"], "cache"))
+        p = subprocess.Popen([STATE["run"], "--inline-limit", "8MB"], stdin=theirs, stdout=theirs,
+                             stderr=subprocess.PIPE, cwd=STATE["project"], env=e)
+        theirs.close()
+        ours.sendall(json.dumps(helper("output", "3000000", "0")).encode())
+        ours.shutdown(socket.SHUT_WR)
+        time.sleep(1)
+        data = b""
+        while chunk := ours.recv(1 << 16):
+            data += chunk
+        ours.close()
+        p.wait(timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.read())
+        self.assertEqual(len(data), 3000000)
+
     def test_stdout_and_stderr_separate(self):
         p, out, err = self.one(sh("echo to-out; echo to-err >&2"))
         self.assertEqual(p.returncode, 0)

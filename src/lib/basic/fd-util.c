@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -67,6 +68,13 @@ int loop_write(int fd, const void *buf, size_t size) {
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
+                        if (errno == EAGAIN) {
+                                /* A non-blocking fd (e.g. a terminal shared with a non-blocking stdin): wait. */
+                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                                if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                                        return -errno;
+                                continue;
+                        }
                         return -errno;
                 }
                 p += k;

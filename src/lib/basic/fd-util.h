@@ -25,7 +25,7 @@ static inline void fclosep(FILE **f) {
 int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 
-/* Write all of buf to fd, retrying on EINTR and short writes. */
+/* Write all of buf to fd, retrying on EINTR and short writes, and waiting when a non-blocking fd is full. */
 int loop_write(int fd, const void *buf, size_t size);
 
 int fd_nonblock(int fd, bool nonblock);
