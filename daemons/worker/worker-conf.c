@@ -13,7 +13,8 @@ static const ConfigValueDef worker_values[] = {
                 .name = "local",
                 .type = CONFIG_VALUE_BOOL,
                 .default_value = "false",
-                .help = "Run as a client's transient local worker, serving it on the inherited socketpair",
+                .help = "Run as a client's transient local worker, serving it on the connected socket inherited as "
+                        "file descriptor 3",
                 .flags = CONFIG_CLI_ONLY,
         },
         {

@@ -1,8 +1,30 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <stdlib.h>
 
+#include "basic/log.h"
 #include "config/config-main.h"
 #include "worker-conf.h"
+#include "worker-manager.h"
+
+/* The connection a client hands its transient local worker. */
+#define LOCAL_FD 3
+
+static int run(const Config *c) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        if (!config_get_bool(c, "local"))
+                return config_main_not_available(&worker_program, "Running jobs for a broker (cluster mode)");
+
+        r = manager_new(c, &m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_serve_local_take(m, LOCAL_FD);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_run(m);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
 
 int main(int argc, char **argv) {
         _cleanup_(config_freep) Config *c = NULL;
@@ -11,8 +33,5 @@ int main(int argc, char **argv) {
         r = config_main_load(&worker_program, argc, argv, &c);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
-
-        return config_main_not_available(&worker_program,
-                                         config_get_bool(c, "local") ? "Serving as a local worker"
-                                                                     : "Running jobs for a broker");
+        return run(c);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -67,6 +68,13 @@ int loop_write(int fd, const void *buf, size_t size) {
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
+                        if (errno == EAGAIN) {
+                                /* A non-blocking fd (e.g. a terminal shared with a non-blocking stdin): wait. */
+                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                                if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                                        return -errno;
+                                continue;
+                        }
                         return -errno;
                 }
                 p += k;
@@ -94,4 +102,31 @@ int write_file_atomic(const char *path, const void *buf, size_t size, mode_t mod
         if (r < 0)
                 (void) unlink(tmp);
         return r;
+}
+
+int mkdir_parents_and_self(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char saved = *s;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = saved;
+                if (!saved)
+                        return 0;
+        }
+}
+
+int fd_nonblock(int fd, bool nonblock) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0)
+                return -errno;
+        int n = nonblock ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+        if (n != flags && fcntl(fd, F_SETFL, n) < 0)
+                return -errno;
+        return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -24,8 +25,13 @@ static inline void fclosep(FILE **f) {
 int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 
-/* Write all of buf to fd, retrying on EINTR and short writes. */
+/* Write all of buf to fd, retrying on EINTR and short writes, and waiting when a non-blocking fd is full. */
 int loop_write(int fd, const void *buf, size_t size);
+
+int fd_nonblock(int fd, bool nonblock);
+
+/* mkdir -p, with mode 0755 for what it creates. */
+int mkdir_parents_and_self(const char *path);
 
 /* Write a file atomically: a temporary file in the same directory, fsync, then rename over path. */
 int write_file_atomic(const char *path, const void *buf, size_t size, mode_t mode);

@@ -15,6 +15,9 @@ static inline void strv_freep(char ***l) {
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 size_t strv_length(char * const *l);
+static inline bool strv_isempty(char * const *l) {
+        return !l || !l[0];
+}
 /* Append a copy of s. */
 int strv_extend(char ***l, const char *s);
 /* Append s itself, taking ownership (freed on failure too). */

@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/* Jobs on the worker: queued by priority and estimated duration, their layers made ready in the cache, run in
+ * the container, and their results sent back. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "basic/log.h"
+#include "basic/string-util.h"
+#include "basic/time-util.h"
+#include "maelstrom/v1/job.pb-c.h"
+#include "proto/proto-util.h"
+#include "worker-job.h"
+#include "worker-manager.h"
+
+/* Jobs one client may have queued or running: a cap on what a peer can make us keep. */
+#define SESSION_MAX_JOBS 1000000U
+
+struct Job {
+        Session *session;
+        Maelstrom__V1__Submit *submit; /* owned, as unpacked */
+        uint64_t id;
+        usec_t submitted;
+        usec_t started;
+        Execution *execution;
+        CacheEntry **layers; /* pinned while the job runs */
+        size_t n_layers;
+        Job *prev, *next;    /* in the session's list */
+};
+
+static void job_unpin_layers(Job *j) {
+        for (size_t i = 0; i < j->n_layers; i++)
+                cache_unpin(j->layers[i]);
+        j->layers = mfree(j->layers);
+        j->n_layers = 0;
+}
+
+static void queue_remove(Manager *m, Job *j) {
+        for (size_t i = 0; i < m->n_queue; i++)
+                if (m->queue[i] == j) {
+                        memmove(m->queue + i, m->queue + i + 1, (m->n_queue - i - 1) * sizeof(Job *));
+                        m->n_queue--;
+                        return;
+                }
+}
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        Manager *m = session_manager(j->session);
+        Job **head = session_jobs(j->session);
+
+        if (j->execution) {
+                j->execution = execution_free(j->execution);
+                m->running--;
+        } else
+                queue_remove(m, j);
+        job_unpin_layers(j);
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                *head = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        if (j->submit)
+                protobuf_c_message_free_unpacked(&j->submit->base, NULL);
+        free(j);
+        return NULL;
+}
+
+/* Better first: higher priority, then the longest estimated duration, then the earliest submitted. */
+static bool job_before(const Job *a, const Job *b) {
+        const Maelstrom__V1__JobSpec *x = a->submit->spec, *y = b->submit->spec;
+        if (x->priority != y->priority)
+                return x->priority > y->priority;
+        if (x->estimated_duration_usec != y->estimated_duration_usec)
+                return x->estimated_duration_usec > y->estimated_duration_usec;
+        return a->submitted < b->submitted;
+}
+
+static int queue_insert(Manager *m, Job *j) {
+        Job **q = reallocarray(m->queue, m->n_queue + 1, sizeof(Job *));
+        if (!q)
+                return -ENOMEM;
+        m->queue = q;
+        size_t i = m->n_queue;
+        while (i > 0 && job_before(j, q[i - 1]))
+                i--;
+        memmove(q + i + 1, q + i, (m->n_queue - i) * sizeof(Job *));
+        q[i] = j;
+        m->n_queue++;
+        return 0;
+}
+
+static void job_send_result(Job *j, Maelstrom__V1__JobResult *result) {
+        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+        Maelstrom__V1__Timing timing = MAELSTROM__V1__TIMING__INIT;
+
+        result->job_id = j->id;
+        if (!result->timing) {
+                timing.queued_usec = (j->started ?: now(CLOCK_MONOTONIC)) - j->submitted;
+                result->timing = &timing;
+        }
+        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT;
+        msg.result = result;
+        session_send(j->session, &msg);
+}
+
+/* Report an execution error that happened before the container existed, and drop the job. */
+static void job_fail(Job *j, const char *step, int error, const char *message) {
+        Maelstrom__V1__JobResult result = MAELSTROM__V1__JOB_RESULT__INIT;
+        Maelstrom__V1__ExecutionError e = MAELSTROM__V1__EXECUTION_ERROR__INIT;
+
+        e.step = (char *) step;
+        e.error_number = abs(error);
+        e.message = (char *) (message ?: (error != 0 ? strerror(abs(error)) : ""));
+        result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR;
+        result.error = &e;
+        job_send_result(j, &result);
+        job_free(j);
+}
+
+static void output_to_proto(ExecOutput *o, Maelstrom__V1__JobOutput *p) {
+        p->data.data = (uint8_t *) o->data;
+        p->data.len = o->size;
+        p->truncated = o->truncated;
+}
+
+static void on_job_done(Execution *e, ExecResult *res, void *userdata) {
+        Job *j = userdata;
+        Manager *m = session_manager(j->session);
+        Maelstrom__V1__JobResult result = MAELSTROM__V1__JOB_RESULT__INIT;
+        Maelstrom__V1__JobOutput out = MAELSTROM__V1__JOB_OUTPUT__INIT, err = MAELSTROM__V1__JOB_OUTPUT__INIT;
+        Maelstrom__V1__ExecutionError error = MAELSTROM__V1__EXECUTION_ERROR__INIT;
+        Maelstrom__V1__Timing timing = MAELSTROM__V1__TIMING__INIT;
+
+        switch (res->outcome) {
+        case EXEC_EXITED:
+                result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_EXITED;
+                result.exited = res->status;
+                break;
+        case EXEC_SIGNALED:
+                result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_SIGNALED;
+                result.signaled = res->status;
+                break;
+        case EXEC_TIMED_OUT:
+                result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_TIMED_OUT;
+                result.timed_out = true;
+                break;
+        case EXEC_ERROR:
+        case _EXEC_OUTCOME_MAX:
+        case _EXEC_OUTCOME_INVALID:
+                result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR;
+                error.step = res->error_step ?: (char *) "run";
+                error.error_number = res->error_errno;
+                error.message = (char *) (res->error_errno ? strerror(res->error_errno) : "");
+                result.error = &error;
+                break;
+        }
+        output_to_proto(&res->out, &out);
+        output_to_proto(&res->err, &err);
+        result.standard_output = &out;
+        result.standard_error = &err;
+        timing.queued_usec = j->started - j->submitted;
+        timing.setup_usec = res->setup_usec;
+        timing.run_usec = res->run_usec;
+        result.timing = &timing;
+
+        job_send_result(j, &result);
+        exec_result_done(res);
+
+        /* The execution is over: job_free() must not kill it. */
+        j->execution = execution_free(j->execution);
+        m->running--;
+        job_free(j);
+        manager_dispatch(m);
+}
+
+static bool digest_is_empty_data(const Digest *d) {
+        Digest empty;
+        digest_buffer("", 0, &empty);
+        return digest_equal(d, &empty);
+}
+
+static int cache_put_empty_blob(Cache *c, const Digest *d) {
+        _cleanup_(cache_blob_writer_freep) CacheBlobWriter *w = NULL;
+        int r = cache_blob_begin(c, d, 0, &w);
+        if (r < 0)
+                return r;
+        return cache_blob_finish(w, /* ret= */ NULL);
+}
+
+/* Make a layer's directory ready in the cache, taking missing blobs from the local client's files. */
+static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret, char **reterr_step) {
+        Manager *m = session_manager(j->session);
+        CacheEntryKind kind;
+        Digest d;
+        int r;
+
+        switch (l->kind) {
+        case MAELSTROM__V1__LAYER_KIND__LAYER_KIND_TAR:
+                kind = CACHE_LAYER_TAR;
+                break;
+        case MAELSTROM__V1__LAYER_KIND__LAYER_KIND_MANIFEST:
+                kind = CACHE_LAYER_MANIFEST;
+                break;
+        case MAELSTROM__V1__LAYER_KIND__LAYER_KIND_UNSPECIFIED:
+        case _MAELSTROM__V1__LAYER_KIND_IS_INT_SIZE:
+        default:
+                *reterr_step = strdup("layer: unknown kind");
+                return -EBADMSG;
+        }
+        r = digest_from_bytes(l->digest.data, l->digest.len, &d);
+        if (r < 0) {
+                *reterr_step = strdup("layer: bad digest");
+                return r;
+        }
+
+        /* At most two rounds: the layer blob itself, then (for a manifest) the file blobs it names. */
+        for (unsigned round = 0;; round++) {
+                _cleanup_(cache_layer_error_done) CacheLayerError e = {};
+                char hex[DIGEST_HEX_SIZE];
+
+                r = cache_get_layer(m->cache, kind, &d, ret, &e);
+                if (r != -ENOENT || round >= 2) {
+                        if (r < 0) {
+                                digest_to_hex(&d, hex);
+                                if (asprintf(reterr_step, "prepare layer %s%s%s", hex, e.message ? ": " : "",
+                                             strempty(e.message)) < 0)
+                                        *reterr_step = NULL;
+                        }
+                        return r;
+                }
+                for (size_t i = 0; i < e.n_missing; i++) {
+                        const char *path = session_local_blob(j->session, &e.missing[i]);
+                        digest_to_hex(&e.missing[i], hex);
+                        if (digest_is_empty_data(&e.missing[i])) {
+                                /* No need for a file to copy nothing from (clients name /dev/null). */
+                                r = cache_put_empty_blob(m->cache, &e.missing[i]);
+                                if (r < 0) {
+                                        *reterr_step = strdup("store an empty blob");
+                                        return r;
+                                }
+                                continue;
+                        }
+                        if (!path) {
+                                if (asprintf(reterr_step, "prepare layer: blob %s is not available", hex) < 0)
+                                        *reterr_step = NULL;
+                                return -ENOENT;
+                        }
+                        r = cache_blob_from_path(m->cache, path, &e.missing[i], /* ret= */ NULL);
+                        if (r < 0) {
+                                if (asprintf(reterr_step, "copy '%s' into the cache", path) < 0)
+                                        *reterr_step = NULL;
+                                return r;
+                        }
+                }
+        }
+}
+
+static int mount_from_proto(const Maelstrom__V1__Mount *p, ExecMount *ret) {
+        ExecMount x = { .mount_point = p->mount_point, .read_only = p->read_only };
+
+        switch (p->type) {
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_TMP:
+                x.type = MOUNT_TMP;
+                break;
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_PROC:
+                x.type = MOUNT_PROC;
+                break;
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_SYS:
+                x.type = MOUNT_SYS;
+                break;
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_DEVPTS:
+                x.type = MOUNT_DEVPTS;
+                break;
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_MQUEUE:
+                x.type = MOUNT_MQUEUE;
+                break;
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_BIND:
+                x.type = MOUNT_BIND;
+                x.source = p->local_path;
+                if (isempty(x.source) || x.source[0] != '/')
+                        return -EINVAL;
+                break;
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_DEVICES:
+                x.type = MOUNT_DEVICES;
+                for (size_t i = 0; i < p->n_devices; i++) {
+                        Device dev = device_from_string(p->devices[i]);
+                        if (dev < 0)
+                                return -EINVAL;
+                        x.devices |= 1u << dev;
+                }
+                break;
+        case MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_UNSPECIFIED:
+        case _MAELSTROM__V1__MOUNT_TYPE_IS_INT_SIZE:
+        default:
+                return -EINVAL;
+        }
+        if (x.type != MOUNT_DEVICES && (isempty(x.mount_point) || x.mount_point[0] != '/'))
+                return -EINVAL;
+        *ret = x;
+        return 0;
+}
+
+static void on_tty_output(Execution *e, const void *data, size_t size, void *userdata) {
+        Job *j = userdata;
+        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+        Maelstrom__V1__TtyOutput out = MAELSTROM__V1__TTY_OUTPUT__INIT;
+
+        out.job_id = j->id;
+        out.data.data = (uint8_t *) data;
+        out.data.len = size;
+        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_TTY_OUTPUT;
+        msg.tty_output = &out;
+        session_send(j->session, &msg);
+}
+
+static void job_start(Job *j) {
+        Manager *m = session_manager(j->session);
+        const Maelstrom__V1__JobSpec *spec = j->submit->spec;
+        _cleanup_strv_free_ char **layer_paths = NULL;
+        _cleanup_free_ ExecMount *mounts = NULL;
+        _cleanup_free_ const char **args = NULL, **env = NULL;
+        int r;
+
+        j->started = now(CLOCK_MONOTONIC);
+
+        j->layers = calloc(spec->n_layers ?: 1, sizeof(CacheEntry *));
+        layer_paths = calloc(spec->n_layers + 1, sizeof(char *));
+        mounts = calloc(spec->n_mounts ?: 1, sizeof(ExecMount));
+        args = calloc(spec->n_arguments + 1, sizeof(char *));
+        env = calloc(spec->n_environment + 1, sizeof(char *));
+        if (!j->layers || !layer_paths || !mounts || !args || !env)
+                return job_fail(j, "prepare job", ENOMEM, NULL);
+
+        for (size_t i = 0; i < spec->n_layers; i++) {
+                _cleanup_free_ char *step = NULL;
+                r = job_get_layer(j, spec->layers[i], &j->layers[i], &step);
+                if (r < 0)
+                        return job_fail(j, step ?: "prepare layer", r, NULL);
+                j->n_layers++;
+                r = cache_entry_path(j->layers[i], &layer_paths[i]);
+                if (r < 0)
+                        return job_fail(j, "prepare layer", r, NULL);
+        }
+        for (size_t i = 0; i < spec->n_mounts; i++)
+                if (mount_from_proto(spec->mounts[i], &mounts[i]) < 0)
+                        return job_fail(j, "job spec: invalid mount", EINVAL, NULL);
+        for (size_t i = 0; i < spec->n_arguments; i++)
+                args[i] = spec->arguments[i];
+        for (size_t i = 0; i < spec->n_environment; i++)
+                env[i] = spec->environment[i];
+
+        ExecSpec x = {
+                .layers = (const char *const *) layer_paths,
+                .n_layers = spec->n_layers,
+                .mounts = mounts,
+                .n_mounts = spec->n_mounts,
+                .network = (Network) spec->network,
+                .writable = spec->enable_writable_file_system,
+                .working_directory = isempty(spec->working_directory) ? NULL : spec->working_directory,
+                .user = spec->user,
+                .group = spec->group,
+                .program = spec->program,
+                .arguments = args,
+                .environment = env,
+                .timeout = spec->timeout_usec,
+                .inline_limit = m->inline_limit,
+                .tty = spec->tty != NULL,
+                .rows = spec->tty ? (unsigned short) spec->tty->rows : 0,
+                .columns = spec->tty ? (unsigned short) spec->tty->columns : 0,
+                .seccomp = m->seccomp,
+        };
+        r = executor_start(m->executor, &x, on_job_done, spec->tty ? on_tty_output : NULL, j, &j->execution);
+        if (r < 0)
+                return job_fail(j, "start the container", r, NULL);
+        m->running++;
+        session_send_state(j->session, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
+}
+
+void manager_dispatch(Manager *m) {
+        while (m->running < m->slots && m->n_queue > 0) {
+                Job *j = m->queue[0];
+                memmove(m->queue, m->queue + 1, (m->n_queue - 1) * sizeof(Job *));
+                m->n_queue--;
+                job_start(j);
+        }
+}
+
+static bool network_valid(int n) {
+        return IN_SET(n, MAELSTROM__V1__NETWORK__NETWORK_DISABLED, MAELSTROM__V1__NETWORK__NETWORK_LOOPBACK,
+                      MAELSTROM__V1__NETWORK__NETWORK_LOCAL);
+}
+
+int job_submit(Session *s, void *submit_message) {
+        Maelstrom__V1__Submit *submit = submit_message;
+        Manager *m = session_manager(s);
+        Job **head = session_jobs(s);
+        unsigned n = 0;
+        Job *j;
+        int r;
+
+        for (Job *i = *head; i; i = i->next) {
+                if (i->id == submit->job_id)
+                        return -EEXIST;
+                n++;
+        }
+        if (n >= SESSION_MAX_JOBS)
+                return -E2BIG;
+
+        j = calloc(1, sizeof(Job));
+        if (!j)
+                return -ENOMEM;
+        j->session = s;
+        j->submit = submit;
+        j->id = submit->job_id;
+        j->submitted = now(CLOCK_MONOTONIC);
+        j->next = *head;
+        if (*head)
+                (*head)->prev = j;
+        *head = j;
+
+        const Maelstrom__V1__JobSpec *spec = submit->spec;
+        const char *problem = NULL;
+        if (isempty(spec->program))
+                problem = "job spec: no program";
+        else if (spec->n_layers == 0)
+                problem = "job spec: no layers";
+        else if (!network_valid(spec->network))
+                problem = "job spec: invalid network";
+        else if (spec->priority < -128 || spec->priority > 127)
+                problem = "job spec: priority out of range";
+        if (problem) {
+                /* The peer's mistake costs that job only; the job took the message either way. */
+                job_fail(j, problem, EINVAL, NULL);
+                return 0;
+        }
+
+        r = queue_insert(m, j);
+        if (r < 0) {
+                j->submit = NULL; /* the caller still owns it on failure */
+                job_free(j);
+                return r;
+        }
+        session_send_state(s, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING);
+        manager_dispatch(m);
+        return 0;
+}
+
+static Job *job_find(Session *s, uint64_t id) {
+        for (Job *j = *session_jobs(s); j; j = j->next)
+                if (j->id == id)
+                        return j;
+        return NULL;
+}
+
+int job_cancel(Session *s, uint64_t job_id) {
+        Job *j = job_find(s, job_id);
+        if (!j)
+                return 0; /* finished already */
+        Manager *m = session_manager(s);
+        job_free(j);
+        manager_dispatch(m);
+        return 0;
+}
+
+int job_tty(Session *s, const void *client_message) {
+        const Maelstrom__V1__ClientMessage *msg = client_message;
+        Job *j;
+
+        if (msg->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT) {
+                j = job_find(s, msg->tty_input->job_id);
+                if (!j || !j->execution)
+                        return 0;
+                return execution_tty_write(j->execution, msg->tty_input->data.data, msg->tty_input->data.len);
+        }
+        j = job_find(s, msg->tty_resize->job_id);
+        if (!j || !j->execution || !msg->tty_resize->size)
+                return 0;
+        return execution_tty_resize(j->execution, (unsigned short) msg->tty_resize->size->rows,
+                                    (unsigned short) msg->tty_resize->size->columns);
+}
+
+void jobs_drop_session(Session *s) {
+        Job **head = session_jobs(s);
+        while (*head)
+                job_free(*head);
+}

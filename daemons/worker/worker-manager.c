@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "basic/fd-util.h"
+#include "basic/log.h"
+#include "basic/string-util.h"
+#include "worker-manager.h"
+
+int manager_new(const Config *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ char *cache_dir = NULL, *scratch_dir = NULL;
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        m->slots = (unsigned) config_get_number(config, "slots");
+        m->inline_limit = config_get_number(config, "inline-limit");
+        m->seccomp = streq(config_get_string(config, "seccomp"), "default");
+        m->local = config_get_bool(config, "local");
+        m->cache_root = strdup(config_get_string(config, "cache-root"));
+        if (!m->cache_root)
+                return log_oom();
+
+        /* Signals are handled by the loop; block them before gRPC starts its threads, so they inherit the
+         * mask (SIGCHLD above all: the executor watches its jobs through pidfds). */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        r = RET_NERRNO(sigprocmask(SIG_BLOCK, &mask, NULL));
+        if (r < 0)
+                return log_error_errno(r, "Failed to block signals: %m");
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+        r = sd_event_set_signal_exit(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to exit on SIGTERM and SIGINT: %m");
+
+        r = mkdir(m->cache_root, 0700);
+        if (r < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create the cache directory '%s': %m", m->cache_root);
+        cache_dir = strjoin(m->cache_root, "/cache");
+        scratch_dir = strjoin(m->cache_root, "/scratch");
+        if (!cache_dir || !scratch_dir)
+                return log_oom();
+        r = cache_new(cache_dir, config_get_number(config, "cache-size"), &m->cache);
+        if (r == -EBUSY)
+                return log_error_errno(r, "The cache '%s' is in use by another worker.", cache_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the cache '%s': %m", cache_dir);
+        r = mkdir(scratch_dir, 0700);
+        if (r < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create '%s': %m", scratch_dir);
+        r = executor_new(m->event, scratch_dir, &m->executor);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the executor: %m");
+
+        r = rpc_context_new(m->event, &m->rpc);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up gRPC: %m");
+        r = rpc_server_new(m->rpc, /* limits= */ NULL, &m->server);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the gRPC server: %m");
+        r = manager_add_methods(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the gRPC methods: %m");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Sessions first (they drop their jobs, killing those that run), then the server. */
+        sessions_free_all(m);
+        m->server = rpc_server_free(m->server);
+        m->rpc = rpc_context_free(m->rpc);
+        m->executor = executor_free(m->executor);
+        m->cache = cache_free(m->cache);
+        free(m->queue);
+        free(m->cache_root);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+int manager_serve_local_take(Manager *m, int fd) {
+        int type = 0;
+        socklen_t l = sizeof type;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM) {
+                safe_close(fd);
+                return log_error_errno(SYNTHETIC_ERRNO(ENOTSOCK),
+                                       "--local serves a client on file descriptor 3, which must be a connected "
+                                       "stream socket: a client starts the local worker, not a user.");
+        }
+        int r = rpc_server_add_connection_take(m->server, fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to serve the client: %m");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return r;
+}

@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "basic/string-util.h"
+#include "client/client.h"
+#include "digest/digest-map.h"
+#include "layer/layer.h"
+#include "maelstrom/v1/job.pb-c.h"
+#include "proto/proto-util.h"
+#include "rpc/rpc.h"
+
+static const RpcMethod method_session = { "/maelstrom.v1.JobService/Session", RPC_METHOD_BIDI_STREAMING };
+
+/* A layer built once per run and reused by every job that names the same spec. */
+typedef struct LayerMemo {
+        char *key;
+        BuiltLayerKind kind;
+        Digest digest;
+        struct LayerMemo *next;
+} LayerMemo;
+
+struct ClientJob {
+        Client *client;
+        uint64_t id;
+        ClientJobHandlers handlers;
+        void *userdata;
+        ClientJob *prev, *next;
+};
+
+struct Client {
+        sd_event *event;
+        char *project_dir;
+        char *cache_dir;
+        char *manifest_dir;
+        char *digest_cache_path;
+        char **template_vars;
+
+        pid_t worker_pid;
+        sd_event_source *worker_source;
+        int worker_status; /* si_code/si_status once it ended */
+        bool worker_ended;
+
+        RpcContext *rpc;
+        RpcChannel *channel;
+        RpcCall *session;
+        bool session_closed;
+
+        DigestCache *digests;
+        DigestMap *sent_blobs; /* digests already named to the worker in LocalBlob messages */
+        LayerMemo *layers;
+
+        ClientJob *jobs;
+        size_t n_jobs;
+        uint64_t next_id;
+};
+
+static void client_job_free(ClientJob *j) {
+        Client *c = j->client;
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                c->jobs = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        c->n_jobs--;
+        free(j);
+}
+
+static ClientJob *client_find_job(Client *c, uint64_t id) {
+        for (ClientJob *j = c->jobs; j; j = j->next)
+                if (j->id == id)
+                        return j;
+        return NULL;
+}
+
+size_t client_jobs_outstanding(const Client *c) {
+        return c->n_jobs;
+}
+
+static void client_job_deliver(ClientJob *j, const ClientJobResult *r) {
+        if (j->handlers.result)
+                j->handlers.result(j, r, j->userdata);
+        client_job_free(j);
+}
+
+/* The worker or the connection is gone: every outstanding job fails with why. */
+static void client_fail_all(Client *c, const char *why) {
+        ClientJobResult r = { .outcome = CLIENT_JOB_ERROR, .error = why };
+        while (c->jobs)
+                client_job_deliver(c->jobs, &r);
+}
+
+static void result_from_proto(const Maelstrom__V1__JobResult *p, ClientJobResult *r, char **error_text) {
+        *r = (ClientJobResult) {};
+        switch (p->outcome_case) {
+        case MAELSTROM__V1__JOB_RESULT__OUTCOME_EXITED:
+                r->outcome = CLIENT_JOB_EXITED;
+                r->status = p->exited;
+                break;
+        case MAELSTROM__V1__JOB_RESULT__OUTCOME_SIGNALED:
+                r->outcome = CLIENT_JOB_SIGNALED;
+                r->status = p->signaled;
+                break;
+        case MAELSTROM__V1__JOB_RESULT__OUTCOME_TIMED_OUT:
+                r->outcome = CLIENT_JOB_TIMED_OUT;
+                break;
+        case MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR:
+        case MAELSTROM__V1__JOB_RESULT__OUTCOME__NOT_SET:
+        case _MAELSTROM__V1__JOB_RESULT__OUTCOME__CASE_IS_INT_SIZE:
+                r->outcome = CLIENT_JOB_ERROR;
+                if (p->outcome_case == MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR && p->error) {
+                        const char *msg = p->error->error_number ? strerror(p->error->error_number)
+                                                                 : strempty(p->error->message);
+                        if (asprintf(error_text, "%s%s%s", strempty(p->error->step), isempty(msg) ? "" : ": ",
+                                     msg) < 0)
+                                *error_text = NULL;
+                } else
+                        *error_text = strdup("the worker sent a result without an outcome");
+                r->error = *error_text ?: "out of memory";
+                break;
+        }
+        if (p->standard_output)
+                r->out = (ClientJobOutput) { p->standard_output->data.data, p->standard_output->data.len,
+                                             p->standard_output->truncated };
+        if (p->standard_error)
+                r->err = (ClientJobOutput) { p->standard_error->data.data, p->standard_error->data.len,
+                                             p->standard_error->truncated };
+        if (p->timing) {
+                r->queued_usec = p->timing->queued_usec;
+                r->setup_usec = p->timing->setup_usec;
+                r->run_usec = p->timing->run_usec;
+        }
+}
+
+static int on_session_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        Client *c = userdata;
+        _cleanup_(proto_freep) Maelstrom__V1__ServerMessage *msg = NULL;
+        ClientJob *j;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__server_message__descriptor, data, size, (void **) &msg);
+        if (r < 0)
+                return r;
+
+        switch (msg->kind_case) {
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND_STATE:
+                j = client_find_job(c, msg->state->job_id);
+                if (!j || !j->handlers.state)
+                        return 0;
+                if (msg->state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING)
+                        j->handlers.state(j, CLIENT_JOB_RUNNING, j->userdata);
+                else if (msg->state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING)
+                        j->handlers.state(j, CLIENT_JOB_PENDING, j->userdata);
+                return 0;
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT: {
+                _cleanup_free_ char *error_text = NULL;
+                ClientJobResult res;
+
+                j = client_find_job(c, msg->result->job_id);
+                if (!j)
+                        return 0; /* cancelled meanwhile */
+                result_from_proto(msg->result, &res, &error_text);
+                client_job_deliver(j, &res);
+                return 0;
+        }
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND_TTY_OUTPUT:
+                j = client_find_job(c, msg->tty_output->job_id);
+                if (j && j->handlers.tty_output)
+                        j->handlers.tty_output(j, msg->tty_output->data.data, msg->tty_output->data.len,
+                                               j->userdata);
+                return 0;
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND__NOT_SET:
+        case _MAELSTROM__V1__SERVER_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                break;
+        }
+        return -EBADMSG;
+}
+
+static void on_session_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        Client *c = userdata;
+        _cleanup_free_ char *why = NULL;
+
+        c->session_closed = true;
+        if (asprintf(&why, "lost the connection to the local worker (%s%s%s)", rpc_status_to_string(status),
+                     isempty(message) ? "" : ": ", strempty(message)) < 0)
+                why = NULL;
+        client_fail_all(c, why ?: "lost the connection to the local worker");
+}
+
+static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Client *c = userdata;
+        char why[128];
+
+        c->worker_ended = true;
+        c->worker_pid = 0;
+        if (si->si_code == CLD_EXITED)
+                snprintf(why, sizeof why, "the local worker exited with status %d", si->si_status);
+        else
+                snprintf(why, sizeof why, "the local worker was killed by signal %d", si->si_status);
+        client_fail_all(c, why);
+        return 0;
+}
+
+static int find_worker(const char *configured, char **ret) {
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (configured) {
+                *ret = strdup(configured);
+                return *ret ? 0 : -ENOMEM;
+        }
+        /* Installed programs sit together in bindir, maelstrom-worker with the clients. */
+        n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+                self[n] = 0;
+                _cleanup_free_ char *p = strjoin(dirname(self), "/maelstrom-worker");
+                if (!p)
+                        return -ENOMEM;
+                if (access(p, X_OK) == 0) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        *ret = strdup(BINDIR "/maelstrom-worker");
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int spawn_worker(Client *c, const ClientOptions *o, int *ret_fd, char **reterr_message) {
+        _cleanup_free_ char *worker = NULL, *slots = NULL, *cache_size = NULL, *inline_limit = NULL,
+                            *cache_root = NULL;
+        int sv[2];
+        int r;
+
+        r = find_worker(o->worker_path, &worker);
+        if (r < 0)
+                return r;
+        if (access(worker, X_OK) < 0) {
+                r = -errno;
+                if (asprintf(reterr_message, "cannot run the local worker '%s': %s", worker, strerror(-r)) < 0)
+                        *reterr_message = NULL;
+                return r;
+        }
+        cache_root = strjoin(c->cache_dir, "/local-worker");
+        if (!cache_root || asprintf(&slots, "%u", o->slots) < 0 ||
+            asprintf(&cache_size, "%" PRIu64, o->cache_size) < 0 ||
+            asprintf(&inline_limit, "%" PRIu64, o->inline_limit) < 0)
+                return -ENOMEM;
+
+        const char *argv[] = {
+                "maelstrom-worker", "--local", "--config-file", "-", "--slots", slots, "--cache-root", cache_root,
+                "--cache-size", cache_size, "--inline-limit", inline_limit,
+                o->log_level ? "--log-level" : NULL, o->log_level, NULL,
+        };
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                safe_close(sv[0]);
+                safe_close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                sigset_t none;
+                /* The worker ends with us, whatever happens to us. */
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                        _exit(EXIT_FAILURE);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                if (dup2(sv[1], 3) < 0)
+                        _exit(EXIT_FAILURE);
+                execv(worker, (char **) argv);
+                fprintf(stderr, "maelstrom: cannot run '%s': %m\n", worker);
+                _exit(127);
+        }
+        safe_close(sv[1]);
+        c->worker_pid = pid;
+        *ret_fd = sv[0];
+        return 0;
+}
+
+int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **reterr_message) {
+        _cleanup_(client_freep) Client *c = NULL;
+        static const RpcCallHandlers handlers = {
+                .message = on_session_message,
+                .closed = on_session_closed,
+        };
+        sigset_t mask;
+        int fd = -EBADF, r;
+
+        *reterr_message = NULL;
+        c = calloc(1, sizeof(Client));
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(event);
+        c->project_dir = strdup(o->project_dir);
+        c->cache_dir = strdup(o->cache_dir);
+        c->manifest_dir = strjoin(o->cache_dir, "/manifests");
+        c->digest_cache_path = strjoin(o->cache_dir, "/cached-digests");
+        c->template_vars = strv_copy(o->template_vars);
+        if (!c->project_dir || !c->cache_dir || !c->manifest_dir || !c->digest_cache_path || !c->template_vars)
+                return -ENOMEM;
+
+        r = mkdir_parents_and_self(c->cache_dir);
+        if (r < 0) {
+                if (asprintf(reterr_message, "cannot create the cache directory '%s': %s", c->cache_dir,
+                             strerror(-r)) < 0)
+                        *reterr_message = NULL;
+                return r;
+        }
+
+        r = digest_cache_new(&c->digests);
+        if (r < 0)
+                return r;
+        /* A damaged digest cache only costs hashing again. */
+        (void) digest_cache_load(c->digests, c->digest_cache_path);
+        r = digest_map_new(/* free_value= */ NULL, &c->sent_blobs);
+        if (r < 0)
+                return r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+
+        /* Fork before gRPC starts its threads. */
+        r = spawn_worker(c, o, &fd, reterr_message);
+        if (r < 0)
+                return r;
+        r = sd_event_add_child(event, &c->worker_source, c->worker_pid, WEXITED, on_worker_exit, c);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+
+        r = rpc_context_new(event, &c->rpc);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        r = rpc_channel_new_fd_take(c->rpc, fd, /* limits= */ NULL, &c->channel);
+        if (r < 0)
+                return r;
+        r = rpc_channel_call(c->channel, &method_session, &handlers, c, &c->session);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Client *client_free(Client *c) {
+        if (!c)
+                return NULL;
+
+        while (c->jobs)
+                client_job_free(c->jobs);
+        c->session = rpc_call_free(c->session);
+        c->channel = rpc_channel_free(c->channel);
+        c->rpc = rpc_context_free(c->rpc);
+
+        c->worker_source = sd_event_source_disable_unref(c->worker_source);
+        if (c->worker_pid > 0) {
+                /* The connection is closed: the worker exits by itself.  Give it a moment, then insist. */
+                int status;
+                for (unsigned i = 0; i < 500; i++) {
+                        pid_t p = waitpid(c->worker_pid, &status, WNOHANG);
+                        if (p != 0)
+                                break;
+                        if (i == 499) {
+                                (void) kill(c->worker_pid, SIGKILL);
+                                (void) waitpid(c->worker_pid, &status, 0);
+                                break;
+                        }
+                        usleep(10 * 1000);
+                }
+        }
+
+        if (c->digests)
+                (void) digest_cache_save(c->digests, c->digest_cache_path);
+        digest_cache_free(c->digests);
+        digest_map_free(c->sent_blobs);
+        for (LayerMemo *l = c->layers, *n; l; l = n) {
+                n = l->next;
+                free(l->key);
+                free(l);
+        }
+        strv_free(c->template_vars);
+        free(c->project_dir);
+        free(c->cache_dir);
+        free(c->manifest_dir);
+        free(c->digest_cache_path);
+        sd_event_unref(c->event);
+        free(c);
+        return NULL;
+}
+
+/* ---- submitting ---- */
+
+/* A text that is the same for two layer specs exactly when they build the same layer in this run. */
+static char *layer_spec_key(const LayerSpec *l) {
+        TextBuf b = {};
+        char *s = NULL;
+
+        textbuf_appendf(&b, "%d\x1f%s\x1f", (int) l->kind, strempty(l->path));
+        STRV_FOREACH(p, l->paths) {
+                textbuf_append(&b, *p);
+                textbuf_append_char(&b, '\x1e');
+        }
+        textbuf_append_char(&b, '\x1f');
+        for (size_t i = 0; i < l->n_symlinks; i++)
+                textbuf_appendf(&b, "%s\x1e%s\x1d", l->symlinks[i].link, l->symlinks[i].target);
+        textbuf_appendf(&b, "\x1f%d%d\x1f%s\x1e%s", l->prefix.follow_symlinks, l->prefix.canonicalize,
+                        l->prefix.strip_prefix ? l->prefix.strip_prefix : "\x01",
+                        l->prefix.prepend_prefix ? l->prefix.prepend_prefix : "\x01");
+        if (textbuf_steal(&b, &s) < 0)
+                return NULL;
+        return s;
+}
+
+static int send_client_message(Client *c, const Maelstrom__V1__ClientMessage *msg) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t size;
+        int r;
+
+        if (c->session_closed)
+                return -ECONNRESET;
+        r = proto_pack(msg, &data, &size);
+        if (r < 0)
+                return r;
+        return rpc_call_send(c->session, data, size);
+}
+
+/* Tell the local worker where a blob's bytes are, once per run. */
+static int send_local_blob(Client *c, const Digest *d, const char *path) {
+        Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        Maelstrom__V1__LocalBlob b = MAELSTROM__V1__LOCAL_BLOB__INIT;
+        int r;
+
+        if (digest_map_get(c->sent_blobs, d))
+                return 0;
+        b.digest.data = (uint8_t *) d->bytes;
+        b.digest.len = DIGEST_SIZE;
+        b.path = (char *) path;
+        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB;
+        msg.local_blob = &b;
+        r = send_client_message(c, &msg);
+        if (r < 0)
+                return r;
+        return digest_map_put(c->sent_blobs, d, (void *) 1);
+}
+
+static int client_layer(Client *c, const LayerSpec *spec, LayerMemo **ret, char **reterr_message) {
+        _cleanup_(built_layer_freep) BuiltLayer *built = NULL;
+        _cleanup_free_ char *key = layer_spec_key(spec);
+        int r;
+
+        if (!key)
+                return -ENOMEM;
+        for (LayerMemo *l = c->layers; l; l = l->next)
+                if (streq(l->key, key)) {
+                        *ret = l;
+                        return 0;
+                }
+
+        r = layer_build(spec, c->project_dir, c->template_vars, c->digests, c->manifest_dir, &built,
+                        reterr_message);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < built->n_blobs; i++) {
+                r = send_local_blob(c, &built->blobs[i].digest, built->blobs[i].path);
+                if (r < 0)
+                        return r;
+        }
+        r = send_local_blob(c, &built->digest, built->path);
+        if (r < 0)
+                return r;
+
+        LayerMemo *l = calloc(1, sizeof(LayerMemo));
+        if (!l)
+                return -ENOMEM;
+        l->key = TAKE_PTR(key);
+        l->kind = built->kind;
+        l->digest = built->digest;
+        l->next = c->layers;
+        c->layers = l;
+        *ret = l;
+        return 0;
+}
+
+static int set_error(char **reterr_message, int r, const char *fmt, const char *arg) {
+        if (asprintf(reterr_message, fmt, arg) < 0)
+                *reterr_message = NULL;
+        return r;
+}
+
+int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *handlers, void *userdata,
+                  ClientJob **ret, char **reterr_message) {
+        Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        Maelstrom__V1__Submit submit = MAELSTROM__V1__SUBMIT__INIT;
+        Maelstrom__V1__JobSpec spec = MAELSTROM__V1__JOB_SPEC__INIT;
+        Maelstrom__V1__TtySize tty = MAELSTROM__V1__TTY_SIZE__INIT;
+        _cleanup_free_ Maelstrom__V1__Layer *layers = NULL, **layer_ptrs = NULL;
+        _cleanup_free_ Maelstrom__V1__Mount *mounts = NULL, **mount_ptrs = NULL;
+        _cleanup_strv_free_ char **bind_paths = NULL;
+        _cleanup_free_ char **device_names = NULL;
+        size_t n_devices = 0;
+        int r;
+
+        *reterr_message = NULL;
+        if (c->session_closed || c->worker_ended)
+                return set_error(reterr_message, -ECONNRESET, "%s", "the local worker is gone");
+        if (job->image)
+                return set_error(reterr_message, -EOPNOTSUPP,
+                                 "container images ('%s') are not available yet in this version", job->image);
+
+        layers = calloc(job->n_layers ?: 1, sizeof(Maelstrom__V1__Layer));
+        layer_ptrs = calloc(job->n_layers ?: 1, sizeof(Maelstrom__V1__Layer *));
+        mounts = calloc(job->n_mounts ?: 1, sizeof(Maelstrom__V1__Mount));
+        mount_ptrs = calloc(job->n_mounts ?: 1, sizeof(Maelstrom__V1__Mount *));
+        bind_paths = calloc(job->n_mounts + 1, sizeof(char *));
+        device_names = calloc(job->n_mounts * _DEVICE_MAX + 1, sizeof(char *));
+        if (!layers || !layer_ptrs || !mounts || !mount_ptrs || !bind_paths || !device_names)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < job->n_layers; i++) {
+                LayerMemo *l;
+                r = client_layer(c, &job->layers[i], &l, reterr_message);
+                if (r < 0)
+                        return r;
+                layers[i] = (Maelstrom__V1__Layer) MAELSTROM__V1__LAYER__INIT;
+                layers[i].digest.data = l->digest.bytes;
+                layers[i].digest.len = DIGEST_SIZE;
+                layers[i].kind = l->kind == BUILT_LAYER_TAR ? MAELSTROM__V1__LAYER_KIND__LAYER_KIND_TAR
+                                                            : MAELSTROM__V1__LAYER_KIND__LAYER_KIND_MANIFEST;
+                layer_ptrs[i] = &layers[i];
+        }
+
+        for (size_t i = 0, nb = 0; i < job->n_mounts; i++) {
+                const JobMount *jm = &job->mounts[i];
+                Maelstrom__V1__Mount *m = &mounts[i];
+
+                *m = (Maelstrom__V1__Mount) MAELSTROM__V1__MOUNT__INIT;
+                m->mount_point = jm->mount_point ?: (char *) "";
+                switch (jm->type) {
+                case MOUNT_TMP:
+                        m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_TMP;
+                        break;
+                case MOUNT_PROC:
+                        m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_PROC;
+                        break;
+                case MOUNT_SYS:
+                        m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_SYS;
+                        break;
+                case MOUNT_DEVPTS:
+                        m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_DEVPTS;
+                        break;
+                case MOUNT_MQUEUE:
+                        m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_MQUEUE;
+                        break;
+                case MOUNT_BIND: {
+                        /* Bind sources are relative to the project directory; the worker gets them absolute. */
+                        char *abs = jm->local_path[0] == '/' ? strdup(jm->local_path)
+                                                             : strjoin(c->project_dir, "/", jm->local_path);
+                        if (!abs)
+                                return -ENOMEM;
+                        bind_paths[nb++] = abs;
+                        if (access(abs, F_OK) < 0)
+                                return set_error(reterr_message, -errno, "bind mount source '%s' does not exist",
+                                                 jm->local_path);
+                        m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_BIND;
+                        m->local_path = abs;
+                        m->read_only = jm->read_only;
+                        break;
+                }
+                case MOUNT_DEVICES:
+                        m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_DEVICES;
+                        m->devices = device_names + n_devices;
+                        for (Device d = 0; d < _DEVICE_MAX; d++)
+                                if (jm->devices & (1u << d)) {
+                                        device_names[n_devices++] = (char *) device_to_string(d);
+                                        m->n_devices++;
+                                }
+                        break;
+                case _MOUNT_TYPE_MAX:
+                case _MOUNT_TYPE_INVALID:
+                        return -EINVAL;
+                }
+                mount_ptrs[i] = m;
+        }
+
+        spec.program = job->program;
+        spec.arguments = job->arguments;
+        spec.n_arguments = strv_length(job->arguments);
+        spec.environment = job->environment;
+        spec.n_environment = strv_length(job->environment);
+        spec.layers = layer_ptrs;
+        spec.n_layers = job->n_layers;
+        spec.mounts = mount_ptrs;
+        spec.n_mounts = job->n_mounts;
+        spec.network = (Maelstrom__V1__Network) job->network;
+        spec.enable_writable_file_system = job->enable_writable_file_system;
+        spec.working_directory = job->working_directory;
+        spec.user = job->user;
+        spec.group = job->group;
+        spec.timeout_usec = job->timeout;
+        spec.priority = job->priority;
+        spec.estimated_duration_usec = job->estimated_duration;
+        spec.capture_file_system_changes = job->capture_file_system_changes;
+        if (job->allocate_tty) {
+                tty.rows = job->tty.rows;
+                tty.columns = job->tty.columns;
+                spec.tty = &tty;
+        }
+
+        ClientJob *j = calloc(1, sizeof(ClientJob));
+        if (!j)
+                return -ENOMEM;
+        j->client = c;
+        j->id = ++c->next_id;
+        if (handlers)
+                j->handlers = *handlers;
+        j->userdata = userdata;
+
+        submit.job_id = j->id;
+        submit.spec = &spec;
+        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
+        msg.submit = &submit;
+        r = send_client_message(c, &msg);
+        if (r < 0) {
+                free(j);
+                return r;
+        }
+
+        j->next = c->jobs;
+        if (c->jobs)
+                c->jobs->prev = j;
+        c->jobs = j;
+        c->n_jobs++;
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
+void client_job_cancel(ClientJob *j) {
+        Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        Maelstrom__V1__Cancel cancel = MAELSTROM__V1__CANCEL__INIT;
+
+        cancel.job_id = j->id;
+        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL;
+        msg.cancel = &cancel;
+        (void) send_client_message(j->client, &msg);
+        client_job_free(j);
+}
+
+int client_job_tty_write(ClientJob *j, const void *data, size_t size) {
+        Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        Maelstrom__V1__TtyInput in = MAELSTROM__V1__TTY_INPUT__INIT;
+
+        in.job_id = j->id;
+        in.data.data = (uint8_t *) data;
+        in.data.len = size;
+        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT;
+        msg.tty_input = &in;
+        return send_client_message(j->client, &msg);
+}
+
+int client_job_tty_resize(ClientJob *j, unsigned short rows, unsigned short columns) {
+        Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        Maelstrom__V1__TtyResize resize = MAELSTROM__V1__TTY_RESIZE__INIT;
+        Maelstrom__V1__TtySize size = MAELSTROM__V1__TTY_SIZE__INIT;
+
+        size.rows = rows;
+        size.columns = columns;
+        resize.job_id = j->id;
+        resize.size = &size;
+        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE;
+        msg.tty_resize = &resize;
+        return send_client_message(j->client, &msg);
+}

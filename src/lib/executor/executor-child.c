@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+
+/* The container's child, from clone to execve.  It runs on a stack of its own in the worker's memory while
+ * the worker's threads go on (see clone_child() in executor.c): it makes raw system calls only
+ * (executor-syscall.h; no allocation, no stdio, no locks, not even errno), writes nothing but its own stack,
+ * and reads the plan, which stays untouched until the child is gone.  AddressSanitizer cannot follow the
+ * stack switch (it reports false overflows), so none of this is instrumented. */
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/openat2.h>
+#include <linux/rtnetlink.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+
+#include "basic/time-util.h"
+#include "executor/executor-child.h"
+#include "executor/executor-syscall.h"
+
+#define _child_ __attribute__((no_sanitize_address))
+
+_child_ static size_t child_strlen(const char *s) {
+        size_t n = 0;
+        while (s[n])
+                n++;
+        return n;
+}
+
+_child_ static _noreturn_ void child_exit(int status) {
+        for (;;)
+                (void) child_syscall(SYS_exit_group, status);
+}
+
+_child_ static _noreturn_ void child_fail_at(const ChildPlan *p, ChildStep step, size_t index, long error,
+                                             int fs_fd) {
+        ChildReport r = {
+                .step = step,
+                .error = error < 0 ? (int32_t) -error : EIO,
+                .index = (uint32_t) index,
+        };
+
+        /* An fs context fd carries the kernel's explanation of a failed fsconfig/fsmount. */
+        if (fs_fd >= 0 && child_syscall(SYS_read, fs_fd, r.detail, sizeof r.detail - 1) < 0)
+                r.detail[0] = 0;
+        (void) child_syscall(SYS_write, p->report_fd, &r, sizeof r);
+        child_exit(127);
+}
+
+/* error: the negative errno of a failed call. */
+_child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, long error) {
+        child_fail_at(p, step, /* index= */ 0, error, /* fs_fd= */ -EBADF);
+}
+
+_child_ static long child_write_file(const char *path, const char *s) {
+        long fd, r;
+
+        fd = child_syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return fd;
+        r = child_syscall(SYS_write, fd, s, child_strlen(s));
+        (void) child_syscall(SYS_close, fd);
+        return r < 0 ? r : 0;
+}
+
+_child_ static long child_loopback_up(void) {
+        struct {
+                struct nlmsghdr nh;
+                struct ifinfomsg ifi;
+        } req = {
+                .nh.nlmsg_len = sizeof req,
+                .nh.nlmsg_type = RTM_NEWLINK,
+                .nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
+                .nh.nlmsg_seq = 1,
+                .ifi.ifi_family = AF_UNSPEC,
+                .ifi.ifi_index = 1, /* lo is always index 1 in a new network namespace */
+                .ifi.ifi_flags = IFF_UP,
+                .ifi.ifi_change = IFF_UP,
+        };
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+        union {
+                struct nlmsghdr nh;
+                char buf[1024];
+        } resp;
+        long fd, n;
+
+        fd = child_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0)
+                return fd;
+        n = child_syscall(SYS_sendto, fd, &req, sizeof req, 0, &sa, sizeof sa);
+        if (n >= 0)
+                n = child_syscall(SYS_recvfrom, fd, &resp, sizeof resp, 0, NULL, NULL);
+        (void) child_syscall(SYS_close, fd);
+        if (n < 0)
+                return n;
+        if ((size_t) n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) || resp.nh.nlmsg_type != NLMSG_ERROR)
+                return -EBADMSG;
+        return ((const struct nlmsgerr *) NLMSG_DATA(&resp.nh))->error;
+}
+
+_child_ static void child_fsconfig(const ChildPlan *p, ChildStep step, size_t index, long fs, const char *key,
+                                   const char *value) {
+        long r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, value, 0);
+        if (r < 0)
+                child_fail_at(p, step, index, r, (int) fs);
+}
+
+/* Create a file system of the fs context fs and return a mount of it. */
+_child_ static long child_fsmount(const ChildPlan *p, ChildStep step, size_t index, long fs, unsigned attr) {
+        long r, mnt;
+
+        r = child_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+        if (r < 0)
+                child_fail_at(p, step, index, r, (int) fs);
+        mnt = child_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attr);
+        if (mnt < 0)
+                child_fail_at(p, step, index, mnt, (int) fs);
+        (void) child_syscall(SYS_close, fs);
+        return mnt;
+}
+
+_child_ static long child_overlay(const ChildPlan *p) {
+        long fs, mnt, r;
+
+        if (p->writable) {
+                r = child_syscall(SYS_mount, "tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+                if (r < 0)
+                        child_fail(p, STEP_WRITABLE_TMPFS, r);
+                r = child_syscall(SYS_mkdirat, AT_FDCWD, p->upper_dir, 0755);
+                if (r >= 0)
+                        r = child_syscall(SYS_mkdirat, AT_FDCWD, p->work_dir, 0755);
+                if (r >= 0)
+                        r = child_syscall(SYS_mkdirat, AT_FDCWD, p->root_dir, 0755);
+                if (r < 0)
+                        child_fail(p, STEP_WRITABLE_DIRS, r);
+        }
+
+        for (size_t i = 0; i < p->n_layer_fds; i++) {
+                long fd = child_syscall(SYS_openat, AT_FDCWD, p->layer_paths[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                r = fd < 0 ? fd : child_syscall(SYS_dup3, fd, p->layer_fds[i], O_CLOEXEC);
+                if (r < 0)
+                        child_fail_at(p, STEP_LAYER, i, r, /* fs_fd= */ -EBADF);
+                (void) child_syscall(SYS_close, fd);
+        }
+
+        fs = child_syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                child_fail(p, STEP_OVERLAY, fs);
+        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "source", "overlay");
+        if (p->lowerdir)
+                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir", p->lowerdir);
+        else
+                for (size_t i = 0; i < p->n_lowerdirs; i++)
+                        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir+", p->lowerdirs[i]);
+        if (p->writable) {
+                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "upperdir", p->upper_dir);
+                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "workdir", p->work_dir);
+        }
+        mnt = child_fsmount(p, STEP_OVERLAY, /* index= */ 0, fs, p->writable ? 0 : MOUNT_ATTR_RDONLY);
+        r = child_syscall(SYS_move_mount, mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH);
+        if (r < 0)
+                child_fail(p, STEP_OVERLAY, r);
+        return mnt;
+}
+
+/* Open a pty in the job's devpts instance, send the master to the parent, and put the slave on the fd number
+ * that the plan uses for stdio. */
+_child_ static void child_tty(const ChildPlan *p, long devpts) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) "t", .iov_len = 1 };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof control,
+        };
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+        int unlock = 0, master_fd;
+        long master, slave, r;
+
+        master = child_syscall(SYS_openat, devpts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        r = master < 0 ? master : child_syscall(SYS_ioctl, master, TIOCSPTLCK, &unlock);
+        if (r >= 0 && (p->winsize.ws_row > 0 || p->winsize.ws_col > 0))
+                r = child_syscall(SYS_ioctl, master, TIOCSWINSZ, &p->winsize);
+        slave = r < 0 ? r : child_syscall(SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        r = slave < 0 ? slave : child_syscall(SYS_dup3, slave, p->stdin_fd, O_CLOEXEC);
+        if (r < 0)
+                child_fail(p, STEP_TTY, r);
+        (void) child_syscall(SYS_close, slave);
+
+        master_fd = (int) master;
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+        *(int *) (void *) CMSG_DATA(cmsg) = master_fd;
+        r = child_syscall(SYS_sendmsg, p->tty_socket, &mh, MSG_NOSIGNAL);
+        if (r < 0)
+                child_fail(p, STEP_TTY, r);
+        (void) child_syscall(SYS_close, master);
+        (void) child_syscall(SYS_close, p->tty_socket);
+}
+
+_child_ static void child_mount(const ChildPlan *p, size_t i, long root) {
+        const ChildMount *m = &p->mounts[i];
+        struct open_how how = {
+                .flags = O_PATH | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        long target, mnt, r;
+
+        target = child_syscall(SYS_openat2, root, m->target, &how, sizeof how);
+        if (target < 0)
+                child_fail_at(p, STEP_MOUNT_POINT, i, target, /* fs_fd= */ -EBADF);
+
+        if (m->source) {
+                mnt = child_syscall(SYS_open_tree, AT_FDCWD, m->source,
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                if (mnt < 0)
+                        child_fail_at(p, STEP_MOUNT_SOURCE, i, mnt, /* fs_fd= */ -EBADF);
+                if (m->read_only) {
+                        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                        r = child_syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                                          sizeof attr);
+                        if (r < 0)
+                                child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
+                }
+        } else {
+                long fs = child_syscall(SYS_fsopen, m->fstype, FSOPEN_CLOEXEC);
+                if (fs < 0)
+                        child_fail_at(p, STEP_MOUNT, i, fs, /* fs_fd= */ -EBADF);
+                /* What /proc/mounts shows as the device; the new mount API leaves it "none". */
+                child_fsconfig(p, STEP_MOUNT, i, fs, "source", m->fstype);
+                if (m->option_key)
+                        child_fsconfig(p, STEP_MOUNT, i, fs, m->option_key, m->option_value);
+                mnt = child_fsmount(p, STEP_MOUNT, i, fs, m->attr);
+        }
+
+        r = child_syscall(SYS_move_mount, mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        if (r < 0)
+                child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
+        if (p->tty_socket >= 0 && i == p->devpts_index)
+                child_tty(p, mnt);
+        (void) child_syscall(SYS_close, mnt);
+        (void) child_syscall(SYS_close, target);
+}
+
+_child_ static _noreturn_ void child_exec(const ChildPlan *p) {
+        bool eacces = false;
+        long error = -ENOENT;
+
+        /* Like execvp: go on past candidates that do not exist, remember a permission problem, stop at any
+         * other error.  (No fallback to /bin/sh for ENOEXEC: a job names a real program.) */
+        for (char *const *c = p->candidates; *c; c++) {
+                long r = child_syscall(SYS_execve, *c, p->argv, p->envp);
+                if (r == -EACCES)
+                        eacces = true;
+                else if (!IN_SET(r, -ENOENT, -ENOTDIR, -ESTALE, -ENODEV, -ETIMEDOUT)) {
+                        error = r;
+                        eacces = false;
+                        break;
+                }
+        }
+        child_fail(p, STEP_EXECVE, eacces ? -EACCES : error);
+}
+
+/* The kernel's struct sigaction (with sa_restorer, as on x86-64 and arm64). */
+struct child_sigaction {
+        unsigned long handler;
+        unsigned long flags;
+        unsigned long restorer;
+        uint64_t mask;
+};
+
+_child_ static _noreturn_ void child_main(const ChildPlan *p) {
+        static const struct child_sigaction dfl = {}; /* SIG_DFL, no flags, nothing blocked */
+        const uint64_t empty = 0;
+        struct timespec ts;
+        ChildReport ready = { .step = STEP_READY };
+        long root, r;
+
+        r = child_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+        if (r < 0)
+                child_fail(p, STEP_PDEATHSIG, r);
+
+        /* Only the user and PID namespaces came with clone: the others are created here, in parallel with
+         * the worker, and owned by the new user namespace.  The network namespace is most of the cost. */
+        r = child_syscall(SYS_unshare, p->unshare_flags);
+        if (r < 0)
+                child_fail(p, STEP_UNSHARE, r);
+
+        r = child_write_file("/proc/self/uid_map", p->uid_map);
+        if (r < 0)
+                child_fail(p, STEP_UID_MAP, r);
+        r = child_write_file("/proc/self/setgroups", "deny");
+        if (r < 0)
+                child_fail(p, STEP_SETGROUPS, r);
+        r = child_write_file("/proc/self/gid_map", p->gid_map);
+        if (r < 0)
+                child_fail(p, STEP_GID_MAP, r);
+
+        if (p->loopback) {
+                r = child_loopback_up();
+                if (r < 0)
+                        child_fail(p, STEP_LOOPBACK, r);
+        }
+
+        root = child_overlay(p);
+        for (size_t i = 0; i < p->n_mounts; i++)
+                child_mount(p, i, root);
+
+        r = child_syscall(SYS_fchdir, root);
+        if (r >= 0)
+                r = child_syscall(SYS_pivot_root, ".", ".");
+        if (r < 0)
+                child_fail(p, STEP_PIVOT_ROOT, r);
+        r = child_syscall(SYS_umount2, ".", MNT_DETACH);
+        if (r < 0)
+                child_fail(p, STEP_UNMOUNT_OLD_ROOT, r);
+        (void) child_syscall(SYS_close, root);
+        r = child_syscall(SYS_chdir, p->working_directory);
+        if (r < 0)
+                child_fail(p, STEP_CHDIR, r);
+
+        /* The parent made sure all three are above 2, so no dup3 clobbers another's source. */
+        r = child_syscall(SYS_dup3, p->stdin_fd, STDIN_FILENO, 0);
+        if (r >= 0)
+                r = child_syscall(SYS_dup3, p->stdout_fd, STDOUT_FILENO, 0);
+        if (r >= 0)
+                r = child_syscall(SYS_dup3, p->stderr_fd, STDERR_FILENO, 0);
+        if (r < 0)
+                child_fail(p, STEP_STDIO, r);
+        /* CLOEXEC rather than close: the report pipe must stay open until execve succeeds. */
+        r = child_syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (r < 0)
+                child_fail(p, STEP_CLOSE_FDS, r);
+        r = child_syscall(SYS_setsid);
+        if (r < 0)
+                child_fail(p, STEP_SETSID, r);
+        if (p->tty) {
+                r = child_syscall(SYS_ioctl, STDIN_FILENO, TIOCSCTTY, 0);
+                if (r < 0)
+                        child_fail(p, STEP_CONTROLLING_TTY, r);
+        }
+
+        /* Every signal has been blocked since before clone, so none of our handlers ever ran here.  execve
+         * keeps ignored signals ignored and the mask as it is: give the job a clean slate. */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (!IN_SET(sig, SIGKILL, SIGSTOP))
+                        (void) child_syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        (void) child_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
+        (void) child_syscall(SYS_umask, 0022);
+
+        if (child_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) >= 0) {
+                ready.usec = timespec_load(&ts);
+                (void) child_syscall(SYS_write, p->report_fd, &ready, sizeof ready);
+        }
+
+        if (p->seccomp) {
+                r = child_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if (r < 0)
+                        child_fail(p, STEP_NO_NEW_PRIVS, r);
+                r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp);
+                if (r < 0)
+                        child_fail(p, STEP_SECCOMP, r);
+        }
+
+        child_exec(p);
+}
+
+_child_ int child_entry(void *plan) {
+        child_main(plan);
+}

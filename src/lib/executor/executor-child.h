@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#pragma once
+
+/* What executor.c prepares for the container's child, and the child itself (executor-child.c): everything
+ * the child reads is in a ChildPlan made before clone; it reports a failed step as a ChildReport on a pipe. */
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#include "basic/macro.h"
+#include "spec/spec.h"
+
+/* The child's frames are small (the largest holds a 1 KiB netlink buffer); the rest is margin for
+ * sanitizer builds. */
+#define CHILD_STACK_SIZE (256U * 1024U)
+#define CHILD_STACK_GUARD 4096U
+
+typedef enum ChildStep {
+        STEP_READY, /* not a failure: the time just before the seccomp filter and execve */
+        STEP_PDEATHSIG,
+        STEP_UNSHARE,
+        STEP_UID_MAP,
+        STEP_SETGROUPS,
+        STEP_GID_MAP,
+        STEP_LOOPBACK,
+        STEP_WRITABLE_TMPFS,
+        STEP_WRITABLE_DIRS,
+        STEP_LAYER, /* index = entry in ChildPlan.layer_paths */
+        STEP_OVERLAY,
+        STEP_MOUNT_POINT, /* index = entry in ChildPlan.mounts */
+        STEP_MOUNT_SOURCE,
+        STEP_MOUNT,
+        STEP_TTY,
+        STEP_PIVOT_ROOT,
+        STEP_UNMOUNT_OLD_ROOT,
+        STEP_CHDIR,
+        STEP_STDIO,
+        STEP_CLOSE_FDS,
+        STEP_SETSID,
+        STEP_CONTROLLING_TTY,
+        STEP_NO_NEW_PRIVS,
+        STEP_SECCOMP,
+        STEP_EXECVE,
+        _STEP_MAX,
+} ChildStep;
+
+/* One record on the report pipe; smaller than PIPE_BUF, so written atomically. */
+typedef struct ChildReport {
+        int32_t step;
+        int32_t error; /* positive errno */
+        uint32_t index;
+        uint32_t reserved;
+        uint64_t usec; /* STEP_READY: CLOCK_MONOTONIC */
+        char detail[112]; /* the kernel's message from an fs context, if any */
+} ChildReport;
+
+typedef struct ChildMount {
+        MountType type;
+        size_t spec_index;
+        const char *target;  /* in the container; resolved inside the new root */
+        const char *source;  /* MOUNT_BIND and MOUNT_DEVICES: host path to clone */
+        const char *fstype;  /* the others */
+        const char *option_key, *option_value; /* one string option of the new file system, or NULL */
+        unsigned attr;       /* MOUNT_ATTR_* of a new file system */
+        bool read_only;
+        char *target_owned, *source_owned;
+} ChildMount;
+
+typedef struct ChildPlan {
+        char uid_map[64], gid_map[64];
+        bool writable;
+        const char *tmpfs_dir, *upper_dir, *work_dir; /* writable only */
+        const char *root_dir;                         /* where the overlay is attached */
+        char *lowerdir;     /* all lower directories in one fsconfig string, or NULL: */
+        char **lowerdirs;   /* one "lowerdir+" each, top first */
+        size_t n_lowerdirs;
+        /* The lower directories, top first, and the fd numbers that name them (/proc/self/fd/N).  The
+         * parent's fds are only placeholders: overlayfs takes no directory from another mount namespace,
+         * so the child opens each path again in its own and dup3()s it over the placeholder. */
+        char **layer_paths;
+        int *layer_fds;
+        size_t n_layer_fds;
+        bool layer_fds_closed; /* the parent's only; set after clone */
+        ChildMount *mounts;
+        size_t n_mounts;
+        char *working_directory;
+        int stdin_fd, stdout_fd, stderr_fd;
+        int report_fd;
+        bool tty, loopback;
+        unsigned long unshare_flags;
+        size_t devpts_index;   /* with tty_socket: the devpts mount on /dev/pts that provides the tty */
+        int tty_socket;        /* where the child sends the master, or -EBADF for a pty from the host */
+        struct winsize winsize;
+        const struct sock_fprog *seccomp;
+        char *program;
+        char **candidates; /* NULL-terminated */
+        char **argv;       /* each one allocation, pointers and strings: the child reads them after */
+        char **envp;       /* executor_start() has returned, when the caller's spec may be gone */
+        void *stack;       /* the child's, with a guard page below; freed once the child is gone */
+} ChildPlan;
+
+/* The child's entry point, for clone(): plan is the ChildPlan.  Never returns. */
+int child_entry(void *plan);

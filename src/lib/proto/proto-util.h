@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#pragma once
+
+/* Helpers around the protobuf-c generated code (maelstrom/v1/<name>.pb-c.h): packing into a malloc()ed
+ * buffer, unpacking with our error convention, and a cleanup function for unpacked messages. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "basic/macro.h"
+
+/* Unpack size bytes as a message of the given type.  Returns -EBADMSG if the bytes are not a valid encoding
+ * (protobuf-c returns NULL for malformed input and for allocation failures alike).  Free the result with
+ * protobuf_c_message_free_unpacked(m, NULL) or _cleanup_(proto_freep). */
+int proto_unpack(const ProtobufCMessageDescriptor *descriptor, const void *data, size_t size, void **ret);
+
+/* Pack a message into a new malloc()ed buffer (never NULL, even for an empty encoding). */
+int proto_pack(const void *message, uint8_t **ret, size_t *ret_size);
+
+/* For _cleanup_(proto_freep) on any unpacked message pointer (Maelstrom__V1__Foo *). */
+static inline void proto_freep(void *p) {
+        ProtobufCMessage **m = p;
+        if (*m)
+                protobuf_c_message_free_unpacked(*m, /* allocator= */ NULL);
+}

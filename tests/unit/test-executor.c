@@ -1,0 +1,931 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+
+/* The container, driven from our own sd-event loop, on layers built from busybox-static.
+ *
+ *   test-executor HELPER    HELPER: the static job helper, tests/tools/job-helper (seccomp, tcp, fds, segv checks)
+ *
+ * Runs as root and as an unprivileged user (tests/run-as-user.sh); skips when the machine has no busybox or
+ * no user namespaces. */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "basic/string-util.h"
+#include "basic/tests.h"
+#include "executor/executor.h"
+
+#define BUSYBOX "/bin/busybox"
+
+#define ASSERT_SYSCALL(expr)                                                                    \
+        ({                                                                                      \
+                if ((expr) < 0) {                                                               \
+                        fprintf(stderr, "%s:%d: '%s' failed: %m\n", __FILE__, __LINE__, #expr);  \
+                        abort();                                                                \
+                }                                                                               \
+        })
+
+static struct {
+        sd_event *event;
+        Executor *x;
+        char *tmp, *scratch, *layer1, *layer2, *host_rw, *host_ro, *helper;
+} T;
+
+typedef struct Job {
+        ExecSpec spec;
+        const char *layers[4];
+        const char *args[8];
+        const char *env[4];
+        ExecMount mounts[8];
+        ExecResult result;
+        bool done;
+        TextBuf tty;
+        Execution *e;
+} Job;
+
+static void on_done(Execution *e, ExecResult *r, void *userdata) {
+        Job *j = userdata;
+        j->result = *r;
+        j->done = true;
+}
+
+static void on_tty(Execution *e, const void *data, size_t size, void *userdata) {
+        Job *j = userdata;
+        textbuf_append_len(&j->tty, data, size);
+}
+
+static void job_init(Job *j, const char *script) {
+        *j = (Job) {};
+        j->layers[0] = T.layer1;
+        j->args[0] = "-c";
+        j->args[1] = script;
+        j->env[0] = "PATH=/bin";
+        j->spec = (ExecSpec) {
+                .layers = j->layers,
+                .n_layers = 1,
+                .mounts = j->mounts,
+                .network = NETWORK_DISABLED,
+                .program = "sh",
+                .arguments = j->args,
+                .environment = j->env,
+                .timeout = 30 * USEC_PER_SEC,
+                .inline_limit = 1 << 20,
+                .seccomp = true,
+        };
+}
+
+static void job_add_mount(Job *j, MountType type, const char *mount_point) {
+        j->mounts[j->spec.n_mounts++] = (ExecMount) { .type = type, .mount_point = mount_point };
+}
+
+static void job_start(Job *j) {
+        ASSERT_OK(executor_start(T.x, &j->spec, on_done, on_tty, j, &j->e));
+}
+
+static void job_wait(Job *j) {
+        while (!j->done)
+                ASSERT_OK(sd_event_run(T.event, UINT64_MAX));
+        j->e = execution_free(j->e);
+}
+
+static void job_done(Job *j) {
+        exec_result_done(&j->result);
+        textbuf_done(&j->tty);
+}
+
+static const char *job_out(const Job *j) {
+        return j->result.out.data ?: "";
+}
+
+static const char *job_err(const Job *j) {
+        return j->result.err.data ?: "";
+}
+
+static void job_run(Job *j) {
+        job_start(j);
+        job_wait(j);
+        if (j->result.outcome == EXEC_ERROR)
+                fprintf(stderr, "  error: %s: %s\n", j->result.error_step, strerror(j->result.error_errno));
+        else if (j->result.outcome != EXEC_EXITED || j->result.status != 0)
+                fprintf(stderr, "  %s %d\n  stdout: %s\n  stderr: %s\n",
+                        exec_outcome_to_string(j->result.outcome), j->result.status, job_out(j), job_err(j));
+}
+
+static void assert_exited(const Job *j, int code) {
+        ASSERT_EQ(j->result.outcome, EXEC_EXITED);
+        ASSERT_EQ(j->result.status, code);
+}
+
+/* Run, expect success with exactly this output, and clean up. */
+static void job_run_expect(Job *j, const char *out) {
+        job_run(j);
+        assert_exited(j, 0);
+        ASSERT_STREQ(job_out(j), out);
+        job_done(j);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        return 0;
+}
+
+/* Run the loop for a while, for jobs that must be seen running. */
+static void loop_for(usec_t usec) {
+        usec_t until = now(CLOCK_MONOTONIC) + usec;
+        sd_event_source *s = NULL;
+
+        ASSERT_OK(sd_event_add_time(T.event, &s, CLOCK_MONOTONIC, until, 0, on_timer, NULL));
+        while (now(CLOCK_MONOTONIC) < until)
+                ASSERT_OK(sd_event_run(T.event, UINT64_MAX));
+        sd_event_source_disable_unref(s);
+}
+
+/* Is a process with exactly this argv alive anywhere on the host? */
+static bool host_has_process(const char *arg0, const char *arg1) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        bool found = false;
+        size_t l0 = strlen(arg0) + 1, l1 = strlen(arg1) + 1;
+
+        ASSERT_TRUE(d);
+        while (!found && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *cmdline = NULL;
+                size_t size;
+
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                path = strjoin("/proc/", de->d_name, "/cmdline");
+                ASSERT_TRUE(path);
+                if (read_full_file(path, 4096, &cmdline, &size) < 0)
+                        continue;
+                found = size == l0 + l1 && memcmp(cmdline, arg0, l0) == 0 && memcmp(cmdline + l0, arg1, l1) == 0;
+        }
+        closedir(d);
+        return found;
+}
+
+static void write_file(const char *dir, const char *name, const char *content) {
+        _cleanup_free_ char *p = strjoin(dir, "/", name);
+        ASSERT_TRUE(p);
+        ASSERT_OK(write_file_atomic(p, content, strlen(content), 0644));
+}
+
+static void make_dirs(const char *dir, const char *const *names) {
+        for (const char *const *n = names; *n; n++) {
+                _cleanup_free_ char *p = strjoin(dir, "/", *n);
+                ASSERT_TRUE(p);
+                ASSERT_SYSCALL((mkdir(p, 0755)));
+        }
+}
+
+static void copy_file(const char *from, const char *to) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+
+        ASSERT_OK(read_full_file(from, 64 << 20, &data, &size));
+        ASSERT_OK(write_file_atomic(to, data, size, 0755));
+}
+
+static bool path_exists(const char *dir, const char *name) {
+        _cleanup_free_ char *p = strjoin(dir, "/", name);
+        ASSERT_TRUE(p);
+        return access(p, F_OK) == 0;
+}
+
+static void build_layers(void) {
+        static const char *const applets[] = {
+                "sh", "echo", "cat", "ls", "id", "true", "false", "sleep", "kill", "yes", "head", "tr", "wc",
+                "pwd", "tty", "stty", "test", "grep", "cut", "setsid", "touch", "stat", "sed", NULL,
+        };
+        static const char *const dirs1[] = {
+                "bin", "opt", "opt/bin", "proc", "sys", "tmp", "dev", "dev/pts", "dev/shm", "dev/mqueue", "mnt",
+                "mnt/ro", "mnt/rw", "work", "data", NULL,
+        };
+        static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty", "fuse", NULL };
+        static const char *const dirs2[] = { "data", NULL };
+        _cleanup_free_ char *bb = NULL, *helper = NULL;
+
+        make_dirs(T.layer1, dirs1);
+        bb = strjoin(T.layer1, "/bin/busybox");
+        helper = strjoin(T.layer1, "/bin/helper");
+        ASSERT_TRUE(bb && helper);
+        copy_file(BUSYBOX, bb);
+        copy_file(T.helper, helper);
+        for (const char *const *a = applets; *a; a++) {
+                _cleanup_free_ char *l = strjoin(T.layer1, "/bin/", *a);
+                ASSERT_TRUE(l);
+                ASSERT_SYSCALL((symlink("busybox", l)));
+        }
+        {
+                _cleanup_free_ char *l = strjoin(T.layer1, "/opt/bin/hello");
+                ASSERT_TRUE(l);
+                ASSERT_SYSCALL((symlink("/bin/busybox", l)));
+        }
+        for (const char *const *d = devs; *d; d++) {
+                _cleanup_free_ char *n = strjoin("dev/", *d);
+                ASSERT_TRUE(n);
+                write_file(T.layer1, n, "");
+        }
+        write_file(T.layer1, "data/which", "layer1\n");
+        write_file(T.layer1, "data/only1", "only in layer1\n");
+
+        make_dirs(T.layer2, dirs2);
+        write_file(T.layer2, "data/which", "layer2\n");
+
+        write_file(T.host_ro, "hostfile", "from the host\n");
+}
+
+TEST(exit_codes) {
+        Job j;
+
+        job_init(&j, "exit 3");
+        job_run(&j);
+        assert_exited(&j, 3);
+        ASSERT_TRUE(j.result.setup_usec > 0);
+        job_done(&j);
+
+        job_init(&j, "echo hello; echo world >&2");
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_STREQ(job_out(&j), "hello\n");
+        ASSERT_STREQ(job_err(&j), "world\n");
+        ASSERT_EQ(j.result.out.truncated, 0);
+        job_done(&j);
+
+        /* run time is measured from the execve */
+        job_init(&j, "sleep 0.3");
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_TRUE(j.result.run_usec >= 300 * USEC_PER_MSEC);
+        ASSERT_TRUE(j.result.setup_usec < 5 * USEC_PER_SEC);
+        job_done(&j);
+}
+
+TEST(signals) {
+        Job j;
+
+        job_init(&j, NULL);
+        j.spec.program = "/bin/helper";
+        j.args[0] = "segv";
+        job_run(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_SIGNALED);
+        ASSERT_EQ(j.result.status, SIGSEGV);
+        job_done(&j);
+
+        job_init(&j, "echo started; exec sleep 100");
+        job_start(&j);
+        loop_for(200 * USEC_PER_MSEC);
+        ASSERT_OK(execution_kill(j.e));
+        job_wait(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_SIGNALED);
+        ASSERT_EQ(j.result.status, SIGKILL);
+        ASSERT_STREQ(job_out(&j), "started\n");
+        job_done(&j);
+}
+
+TEST(timeout) {
+        char script[256], arg[32];
+        unsigned n = 100000 + (unsigned) getpid() % 100000;
+        Job j;
+
+        job_init(&j, "echo before; trap '' TERM; sleep 100");
+        j.spec.timeout = USEC_PER_SEC; /* long enough for the first output on a loaded machine */
+        job_run(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_TIMED_OUT);
+        ASSERT_STREQ(job_out(&j), "before\n");
+        job_done(&j);
+
+        /* Children that ignore SIGTERM die too, and none is left on the host. */
+        snprintf(arg, sizeof arg, "%u", n);
+        snprintf(script, sizeof script, "(trap '' TERM; exec sleep %s) & echo started; wait", arg);
+        job_init(&j, script);
+        j.spec.timeout = USEC_PER_SEC; /* long enough for the first output on a loaded machine */
+        job_run(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_TIMED_OUT);
+        ASSERT_STREQ(job_out(&j), "started\n");
+        ASSERT_FALSE(host_has_process("sleep", arg));
+        job_done(&j);
+}
+
+TEST(orphans_die_with_the_job) {
+        char script[256], arg[32];
+        Job j;
+
+        /* A double fork: the sleep is reparented to PID 1, keeps stdout open, and would outlive the job. */
+        snprintf(arg, sizeof arg, "%u", 200000 + (unsigned) getpid() % 100000);
+        snprintf(script, sizeof script, "(sleep %s &); echo parent done", arg);
+        job_init(&j, script);
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_STREQ(job_out(&j), "parent done\n");
+        ASSERT_TRUE(j.result.run_usec < 10 * USEC_PER_SEC);
+        ASSERT_FALSE(host_has_process("sleep", arg));
+        job_done(&j);
+}
+
+TEST(free_while_running) {
+        char arg[32];
+        Job j;
+
+        snprintf(arg, sizeof arg, "%u", 300000 + (unsigned) getpid() % 100000);
+        job_init(&j, NULL);
+        j.spec.program = "sleep";
+        j.args[0] = arg;
+        job_start(&j);
+        loop_for(200 * USEC_PER_MSEC);
+        ASSERT_TRUE(host_has_process("sleep", arg));
+        j.e = execution_free(j.e);
+        ASSERT_EQ(executor_n_orphans(T.x), 1);
+        while (executor_n_orphans(T.x) > 0)
+                ASSERT_OK(sd_event_run(T.event, UINT64_MAX));
+        ASSERT_FALSE(j.done);
+        ASSERT_FALSE(host_has_process("sleep", arg));
+
+        /* executor_free() reaps what is left, synchronously. */
+        job_start(&j);
+        loop_for(200 * USEC_PER_MSEC);
+        ASSERT_TRUE(host_has_process("sleep", arg));
+        j.e = execution_free(j.e);
+        T.x = executor_free(T.x);
+        ASSERT_FALSE(host_has_process("sleep", arg));
+        ASSERT_FALSE(j.done);
+        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
+
+        /* ... and running jobs too; their Executions stay valid until freed. */
+        job_start(&j);
+        loop_for(200 * USEC_PER_MSEC);
+        T.x = executor_free(T.x);
+        ASSERT_FALSE(host_has_process("sleep", arg));
+        ASSERT_FALSE(j.done);
+        j.e = execution_free(j.e);
+        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
+}
+
+TEST(concurrent_jobs) {
+        Job jobs[6];
+
+        /* They share the executor's scratch directory, each in its own mount namespace. */
+        for (size_t i = 0; i < ELEMENTSOF(jobs); i++) {
+                job_init(&jobs[i], "sleep 0.2; echo $FOO > /tmp/x; cat /tmp/x");
+                jobs[i].env[1] = i % 2 ? "FOO=odd" : "FOO=even";
+                jobs[i].spec.writable = i % 3 == 0;
+                jobs[i].spec.network = (Network) (i % _NETWORK_MAX);
+                job_add_mount(&jobs[i], MOUNT_TMP, "/tmp");
+                job_start(&jobs[i]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(jobs); i++) {
+                job_wait(&jobs[i]);
+                assert_exited(&jobs[i], 0);
+                ASSERT_STREQ(job_out(&jobs[i]), i % 2 ? "odd\n" : "even\n");
+                job_done(&jobs[i]);
+        }
+}
+
+TEST(output_limits) {
+        Job j;
+
+        job_init(&j, "yes abcdefghi | head -c 5000; yes xyz | head -c 3000 >&2");
+        j.spec.inline_limit = 1000;
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_EQ(j.result.out.size, 1000);
+        ASSERT_EQ(j.result.out.truncated, 4000);
+        ASSERT_EQ(j.result.err.size, 1000);
+        ASSERT_EQ(j.result.err.truncated, 2000);
+        for (size_t i = 0; i < 1000; i++) {
+                ASSERT_EQ(j.result.out.data[i], "abcdefghi\n"[i % 10]);
+                ASSERT_EQ(j.result.err.data[i], "xyz\n"[i % 4]);
+        }
+        job_done(&j);
+
+        /* Larger than a pipe's buffer, and kept whole. */
+        job_init(&j, "yes 0123456789abcdef | head -c 300000");
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_EQ(j.result.out.size, 300000);
+        ASSERT_EQ(j.result.out.truncated, 0);
+        for (size_t i = 0; i < 300000; i++)
+                ASSERT_EQ(j.result.out.data[i], "0123456789abcdef\n"[i % 17]);
+        job_done(&j);
+
+        job_init(&j, "echo something");
+        j.spec.inline_limit = 0;
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_EQ(j.result.out.size, 0);
+        ASSERT_EQ(j.result.out.truncated, 10);
+        job_done(&j);
+}
+
+TEST(process_environment) {
+        _cleanup_close_ int leaked = -EBADF;
+        Job j;
+
+        /* PID 1, session and process-group leader, no controlling terminal (tty_nr 0). */
+        job_init(&j, "echo $$; cat /proc/1/stat");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_TRUE(startswith(job_out(&j), "1\n1 (")); /* sh execs cat in its place */
+        {
+                _cleanup_strv_free_ char **f = NULL;
+                ASSERT_OK(strv_split_whitespace(strchr(job_out(&j), '\n') + 1, &f));
+                ASSERT_TRUE(strv_length(f) > 6);
+                ASSERT_STREQ(f[3], "0"); /* ppid */
+                ASSERT_STREQ(f[4], "1"); /* process group */
+                ASSERT_STREQ(f[5], "1"); /* session */
+                ASSERT_STREQ(f[6], "0"); /* tty_nr */
+        }
+        job_done(&j);
+
+        /* Every fd above 2 closed, even one the worker left inheritable. */
+        leaked = fcntl(STDERR_FILENO, F_DUPFD, 20);
+        ASSERT_TRUE(leaked >= 20);
+        job_init(&j, NULL);
+        j.spec.program = "/bin/helper";
+        j.args[0] = "fds";
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        job_run_expect(&j, "0 1 2\n");
+
+        /* Standard input is empty. */
+        job_init(&j, "cat; echo rc=$?");
+        j.spec.timeout = 5 * USEC_PER_SEC;
+        job_run_expect(&j, "rc=0\n");
+
+        /* Environment, user and group, working directory. */
+        job_init(&j, "echo $FOO; id -u; id -g; pwd");
+        j.env[1] = "FOO=bar";
+        j.spec.user = 1234;
+        j.spec.group = 5678;
+        j.spec.working_directory = "/work";
+        job_run_expect(&j, "bar\n1234\n5678\n/work\n");
+
+        job_init(&j, "id -u; id -g");
+        job_run(&j);
+        ASSERT_STREQ(job_out(&j), "0\n0\n");
+        job_done(&j);
+
+        /* The hostname is the host's. */
+        {
+                char host[256] = {};
+                ASSERT_SYSCALL((gethostname(host, sizeof host - 1)));
+                job_init(&j, "cat /proc/sys/kernel/hostname");
+                job_add_mount(&j, MOUNT_PROC, "/proc");
+                job_run(&j);
+                assert_exited(&j, 0);
+                ASSERT_TRUE(strneq(job_out(&j), host, strlen(host)));
+                job_done(&j);
+        }
+}
+
+TEST(path_search) {
+        Job j;
+
+        /* In PATH, after a directory that does not exist; argv[0] is the program as written. */
+        job_init(&j, NULL);
+        j.env[0] = "PATH=/nonexistent:/opt/bin";
+        j.spec.program = "hello";
+        j.args[0] = NULL;
+        job_run(&j);
+        /* busybox looks up the applet by argv[0]: "hello" is none, which proves argv[0] was kept as written */
+        ASSERT_EQ(j.result.outcome, EXEC_EXITED);
+        ASSERT_TRUE(strstr(job_err(&j), "hello: applet not found"));
+        job_done(&j);
+
+        /* Without PATH: /bin:/usr/bin. */
+        job_init(&j, NULL);
+        j.env[0] = NULL;
+        j.spec.program = "echo";
+        j.args[0] = "found";
+        job_run_expect(&j, "found\n");
+
+        job_init(&j, "echo $0");
+        j.spec.program = "/bin/sh";
+        job_run(&j);
+        ASSERT_STREQ(job_out(&j), "/bin/sh\n");
+        job_done(&j);
+}
+
+TEST(root_file_system) {
+        const char *layers2[] = { T.layer1, T.layer2 };
+        Job j;
+
+        /* Read-only by default. */
+        job_init(&j, "echo x > /newfile");
+        job_run(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_EXITED);
+        ASSERT_TRUE(j.result.status != 0);
+        ASSERT_TRUE(strstr(job_err(&j), "Read-only file system"));
+        job_done(&j);
+
+        /* Writable: works, and leaves the layers alone. */
+        job_init(&j, "echo x > /newfile && cat /newfile && echo changed > /data/which && cat /data/which");
+        j.spec.writable = true;
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_STREQ(job_out(&j), "x\nchanged\n");
+        ASSERT_FALSE(path_exists(T.layer1, "newfile"));
+        job_done(&j);
+
+        /* Later layers cover earlier ones, read-only and writable. */
+        for (int writable = 0; writable < 2; writable++) {
+                job_init(&j, "cat /data/which /data/only1");
+                memcpy(j.layers, layers2, sizeof layers2);
+                j.spec.n_layers = 2;
+                j.spec.writable = writable;
+                job_run_expect(&j, "layer2\nonly in layer1\n");
+        }
+
+        /* Many layers: more than one fsconfig() string can name, so they are added one by one. */
+        {
+                const char *many[40];
+                char *dirs[40] = {};
+                Job k;
+
+                for (size_t i = 0; i < ELEMENTSOF(many); i++) {
+                        char name[32], content[32];
+                        snprintf(name, sizeof name, "/many-%zu", i);
+                        snprintf(content, sizeof content, "%zu\n", i);
+                        dirs[i] = strjoin(T.tmp, name);
+                        ASSERT_TRUE(dirs[i]);
+                        ASSERT_SYSCALL(mkdir(dirs[i], 0755));
+                        write_file(dirs[i], "which", content);
+                        many[i] = i == 0 ? T.layer1 : dirs[i];
+                }
+                job_init(&k, "cat /which /data/which");
+                k.spec.layers = many;
+                k.spec.n_layers = ELEMENTSOF(many);
+                job_run_expect(&k, "39\nlayer1\n");
+                for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                        free(dirs[i]);
+        }
+
+        /* Only the layers are visible. */
+        job_init(&j, "ls /; test -e /etc/passwd || echo no-passwd");
+        job_run_expect(&j, "bin\ndata\ndev\nmnt\nopt\nproc\nsys\ntmp\nwork\nno-passwd\n");
+}
+
+TEST(mounts) {
+        _cleanup_free_ char *host_file = NULL, *content = NULL;
+        Job j;
+
+        job_init(&j, "cat /proc/self/mounts; echo hi > /tmp/x && cat /tmp/x; ls /sys/class/net; "
+                     "stat -c %a /dev/pts/ptmx; echo /proc/[0-9]*");
+        job_add_mount(&j, MOUNT_TMP, "/tmp");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        job_add_mount(&j, MOUNT_SYS, "/sys");
+        job_add_mount(&j, MOUNT_DEVPTS, "/dev/pts");
+        job_add_mount(&j, MOUNT_MQUEUE, "/dev/mqueue");
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_TRUE(strstr(job_out(&j), "\ntmpfs /tmp tmpfs "));
+        ASSERT_TRUE(strstr(job_out(&j), "\nproc /proc proc "));
+        ASSERT_TRUE(strstr(job_out(&j), "\nsysfs /sys sysfs "));
+        ASSERT_TRUE(strstr(job_out(&j), "\ndevpts /dev/pts devpts "));
+        ASSERT_TRUE(strstr(job_out(&j), "ptmxmode=666"));
+        ASSERT_TRUE(strstr(job_out(&j), "\nmqueue /dev/mqueue mqueue "));
+        ASSERT_TRUE(strstr(job_out(&j), "\nhi\nlo\n666\n"));
+        /* Only the job's own processes: */
+        ASSERT_TRUE(strstr(job_out(&j), "\n/proc/1\n"));
+        job_done(&j);
+
+        /* Bind mounts: read-write lands on the host, read-only refuses writes. */
+        job_init(&j, "cat /mnt/ro/hostfile; echo from-job > /mnt/rw/new && echo rw-ok; "
+                     "echo x > /mnt/ro/new || echo ro-refused");
+        j.mounts[0] = (ExecMount) { .type = MOUNT_BIND, .mount_point = "/mnt/ro", .source = T.host_ro,
+                                    .read_only = true };
+        j.mounts[1] = (ExecMount) { .type = MOUNT_BIND, .mount_point = "/mnt/rw", .source = T.host_rw };
+        j.spec.n_mounts = 2;
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_STREQ(job_out(&j), "from the host\nrw-ok\nro-refused\n");
+        ASSERT_TRUE(strstr(job_err(&j), "Read-only file system"));
+        host_file = strjoin(T.host_rw, "/new");
+        ASSERT_OK(read_full_file(host_file, 4096, &content, NULL));
+        ASSERT_STREQ(content, "from-job\n");
+        ASSERT_FALSE(path_exists(T.host_ro, "new"));
+        job_done(&j);
+
+        /* Devices. */
+        job_init(&j, "echo x > /dev/null && head -c 3 /dev/zero | wc -c && head -c 5 /dev/urandom | wc -c && "
+                     "head -c 2 /dev/random | wc -c && test -d /dev/shm && echo shm; echo x > /dev/full");
+        j.mounts[0] = (ExecMount) {
+                .type = MOUNT_DEVICES,
+                .devices = 1U << DEVICE_NULL | 1U << DEVICE_ZERO | 1U << DEVICE_FULL | 1U << DEVICE_RANDOM |
+                           1U << DEVICE_URANDOM | 1U << DEVICE_TTY | 1U << DEVICE_SHM |
+                           (access("/dev/fuse", F_OK) == 0 ? 1U << DEVICE_FUSE : 0),
+        };
+        j.spec.n_mounts = 1;
+        job_run(&j);
+        ASSERT_STREQ(job_out(&j), "3\n5\n2\nshm\n");
+        ASSERT_TRUE(strstr(job_err(&j), "No space left on device"));
+        job_done(&j);
+
+        /* Mounts apply in order: a tmpfs, then a bind inside it is refused for lack of a mount point. */
+        job_init(&j, "true");
+        job_add_mount(&j, MOUNT_TMP, "/mnt");
+        j.mounts[1] = (ExecMount) { .type = MOUNT_BIND, .mount_point = "/mnt/rw", .source = T.host_rw };
+        j.spec.n_mounts = 2;
+        job_run(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_ERROR);
+        ASSERT_EQ(j.result.error_errno, ENOENT);
+        ASSERT_TRUE(strstr(j.result.error_step, "/mnt/rw"));
+        job_done(&j);
+}
+
+static void assert_exec_error(Job *j, int error, const char *needle) {
+        job_run(j);
+        ASSERT_EQ(j->result.outcome, EXEC_ERROR);
+        ASSERT_EQ(j->result.error_errno, error);
+        ASSERT_TRUE(j->result.error_step);
+        if (!strstr(j->result.error_step, needle)) {
+                fprintf(stderr, "'%s' does not mention '%s'\n", j->result.error_step, needle);
+                abort();
+        }
+        job_done(j);
+}
+
+TEST(errors) {
+        _cleanup_free_ char *missing = strjoin(T.tmp, "/does-not-exist");
+        Job j;
+
+        job_init(&j, NULL);
+        j.spec.program = "no-such-program";
+        assert_exec_error(&j, ENOENT, "no-such-program");
+
+        job_init(&j, NULL);
+        j.spec.program = "/bin/no-such-program";
+        assert_exec_error(&j, ENOENT, "/bin/no-such-program");
+
+        job_init(&j, NULL);
+        j.spec.program = "/data/which"; /* not executable */
+        assert_exec_error(&j, EACCES, "/data/which");
+
+        job_init(&j, "true");
+        job_add_mount(&j, MOUNT_TMP, "/no-such-dir");
+        assert_exec_error(&j, ENOENT, "/no-such-dir");
+
+        job_init(&j, "true");
+        job_add_mount(&j, MOUNT_TMP, "/");
+        assert_exec_error(&j, EINVAL, "root directory");
+
+        job_init(&j, "true");
+        j.mounts[0] = (ExecMount) { .type = MOUNT_BIND, .mount_point = "/mnt/rw", .source = missing };
+        j.spec.n_mounts = 1;
+        assert_exec_error(&j, ENOENT, missing);
+
+        job_init(&j, "true");
+        job_add_mount(&j, MOUNT_SYS, "/sys");
+        j.spec.network = NETWORK_LOCAL;
+        assert_exec_error(&j, EPERM, "network 'local'");
+
+        job_init(&j, "true");
+        j.spec.working_directory = "/no-such-dir";
+        assert_exec_error(&j, ENOENT, "/no-such-dir");
+
+        job_init(&j, "true");
+        j.layers[0] = missing;
+        assert_exec_error(&j, ENOENT, missing);
+}
+
+static char *interfaces(const char *proc_net_dev) {
+        _cleanup_strv_free_ char **l = NULL;
+        const char *p = proc_net_dev;
+
+        /* Two header lines, then "  name: counters...", up to the first line without a colon. */
+        for (int i = 0; i < 2 && p; i++)
+                p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+        while (p && *p) {
+                const char *colon = strchr(p, ':'), *eol = strchrnul(p, '\n');
+                if (!colon || colon > eol)
+                        break;
+                p += strspn(p, " ");
+                ASSERT_OK(strv_consume(&l, strndup(p, (size_t) (colon - p))));
+                p = strchr(colon, '\n');
+                p = p ? p + 1 : NULL;
+        }
+        return strv_join(l, " ");
+}
+
+TEST(network) {
+        _cleanup_free_ char *host_dev = NULL, *host_ifs = NULL;
+        Job j;
+
+        /* disabled: lo is down, nothing reachable, no other interface */
+        job_init(&j, "cat /sys/class/net/lo/flags; cat /proc/net/dev; /bin/helper tcp");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        job_add_mount(&j, MOUNT_SYS, "/sys");
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_TRUE(startswith(job_out(&j), "0x8\n"));
+        {
+                _cleanup_free_ char *ifs = interfaces(strchr(job_out(&j), '\n') + 1);
+                ASSERT_STREQ(ifs, "lo");
+        }
+        ASSERT_TRUE(strstr(job_out(&j), "\nlisten EADDRNOTAVAIL\n") || strstr(job_out(&j), "\nconnect ENETUNREACH\n"));
+        job_done(&j);
+
+        /* loopback: lo is up and a local TCP connection works */
+        job_init(&j, "cat /sys/class/net/lo/flags; /bin/helper tcp");
+        job_add_mount(&j, MOUNT_SYS, "/sys");
+        j.spec.network = NETWORK_LOOPBACK;
+        job_run_expect(&j, "0x9\nconnected\n");
+
+        /* local: the host's interfaces */
+        ASSERT_OK(read_full_file("/proc/net/dev", 1 << 20, &host_dev, NULL));
+        host_ifs = interfaces(host_dev);
+        ASSERT_TRUE(host_ifs);
+        job_init(&j, "cat /proc/net/dev");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        j.spec.network = NETWORK_LOCAL;
+        job_run(&j);
+        assert_exited(&j, 0);
+        {
+                _cleanup_free_ char *ifs = interfaces(job_out(&j));
+                ASSERT_STREQ(ifs, host_ifs);
+        }
+        job_done(&j);
+}
+
+TEST(seccomp) {
+        static const char *const denied[] = { "keyctl", "add_key", "bpf", "perf_event_open", NULL };
+        Job j;
+
+        for (const char *const *s = denied; *s; s++) {
+                job_init(&j, NULL);
+                j.spec.program = "/bin/helper";
+                j.args[0] = "syscall";
+                j.args[1] = *s;
+                job_run_expect(&j, "EPERM\n");
+        }
+
+        job_init(&j, NULL);
+        j.spec.program = "/bin/helper";
+        j.args[0] = "syscall";
+        j.args[1] = "getpid";
+        job_run(&j);
+        ASSERT_STREQ(job_out(&j), "ok\n");
+        job_done(&j);
+
+        /* Without the filter, keyctl answers for itself. */
+        job_init(&j, NULL);
+        j.spec.program = "/bin/helper";
+        j.spec.seccomp = false;
+        j.args[0] = "syscall";
+        j.args[1] = "keyctl";
+        job_run(&j);
+        assert_exited(&j, 0);
+        ASSERT_TRUE(!streq(job_out(&j), "EPERM\n"));
+        job_done(&j);
+}
+
+/* Does the terminal output have this line? */
+static bool has_line(const char *s, const char *line) {
+        for (const char *p = s; (p = strstr(p, line)); p++)
+                if ((p == s || p[-1] == '\n') && startswith(p + strlen(line), "\r\n"))
+                        return true;
+        return false;
+}
+
+static char *run_tty_job(Job *j, const char *input, unsigned short rows, unsigned short columns) {
+        char *s = NULL;
+
+        job_start(j);
+        if (input)
+                ASSERT_OK(execution_tty_write(j->e, input, strlen(input)));
+        if (rows > 0)
+                ASSERT_OK(execution_tty_resize(j->e, rows, columns));
+        job_wait(j);
+        assert_exited(j, 0);
+        ASSERT_EQ(j->result.out.size, 0);
+        ASSERT_OK(textbuf_steal(&j->tty, &s));
+        return s;
+}
+
+TEST(tty) {
+        for (int devpts = 0; devpts < 2; devpts++) {
+                _cleanup_free_ char *s = NULL;
+                Job j;
+
+                /* With devpts on /dev/pts the tty is the job's own and has a name; without, it comes from the
+                 * host and works all the same, nameless. */
+                job_init(&j, "tty; test -t 0 && test -t 1 && test -t 2 && echo all-tty; stty size; read line; "
+                             "echo got=$line");
+                j.spec.tty = true;
+                j.spec.rows = 40;
+                j.spec.columns = 100;
+                if (devpts)
+                        job_add_mount(&j, MOUNT_DEVPTS, "/dev/pts");
+                s = run_tty_job(&j, "hello\n", 0, 0);
+                fprintf(stderr, "  tty output: %s", s);
+                /* (the terminal echoes the input whenever it arrives) */
+                ASSERT_TRUE(has_line(s, devpts ? "/dev/pts/0" : "not a tty"));
+                ASSERT_TRUE(has_line(s, "all-tty"));
+                ASSERT_TRUE(has_line(s, "40 100"));
+                ASSERT_TRUE(strstr(s, "got=hello\r\n"));
+                job_done(&j);
+
+                /* resize while running */
+                job_init(&j, "sleep 0.3; stty size");
+                j.spec.tty = true;
+                if (devpts)
+                        job_add_mount(&j, MOUNT_DEVPTS, "/dev/pts");
+                s = mfree(s);
+                s = run_tty_job(&j, NULL, 12, 34);
+                ASSERT_STREQ(s, "12 34\r\n");
+                job_done(&j);
+        }
+}
+
+static bool userns_works(void) {
+        pid_t pid = fork();
+        int status;
+
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0)
+                _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? 1 : 0);
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int rm_rf(const char *path) {
+        /* Small trees of our own making; nftw would do, a child "rm -rf" is simpler and safe here. */
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                execl("/bin/rm", "rm", "-rf", "--", path, (char *) NULL);
+                _exit(127);
+        }
+        if (waitpid(pid, &status, 0) < 0)
+                return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+int main(int argc, char *argv[]) {
+        char tmpl[] = "/tmp/test-executor-XXXXXX";
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: %s HELPER\n", argv[0]);
+                return EXIT_FAILURE;
+        }
+        if (access(BUSYBOX, X_OK) < 0) {
+                fprintf(stderr, "no %s (apt install busybox-static), skipping\n", BUSYBOX);
+                return EXIT_TEST_SKIP;
+        }
+        if (!userns_works()) {
+                fprintf(stderr, "user namespaces are not available, skipping\n");
+                return EXIT_TEST_SKIP;
+        }
+        fprintf(stderr, "running as uid %u\n", (unsigned) geteuid());
+
+        T.helper = argv[1];
+        T.tmp = mkdtemp(tmpl);
+        ASSERT_TRUE(T.tmp);
+        T.scratch = strjoin(T.tmp, "/scratch");
+        T.layer1 = strjoin(T.tmp, "/layer1");
+        T.layer2 = strjoin(T.tmp, "/layer2");
+        T.host_rw = strjoin(T.tmp, "/host-rw");
+        T.host_ro = strjoin(T.tmp, "/host-ro");
+        ASSERT_TRUE(T.scratch && T.layer1 && T.layer2 && T.host_rw && T.host_ro);
+        make_dirs(T.tmp, (const char *const[]) { "scratch", "layer1", "layer2", "host-rw", "host-ro", NULL });
+        build_layers();
+
+        ASSERT_OK(sd_event_new(&T.event));
+        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
+
+        RUN(exit_codes);
+        RUN(signals);
+        RUN(timeout);
+        RUN(orphans_die_with_the_job);
+        RUN(free_while_running);
+        RUN(concurrent_jobs);
+        RUN(output_limits);
+        RUN(process_environment);
+        RUN(path_search);
+        RUN(root_file_system);
+        RUN(mounts);
+        RUN(errors);
+        RUN(network);
+        RUN(seccomp);
+        RUN(tty);
+
+        T.x = executor_free(T.x);
+        /* The executor cleaned its scratch directory up. */
+        ASSERT_FALSE(path_exists(T.scratch, "root"));
+        ASSERT_FALSE(path_exists(T.scratch, "empty"));
+        T.event = sd_event_unref(T.event);
+        ASSERT_OK(rm_rf(T.tmp));
+        free(T.scratch);
+        free(T.layer1);
+        free(T.layer2);
+        free(T.host_rw);
+        free(T.host_ro);
+        return EXIT_SUCCESS;
+}
