@@ -515,6 +515,37 @@ class Run(unittest.TestCase):
         self.assertIn("detached", out)
         self.assertNotIn("got", out)
 
+    def test_worker_death_fails_the_jobs(self):
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_"))}
+        e.update(HOME=STATE["home"], XDG_CACHE_HOME=os.path.join(STATE["home"], "cache"))
+        p = subprocess.Popen([STATE["run"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             cwd=STATE["project"], env=e)
+        p.stdin.write(json.dumps(sh("echo started; exec sleep 617")).encode())
+        p.stdin.flush()
+        # The local worker is maelstrom-run's child.
+        worker = None
+        deadline = time.monotonic() + 20
+        while worker is None and time.monotonic() < deadline:
+            for task in os.listdir(f"/proc/{p.pid}/task"):
+                with open(f"/proc/{p.pid}/task/{task}/children") as f:
+                    for pid in f.read().split():
+                        with open(f"/proc/{pid}/cmdline", "rb") as c:
+                            if b"--local" in c.read():
+                                worker = int(pid)
+            time.sleep(0.05)
+        self.assertIsNotNone(worker)
+        time.sleep(0.5)
+        os.kill(worker, signal.SIGKILL)
+        p.stdin.close()
+        p.stdin = None
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(err.decode(), r"job 1: execution error: .*(local worker|connection)")
+        # The job died with its worker.
+        time.sleep(0.5)
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+        self.assertNotIn("sleep 617", ps)
+
     def test_no_leftovers(self):
         cache = os.path.join(STATE["home"], "cache", "maelstrom", "run")
         self.assert_ok(sh("true"))
