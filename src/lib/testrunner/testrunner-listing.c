@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,7 +253,7 @@ static int parse_duration(const TomlValue *v, usec_t *ret) {
         /* At most about 136 years, so that sums of a few stay far from overflowing. */
         if (!(d >= 0 && d <= (double) UINT32_MAX))
                 return -EBADMSG;
-        *ret = (usec_t) llround(d * (double) USEC_PER_SEC);
+        *ret = (usec_t) (d * (double) USEC_PER_SEC + 0.5);
         return 0;
 }
 
