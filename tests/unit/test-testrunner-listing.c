@@ -135,7 +135,8 @@ TEST(durations_and_update) {
 TEST(ordering) {
         TestListingCase fast = { .name = (char *) "fast", .durations = { 1, 2, 3 }, .n_durations = 3 };
         TestListingCase slow = { .name = (char *) "slow", .durations = { 100, 200 }, .n_durations = 2 };
-        TestListingCase failed = { .name = (char *) "failed", .durations = { 1 }, .n_durations = 1, .failed = true };
+        TestListingCase failed = { .name = (char *) "failed", .durations = { 1 }, .n_durations = 1,
+                                   .failed = true };
         TestListingCase failed_slow = { .name = (char *) "fs", .durations = { 500 }, .n_durations = 1,
                                         .failed = true };
         TestListingCase untimed = { .name = (char *) "untimed" };

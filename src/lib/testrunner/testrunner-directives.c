@@ -51,10 +51,11 @@ _printf_(6, 7) static int error_set(TestSpecError *e, int error, unsigned direct
         return -abs(error);
 }
 
-static int error_from_spec(TestSpecError *e, unsigned directive, const char *container, const SpecError *se) {
+static int error_from_spec(TestSpecError *e, unsigned directive, const char *container,
+                           const SpecError *se) {
         if (container)
-                return error_set(e, EINVAL, directive, se->line, se->column, "container '%.64s': %s", container,
-                                 se->message);
+                return error_set(e, EINVAL, directive, se->line, se->column, "container '%.64s': %s",
+                                 container, se->message);
         return error_set(e, EINVAL, directive, se->line, se->column, "%s", se->message);
 }
 
@@ -197,7 +198,8 @@ static int decode_directive(TestRunnerKind kind, const TomlValue *v, unsigned in
                         if (r == -EINVAL)
                                 return error_from_spec(e, index, /* container= */ NULL, &se);
                 } else if (streq(kv->key, "filter")) {
-                        if (kv->value->type != TOML_STRING || kv->value->string.len != strlen(kv->value->string.data))
+                        if (kv->value->type != TOML_STRING ||
+                            kv->value->string.len != strlen(kv->value->string.data))
                                 return error_set(e, EINVAL, index, kv->value->line, kv->value->column,
                                                  "field 'filter': expected a pattern string, got %s",
                                                  toml_type_to_string(kv->value->type));
@@ -211,7 +213,8 @@ static int decode_directive(TestRunnerKind kind, const TomlValue *v, unsigned in
                         r = decode_bool(kv, index, &d->ignore, e);
                         d->ignore_set = r >= 0;
                 } else if (streq(kv->key, "timeout")) {
-                        r = job_spec_decode_field(scratch, SPEC_FIELD_TIMEOUT, kv->value, SPEC_SYNTAX_TOML, &se);
+                        r = job_spec_decode_field(scratch, SPEC_FIELD_TIMEOUT, kv->value, SPEC_SYNTAX_TOML,
+                                                  &se);
                         if (r == -EINVAL)
                                 return error_from_spec(e, index, /* container= */ NULL, &se);
                         d->timeout = scratch->timeout;
@@ -219,7 +222,8 @@ static int decode_directive(TestRunnerKind kind, const TomlValue *v, unsigned in
                 } else if (streq(kv->key, "include_shared_libraries")) {
                         if (kind != TEST_RUNNER_CARGO)
                                 return error_set(e, EINVAL, index, kv->line, kv->column,
-                                                 "key 'include_shared_libraries' is only for cargo-maelstrom");
+                                                 "key 'include_shared_libraries' is only for "
+                                                 "cargo-maelstrom");
                         r = decode_bool(kv, index, &d->include_shared_libraries, e);
                         d->include_shared_libraries_set = r >= 0;
                 } else
@@ -291,7 +295,8 @@ static int decode_directives(TestSpecFile *f, const TomlValue *v, TestSpecError 
         return 0;
 }
 
-static int spec_file_decode(TestRunnerKind kind, const TomlValue *root, TestSpecFile **ret, TestSpecError *e) {
+static int spec_file_decode(TestRunnerKind kind, const TomlValue *root, TestSpecFile **ret,
+                            TestSpecError *e) {
         _cleanup_(test_spec_file_freep) TestSpecFile *f = NULL;
         int r;
 
@@ -308,7 +313,8 @@ static int spec_file_decode(TestRunnerKind kind, const TomlValue *root, TestSpec
                         r = decode_directives(f, kv->value, e);
                 else
                         r = error_set(e, EINVAL, /* directive= */ 0, kv->line, kv->column,
-                                      "unknown key '%.64s' (expected 'containers' or 'directives')", kv->key);
+                                      "unknown key '%.64s' (expected 'containers' or 'directives')",
+                                      kv->key);
                 if (r < 0)
                         return r;
         }
@@ -318,13 +324,15 @@ static int spec_file_decode(TestRunnerKind kind, const TomlValue *root, TestSpec
 
 static void error_set_file(TestSpecError *e, TestRunnerKind kind, const char *file_name) {
         if (e)
-                snprintf(e->file, sizeof(e->file), "%s", file_name ?: strempty(test_runner_spec_file_name(kind)));
+                snprintf(e->file, sizeof(e->file), "%s",
+                         file_name ?: strempty(test_runner_spec_file_name(kind)));
 }
 
 static int spec_file_from_toml(TestRunnerKind kind, int r, const TomlValue *root, const TomlError *te,
                                TestSpecFile **ret, TestSpecError *reterr) {
         if (r == -EBADMSG)
-                return error_set(reterr, EINVAL, /* directive= */ 0, te->line, te->column, "%s", te->message);
+                return error_set(reterr, EINVAL, /* directive= */ 0, te->line, te->column, "%s",
+                                 te->message);
         if (r < 0)
                 return r;
         return spec_file_decode(kind, root, ret, reterr);
@@ -409,7 +417,7 @@ int test_spec_file_default_text(TestRunnerKind kind, const char *pytest_image, c
                         textbuf_append(&b,
                                        "\n"
                                        "[[directives]]\n"
-                                       "# Pass the client's backtrace settings on to the tests (0 if unset).\n"
+                                       "# Pass the client's backtrace settings on (0 if unset).\n"
                                        "added_environment = { RUST_BACKTRACE = \"$env{RUST_BACKTRACE:-0}\", "
                                        "RUST_LIB_BACKTRACE = \"$env{RUST_LIB_BACKTRACE:-0}\" }\n");
                 break;
@@ -429,7 +437,7 @@ int test_spec_file_default_text(TestRunnerKind kind, const char *pytest_image, c
                                 "    { glob = \"**/{*.py,*.pyc,*.pyi,pyproject.toml}\" },\n"
                                 "]\n"
                                 DEFAULT_MOUNTS
-                                "# pytest-xdist would start a worker per CPU inside each job: one is enough.\n"
+                                "# pytest-xdist would start a worker per CPU in each job: one is enough.\n"
                                 "added_environment = { PYTEST_XDIST_AUTO_NUM_WORKERS = \"1\" }\n",
                                 pytest_image ?: DEFAULT_PYTEST_IMAGE);
                 break;
@@ -458,34 +466,58 @@ int test_spec_file_default(TestRunnerKind kind, const char *pytest_image, TestSp
 
 /* ---- folding ---- */
 
+/* How to copy and free the elements of one kind of container list. */
+typedef struct ListOps {
+        size_t size;
+        int (*copy)(const void *src, void *dst);
+        void (*free_list)(void *a, size_t n);
+} ListOps;
+
 static int copy_layer(const void *src, void *dst) {
         return layer_spec_copy(src, dst);
+}
+
+static void free_layers(void *a, size_t n) {
+        layer_specs_free(a, n);
 }
 
 static int copy_mount(const void *src, void *dst) {
         return job_mount_copy(src, dst);
 }
 
+static void free_mounts(void *a, size_t n) {
+        job_mounts_free(a, n);
+}
+
 static int copy_environment(const void *src, void *dst) {
         return environment_spec_copy(src, dst);
 }
 
-/* Append copies of n elements of size bytes from src to *array (of *n_array). */
-static int append_copies(void **array, size_t *n_array, const void *src, size_t n, size_t size,
-                         int (*copy)(const void *src, void *dst)) {
-        if (n == 0)
-                return 0;
-        void *a = reallocarray(*array, *n_array + n, size);
-        if (!a)
-                return -ENOMEM;
-        *array = a;
-        for (size_t i = 0; i < n; i++) {
-                int r = copy((const char *) src + i * size, (char *) a + *n_array * size);
+static void free_environment(void *a, size_t n) {
+        environment_specs_free(a, n);
+}
+
+static const ListOps layer_ops = { sizeof(LayerSpec), copy_layer, free_layers };
+static const ListOps mount_ops = { sizeof(JobMount), copy_mount, free_mounts };
+static const ListOps environment_ops = { sizeof(EnvironmentSpec), copy_environment, free_environment };
+
+/* One list of the candidate (list, n, set; added, n_added) and the directive's (d_*): the directive's list
+ * replaces everything gathered so far, its added list is appended. */
+static int fold_list(void **list, size_t *n, bool *set, void **added, size_t *n_added, const void *d_list,
+                     size_t d_n, bool d_set, const void *d_added, size_t d_n_added, const ListOps *ops) {
+        int r;
+
+        if (d_set) {
+                ops->free_list(*list, *n);
+                ops->free_list(*added, *n_added);
+                *list = *added = NULL;
+                *n = *n_added = 0;
+                *set = true;
+                r = spec_array_append_copies(list, n, d_list, d_n, ops->size, ops->copy);
                 if (r < 0)
                         return r;
-                (*n_array)++;
         }
-        return 0;
+        return spec_array_append_copies(added, n_added, d_added, d_n_added, ops->size, ops->copy);
 }
 
 static int parent_copy(const ContainerParent *src, ContainerParent **ret) {
@@ -509,48 +541,20 @@ static int fold_directive(ContainerSpec *c, const ContainerSpec *d) {
                         return r;
         }
 
-        if (d->layers_set) {
-                c->layers = layer_specs_free(c->layers, c->n_layers);
-                c->added_layers = layer_specs_free(c->added_layers, c->n_added_layers);
-                c->n_layers = c->n_added_layers = 0;
-                c->layers_set = true;
-                r = append_copies((void **) &c->layers, &c->n_layers, d->layers, d->n_layers, sizeof(LayerSpec),
-                                  copy_layer);
-                if (r < 0)
-                        return r;
-        }
-        r = append_copies((void **) &c->added_layers, &c->n_added_layers, d->added_layers, d->n_added_layers,
-                          sizeof(LayerSpec), copy_layer);
+        r = fold_list((void **) &c->layers, &c->n_layers, &c->layers_set, (void **) &c->added_layers,
+                      &c->n_added_layers, d->layers, d->n_layers, d->layers_set, d->added_layers,
+                      d->n_added_layers, &layer_ops);
         if (r < 0)
                 return r;
-
-        if (d->environment_set) {
-                c->environment = environment_specs_free(c->environment, c->n_environment);
-                c->added_environment = environment_specs_free(c->added_environment, c->n_added_environment);
-                c->n_environment = c->n_added_environment = 0;
-                c->environment_set = true;
-                r = append_copies((void **) &c->environment, &c->n_environment, d->environment,
-                                  d->n_environment, sizeof(EnvironmentSpec), copy_environment);
-                if (r < 0)
-                        return r;
-        }
-        r = append_copies((void **) &c->added_environment, &c->n_added_environment, d->added_environment,
-                          d->n_added_environment, sizeof(EnvironmentSpec), copy_environment);
+        r = fold_list((void **) &c->environment, &c->n_environment, &c->environment_set,
+                      (void **) &c->added_environment, &c->n_added_environment, d->environment,
+                      d->n_environment, d->environment_set, d->added_environment, d->n_added_environment,
+                      &environment_ops);
         if (r < 0)
                 return r;
-
-        if (d->mounts_set) {
-                c->mounts = job_mounts_free(c->mounts, c->n_mounts);
-                c->added_mounts = job_mounts_free(c->added_mounts, c->n_added_mounts);
-                c->n_mounts = c->n_added_mounts = 0;
-                c->mounts_set = true;
-                r = append_copies((void **) &c->mounts, &c->n_mounts, d->mounts, d->n_mounts, sizeof(JobMount),
-                                  copy_mount);
-                if (r < 0)
-                        return r;
-        }
-        r = append_copies((void **) &c->added_mounts, &c->n_added_mounts, d->added_mounts, d->n_added_mounts,
-                          sizeof(JobMount), copy_mount);
+        r = fold_list((void **) &c->mounts, &c->n_mounts, &c->mounts_set, (void **) &c->added_mounts,
+                      &c->n_added_mounts, d->mounts, d->n_mounts, d->mounts_set, d->added_mounts,
+                      d->n_added_mounts, &mount_ops);
         if (r < 0)
                 return r;
 

@@ -108,10 +108,12 @@ static void *append_named(void **array, size_t *n, size_t size, const char *name
         return e;
 }
 
-static int get_artifact(TestListing *l, const char *package, const char *artifact, TestListingArtifact **ret) {
+static int get_artifact(TestListing *l, const char *package, const char *artifact,
+                        TestListingArtifact **ret) {
         TestListingPackage *p = find_package(l, package);
         if (!p) {
-                p = append_named((void **) &l->packages, &l->n_packages, sizeof(TestListingPackage), package);
+                p = append_named((void **) &l->packages, &l->n_packages, sizeof(TestListingPackage),
+                                 package);
                 if (!p)
                         return -ENOMEM;
         }
@@ -302,7 +304,8 @@ static int sub_table(const TomlValue *v, const char *key, const TomlValue **ret)
                 *ret = NULL;
                 return 0;
         }
-        if (v->table.n != 1 || !streq(v->table.items[0].key, key) || v->table.items[0].value->type != TOML_TABLE)
+        if (v->table.n != 1 || !streq(v->table.items[0].key, key) ||
+            v->table.items[0].value->type != TOML_TABLE)
                 return -EBADMSG;
         *ret = v->table.items[0].value;
         return 0;
@@ -352,7 +355,8 @@ static int parse_packages(TestListing *l, const TomlValue *packages) {
                 r = sub_table(pkv->value, "artifacts", &artifacts);
                 if (r < 0)
                         return r;
-                p = append_named((void **) &l->packages, &l->n_packages, sizeof(TestListingPackage), pkv->key);
+                p = append_named((void **) &l->packages, &l->n_packages, sizeof(TestListingPackage),
+                                 pkv->key);
                 if (!p)
                         return -ENOMEM;
                 for (size_t j = 0; artifacts && j < artifacts->table.n; j++) {
@@ -361,8 +365,8 @@ static int parse_packages(TestListing *l, const TomlValue *packages) {
 
                         if (!name_ok(akv))
                                 return -EBADMSG;
-                        a = append_named((void **) &p->artifacts, &p->n_artifacts, sizeof(TestListingArtifact),
-                                         akv->key);
+                        a = append_named((void **) &p->artifacts, &p->n_artifacts,
+                                         sizeof(TestListingArtifact), akv->key);
                         if (!a)
                                 return -ENOMEM;
                         r = parse_artifact(l, a, akv->value);
@@ -465,8 +469,8 @@ static bool utf8_is_valid(const char *s) {
                         c = (c << 6) | (*p & 0x3f);
                 }
                 /* Overlong forms, surrogates, and beyond U+10FFFF. */
-                if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000) || c > 0x10ffff ||
-                    (c >= 0xd800 && c <= 0xdfff))
+                if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+                    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
                         return false;
         }
         return true;
