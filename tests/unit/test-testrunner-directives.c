@@ -467,6 +467,8 @@ TEST(defaults) {
         ASSERT_STREQ(p->directives[0].container.parent->name, "docker://python:3.11");
         char *t = NULL;
         ASSERT_ERROR(test_spec_file_default_text(TEST_RUNNER_PYTEST, "bad\"image", &t), EINVAL);
+        ASSERT_ERROR(test_spec_file_default_text(TEST_RUNNER_PYTEST, "bad\x01", &t), EINVAL);
+        ASSERT_ERROR(test_spec_file_default_text(TEST_RUNNER_PYTEST, "", &t), EINVAL);
         ASSERT_ERROR(test_spec_file_default_text(_TEST_RUNNER_KIND_MAX, NULL, &t), EINVAL);
 }
 

@@ -392,11 +392,23 @@ int test_spec_file_load(TestRunnerKind kind, const char *path, TestSpecFile **re
         "    { type = \"devices\", devices = [\"full\", \"null\", \"random\", \"urandom\", \"zero\"] },\n" \
         "]\n"
 
+/* Whether an image name can be written in a TOML basic string as it is. */
+static bool image_name_is_plain(const char *s) {
+        if (isempty(s))
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+                        return false;
+        return true;
+}
+
 int test_spec_file_default_text(TestRunnerKind kind, const char *pytest_image, char **ret) {
         const char *name = test_runner_spec_file_name(kind);
         TextBuf b = {};
 
         if (!name)
+                return -EINVAL;
+        if (kind == TEST_RUNNER_PYTEST && pytest_image && !image_name_is_plain(pytest_image))
                 return -EINVAL;
         textbuf_appendf(&b, DEFAULT_HEADER, name,
                         kind == TEST_RUNNER_CARGO ?
@@ -423,8 +435,6 @@ int test_spec_file_default_text(TestRunnerKind kind, const char *pytest_image, c
                 break;
 
         case TEST_RUNNER_PYTEST:
-                if (pytest_image && (strpbrk(pytest_image, "\"\\\n\r\t") || isempty(pytest_image)))
-                        return -EINVAL;
                 textbuf_appendf(&b,
                                 "[[directives]]\n"
                                 "# Every case runs on a Python image: its layers, environment and working\n"
