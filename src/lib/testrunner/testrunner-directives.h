@@ -74,8 +74,9 @@ TestSpecFile *test_spec_file_free(TestSpecFile *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TestSpecFile *, test_spec_file_free);
 
 /* Parse the text of a spec file; file_name is used in messages only (NULL = the runner's file name).
- * Returns -EINVAL (TOML syntax, unknown keys, bad values, duplicate directive fields, cargo-only keys in
- * another runner's file), -E2BIG (over the limits above), -ENOMEM, with *reterr filled for the first two. */
+ * Returns -EINVAL (TOML syntax, unknown keys, bad values, image with parent, cargo-only keys in another
+ * runner's file), -E2BIG (over the limits above), -ENOMEM, with *reterr filled for the first two.
+ * Container references (unknown names, cycles) are checked when collapsing, by job_spec_collapse(). */
 int test_spec_file_parse(TestRunnerKind kind, const char *text, size_t size, const char *file_name,
                          TestSpecFile **ret, TestSpecError *reterr);
 /* The same from a file; errors from reading it are returned as they are (-ENOENT for a missing file). */
