@@ -96,31 +96,13 @@ int job_spec_find_image(const JobSpec *job, ContainerLookupFunc lookup, void *us
                 _found_;                                                                \
         })
 
-/* Append copies of n elements of size bytes from src to *array (of *n_array), with copy(). */
-static int append_copies(void **array, size_t *n_array, const void *src, size_t n, size_t size,
-                         int (*copy)(const void *src, void *dst)) {
-        if (n == 0)
-                return 0;
-        void *a = reallocarray(*array, *n_array + n, size);
-        if (!a)
-                return -ENOMEM;
-        *array = a;
-        for (size_t i = 0; i < n; i++) {
-                int r = copy((const char *) src + i * size, (char *) a + (*n_array) * size);
-                if (r < 0)
-                        return r;
-                (*n_array)++;
-        }
-        return 0;
-}
-
 /* A container's own list is its list followed by its added list. */
 static int append_own_list(void **array, size_t *n_array, const void *list, size_t n_list, const void *added,
                            size_t n_added, size_t size, int (*copy)(const void *src, void *dst)) {
-        int r = append_copies(array, n_array, list, n_list, size, copy);
+        int r = spec_array_append_copies(array, n_array, list, n_list, size, copy);
         if (r < 0)
                 return r;
-        return append_copies(array, n_array, added, n_added, size, copy);
+        return spec_array_append_copies(array, n_array, added, n_added, size, copy);
 }
 
 static int layer_copy(const void *src, void *dst) {

@@ -308,3 +308,20 @@ ResolvedJob *resolved_job_free(ResolvedJob *j) {
         strv_free(j->arguments);
         return mfree(j);
 }
+
+int spec_array_append_copies(void **array, size_t *n_array, const void *src, size_t n, size_t size,
+                             int (*copy)(const void *src, void *dst)) {
+        if (n == 0)
+                return 0;
+        void *a = reallocarray(*array, *n_array + n, size);
+        if (!a)
+                return -ENOMEM;
+        *array = a;
+        for (size_t i = 0; i < n; i++) {
+                int r = copy((const char *) src + i * size, (char *) a + (*n_array) * size);
+                if (r < 0)
+                        return r;
+                (*n_array)++;
+        }
+        return 0;
+}

@@ -244,6 +244,11 @@ int layer_spec_copy(const LayerSpec *src, LayerSpec *dst);
 int job_mount_copy(const JobMount *src, JobMount *dst);
 int environment_spec_copy(const EnvironmentSpec *src, EnvironmentSpec *dst);
 
+/* Append copies of n elements of size bytes from src to *array (of *n_array), with copy().  On failure
+ * the elements copied so far stay appended (counted in *n_array). */
+int spec_array_append_copies(void **array, size_t *n_array, const void *src, size_t n, size_t size,
+                             int (*copy)(const void *src, void *dst));
+
 ContainerParent *container_parent_free(ContainerParent *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ContainerParent *, container_parent_free);
 
