@@ -473,6 +473,27 @@ TEST(glob) {
         ASSERT_ERROR(pattern_glob_compile("{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}", 55, &g,
                                           &offset, &reason), E2BIG);
 
+        /* 512 alternatives of 4096 characters each: too much once expanded. */
+        _cleanup_free_ char *wide = malloc(9 * 5 + 4096 + 1);
+        ASSERT_TRUE(wide);
+        wide[0] = 0;
+        for (size_t i = 0; i < 9; i++)
+                strcat(wide, "{a,b}");
+        memset(wide + 45, 'x', 4096);
+        wide[45 + 4096] = 0;
+        ASSERT_ERROR(pattern_glob_compile(wide, strlen(wide), &g, &offset, &reason), E2BIG);
+        ASSERT_STREQ(reason, "braces that expand too far");
+        wide[45 + 1024] = 0;
+        ASSERT_OK(pattern_glob_compile(wide, strlen(wide), &g, &offset, &reason));
+        /* ... and matches "ababbabba" + 1024 "x", but not with one "x" less. */
+        memcpy(wide, "ababbabba", 9);
+        memset(wide + 9, 'x', 1024);
+        wide[9 + 1024] = 0;
+        ASSERT_TRUE(pattern_glob_match(g, wide));
+        wide[9 + 1023] = 0;
+        ASSERT_FALSE(pattern_glob_match(g, wide));
+        g = pattern_glob_free(g);
+
         /* Through the pattern language: whole-name, and errors point into the pattern. */
         ASSERT_EQ(eval_cargo_name("name.globs(*_test)", "io_test"), PATTERN_TRUE);
         ASSERT_EQ(eval_cargo_name("name.globs(*_test)", "io_test_x"), PATTERN_FALSE);

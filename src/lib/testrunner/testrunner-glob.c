@@ -34,6 +34,7 @@ typedef struct GlobSequence {
 } GlobSequence;
 
 struct PatternGlob {
+        size_t n_items;         /* over all sequences, capped by PATTERN_GLOB_ITEMS_MAX */
         GlobRange *ranges;
         size_t n_ranges;
         GlobSequence *sequences;
@@ -148,6 +149,11 @@ static int glob_copy_sequences(GlobParser *p, size_t first, size_t last) {
 
         if (g->n_sequences + (last - first) > PATTERN_GLOB_ALTERNATIVES_MAX)
                 return glob_parser_fail(p, p->pos, "too many brace alternatives", -E2BIG);
+        for (size_t i = first; i < last; i++) {
+                g->n_items += g->sequences[i].n_items;
+                if (g->n_items > PATTERN_GLOB_ITEMS_MAX)
+                        return glob_parser_fail(p, p->pos, "braces that expand too far", -E2BIG);
+        }
         GlobSequence *n = reallocarray(g->sequences, g->n_sequences + (last - first), sizeof(GlobSequence));
         if (!n)
                 return -ENOMEM;
@@ -239,6 +245,9 @@ static int glob_parse(GlobParser *p) {
                         if (r < 0)
                                 return r;
                 }
+                g->n_items += last - first;
+                if (g->n_items > PATTERN_GLOB_ITEMS_MAX)
+                        return glob_parser_fail(p, p->pos, "braces that expand too far", -E2BIG);
                 r = glob_append(g->sequences, first, last, item);
                 if (r < 0)
                         return r;

@@ -6,8 +6,9 @@
  *   ?  any one character, "/" included
  *   [a-f] [!a-f] [^a-f]   one character in (or not in) the set; a "]" right after the opening "[" or "[!"
  *                         is literal, and so is a "-" first or last
- *   {a,b,...}             any of the alternatives (no nesting; at most PATTERN_GLOB_ALTERNATIVES_MAX once
- *                         every group is expanded)
+ *   {a,b,...}             any of the alternatives (no nesting; at most PATTERN_GLOB_ALTERNATIVES_MAX
+ *                         alternatives and PATTERN_GLOB_ITEMS_MAX characters in all once every group is
+ *                         expanded)
  *   \c                    the character c itself
  * Characters are UTF-8 code points; a byte that is not valid UTF-8 stands for itself. */
 
@@ -19,6 +20,7 @@
 typedef struct PatternGlob PatternGlob;
 
 #define PATTERN_GLOB_ALTERNATIVES_MAX 1024U
+#define PATTERN_GLOB_ITEMS_MAX (1024U * 1024U)
 
 /* Compiles the len bytes at text.  On an invalid glob returns -EINVAL, with *reterr_offset (the byte offset
  * in text of the problem) and *reterr_reason (a static string, "unclosed character class" etc.); -E2BIG when
