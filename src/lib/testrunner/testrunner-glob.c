@@ -30,7 +30,7 @@ typedef struct GlobItem {
 /* One brace-free alternative. */
 typedef struct GlobSequence {
         GlobItem *items;
-        size_t n_items;
+        size_t n_items, n_allocated;
 } GlobSequence;
 
 struct PatternGlob {
@@ -81,10 +81,14 @@ static int glob_add_range(PatternGlob *g, uint32_t lo, uint32_t hi) {
 /* Appends item to every sequence in [first, last). */
 static int glob_append(GlobSequence *seqs, size_t first, size_t last, GlobItem item) {
         for (size_t i = first; i < last; i++) {
-                GlobItem *n = reallocarray(seqs[i].items, seqs[i].n_items + 1, sizeof(GlobItem));
-                if (!n)
-                        return -ENOMEM;
-                seqs[i].items = n;
+                if (seqs[i].n_items == seqs[i].n_allocated) {
+                        size_t m = MAX(seqs[i].n_allocated * 2, 8U);
+                        GlobItem *n = reallocarray(seqs[i].items, m, sizeof(GlobItem));
+                        if (!n)
+                                return -ENOMEM;
+                        seqs[i].items = n;
+                        seqs[i].n_allocated = m;
+                }
                 seqs[i].items[seqs[i].n_items++] = item;
         }
         return 0;
@@ -159,7 +163,10 @@ static int glob_copy_sequences(GlobParser *p, size_t first, size_t last) {
                 return -ENOMEM;
         g->sequences = n;
         for (size_t i = first; i < last; i++) {
-                GlobSequence copy = { .n_items = g->sequences[i].n_items };
+                GlobSequence copy = {
+                        .n_items = g->sequences[i].n_items,
+                        .n_allocated = g->sequences[i].n_items,
+                };
 
                 if (copy.n_items > 0) {
                         copy.items = reallocarray(NULL, copy.n_items, sizeof(GlobItem));
