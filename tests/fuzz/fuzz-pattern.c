@@ -26,7 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         r = pattern_parse((PatternSyntax) (data[0] % _PATTERN_SYNTAX_MAX), text, &p, &e);
         if (r < 0) {
-                if (!IN_SET(r, -EINVAL, -E2BIG, -ENOMEM) || (r != -ENOMEM && (e.column < 1 || !e.message[0])))
+                if (!IN_SET(r, -EINVAL, -E2BIG, -ENOMEM))
+                        abort();
+                if (r != -ENOMEM && (e.column < 1 || !e.message[0]))
                         abort();
                 return 0;
         }

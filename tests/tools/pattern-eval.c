@@ -105,7 +105,8 @@ static json_object *answer(PatternSyntax syntax, json_object *req) {
                 json_object_object_add(out, "error", json_object_new_string("bad request: not an object"));
                 return TAKE_PTR(out);
         }
-        has_test = json_object_object_get_ex(req, "test", &test) && json_object_is_type(test, json_type_object);
+        has_test = json_object_object_get_ex(req, "test", &test) &&
+                json_object_is_type(test, json_type_object);
 
         if (json_object_object_get_ex(req, "pattern", &pattern)) {
                 if (!json_object_is_type(pattern, json_type_string))
@@ -166,7 +167,8 @@ int main(int argc, char *argv[]) {
                         fprintf(stderr, "pattern-eval: out of memory\n");
                         return 1;
                 }
-                puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(
+                        out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
                 fflush(stdout);
         }
         return 0;

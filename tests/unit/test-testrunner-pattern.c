@@ -230,8 +230,10 @@ TEST(operators) {
                 for (size_t g = 0; g < ELEMENTSOF(groups); g++)
                         for (size_t i = 0; i < groups[g].n; i++) {
                                 _cleanup_free_ char *text = NULL;
-                                ASSERT_TRUE(asprintf(&text, "%s%s%s", truth[t].a, groups[g].ops[i], truth[t].b) > 0);
-                                ASSERT_EQ(eval(PATTERN_SYNTAX_GO, text, &PATTERN_CASE_UNKNOWN), groups[g].expected);
+                                ASSERT_TRUE(asprintf(&text, "%s%s%s", truth[t].a, groups[g].ops[i],
+                                                     truth[t].b) > 0);
+                                ASSERT_EQ(eval(PATTERN_SYNTAX_GO, text, &PATTERN_CASE_UNKNOWN),
+                                          groups[g].expected);
                         }
         }
 
@@ -333,7 +335,8 @@ TEST(nesting_limit) {
 
 TEST(delimiters) {
         static const char *const texts[] = {
-                "name.equals(a b)", "name.equals[a b]", "name.equals{a b}", "name.equals<a b>", "name.equals/a b/",
+                "name.equals(a b)", "name.equals[a b]", "name.equals{a b}",
+                "name.equals<a b>", "name.equals/a b/",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
@@ -418,7 +421,8 @@ TEST(regex) {
         ASSERT_EQ(eval_cargo_name("name.matches/^.$/", "é"), PATTERN_TRUE);
         ASSERT_EQ(eval_cargo_name("name.matches/x/", "\xff\xfex"), PATTERN_TRUE);
         assert_fails(PATTERN_SYNTAX_CARGO, "name.matches/*/", 14, "a valid regular expression");
-        assert_fails(PATTERN_SYNTAX_CARGO, "name.matches[(a]", 16, "a valid regular expression (missing closing");
+        assert_fails(PATTERN_SYNTAX_CARGO, "name.matches[(a]", 16,
+                     "a valid regular expression (missing closing");
         assert_fails(PATTERN_SYNTAX_CARGO, "all | name.m<a[>", 16, "a valid regular expression");
         /* Columns count characters, not bytes. */
         assert_fails(PATTERN_SYNTAX_CARGO, "name.eq(é) | name.m<a[>", 23, "a valid regular expression");
@@ -433,7 +437,8 @@ TEST(glob) {
                 { "a*", "a", true },            { "a*", "abc/def", true },    { "*c", "ab/c", true },
                 { "a?c", "abc", true },         { "a?c", "a/c", true },       { "a?c", "ac", false },
                 { "a?c", "aéc", true },         { "**", "x/y/z", true },      { "a/**/b", "a/x/y/b", true },
-                { "a**b", "ab", true },         { "*a*b*", "xxaxxbxx", true }, { "*a*b*", "xxbxxaxx", false },
+                { "a**b", "ab", true },         { "*a*b*", "xxaxxbxx", true },
+                { "*a*b*", "xxbxxaxx", false },
                 { "[a-c]x", "bx", true },       { "[a-c]x", "dx", false },    { "[!a-c]x", "dx", true },
                 { "[!a-c]x", "ax", false },     { "[^a]", "b", true },        { "[]]", "]", true },
                 { "[!]]", "]", false },         { "[a-]", "-", true },        { "[-a]", "-", true },
@@ -499,7 +504,8 @@ TEST(glob) {
         ASSERT_EQ(eval_cargo_name("name.globs(*_test)", "io_test_x"), PATTERN_FALSE);
         ASSERT_EQ(eval_cargo_name("name.g([a-c]*)", "b/x"), PATTERN_TRUE);
         ASSERT_EQ(eval_cargo_name("name.g{{a,b}}", "b"), PATTERN_TRUE);
-        assert_fails(PATTERN_SYNTAX_CARGO, "name.globs(a[bc)", 13, "a valid glob (unclosed character class)");
+        assert_fails(PATTERN_SYNTAX_CARGO, "name.globs(a[bc)", 13,
+                     "a valid glob (unclosed character class)");
         assert_fails(PATTERN_SYNTAX_CARGO, "name.globs/a{b/", 13, "a valid glob (unclosed '{')");
 
         /* Linear, not exponential, on star-heavy globs. */
@@ -539,7 +545,8 @@ TEST(unknown) {
         c.package = "q";
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 if (eval(PATTERN_SYNTAX_CARGO, cases[i].text, &c) != cases[i].r) {
-                        fprintf(stderr, "'%s' should be %s\n", cases[i].text, pattern_result_to_string(cases[i].r));
+                        fprintf(stderr, "'%s' should be %s\n", cases[i].text,
+                                pattern_result_to_string(cases[i].r));
                         abort();
                 }
 }
@@ -557,7 +564,8 @@ TEST(pytest_markers) {
         ASSERT_EQ(eval(PATTERN_SYNTAX_PYTEST, "!markers.contains<slow>", &c), PATTERN_FALSE);
         c.markers = none;
         ASSERT_EQ(eval(PATTERN_SYNTAX_PYTEST, "markers.contains(slow)", &c), PATTERN_FALSE);
-        assert_fails(PATTERN_SYNTAX_PYTEST, "marker.contains(x)", 1, "'marker' is too short an abbreviation");
+        assert_fails(PATTERN_SYNTAX_PYTEST, "marker.contains(x)", 1,
+                     "'marker' is too short an abbreviation");
         assert_fails(PATTERN_SYNTAX_PYTEST, "m.contains(x)", 1, "a selector with a matcher");
         assert_fails(PATTERN_SYNTAX_PYTEST, "markers.equals(x)", 9, "'contains' after 'markers.'");
         assert_fails(PATTERN_SYNTAX_PYTEST, "markers", 8, "'.' and a matcher after 'markers'");

@@ -302,7 +302,8 @@ _printf_(4, 5) static int parser_fail(Parser *p, size_t pos, int r, const char *
         char suffix[32];
         int l = snprintf(suffix, sizeof suffix, " at column %u", p->error->column);
         (void) snprintf(p->error->message, sizeof p->error->message, "expected %.*s%s",
-                        (int) (sizeof p->error->message - strlen("expected ") - (size_t) l - 1), what, suffix);
+                        (int) (sizeof p->error->message - strlen("expected ") - (size_t) l - 1), what,
+                        suffix);
         return r;
 }
 
@@ -343,12 +344,14 @@ static int compile_regex(Parser *p, Pattern *node, size_t start) {
         int code;
 
         node->regex = pcre2_compile((PCRE2_SPTR) node->argument, strlen(node->argument),
-                                    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &offset, /* ccontext= */ NULL);
+                                    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &offset,
+                                    /* ccontext= */ NULL);
         if (node->regex)
                 return 0;
         if (pcre2_get_error_message(code, buf, sizeof buf) < 0)
                 strcpy((char *) buf, "error");
-        return parser_fail(p, start + offset, -EINVAL, "a valid regular expression (%s)", (const char *) buf);
+        return parser_fail(p, start + offset, -EINVAL, "a valid regular expression (%s)",
+                           (const char *) buf);
 }
 
 static int compile_glob(Parser *p, Pattern *node, size_t start) {
@@ -395,7 +398,8 @@ static int parse_compound(Parser *p, size_t word_start, size_t word_len, Pattern
         start = p->pos;
         while (is_word(peek(p, 0)))
                 p->pos++;
-        l = keyword_lookup(matchers, p->text + start, p->pos - start, &matcher, candidates, sizeof candidates);
+        l = keyword_lookup(matchers, p->text + start, p->pos - start, &matcher, candidates,
+                           sizeof candidates);
         if (l != LOOKUP_FOUND)
                 return fail_lookup(p, l, start, p->pos - start,
                                    "a matcher: equals, contains, starts_with, ends_with, matches or globs",
@@ -511,7 +515,8 @@ static int parse_not(Parser *p, Pattern **ret) {
         if (IN_SET(peek(p, 0), '!', '~')) {
                 p->pos++;
                 if (is_space(peek(p, 0)))
-                        return parser_fail(p, p->pos, -EINVAL, "the operand right after '%c'", p->text[start]);
+                        return parser_fail(p, p->pos, -EINVAL, "the operand right after '%c'",
+                                           p->text[start]);
                 negate = true;
         } else if (peek(p, 0) == 'n' && peek(p, 1) == 'o' && peek(p, 2) == 't' && is_space(peek(p, 3))) {
                 p->pos += 3;

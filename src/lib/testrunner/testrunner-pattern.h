@@ -17,7 +17,8 @@
  * Symbol operators take optional whitespace around them.  And and difference ("A - B" = "A && !B") share one
  * level and associate to the left.  Keywords may be abbreviated down to a minimum prefix (see the spec's
  * table); a word shorter than that, or a prefix of several keywords, is an error.  A matcher argument is
- * enclosed in (), [], {}, <> or //; the same bracket nests in balanced pairs inside it; there are no escapes.
+ * enclosed in (), [], {}, <> or //; the same bracket nests in balanced pairs inside it; there are no
+ * escapes.
  *
  * Evaluation is three-valued: a selector whose field is unknown (NULL) yields PATTERN_UNKNOWN, and unknown
  * propagates except through "false && x" (false) and "true || x" (true). */
@@ -91,7 +92,8 @@ typedef struct PatternCase {
 /* An all-unknown case: start from this and fill in what is known. */
 #define PATTERN_CASE_UNKNOWN ((PatternCase) { .kind = _CARGO_TARGET_KIND_INVALID })
 
-/* A pattern longer than this is refused (-E2BIG); parentheses and "not" nest at most PATTERN_DEPTH_MAX deep. */
+/* A pattern longer than this is refused (-E2BIG); parentheses and "not" nest at most PATTERN_DEPTH_MAX
+ * deep. */
 #define PATTERN_LENGTH_MAX (64U * 1024U)
 #define PATTERN_DEPTH_MAX 128U
 

@@ -16,12 +16,19 @@ size_t utf8_decode(const char *s, size_t n, uint32_t *ret) {
                 *ret = u[0];
                 return 1;
         }
+        /* The length, the lead byte's payload and the smallest character that needs that length. */
         if ((u[0] & 0xE0) == 0xC0) {
-                len = 2, c = u[0] & 0x1F, min = 0x80;
+                len = 2;
+                c = u[0] & 0x1F;
+                min = 0x80;
         } else if ((u[0] & 0xF0) == 0xE0) {
-                len = 3, c = u[0] & 0x0F, min = 0x800;
+                len = 3;
+                c = u[0] & 0x0F;
+                min = 0x800;
         } else if ((u[0] & 0xF8) == 0xF0) {
-                len = 4, c = u[0] & 0x07, min = 0x10000;
+                len = 4;
+                c = u[0] & 0x07;
+                min = 0x10000;
         } else
                 return utf8_invalid(u, ret);
         if (len > n)
