@@ -195,6 +195,12 @@ static const char junit_check[] =
         "assert t[0].getAttribute('classname') == 'other \"pkg\" <&>'\n"
         "assert t[1].getElementsByTagName('skipped')[0].getAttribute('message') == 'ignored'\n";
 
+static const char whitespace_check[] =
+        "import sys, xml.dom.minidom\n"
+        "c = xml.dom.minidom.parse(sys.argv[1]).getElementsByTagName('testcase')[0]\n"
+        "assert c.getAttribute('name') == 'a\\tb\\nc\\rd\\ufffde', repr(c.getAttribute('name'))\n"
+        "assert c.getAttribute('classname') == 'p\\tq'\n";
+
 /* Our own check, for machines without python3: no byte XML 1.0 forbids, and the text is valid UTF-8. */
 static void check_xml_chars(const char *s) {
         const unsigned char *u = (const unsigned char *) s;
@@ -207,7 +213,7 @@ static void check_xml_chars(const char *s) {
 }
 
 TEST(junit) {
-        _cleanup_(test_report_freep) TestReport *r = make_report(), *e = NULL;
+        _cleanup_(test_report_freep) TestReport *r = make_report(), *e = NULL, *w = NULL;
         _cleanup_free_ char *x = NULL, *y = NULL, *dir = NULL, *path = NULL, *back = NULL;
         size_t size;
         int k;
@@ -231,6 +237,14 @@ TEST(junit) {
         if (k == -ENOENT)
                 fprintf(stderr, "python3 missing, XML checked by hand only\n");
         else
+                ASSERT_OK(k);
+
+        /* Tab, newline and CR in attributes survive attribute-value normalization. */
+        ASSERT_OK(test_report_new(&w));
+        ASSERT_OK(test_report_add(w, RESULT("p\tq", "a\tb\nc\rd\x02" "e", TEST_OUTCOME_OK, 0)));
+        ASSERT_OK(test_report_write_junit(w, /* name= */ NULL, path));
+        k = python_check(path, whitespace_check);
+        if (k != -ENOENT)
                 ASSERT_OK(k);
 
         /* An empty run is a well-formed, empty report. */

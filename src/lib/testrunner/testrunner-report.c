@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,7 +464,7 @@ static json_object *json_string_lossy(const char *s, size_t n) {
         _cleanup_(textbuf_done) TextBuf b = {};
 
         text_append(&b, s ?: "", s ? n : 0, TEXT_JSON);
-        if (b.oom)
+        if (b.oom || b.len > INT_MAX)
                 return NULL;
         return json_object_new_string_len(b.data ?: "", (int) b.len);
 }

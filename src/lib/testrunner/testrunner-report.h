@@ -104,7 +104,8 @@ int test_report_format_summary(const TestReport *r, char **ret);
 /* The JUnit XML report: <testsuites> holding one <testsuite> per package (sorted by name; cases in the
  * order they finished), each with tests/failures/errors/skipped/time.  FAIL and TIMEOUT are <failure>
  * (type "FAIL" or "TIMEOUT"), ERROR is <error>, IGNORED and NOT_RUN are <skipped>; captured output goes
- * to <system-out>/<system-err>.  name is the <testsuites> name (NULL: none). */
+ * to <system-out>/<system-err>, followed by a line "[N more bytes not kept]" when some was dropped.  Cases
+ * without a package form a <testsuite> named "".  name is the <testsuites> name (NULL: none). */
 int test_report_format_junit(const TestReport *r, const char *name, char **ret);
 /* The same, written atomically to path. */
 int test_report_write_junit(const TestReport *r, const char *name, const char *path);
