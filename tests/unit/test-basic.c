@@ -115,7 +115,18 @@ TEST(files) {
         ASSERT_ERROR(read_full_file(path, 3, &data, &size), E2BIG);
         ASSERT_ERROR(read_full_file("/nonexistent/file", 10, &data, &size), ENOENT);
         ASSERT_OK(unlink(path));
-        ASSERT_OK(rmdir(dir));
+
+        /* mkdir -p */
+        _cleanup_free_ char *deep = strjoin(dir, "/a/b/c");
+        ASSERT_OK(mkdir_p(deep, 0755));
+        ASSERT_OK(mkdir_p(deep, 0755));
+        _cleanup_free_ char *file = strjoin(dir, "/a/f");
+        ASSERT_OK(write_file_atomic(file, "", 0, 0644));
+        ASSERT_ERROR(mkdir_p(file, 0755), ENOTDIR);
+        _cleanup_free_ char *under = strjoin(file, "/x");
+        ASSERT_ERROR(mkdir_p(under, 0755), ENOTDIR);
+        _cleanup_free_ char *cmd = strjoin("rm -rf ", dir);
+        ASSERT_EQ(system(cmd), 0);
 }
 
 TEST(log_levels) {

@@ -46,7 +46,7 @@ static void write_file(const char *dir, const char *rel, const char *content) {
         _cleanup_free_ char *p = join(dir, rel), *parent = strdup(p);
         ASSERT_TRUE(parent);
         *strrchr(parent, '/') = 0;
-        ASSERT_OK(layer_mkdir_p(parent, /* mode= */ 0755));
+        ASSERT_OK(mkdir_p(parent, /* mode= */ 0755));
         _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         ASSERT_TRUE(fd >= 0);
         ASSERT_OK(loop_write(fd, content, strlen(content)));

@@ -104,8 +104,9 @@ int write_file_atomic(const char *path, const void *buf, size_t size, mode_t mod
         return r;
 }
 
-int mkdir_parents_and_self(const char *path) {
+int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
+
         if (!p)
                 return -ENOMEM;
         for (char *s = p + 1;; s++) {
@@ -113,12 +114,16 @@ int mkdir_parents_and_self(const char *path) {
                         continue;
                 char saved = *s;
                 *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
                         return -errno;
                 *s = saved;
                 if (!saved)
-                        return 0;
+                        break;
         }
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int fd_nonblock(int fd, bool nonblock) {

@@ -30,8 +30,8 @@ int loop_write(int fd, const void *buf, size_t size);
 
 int fd_nonblock(int fd, bool nonblock);
 
-/* mkdir -p, with mode 0755 for what it creates. */
-int mkdir_parents_and_self(const char *path);
+/* mkdir -p: creates the missing directories with mode; -ENOTDIR if path exists as something else. */
+int mkdir_p(const char *path, mode_t mode);
 
 /* Write a file atomically: a temporary file in the same directory, fsync, then rename over path. */
 int write_file_atomic(const char *path, const void *buf, size_t size, mode_t mode);

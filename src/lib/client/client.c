@@ -315,7 +315,7 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
         if (!c->project_dir || !c->cache_dir || !c->manifest_dir || !c->digest_cache_path || !c->template_vars)
                 return -ENOMEM;
 
-        r = mkdir_parents_and_self(c->cache_dir);
+        r = mkdir_p(c->cache_dir, /* mode= */ 0755);
         if (r < 0) {
                 if (asprintf(reterr_message, "cannot create the cache directory '%s': %s", c->cache_dir,
                              strerror(-r)) < 0)

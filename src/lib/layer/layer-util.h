@@ -31,5 +31,3 @@ const char *layer_path_next_component(const char **p, size_t *ret_len);
 /* Sorts a strv and drops repeated strings, in place. */
 void layer_strv_sort_unique(char **l);
 
-/* Creates the directory and its missing parents, like mkdir -p. */
-int layer_mkdir_p(const char *path, mode_t mode);

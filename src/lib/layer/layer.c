@@ -675,7 +675,7 @@ static int builder_write_manifest(Builder *b, const char *manifest_dir, BuiltLay
         if (!l->path)
                 return -ENOMEM;
         if (!file_has_contents(l->path, data, size)) {
-                r = layer_mkdir_p(dir, /* mode= */ 0755);
+                r = mkdir_p(dir, /* mode= */ 0755);
                 if (r < 0)
                         return layer_error(b->reterr_message, r,
                                            "Failed to create manifest directory '%s': %m", dir);

@@ -576,7 +576,7 @@ int test_listing_save(const TestListing *l, const char *path) {
         dir = strdup(path);
         if (!dir)
                 return -ENOMEM;
-        r = mkdir_parents_and_self(dirname(dir));
+        r = mkdir_p(dirname(dir), /* mode= */ 0755);
         if (r < 0)
                 return r;
         return write_file_atomic(path, text, strlen(text), 0644);
