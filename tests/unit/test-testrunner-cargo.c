@@ -92,7 +92,8 @@ TEST(target_kinds) {
         /* A build script is kept, with no kind of ours. */
         const char *text =
                 "{\"version\":1,\"workspace_root\":\"/w\",\"target_directory\":\"/w/t\","
-                "\"workspace_members\":[\"p 1\"],\"packages\":[{\"id\":\"p 1\",\"name\":\"p\",\"version\":\"1\","
+                "\"workspace_members\":[\"p 1\"],"
+                "\"packages\":[{\"id\":\"p 1\",\"name\":\"p\",\"version\":\"1\","
                 "\"manifest_path\":\"/w/Cargo.toml\",\"targets\":[{\"name\":\"build-script-build\","
                 "\"kind\":[\"custom-build\"],\"crate_types\":[\"bin\"],\"src_path\":\"/w/build.rs\"}]}]}";
         _cleanup_(cargo_metadata_freep) CargoMetadata *m = NULL;
@@ -136,11 +137,13 @@ TEST(metadata_errors) {
                        "workspace member 'x' is listed twice");
         metadata_fails("{\"version\":1,\"workspace_root\":\"/w\",\"target_directory\":\"/t\","
                        "\"workspace_members\":[\"x\"],\"packages\":[{\"id\":\"x\",\"name\":\"x\","
-                       "\"version\":\"1\",\"manifest_path\":\"/m\",\"targets\":[{\"name\":\"t\",\"kind\":\"lib\"}]}]}",
+                       "\"version\":\"1\",\"manifest_path\":\"/m\","
+                       "\"targets\":[{\"name\":\"t\",\"kind\":\"lib\"}]}]}",
                        EBADMSG, "package 'x': target 1: 'kind' is not an array");
         metadata_fails("{\"version\":1,\"workspace_root\":\"/w\",\"target_directory\":\"/t\","
                        "\"workspace_members\":[\"x\"],\"packages\":[{\"id\":\"x\",\"name\":\"x\","
-                       "\"version\":\"1\",\"manifest_path\":\"/m\",\"targets\":[{\"name\":\"t\",\"kind\":[\"lib\"],"
+                       "\"version\":\"1\",\"manifest_path\":\"/m\","
+                       "\"targets\":[{\"name\":\"t\",\"kind\":[\"lib\"],"
                        "\"crate_types\":[],\"src_path\":\"/s\",\"test\":\"yes\"}]}]}",
                        EBADMSG, "target 1: 'test' is not a boolean");
 
@@ -168,8 +171,9 @@ static int on_event(const CargoBuildEvent *e, void *userdata) {
         switch (e->type) {
         case CARGO_BUILD_EVENT_ARTIFACT:
                 ev->n_artifacts++;
-                ASSERT_TRUE(asprintf(&s, "%u artifact %s %s %s %s %s", e->line, e->package_id, e->package_name,
-                                     e->target_name, cargo_target_kind_to_string(e->target_kind),
+                ASSERT_TRUE(asprintf(&s, "%u artifact %s %s %s %s %s", e->line, e->package_id,
+                                     e->package_name, e->target_name,
+                                     cargo_target_kind_to_string(e->target_kind),
                                      e->executable) >= 0);
                 break;
         case CARGO_BUILD_EVENT_MESSAGE:
@@ -189,7 +193,8 @@ static int on_event(const CargoBuildEvent *e, void *userdata) {
 }
 
 /* Feeds text in pieces of chunk bytes (0: all at once); returns what finish returns. */
-static int feed(const CargoMetadata *m, const char *text, size_t size, size_t chunk, Events *ev, char **err) {
+static int feed(const CargoMetadata *m, const char *text, size_t size, size_t chunk, Events *ev,
+                char **err) {
         _cleanup_(cargo_build_parser_freep) CargoBuildParser *p = NULL;
         int r;
 
@@ -262,8 +267,10 @@ TEST(build_failed) {
         lines2 = ev2.lines;
         ASSERT_EQ(ev2.n_artifacts, 1u);
         ASSERT_EQ(ev2.n_messages, 2u);
-        ASSERT_TRUE(startswith(lines2[1], "3 message error[E0308]: mismatched types\n  --> alpha/src/lib.rs:13:30\n"));
-        ASSERT_STREQ(lines2[2], "4 message For more information about this error, try `rustc --explain E0308`.\n");
+        ASSERT_TRUE(startswith(lines2[1],
+                               "3 message error[E0308]: mismatched types\n  --> alpha/src/lib.rs:13:30\n"));
+        ASSERT_STREQ(lines2[2],
+                     "4 message For more information about this error, try `rustc --explain E0308`.\n");
         ASSERT_STREQ(lines2[3], "5 finished failed");
 }
 
@@ -280,14 +287,13 @@ static void build_fails(const CargoMetadata *m, const char *text, int error, con
         }
 }
 
+#define ALPHA "path+file:///tmp/cargo%20ws/alpha#0.1.0"
 #define ARTIFACT(id, profile_test, executable)                                                          \
         "{\"reason\":\"compiler-artifact\",\"package_id\":\"" id "\",\"target\":{\"kind\":[\"test\"],"  \
         "\"name\":\"t\"},\"profile\":{\"test\":" profile_test "},\"executable\":" executable "}\n"
 
 TEST(build_errors) {
         _cleanup_(cargo_metadata_freep) CargoMetadata *m = metadata();
-        const char *alpha = "path+file:///tmp/cargo%20ws/alpha#0.1.0";
-
         build_fails(m, "", EBADMSG, "ended after 0 lines without build-finished");
         build_fails(m, "{\"reason\":\"build-script-executed\"}\n", EBADMSG, "without build-finished");
         build_fails(m, "not json\n", EBADMSG, "line 1: not JSON");
@@ -296,35 +302,56 @@ TEST(build_errors) {
         build_fails(m, "[]\n", EBADMSG, "line 1: not a JSON object");
         build_fails(m, "{\"success\":true}\n", EBADMSG, "line 1: 'reason' is missing");
         build_fails(m, "{\"reason\":7}\n", EBADMSG, "line 1: 'reason' is not a string");
-        build_fails(m, "{\"reason\":\"build-finished\"}\n", EBADMSG, "line 1: build-finished: 'success'");
-        build_fails(m, "{\"reason\":\"build-finished\",\"success\":true}\n{\"reason\":\"build-finished\",\"success\":true}\n",
+        build_fails(m, "{\"reason\":\"build-finished\"}\n", EBADMSG,
+                    "line 1: build-finished: 'success' is missing");
+        build_fails(m, "{\"reason\":\"build-finished\",\"success\":true}\n"
+                    "{\"reason\":\"build-finished\",\"success\":true}\n",
                     EBADMSG, "line 2: 'build-finished' after build-finished");
-        build_fails(m, "{\"reason\":\"compiler-message\"}\n", EBADMSG, "'message' is missing");
+        build_fails(m, "{\"reason\":\"compiler-message\"}\n", EBADMSG,
+                    "line 1: compiler-message: 'message' is missing");
         build_fails(m, "{\"reason\":\"compiler-message\",\"message\":{\"rendered\":1}}\n", EBADMSG,
-                    "'message.rendered' is not a string");
-        build_fails(m, ARTIFACT("nope", "true", "\"/x\""), EBADMSG, "package 'nope' is not a workspace member");
-        build_fails(m, "{\"reason\":\"compiler-artifact\",\"executable\":\"/x\"}\n", EBADMSG, "'profile' is missing");
-        build_fails(m, "{\"reason\":\"compiler-artifact\",\"executable\":3}\n", EBADMSG, "'executable' is not a string");
-        build_fails(m, "{\"reason\":\"compiler-artifact\",\"executable\":\"/x\",\"profile\":{\"test\":true}}\n",
-                    EBADMSG, "'package_id' is missing");
-        build_fails(m, ARTIFACT("path+file:///tmp/cargo%20ws/alpha#0.1.0", "1", "\"/x\""), EBADMSG,
-                    "'profile.test' is missing or not a boolean");
+                    "line 1: compiler-message: message: 'rendered' is not a string");
+        build_fails(m, ARTIFACT("nope", "true", "\"/x\""), EBADMSG,
+                    "package 'nope' is not a workspace member");
+        build_fails(m, "{\"reason\":\"compiler-artifact\",\"executable\":\"/x\"}\n", EBADMSG,
+                    "line 1: compiler-artifact: 'profile' is missing");
+        build_fails(m, "{\"reason\":\"compiler-artifact\",\"executable\":3}\n", EBADMSG,
+                    "line 1: compiler-artifact: 'executable' is not a string");
+        build_fails(m, "{\"reason\":\"compiler-artifact\",\"executable\":\"/x\","
+                    "\"profile\":{\"test\":true}}\n",
+                    EBADMSG, "line 1: compiler-artifact: 'package_id' is missing");
+        build_fails(m, ARTIFACT(ALPHA, "1", "\"/x\""), EBADMSG,
+                    "line 1: compiler-artifact: profile: 'test' is not a boolean");
+
+        build_fails(m, "{\"reason\":\"compiler-artifact\",\"package_id\":\"" ALPHA "\","
+                    "\"profile\":{\"test\":true},\"executable\":\"/x\",\"target\":{\"kind\":[\"test\"]}}\n",
+                    EBADMSG, "line 1: compiler-artifact: target: 'name' is missing");
+        build_fails(m, "{\"reason\":\"compiler-artifact\",\"package_id\":\"" ALPHA "\","
+                    "\"profile\":{\"test\":true},\"executable\":\"/x\","
+                    "\"target\":{\"name\":\"t\",\"kind\":[1]}}\n",
+                    EBADMSG, "line 1: compiler-artifact: target: 'kind' item 1 is not a string");
+        build_fails(m, "{\"reason\":\"compiler-artifact\",\"profile\":{\"test\":true},"
+                    "\"executable\":\"\"}\n",
+                    EBADMSG, "line 1: compiler-artifact: 'executable' is empty");
+        build_fails(m, "{\"reason\":\"x\"}\n{\"reason\":\"x\",\"a\":\"\xff\"}\n", EBADMSG,
+                    "line 2: not JSON");
 
         /* Unknown reasons, libraries, non-test executables and build scripts are skipped. */
         _cleanup_free_ char *ok = strjoin(
                 "{\"reason\":\"build-script-executed\",\"whatever\":[1,2]}\n\r\n\n",
-                ARTIFACT("path+file:///tmp/cargo%20ws/alpha#0.1.0", "true", "null"),
-                ARTIFACT("path+file:///tmp/cargo%20ws/alpha#0.1.0", "false", "\"/bin/for/integration tests\""),
-                "{\"reason\":\"compiler-artifact\",\"package_id\":\"", alpha, "\",\"target\":{\"kind\":[\"custom-build\"],"
+                ARTIFACT(ALPHA, "true", "null"),
+                ARTIFACT(ALPHA, "false", "\"/bin/for/integration tests\""),
+                "{\"reason\":\"compiler-artifact\",\"package_id\":\"" ALPHA "\","
+                "\"target\":{\"kind\":[\"custom-build\"],"
                 "\"name\":\"build-script-build\"},\"profile\":{\"test\":true},\"executable\":\"/b\"}\n",
                 "{\"reason\":\"compiler-message\",\"message\":{\"level\":\"note\"}}\n",
-                ARTIFACT("path+file:///tmp/cargo%20ws/alpha#0.1.0", "true", "\"/with space/t-1\""),
+                ARTIFACT(ALPHA, "true", "\"/with space/t-1\""),
                 "{\"reason\":\"build-finished\",\"success\":true}");  /* no newline at the end */
         Events ev = {};
         ASSERT_TRUE(ok);
         ASSERT_EQ(ASSERT_OK(feed(m, ok, strlen(ok), 3, &ev, NULL)), 1);
         ASSERT_EQ(strv_length(ev.lines), 2u);
-        ASSERT_STREQ(ev.lines[0], "8 artifact path+file:///tmp/cargo%20ws/alpha#0.1.0 alpha t test /with space/t-1");
+        ASSERT_STREQ(ev.lines[0], "8 artifact " ALPHA " alpha t test /with space/t-1");
         ASSERT_STREQ(ev.lines[1], "9 finished ok");
         ev.lines = strv_free(ev.lines);
 
@@ -387,7 +414,8 @@ TEST(test_list) {
                 const char *text;
                 const char *message;
         } bad[] = {
-                { "running 2 tests\n", "line 1: expected 'NAME: test' or 'NAME: benchmark', got 'running 2 tests'" },
+                { "running 2 tests\n",
+                  "line 1: expected 'NAME: test' or 'NAME: benchmark', got 'running 2 tests'" },
                 { "a: test\nb: doctest\n", "line 2: expected" },
                 { ": test\n", "line 1: empty test name" },
                 { "a: tests\n", "line 1: expected" },
@@ -407,13 +435,14 @@ TEST(argv) {
         _cleanup_strv_free_ char **c = NULL, **c2 = NULL, **b = NULL, **b2 = NULL;
         _cleanup_free_ char *s = NULL, *s2 = NULL, *s3 = NULL;
         char *extra[] = { (char *) "--test-threads=1", (char *) "--show-output", NULL };
-        char *pkgs[] = { (char *) "alpha", (char *) "beta", NULL }, *features[] = { (char *) "a b", (char *) "c", NULL };
+        char *pkgs[] = { (char *) "alpha", (char *) "beta", NULL };
+        char *features[] = { (char *) "a b", (char *) "c", NULL };
 
         ASSERT_OK(cargo_case_argv("/tmp/cargo ws/target/debug/deps/alpha-e62994b938fd5803", "tests::it_adds",
                                   extra, &c));
         ASSERT_TRUE(s = strv_join(c, "|"));
-        ASSERT_STREQ(s, "/tmp/cargo ws/target/debug/deps/alpha-e62994b938fd5803|--exact|--nocapture|tests::it_adds|"
-                        "--test-threads=1|--show-output");
+        ASSERT_STREQ(s, "/tmp/cargo ws/target/debug/deps/alpha-e62994b938fd5803|--exact|--nocapture|"
+                        "tests::it_adds|--test-threads=1|--show-output");
         ASSERT_OK(cargo_case_argv("/x", "a b", /* extra_args= */ NULL, &c2));
         ASSERT_EQ(strv_length(c2), 4u);
         ASSERT_STREQ(c2[3], "a b");
@@ -437,9 +466,10 @@ TEST(argv) {
         };
         ASSERT_OK(cargo_build_argv(&o, pkgs, &b2));
         ASSERT_TRUE(s3 = strv_join(b2, "|"));
-        ASSERT_STREQ(s3, "cargo|test|--no-run|--message-format=json-render-diagnostics|--features|a b|--features|c|"
-                         "--all-features|--no-default-features|--profile|release|--target|x86_64-unknown-linux-gnu|"
-                         "--target-dir|/t d|--manifest-path|/w/Cargo.toml|--frozen|--locked|--offline|-p|alpha|-p|beta");
+        ASSERT_STREQ(s3, "cargo|test|--no-run|--message-format=json-render-diagnostics|"
+                         "--features|a b|--features|c|--all-features|--no-default-features|"
+                         "--profile|release|--target|x86_64-unknown-linux-gnu|--target-dir|/t d|"
+                         "--manifest-path|/w/Cargo.toml|--frozen|--locked|--offline|-p|alpha|-p|beta");
         char *empty_name[] = { (char *) "", NULL };
         ASSERT_ERROR(cargo_build_argv(&o, empty_name, &b2), EINVAL);
 }

@@ -93,6 +93,16 @@ static int json_parse_one(const char *text, size_t size, json_object **ret, cons
         return 0;
 }
 
+/* Appends suffix to *s; NULL on ENOMEM (then *s is unchanged). */
+static char *strextend(char **s, const char *suffix) {
+        char *n = strjoin(*s, suffix);
+
+        if (!n)
+                return NULL;
+        free(*s);
+        return *s = n;
+}
+
 /* The member key of object o; NULL when absent or JSON null. */
 static json_object *member(json_object *o, const char *key) {
         json_object *v = NULL;
@@ -104,31 +114,54 @@ static json_object *member(json_object *o, const char *key) {
         return v;
 }
 
-/* A string member without NUL bytes.  -ENOENT when absent or null, -EBADMSG when not such a string. */
-static int member_string(json_object *o, const char *key, const char **ret) {
+static bool is_plain_string(json_object *v) {
+        return json_object_is_type(v, json_type_string) &&
+                (size_t) json_object_get_string_len(v) == strlen(json_object_get_string(v));
+}
+
+/* A required member of the type; on error names it (the context, then the key).  Strings hold no NUL. */
+static int get_member(json_object *o, const char *context, const char *key, json_type type,
+                      json_object **ret, char **reterr) {
+        static const char *const names[] = {
+                [json_type_boolean] = "a boolean",
+                [json_type_int] = "an integer",
+                [json_type_object] = "an object",
+                [json_type_array] = "an array",
+                [json_type_string] = "a string",
+        };
         json_object *v = member(o, key);
 
+        assert((size_t) type < ELEMENTSOF(names) && names[type]);
+
         if (!v)
-                return -ENOENT;
-        if (!json_object_is_type(v, json_type_string))
-                return -EBADMSG;
-        const char *s = json_object_get_string(v);
-        if ((size_t) json_object_get_string_len(v) != strlen(s))
-                return -EBADMSG;
-        *ret = s;
+                return fail(reterr, -EBADMSG, "%s: '%s' is missing", context, key);
+        if (!json_object_is_type(v, type) || (type == json_type_string && !is_plain_string(v)))
+                return fail(reterr, -EBADMSG, "%s: '%s' is not %s", context, key, names[type]);
+        *ret = v;
         return 0;
 }
 
-/* Reads a required string member into a new copy; on error names what (the context, then the key). */
+/* A required string member, borrowed from o. */
+static int get_string(json_object *o, const char *context, const char *key, const char **ret,
+                      char **reterr) {
+        json_object *v;
+        int r;
+
+        r = get_member(o, context, key, json_type_string, &v, reterr);
+        if (r < 0)
+                return r;
+        *ret = json_object_get_string(v);
+        return 0;
+}
+
+/* A required string member, copied. */
 static int read_string(json_object *o, const char *context, const char *key, char **ret, char **reterr) {
         const char *s;
         int r;
 
-        r = member_string(o, key, &s);
-        if (r == -ENOENT)
-                return fail(reterr, -EBADMSG, "%s: '%s' is missing", context, key);
+        r = get_string(o, context, key, &s, reterr);
         if (r < 0)
-                return fail(reterr, -EBADMSG, "%s: '%s' is not a string", context, key);
+                return r;
         char *c = strdup(s);
         if (!c)
                 return -ENOMEM;
@@ -136,24 +169,24 @@ static int read_string(json_object *o, const char *context, const char *key, cha
         return 0;
 }
 
-/* Reads a required array of strings into a new strv. */
+/* A required array of strings, copied into a strv. */
 static int read_strv(json_object *o, const char *context, const char *key, char ***ret, char **reterr) {
         _cleanup_strv_free_ char **l = NULL;
-        json_object *a = member(o, key);
+        json_object *a;
+        int r;
 
-        if (!a)
-                return fail(reterr, -EBADMSG, "%s: '%s' is missing", context, key);
-        if (!json_object_is_type(a, json_type_array))
-                return fail(reterr, -EBADMSG, "%s: '%s' is not an array", context, key);
+        r = get_member(o, context, key, json_type_array, &a, reterr);
+        if (r < 0)
+                return r;
         size_t n = json_object_array_length(a);
         l = calloc(n + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(a, i);
-                if (!json_object_is_type(e, json_type_string) ||
-                    (size_t) json_object_get_string_len(e) != strlen(json_object_get_string(e)))
-                        return fail(reterr, -EBADMSG, "%s: '%s' item %zu is not a string", context, key, i);
+                if (!is_plain_string(e))
+                        return fail(reterr, -EBADMSG, "%s: '%s' item %zu is not a string", context, key,
+                                    i + 1);
                 l[i] = strdup(json_object_get_string(e));
                 if (!l[i])
                         return -ENOMEM;
@@ -164,12 +197,12 @@ static int read_strv(json_object *o, const char *context, const char *key, char 
 
 /* A required boolean member. */
 static int read_bool(json_object *o, const char *context, const char *key, bool *ret, char **reterr) {
-        json_object *v = member(o, key);
+        json_object *v;
+        int r;
 
-        if (!v)
-                return fail(reterr, -EBADMSG, "%s: '%s' is missing", context, key);
-        if (!json_object_is_type(v, json_type_boolean))
-                return fail(reterr, -EBADMSG, "%s: '%s' is not a boolean", context, key);
+        r = get_member(o, context, key, json_type_boolean, &v, reterr);
+        if (r < 0)
+                return r;
         *ret = json_object_get_boolean(v);
         return 0;
 }
@@ -277,9 +310,10 @@ static int parse_package(json_object *j, const char *id, CargoPackage *p, char *
         if (r < 0)
                 return r;
 
-        json_object *targets = member(j, "targets");
-        if (!targets || !json_object_is_type(targets, json_type_array))
-                return fail(reterr, -EBADMSG, "%s: 'targets' is %s", context, targets ? "not an array" : "missing");
+        json_object *targets;
+        r = get_member(j, context, "targets", json_type_array, &targets, reterr);
+        if (r < 0)
+                return r;
         size_t n = json_object_array_length(targets);
         if (n > CARGO_TARGETS_MAX)
                 return fail(reterr, -E2BIG, "%s: more than %u targets", context, CARGO_TARGETS_MAX);
@@ -323,7 +357,8 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
 
         json_object *version = member(j, "version");
         if (!version || !json_object_is_type(version, json_type_int) || json_object_get_int64(version) != 1)
-                return fail(reterr_message, -EBADMSG, "%s: 'version' is not 1 (use --format-version 1)", context);
+                return fail(reterr_message, -EBADMSG, "%s: 'version' is not 1 (use --format-version 1)",
+                            context);
 
         m = calloc(1, sizeof(CargoMetadata));
         if (!m)
@@ -335,15 +370,16 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
         if (r < 0)
                 return r;
 
-        json_object *members = member(j, "workspace_members"), *packages = member(j, "packages");
-        if (!members || !json_object_is_type(members, json_type_array))
-                return fail(reterr_message, -EBADMSG, "%s: 'workspace_members' is %s", context,
-                            members ? "not an array" : "missing");
-        if (!packages || !json_object_is_type(packages, json_type_array))
-                return fail(reterr_message, -EBADMSG, "%s: 'packages' is %s", context,
-                            packages ? "not an array" : "missing");
+        json_object *members, *packages;
+        r = get_member(j, context, "workspace_members", json_type_array, &members, reterr_message);
+        if (r < 0)
+                return r;
+        r = get_member(j, context, "packages", json_type_array, &packages, reterr_message);
+        if (r < 0)
+                return r;
 
-        size_t n_members = json_object_array_length(members), n_packages = json_object_array_length(packages);
+        size_t n_members = json_object_array_length(members);
+        size_t n_packages = json_object_array_length(packages);
         if (n_members > CARGO_PACKAGES_MAX)
                 return fail(reterr_message, -E2BIG, "%s: more than %u workspace members", context,
                             CARGO_PACKAGES_MAX);
@@ -353,25 +389,24 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
 
         for (size_t i = 0; i < n_members; i++) {
                 json_object *id = json_object_array_get_idx(members, i), *found = NULL;
-                if (!json_object_is_type(id, json_type_string) ||
-                    (size_t) json_object_get_string_len(id) != strlen(json_object_get_string(id)))
-                        return fail(reterr_message, -EBADMSG, "%s: 'workspace_members' item %zu is not a string",
-                                    context, i + 1);
+                if (!is_plain_string(id))
+                        return fail(reterr_message, -EBADMSG,
+                                    "%s: 'workspace_members' item %zu is not a string", context, i + 1);
                 const char *ids = json_object_get_string(id);
                 if (cargo_metadata_find_package(m, ids))
                         return fail(reterr_message, -EBADMSG, "%s: workspace member '%s' is listed twice",
                                     context, ids);
 
-                /* Members and packages are both short in practice, and each is capped. */
+                /* With --no-deps the packages come in the members' order, so look there first. */
                 for (size_t k = 0; k < n_packages && !found; k++) {
-                        json_object *p = json_object_array_get_idx(packages, k);
-                        const char *pid;
-                        if (member_string(p, "id", &pid) >= 0 && streq(pid, ids))
+                        json_object *p = json_object_array_get_idx(packages, (i + k) % n_packages);
+                        json_object *pid = member(p, "id");
+                        if (pid && is_plain_string(pid) && streq(json_object_get_string(pid), ids))
                                 found = p;
                 }
                 if (!found)
-                        return fail(reterr_message, -EBADMSG, "%s: workspace member '%s' is not in 'packages'",
-                                    context, ids);
+                        return fail(reterr_message, -EBADMSG,
+                                    "%s: workspace member '%s' is not in 'packages'", context, ids);
                 m->n_packages++;
                 r = parse_package(found, ids, m->packages + i, reterr_message);
                 if (r < 0)
@@ -457,53 +492,60 @@ CargoBuildParser *cargo_build_parser_free(CargoBuildParser *p) {
         return mfree(p);
 }
 
-static int build_artifact(CargoBuildParser *p, json_object *j, CargoBuildEvent *e, char **reterr) {
-        _cleanup_free_ char *context = NULL;
+static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_context, CargoBuildEvent *e,
+                          char **reterr) {
+        _cleanup_free_ char *context = NULL, *profile_context = NULL, *target_context = NULL;
         _cleanup_strv_free_ char **kinds = NULL;
-        const char *s;
+        json_object *profile, *target;
         bool test;
         int r;
 
-        if (asprintf(&context, "line %u: compiler-artifact", p->line) < 0)
+        context = strjoin(line_context, ": compiler-artifact");
+        if (!context)
                 return -ENOMEM;
 
         /* Only test executables matter: libraries have no executable, and the binaries that integration
          * tests use are built outside the test profile. */
-        json_object *executable = member(j, "executable");
-        if (!executable)
+        if (!member(j, "executable"))
                 return 0;
-        r = member_string(j, "executable", &e->executable);
+        r = get_string(j, context, "executable", &e->executable, reterr);
         if (r < 0)
-                return fail(reterr, -EBADMSG, "%s: 'executable' is not a string", context);
-        json_object *profile = member(j, "profile");
-        if (!profile || !json_object_is_type(profile, json_type_object))
-                return fail(reterr, -EBADMSG, "%s: 'profile' is %s", context, profile ? "not an object" : "missing");
-        r = read_bool(profile, context, "test", &test, reterr);
+                return r;
+        r = get_member(j, context, "profile", json_type_object, &profile, reterr);
         if (r < 0)
-                return r == -EBADMSG ? fail(reterr, r, "%s: 'profile.test' is missing or not a boolean", context) : r;
+                return r;
+        profile_context = strjoin(context, ": profile");
+        if (!profile_context)
+                return -ENOMEM;
+        r = read_bool(profile, profile_context, "test", &test, reterr);
+        if (r < 0)
+                return r;
         if (!test)
                 return 0;
         if (isempty(e->executable))
                 return fail(reterr, -EBADMSG, "%s: 'executable' is empty", context);
 
-        r = member_string(j, "package_id", &e->package_id);
+        r = get_string(j, context, "package_id", &e->package_id, reterr);
         if (r < 0)
-                return fail(reterr, -EBADMSG, "%s: 'package_id' is %s", context, r == -ENOENT ? "missing" : "not a string");
+                return r;
         const CargoPackage *pkg = cargo_metadata_find_package(p->metadata, e->package_id);
         if (!pkg)
-                return fail(reterr, -EBADMSG, "%s: package '%s' is not a workspace member", context, e->package_id);
+                return fail(reterr, -EBADMSG, "%s: package '%s' is not a workspace member", context,
+                            e->package_id);
         e->package_name = pkg->name;
 
-        json_object *target = member(j, "target");
-        if (!target || !json_object_is_type(target, json_type_object))
-                return fail(reterr, -EBADMSG, "%s: 'target' is %s", context, target ? "not an object" : "missing");
-        r = member_string(target, "name", &s);
+        r = get_member(j, context, "target", json_type_object, &target, reterr);
         if (r < 0)
-                return fail(reterr, -EBADMSG, "%s: 'target.name' is %s", context, r == -ENOENT ? "missing" : "not a string");
-        e->target_name = s;
-        r = read_strv(target, context, "kind", &kinds, reterr);
+                return r;
+        target_context = strjoin(context, ": target");
+        if (!target_context)
+                return -ENOMEM;
+        r = get_string(target, target_context, "name", &e->target_name, reterr);
         if (r < 0)
-                return r == -EBADMSG ? fail(reterr, r, "%s: 'target.kind' is missing or not strings", context) : r;
+                return r;
+        r = read_strv(target, target_context, "kind", &kinds, reterr);
+        if (r < 0)
+                return r;
         r = cargo_target_kind_from_cargo(kinds, &e->target_kind);
         if (r < 0) {
                 /* Build scripts and such: not something we run. */
@@ -517,6 +559,7 @@ static int build_artifact(CargoBuildParser *p, json_object *j, CargoBuildEvent *
 
 static int build_line(CargoBuildParser *p, const char *line, size_t size, char **reterr) {
         _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_free_ char *context = NULL;
         const char *reason = NULL;
         CargoBuildEvent e = {
                 .type = _CARGO_BUILD_EVENT_TYPE_INVALID,
@@ -532,43 +575,48 @@ static int build_line(CargoBuildParser *p, const char *line, size_t size, char *
         if (blank)
                 return 0;
 
+        if (asprintf(&context, "line %u", p->line) < 0)
+                return -ENOMEM;
         r = json_parse_one(line, size, &j, &reason);
         if (r == -EBADMSG)
-                return fail(reterr, r, "line %u: not JSON: %s", p->line, reason);
+                return fail(reterr, r, "%s: not JSON: %s", context, reason);
         if (r < 0)
                 return r;
         if (!json_object_is_type(j, json_type_object))
-                return fail(reterr, -EBADMSG, "line %u: not a JSON object", p->line);
-        r = member_string(j, "reason", &reason);
+                return fail(reterr, -EBADMSG, "%s: not a JSON object", context);
+        r = get_string(j, context, "reason", &reason, reterr);
         if (r < 0)
-                return fail(reterr, -EBADMSG, "line %u: 'reason' is %s", p->line,
-                            r == -ENOENT ? "missing" : "not a string");
+                return r;
         if (p->finished)
-                return fail(reterr, -EBADMSG, "line %u: '%s' after build-finished", p->line, reason);
+                return fail(reterr, -EBADMSG, "%s: '%s' after build-finished", context, reason);
 
         if (streq(reason, "compiler-artifact"))
-                return build_artifact(p, j, &e, reterr);
+                return build_artifact(p, j, context, &e, reterr);
 
         if (streq(reason, "compiler-message")) {
-                json_object *message = member(j, "message");
-                if (!message || !json_object_is_type(message, json_type_object))
-                        return fail(reterr, -EBADMSG, "line %u: compiler-message: 'message' is %s", p->line,
-                                    message ? "not an object" : "missing");
-                r = member_string(message, "rendered", &e.rendered);
-                if (r == -ENOENT) /* rustc renders nothing for some notes */
-                        return 0;
+                json_object *message;
+                if (!strextend(&context, ": compiler-message"))
+                        return -ENOMEM;
+                r = get_member(j, context, "message", json_type_object, &message, reterr);
                 if (r < 0)
-                        return fail(reterr, -EBADMSG, "line %u: compiler-message: 'message.rendered' is not a string",
-                                    p->line);
+                        return r;
+                if (!member(message, "rendered")) /* rustc renders nothing for some notes */
+                        return 0;
+                if (!strextend(&context, ": message"))
+                        return -ENOMEM;
+                r = get_string(message, context, "rendered", &e.rendered, reterr);
+                if (r < 0)
+                        return r;
                 e.type = CARGO_BUILD_EVENT_MESSAGE;
                 return p->callback(&e, p->userdata);
         }
 
         if (streq(reason, "build-finished")) {
-                r = read_bool(j, "build-finished", "success", &e.success, reterr);
+                if (!strextend(&context, ": build-finished"))
+                        return -ENOMEM;
+                r = read_bool(j, context, "success", &e.success, reterr);
                 if (r < 0)
-                        return r == -EBADMSG ? fail(reterr, r, "line %u: build-finished: 'success' is missing or not a boolean",
-                                                    p->line) : r;
+                        return r;
                 p->finished = true;
                 p->success = e.success;
                 e.type = CARGO_BUILD_EVENT_FINISHED;
@@ -636,7 +684,8 @@ int cargo_build_parser_finish(CargoBuildParser *p, char **reterr_message) {
         }
         if (!p->finished)
                 return p->failed = fail(reterr_message, -EBADMSG,
-                                        "cargo's messages ended after %u lines without build-finished", p->line);
+                                        "cargo's messages ended after %u lines without build-finished",
+                                        p->line);
         return p->success;
 }
 
@@ -664,7 +713,8 @@ int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **ret
                         continue;
                 }
                 if (memchr(p, '\0', n))
-                        return fail(reterr_message, -EBADMSG, "test list: line %u: contains a NUL byte", line);
+                        return fail(reterr_message, -EBADMSG, "test list: line %u: contains a NUL byte",
+                                    line);
 
                 /* NAME: test, NAME: benchmark.  Names hold "::" but never ": ", so the suffix decides. */
                 size_t name_len;
@@ -677,8 +727,8 @@ int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **ret
                         is_test = false;
                 } else
                         return fail(reterr_message, -EBADMSG,
-                                    "test list: line %u: expected 'NAME: test' or 'NAME: benchmark', got '%.*s'",
-                                    line, (int) MIN(n, 200U), p);
+                                    "test list: line %u: expected 'NAME: test' or 'NAME: benchmark', "
+                                    "got '%.*s'", line, (int) MIN(n, 200U), p);
                 if (name_len == 0)
                         return fail(reterr_message, -EBADMSG, "test list: line %u: empty test name", line);
 

@@ -23,7 +23,7 @@
 /* Largest `cargo metadata` output accepted. */
 #define CARGO_METADATA_SIZE_MAX (64U << 20)
 /* Most workspace packages, and most targets in one package. */
-#define CARGO_PACKAGES_MAX 65536U
+#define CARGO_PACKAGES_MAX 16384U
 #define CARGO_TARGETS_MAX 65536U
 /* Longest line of `cargo test` messages (a compiler message with its rendering can be long). */
 #define CARGO_BUILD_LINE_MAX (16U << 20)
@@ -108,8 +108,8 @@ typedef int (*CargoBuildEventFunc)(const CargoBuildEvent *event, void *userdata)
 
 typedef struct CargoBuildParser CargoBuildParser;
 
-/* metadata (borrowed; must outlive the parser) maps package ids to names: an artifact of a package that is not
- * in it is an error. */
+/* metadata (borrowed; must outlive the parser) maps package ids to names: an artifact of a package that is
+ * not in it is an error. */
 int cargo_build_parser_new(const CargoMetadata *metadata, CargoBuildEventFunc callback, void *userdata,
                            CargoBuildParser **ret);
 CargoBuildParser *cargo_build_parser_free(CargoBuildParser *p);
