@@ -300,6 +300,15 @@ TEST(build_errors) {
         build_fails(m, "\n{\"reason\":\"x\"} {}\n", EBADMSG, "line 2: not JSON: trailing text");
         build_fails(m, "{\"reason\":\"x\"}\n{\"reason\":\n", EBADMSG, "line 2: not JSON");
         build_fails(m, "[]\n", EBADMSG, "line 1: not a JSON object");
+        /* NUL bytes are neither blank lines nor whitespace after a value. */
+        Events nul = {};
+        _cleanup_free_ char *nul_err = NULL;
+        ASSERT_EQ(feed(m, "\0\0\n", 3, 0, &nul, &nul_err), -EBADMSG);
+        ASSERT_TRUE(nul_err && strstr(nul_err, "line 1: not JSON"));
+        nul_err = mfree(nul_err);
+        ASSERT_EQ(feed(m, "{\"reason\":\"x\"}\0\n", 16, 0, &nul, &nul_err), -EBADMSG);
+        ASSERT_TRUE(nul_err && strstr(nul_err, "line 1: not JSON: trailing text"));
+        ASSERT_TRUE(nul.lines == NULL);
         build_fails(m, "{\"success\":true}\n", EBADMSG, "line 1: 'reason' is missing");
         build_fails(m, "{\"reason\":7}\n", EBADMSG, "line 1: 'reason' is not a string");
         build_fails(m, "{\"reason\":\"build-finished\"}\n", EBADMSG,

@@ -46,6 +46,11 @@ _printf_(3, 4) static int fail(char **reterr, int r, const char *fmt, ...) {
         return r;
 }
 
+/* JSON's whitespace.  (strchr() would also find the NUL terminator.) */
+static bool is_json_space(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Parses exactly one JSON value (surrounded by whitespace at most) of size bytes.  On failure returns
  * -EBADMSG with *reterr_reason set to a static string. */
 static int json_parse_one(const char *text, size_t size, json_object **ret, const char **reterr_reason) {
@@ -76,7 +81,7 @@ static int json_parse_one(const char *text, size_t size, json_object **ret, cons
                 }
         } else if (jerr == json_tokener_success) {
                 for (size_t i = json_tokener_get_parse_end(t); i < size; i++)
-                        if (!strchr(" \t\r\n", text[i])) {
+                        if (!is_json_space(text[i])) {
                                 *reterr_reason = "trailing text after the JSON value";
                                 return -EBADMSG;
                         }
@@ -571,7 +576,7 @@ static int build_line(CargoBuildParser *p, const char *line, size_t size, char *
         /* Skip empty lines (and a \r before the newline). */
         bool blank = true;
         for (size_t i = 0; i < size && blank; i++)
-                blank = strchr(" \t\r", line[i]) != NULL;
+                blank = is_json_space(line[i]);
         if (blank)
                 return 0;
 
