@@ -138,7 +138,7 @@ TEST(metadata_errors) {
         metadata_fails("{\"version\":1,\"workspace_root\":\"/w\",\"target_directory\":\"/t\","
                        "\"workspace_members\":[\"x\"],\"packages\":[{\"id\":\"x\",\"name\":\"x\","
                        "\"version\":\"1\",\"manifest_path\":\"/m\","
-                       "\"targets\":[{\"name\":\"t\",\"kind\":\"lib\"}]}]}",
+                       "\"targets\":[{\"name\":\"t\",\"src_path\":\"/s\",\"kind\":\"lib\"}]}]}",
                        EBADMSG, "package 'x': target 1: 'kind' is not an array");
         metadata_fails("{\"version\":1,\"workspace_root\":\"/w\",\"target_directory\":\"/t\","
                        "\"workspace_members\":[\"x\"],\"packages\":[{\"id\":\"x\",\"name\":\"x\","

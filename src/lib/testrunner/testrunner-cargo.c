@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "basic/log.h"
+#include "basic/string-table.h"
 #include "basic/string-util.h"
 #include "testrunner/testrunner-cargo.h"
 
@@ -174,6 +175,24 @@ static int read_string(json_object *o, const char *context, const char *key, cha
         return 0;
 }
 
+/* Required string members, copied: key → *ret for each. */
+typedef struct StringField {
+        const char *key;
+        char **ret;
+} StringField;
+
+static int read_strings(json_object *o, const char *context, const StringField *fields, size_t n,
+                        char **reterr) {
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = read_string(o, context, fields[i].key, fields[i].ret, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* A required array of strings, copied into a strv. */
 static int read_strv(json_object *o, const char *context, const char *key, char ***ret, char **reterr) {
         _cleanup_strv_free_ char **l = NULL;
@@ -271,16 +290,17 @@ CargoMetadata *cargo_metadata_free(CargoMetadata *m) {
 static int parse_target(json_object *j, const char *context, CargoTarget *t, char **reterr) {
         int r;
 
-        r = read_string(j, context, "name", &t->name, reterr);
+        const StringField fields[] = {
+                { "name", &t->name },
+                { "src_path", &t->src_path },
+        };
+        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
         if (r < 0)
                 return r;
         r = read_strv(j, context, "kind", &t->kinds, reterr);
         if (r < 0)
                 return r;
         r = read_strv(j, context, "crate_types", &t->crate_types, reterr);
-        if (r < 0)
-                return r;
-        r = read_string(j, context, "src_path", &t->src_path, reterr);
         if (r < 0)
                 return r;
         /* Older cargo leaves "test" out: it defaulted to true. */
@@ -305,13 +325,12 @@ static int parse_package(json_object *j, const char *id, CargoPackage *p, char *
         p->id = strdup(id);
         if (!p->id)
                 return -ENOMEM;
-        r = read_string(j, context, "name", &p->name, reterr);
-        if (r < 0)
-                return r;
-        r = read_string(j, context, "version", &p->version, reterr);
-        if (r < 0)
-                return r;
-        r = read_string(j, context, "manifest_path", &p->manifest_path, reterr);
+        const StringField fields[] = {
+                { "name", &p->name },
+                { "version", &p->version },
+                { "manifest_path", &p->manifest_path },
+        };
+        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
         if (r < 0)
                 return r;
 
@@ -368,10 +387,11 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
         m = calloc(1, sizeof(CargoMetadata));
         if (!m)
                 return -ENOMEM;
-        r = read_string(j, context, "workspace_root", &m->workspace_root, reterr_message);
-        if (r < 0)
-                return r;
-        r = read_string(j, context, "target_directory", &m->target_directory, reterr_message);
+        const StringField fields[] = {
+                { "workspace_root", &m->workspace_root },
+                { "target_directory", &m->target_directory },
+        };
+        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr_message);
         if (r < 0)
                 return r;
 
@@ -448,20 +468,7 @@ static const char *const cargo_build_event_type_table[_CARGO_BUILD_EVENT_TYPE_MA
         [CARGO_BUILD_EVENT_FINISHED] = "finished",
 };
 
-const char *cargo_build_event_type_to_string(CargoBuildEventType t) {
-        if (t < 0 || t >= _CARGO_BUILD_EVENT_TYPE_MAX)
-                return NULL;
-        return cargo_build_event_type_table[t];
-}
-
-CargoBuildEventType cargo_build_event_type_from_string(const char *s) {
-        if (!s)
-                return _CARGO_BUILD_EVENT_TYPE_INVALID;
-        for (int i = 0; i < _CARGO_BUILD_EVENT_TYPE_MAX; i++)
-                if (streq(s, cargo_build_event_type_table[i]))
-                        return i;
-        return _CARGO_BUILD_EVENT_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(cargo_build_event_type, CargoBuildEventType);
 
 struct CargoBuildParser {
         const CargoMetadata *metadata;
