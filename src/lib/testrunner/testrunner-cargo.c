@@ -1,0 +1,866 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+
+/* The parsing half of cargo-maelstrom's adapter: see testrunner-cargo.h.  json-c parses each document (the
+ * metadata, or one line of build messages) into a tree; the readers below pick the fields they need and name
+ * the first one that is missing or of the wrong type. */
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "basic/log.h"
+#include "basic/string-table.h"
+#include "basic/string-util.h"
+#include "testrunner/testrunner-cargo.h"
+
+#define JSON_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8)
+
+static void json_object_putp(json_object **o) {
+        if (*o)
+                json_object_put(*o);
+}
+
+static void json_tokener_freep(struct json_tokener **t) {
+        if (*t)
+                json_tokener_free(*t);
+}
+
+/* Sets *reterr (if not NULL) to the formatted message, and returns r. */
+_printf_(3, 4) static int fail(char **reterr, int r, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        if (!reterr)
+                return r;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return -ENOMEM;
+        free(*reterr);
+        *reterr = s;
+        return r;
+}
+
+/* JSON's whitespace.  (strchr() would also find the NUL terminator.) */
+static bool is_json_space(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Parses exactly one JSON value (surrounded by whitespace at most) of size bytes.  On failure returns
+ * -EBADMSG with *reterr_reason set to a static string. */
+static int json_parse_one(const char *text, size_t size, json_object **ret, const char **reterr_reason) {
+        _cleanup_(json_tokener_freep) struct json_tokener *t = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+
+        assert(text || size == 0);
+        assert(ret);
+
+        if (size > INT32_MAX) {
+                *reterr_reason = "too long";
+                return -EBADMSG;
+        }
+        t = json_tokener_new_ex((int) CARGO_JSON_DEPTH_MAX + 1);
+        if (!t)
+                return -ENOMEM;
+        json_tokener_set_flags(t, JSON_FLAGS);
+
+        o = json_tokener_parse_ex(t, text ?: "", (int) size);
+        enum json_tokener_error jerr = json_tokener_get_error(t);
+        if (jerr == json_tokener_continue) {
+                /* A number at the very end is only complete once json-c sees the end of the input. */
+                o = json_tokener_parse_ex(t, "", 1);
+                jerr = json_tokener_get_error(t);
+                if (jerr == json_tokener_continue) {
+                        *reterr_reason = size == 0 ? "empty" : "truncated JSON";
+                        return -EBADMSG;
+                }
+        } else if (jerr == json_tokener_success) {
+                for (size_t i = json_tokener_get_parse_end(t); i < size; i++)
+                        if (!is_json_space(text[i])) {
+                                *reterr_reason = "trailing text after the JSON value";
+                                return -EBADMSG;
+                        }
+        }
+        if (jerr != json_tokener_success) {
+                *reterr_reason = json_tokener_error_desc(jerr);
+                return -EBADMSG;
+        }
+        if (!o) {
+                *reterr_reason = "null instead of an object";
+                return -EBADMSG;
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+/* Appends suffix to *s; NULL on ENOMEM (then *s is unchanged). */
+static char *strextend(char **s, const char *suffix) {
+        char *n = strjoin(*s, suffix);
+
+        if (!n)
+                return NULL;
+        free(*s);
+        return *s = n;
+}
+
+/* The member key of object o; NULL when absent or JSON null. */
+static json_object *member(json_object *o, const char *key) {
+        json_object *v = NULL;
+
+        if (!json_object_is_type(o, json_type_object))
+                return NULL;
+        if (!json_object_object_get_ex(o, key, &v))
+                return NULL;
+        return v;
+}
+
+static bool is_plain_string(json_object *v) {
+        return json_object_is_type(v, json_type_string) &&
+                (size_t) json_object_get_string_len(v) == strlen(json_object_get_string(v));
+}
+
+/* A required member of the type; on error names it (the context, then the key).  Strings hold no NUL. */
+static int get_member(json_object *o, const char *context, const char *key, json_type type,
+                      json_object **ret, char **reterr) {
+        static const char *const names[] = {
+                [json_type_boolean] = "a boolean",
+                [json_type_int] = "an integer",
+                [json_type_object] = "an object",
+                [json_type_array] = "an array",
+                [json_type_string] = "a string",
+        };
+        json_object *v = member(o, key);
+
+        assert((size_t) type < ELEMENTSOF(names) && names[type]);
+
+        if (!v)
+                return fail(reterr, -EBADMSG, "%s: '%s' is missing", context, key);
+        if (!json_object_is_type(v, type) || (type == json_type_string && !is_plain_string(v)))
+                return fail(reterr, -EBADMSG, "%s: '%s' is not %s", context, key, names[type]);
+        *ret = v;
+        return 0;
+}
+
+/* A required string member, borrowed from o. */
+static int get_string(json_object *o, const char *context, const char *key, const char **ret,
+                      char **reterr) {
+        json_object *v;
+        int r;
+
+        r = get_member(o, context, key, json_type_string, &v, reterr);
+        if (r < 0)
+                return r;
+        *ret = json_object_get_string(v);
+        return 0;
+}
+
+/* A required string member, copied. */
+static int read_string(json_object *o, const char *context, const char *key, char **ret, char **reterr) {
+        const char *s;
+        int r;
+
+        r = get_string(o, context, key, &s, reterr);
+        if (r < 0)
+                return r;
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+/* Required string members, copied: key → *ret for each. */
+typedef struct StringField {
+        const char *key;
+        char **ret;
+} StringField;
+
+static int read_strings(json_object *o, const char *context, const StringField *fields, size_t n,
+                        char **reterr) {
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = read_string(o, context, fields[i].key, fields[i].ret, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* A required array of strings, copied into a strv. */
+static int read_strv(json_object *o, const char *context, const char *key, char ***ret, char **reterr) {
+        _cleanup_strv_free_ char **l = NULL;
+        json_object *a;
+        int r;
+
+        r = get_member(o, context, key, json_type_array, &a, reterr);
+        if (r < 0)
+                return r;
+        size_t n = json_object_array_length(a);
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                if (!is_plain_string(e))
+                        return fail(reterr, -EBADMSG, "%s: '%s' item %zu is not a string", context, key,
+                                    i + 1);
+                l[i] = strdup(json_object_get_string(e));
+                if (!l[i])
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* A required boolean member. */
+static int read_bool(json_object *o, const char *context, const char *key, bool *ret, char **reterr) {
+        json_object *v;
+        int r;
+
+        r = get_member(o, context, key, json_type_boolean, &v, reterr);
+        if (r < 0)
+                return r;
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+int cargo_target_kind_from_cargo(char * const *kinds, CargoTargetKind *ret) {
+        static const struct {
+                const char *cargo;
+                CargoTargetKind kind;
+        } table[] = {
+                { "lib",        CARGO_TARGET_LIBRARY   },
+                { "rlib",       CARGO_TARGET_LIBRARY   },
+                { "dylib",      CARGO_TARGET_LIBRARY   },
+                { "cdylib",     CARGO_TARGET_LIBRARY   },
+                { "staticlib",  CARGO_TARGET_LIBRARY   },
+                { "proc-macro", CARGO_TARGET_LIBRARY   },
+                { "bin",        CARGO_TARGET_BINARY    },
+                { "test",       CARGO_TARGET_TEST      },
+                { "example",    CARGO_TARGET_EXAMPLE   },
+                { "bench",      CARGO_TARGET_BENCHMARK },
+        };
+
+        assert(ret);
+
+        STRV_FOREACH(k, kinds)
+                for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                        if (streq(*k, table[i].cargo)) {
+                                *ret = table[i].kind;
+                                return 0;
+                        }
+        return -EINVAL;
+}
+
+static void cargo_target_done(CargoTarget *t) {
+        free(t->name);
+        strv_free(t->kinds);
+        strv_free(t->crate_types);
+        free(t->src_path);
+}
+
+static void cargo_package_done(CargoPackage *p) {
+        free(p->id);
+        free(p->name);
+        free(p->version);
+        free(p->manifest_path);
+        for (size_t i = 0; i < p->n_targets; i++)
+                cargo_target_done(p->targets + i);
+        free(p->targets);
+}
+
+CargoMetadata *cargo_metadata_free(CargoMetadata *m) {
+        if (!m)
+                return NULL;
+        free(m->workspace_root);
+        free(m->target_directory);
+        for (size_t i = 0; i < m->n_packages; i++)
+                cargo_package_done(m->packages + i);
+        free(m->packages);
+        return mfree(m);
+}
+
+static int parse_target(json_object *j, const char *context, CargoTarget *t, char **reterr) {
+        int r;
+
+        const StringField fields[] = {
+                { "name", &t->name },
+                { "src_path", &t->src_path },
+        };
+        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
+        if (r < 0)
+                return r;
+        r = read_strv(j, context, "kind", &t->kinds, reterr);
+        if (r < 0)
+                return r;
+        r = read_strv(j, context, "crate_types", &t->crate_types, reterr);
+        if (r < 0)
+                return r;
+        /* Older cargo leaves "test" out: it defaulted to true. */
+        t->test = true;
+        if (member(j, "test")) {
+                r = read_bool(j, context, "test", &t->test, reterr);
+                if (r < 0)
+                        return r;
+        }
+        if (cargo_target_kind_from_cargo(t->kinds, &t->kind) < 0)
+                t->kind = _CARGO_TARGET_KIND_INVALID;
+        return 0;
+}
+
+static int parse_package(json_object *j, const char *id, CargoPackage *p, char **reterr) {
+        _cleanup_free_ char *context = NULL;
+        int r;
+
+        context = strjoin("package '", id, "'");
+        if (!context)
+                return -ENOMEM;
+        p->id = strdup(id);
+        if (!p->id)
+                return -ENOMEM;
+        const StringField fields[] = {
+                { "name", &p->name },
+                { "version", &p->version },
+                { "manifest_path", &p->manifest_path },
+        };
+        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
+        if (r < 0)
+                return r;
+
+        json_object *targets;
+        r = get_member(j, context, "targets", json_type_array, &targets, reterr);
+        if (r < 0)
+                return r;
+        size_t n = json_object_array_length(targets);
+        if (n > CARGO_TARGETS_MAX)
+                return fail(reterr, -E2BIG, "%s: more than %u targets", context, CARGO_TARGETS_MAX);
+        p->targets = calloc(MAX(n, 1U), sizeof(CargoTarget));
+        if (!p->targets)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *tc = NULL;
+                json_object *t = json_object_array_get_idx(targets, i);
+
+                if (asprintf(&tc, "%s: target %zu", context, i + 1) < 0)
+                        return -ENOMEM;
+                if (!json_object_is_type(t, json_type_object))
+                        return fail(reterr, -EBADMSG, "%s is not an object", tc);
+                p->n_targets++;
+                r = parse_target(t, tc, p->targets + i, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, char **reterr_message) {
+        _cleanup_(cargo_metadata_freep) CargoMetadata *m = NULL;
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        const char *reason = NULL, *context = "cargo metadata";
+        int r;
+
+        assert(ret);
+
+        if (size > CARGO_METADATA_SIZE_MAX)
+                return fail(reterr_message, -E2BIG, "%s: output larger than %u bytes", context,
+                            CARGO_METADATA_SIZE_MAX);
+        r = json_parse_one(text, size, &j, &reason);
+        if (r == -EBADMSG)
+                return fail(reterr_message, r, "%s: not JSON: %s", context, reason);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(j, json_type_object))
+                return fail(reterr_message, -EBADMSG, "%s: not a JSON object", context);
+
+        json_object *version = member(j, "version");
+        if (!version || !json_object_is_type(version, json_type_int) || json_object_get_int64(version) != 1)
+                return fail(reterr_message, -EBADMSG, "%s: 'version' is not 1 (use --format-version 1)",
+                            context);
+
+        m = calloc(1, sizeof(CargoMetadata));
+        if (!m)
+                return -ENOMEM;
+        const StringField fields[] = {
+                { "workspace_root", &m->workspace_root },
+                { "target_directory", &m->target_directory },
+        };
+        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr_message);
+        if (r < 0)
+                return r;
+
+        json_object *members, *packages;
+        r = get_member(j, context, "workspace_members", json_type_array, &members, reterr_message);
+        if (r < 0)
+                return r;
+        r = get_member(j, context, "packages", json_type_array, &packages, reterr_message);
+        if (r < 0)
+                return r;
+
+        size_t n_members = json_object_array_length(members);
+        size_t n_packages = json_object_array_length(packages);
+        if (n_members > CARGO_PACKAGES_MAX)
+                return fail(reterr_message, -E2BIG, "%s: more than %u workspace members", context,
+                            CARGO_PACKAGES_MAX);
+        m->packages = calloc(MAX(n_members, 1U), sizeof(CargoPackage));
+        if (!m->packages)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n_members; i++) {
+                json_object *id = json_object_array_get_idx(members, i), *found = NULL;
+                if (!is_plain_string(id))
+                        return fail(reterr_message, -EBADMSG,
+                                    "%s: 'workspace_members' item %zu is not a string", context, i + 1);
+                const char *ids = json_object_get_string(id);
+                if (cargo_metadata_find_package(m, ids))
+                        return fail(reterr_message, -EBADMSG, "%s: workspace member '%s' is listed twice",
+                                    context, ids);
+
+                /* With --no-deps the packages come in the members' order, so look there first. */
+                for (size_t k = 0; k < n_packages && !found; k++) {
+                        json_object *p = json_object_array_get_idx(packages, (i + k) % n_packages);
+                        json_object *pid = member(p, "id");
+                        if (pid && is_plain_string(pid) && streq(json_object_get_string(pid), ids))
+                                found = p;
+                }
+                if (!found)
+                        return fail(reterr_message, -EBADMSG,
+                                    "%s: workspace member '%s' is not in 'packages'", context, ids);
+                m->n_packages++;
+                r = parse_package(found, ids, m->packages + i, reterr_message);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+const CargoPackage *cargo_metadata_find_package(const CargoMetadata *m, const char *id) {
+        assert(m);
+        assert(id);
+
+        for (size_t i = 0; i < m->n_packages; i++)
+                if (streq_ptr(m->packages[i].id, id))
+                        return m->packages + i;
+        return NULL;
+}
+
+const CargoPackage *cargo_metadata_find_package_by_name(const CargoMetadata *m, const char *name) {
+        assert(m);
+        assert(name);
+
+        for (size_t i = 0; i < m->n_packages; i++)
+                if (streq_ptr(m->packages[i].name, name))
+                        return m->packages + i;
+        return NULL;
+}
+
+static const char *const cargo_build_event_type_table[_CARGO_BUILD_EVENT_TYPE_MAX] = {
+        [CARGO_BUILD_EVENT_ARTIFACT] = "artifact",
+        [CARGO_BUILD_EVENT_MESSAGE] = "message",
+        [CARGO_BUILD_EVENT_FINISHED] = "finished",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(cargo_build_event_type, CargoBuildEventType);
+
+struct CargoBuildParser {
+        const CargoMetadata *metadata;
+        CargoBuildEventFunc callback;
+        void *userdata;
+
+        TextBuf pending; /* the start of a line whose newline has not come yet */
+        unsigned line;   /* lines completed so far */
+        bool finished, success;
+        int failed;      /* once an error happened: it */
+};
+
+int cargo_build_parser_new(const CargoMetadata *metadata, CargoBuildEventFunc callback, void *userdata,
+                           CargoBuildParser **ret) {
+        assert(metadata);
+        assert(callback);
+        assert(ret);
+
+        CargoBuildParser *p = calloc(1, sizeof(CargoBuildParser));
+        if (!p)
+                return -ENOMEM;
+        p->metadata = metadata;
+        p->callback = callback;
+        p->userdata = userdata;
+        *ret = p;
+        return 0;
+}
+
+CargoBuildParser *cargo_build_parser_free(CargoBuildParser *p) {
+        if (!p)
+                return NULL;
+        textbuf_done(&p->pending);
+        return mfree(p);
+}
+
+static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_context, CargoBuildEvent *e,
+                          char **reterr) {
+        _cleanup_free_ char *context = NULL, *profile_context = NULL, *target_context = NULL;
+        _cleanup_strv_free_ char **kinds = NULL;
+        json_object *profile, *target;
+        bool test;
+        int r;
+
+        context = strjoin(line_context, ": compiler-artifact");
+        if (!context)
+                return -ENOMEM;
+
+        /* Only test executables matter: libraries have no executable, and the binaries that integration
+         * tests use are built outside the test profile. */
+        if (!member(j, "executable"))
+                return 0;
+        r = get_string(j, context, "executable", &e->executable, reterr);
+        if (r < 0)
+                return r;
+        r = get_member(j, context, "profile", json_type_object, &profile, reterr);
+        if (r < 0)
+                return r;
+        profile_context = strjoin(context, ": profile");
+        if (!profile_context)
+                return -ENOMEM;
+        r = read_bool(profile, profile_context, "test", &test, reterr);
+        if (r < 0)
+                return r;
+        if (!test)
+                return 0;
+        if (isempty(e->executable))
+                return fail(reterr, -EBADMSG, "%s: 'executable' is empty", context);
+
+        r = get_string(j, context, "package_id", &e->package_id, reterr);
+        if (r < 0)
+                return r;
+        const CargoPackage *pkg = cargo_metadata_find_package(p->metadata, e->package_id);
+        if (!pkg)
+                return fail(reterr, -EBADMSG, "%s: package '%s' is not a workspace member", context,
+                            e->package_id);
+        e->package_name = pkg->name;
+
+        r = get_member(j, context, "target", json_type_object, &target, reterr);
+        if (r < 0)
+                return r;
+        target_context = strjoin(context, ": target");
+        if (!target_context)
+                return -ENOMEM;
+        r = get_string(target, target_context, "name", &e->target_name, reterr);
+        if (r < 0)
+                return r;
+        r = read_strv(target, target_context, "kind", &kinds, reterr);
+        if (r < 0)
+                return r;
+        r = cargo_target_kind_from_cargo(kinds, &e->target_kind);
+        if (r < 0) {
+                /* Build scripts and such: not something we run. */
+                log_debug("%s: test executable '%s' of unknown kind, ignoring.", context, e->executable);
+                return 0;
+        }
+
+        e->type = CARGO_BUILD_EVENT_ARTIFACT;
+        return p->callback(e, p->userdata);
+}
+
+static int build_line(CargoBuildParser *p, const char *line, size_t size, char **reterr) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_free_ char *context = NULL;
+        const char *reason = NULL;
+        CargoBuildEvent e = {
+                .type = _CARGO_BUILD_EVENT_TYPE_INVALID,
+                .line = p->line,
+                .target_kind = _CARGO_TARGET_KIND_INVALID,
+        };
+        int r;
+
+        /* Skip empty lines (and a \r before the newline). */
+        bool blank = true;
+        for (size_t i = 0; i < size && blank; i++)
+                blank = is_json_space(line[i]);
+        if (blank)
+                return 0;
+
+        if (asprintf(&context, "line %u", p->line) < 0)
+                return -ENOMEM;
+        r = json_parse_one(line, size, &j, &reason);
+        if (r == -EBADMSG)
+                return fail(reterr, r, "%s: not JSON: %s", context, reason);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(j, json_type_object))
+                return fail(reterr, -EBADMSG, "%s: not a JSON object", context);
+        r = get_string(j, context, "reason", &reason, reterr);
+        if (r < 0)
+                return r;
+        if (p->finished)
+                return fail(reterr, -EBADMSG, "%s: '%s' after build-finished", context, reason);
+
+        if (streq(reason, "compiler-artifact"))
+                return build_artifact(p, j, context, &e, reterr);
+
+        if (streq(reason, "compiler-message")) {
+                json_object *message;
+                if (!strextend(&context, ": compiler-message"))
+                        return -ENOMEM;
+                r = get_member(j, context, "message", json_type_object, &message, reterr);
+                if (r < 0)
+                        return r;
+                if (!member(message, "rendered")) /* rustc renders nothing for some notes */
+                        return 0;
+                if (!strextend(&context, ": message"))
+                        return -ENOMEM;
+                r = get_string(message, context, "rendered", &e.rendered, reterr);
+                if (r < 0)
+                        return r;
+                e.type = CARGO_BUILD_EVENT_MESSAGE;
+                return p->callback(&e, p->userdata);
+        }
+
+        if (streq(reason, "build-finished")) {
+                if (!strextend(&context, ": build-finished"))
+                        return -ENOMEM;
+                r = read_bool(j, context, "success", &e.success, reterr);
+                if (r < 0)
+                        return r;
+                p->finished = true;
+                p->success = e.success;
+                e.type = CARGO_BUILD_EVENT_FINISHED;
+                return p->callback(&e, p->userdata);
+        }
+
+        log_debug("line %u: ignoring message with reason '%s'.", p->line, reason);
+        return 0;
+}
+
+int cargo_build_parser_feed(CargoBuildParser *p, const char *data, size_t size, char **reterr_message) {
+        int r;
+
+        assert(p);
+        assert(data || size == 0);
+
+        if (p->failed < 0)
+                return fail(reterr_message, p->failed, "the build messages already failed to parse");
+
+        while (size > 0) {
+                const char *nl = memchr(data, '\n', size);
+                size_t n = nl ? (size_t) (nl - data) : size;
+
+                if (p->pending.len + n > CARGO_BUILD_LINE_MAX)
+                        return p->failed = fail(reterr_message, -E2BIG, "line %u: longer than %u bytes",
+                                                p->line + 1, CARGO_BUILD_LINE_MAX);
+                if (!nl) {
+                        textbuf_append_len(&p->pending, data, n);
+                        if (p->pending.oom)
+                                return p->failed = -ENOMEM;
+                        return 0;
+                }
+
+                p->line++;
+                if (p->pending.len == 0)
+                        r = build_line(p, data, n, reterr_message);
+                else {
+                        textbuf_append_len(&p->pending, data, n);
+                        if (p->pending.oom)
+                                return p->failed = -ENOMEM;
+                        r = build_line(p, p->pending.data, p->pending.len, reterr_message);
+                        p->pending.len = 0;
+                }
+                if (r < 0)
+                        return p->failed = r;
+                data += n + 1;
+                size -= n + 1;
+        }
+        return 0;
+}
+
+int cargo_build_parser_finish(CargoBuildParser *p, char **reterr_message) {
+        int r;
+
+        assert(p);
+
+        if (p->failed < 0)
+                return fail(reterr_message, p->failed, "the build messages already failed to parse");
+        if (p->pending.len > 0) {
+                p->line++;
+                r = build_line(p, p->pending.data, p->pending.len, reterr_message);
+                p->pending.len = 0;
+                if (r < 0)
+                        return p->failed = r;
+        }
+        if (!p->finished)
+                return p->failed = fail(reterr_message, -EBADMSG,
+                                        "cargo's messages ended after %u lines without build-finished",
+                                        p->line);
+        return p->success;
+}
+
+int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **reterr_message) {
+        _cleanup_strv_free_ char **cases = NULL;
+        size_t n_cases = 0, allocated = 0;
+        unsigned line = 0;
+
+        assert(text || size == 0);
+        assert(ret);
+
+        if (size > CARGO_LIST_SIZE_MAX)
+                return fail(reterr_message, -E2BIG, "test list: larger than %u bytes", CARGO_LIST_SIZE_MAX);
+
+        for (const char *p = text, *end = text + size; p < end; ) {
+                const char *nl = memchr(p, '\n', end - p);
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+                const char *next = nl ? nl + 1 : end;
+
+                line++;
+                if (n > 0 && p[n - 1] == '\r')
+                        n--;
+                if (n == 0) {
+                        p = next;
+                        continue;
+                }
+                if (memchr(p, '\0', n))
+                        return fail(reterr_message, -EBADMSG, "test list: line %u: contains a NUL byte",
+                                    line);
+
+                /* NAME: test, NAME: benchmark.  Names hold "::" but never ": ", so the suffix decides. */
+                size_t name_len;
+                bool is_test;
+                if (n >= 6 && memcmp(p + n - 6, ": test", 6) == 0) {
+                        name_len = n - 6;
+                        is_test = true;
+                } else if (n >= 11 && memcmp(p + n - 11, ": benchmark", 11) == 0) {
+                        name_len = n - 11;
+                        is_test = false;
+                } else
+                        return fail(reterr_message, -EBADMSG,
+                                    "test list: line %u: expected 'NAME: test' or 'NAME: benchmark', "
+                                    "got '%.*s'", line, (int) MIN(n, 200U), p);
+                if (name_len == 0)
+                        return fail(reterr_message, -EBADMSG, "test list: line %u: empty test name", line);
+
+                if (is_test) {
+                        if (n_cases >= CARGO_LIST_CASES_MAX)
+                                return fail(reterr_message, -E2BIG, "test list: more than %u cases",
+                                            CARGO_LIST_CASES_MAX);
+                        if (n_cases + 2 > allocated) {
+                                size_t a = MAX(allocated * 2, 16U);
+                                char **c = reallocarray(cases, a, sizeof(char *));
+                                if (!c)
+                                        return -ENOMEM;
+                                cases = c;
+                                allocated = a;
+                        }
+                        cases[n_cases] = strndup(p, name_len);
+                        if (!cases[n_cases])
+                                return -ENOMEM;
+                        cases[++n_cases] = NULL;
+                }
+                p = next;
+        }
+
+        if (!cases) {
+                cases = calloc(1, sizeof(char *));
+                if (!cases)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(cases);
+        return 0;
+}
+
+int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_args, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        assert(case_name);
+        assert(ret);
+
+        if (isempty(exe))
+                return -EINVAL;
+        if (strv_extend(&l, exe) < 0 ||
+            strv_extend(&l, "--exact") < 0 ||
+            strv_extend(&l, "--nocapture") < 0 ||
+            strv_extend(&l, case_name) < 0 ||
+            strv_extend_strv(&l, extra_args) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Appends "option value" when value is set. */
+static int extend_option(char ***l, const char *option, const char *value) {
+        if (!value)
+                return 0;
+        if (strv_extend(l, option) < 0 || strv_extend(l, value) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int cargo_build_argv(const CargoBuildOptions *opts, char * const *packages, char ***ret) {
+        static const CargoBuildOptions none = {};
+        _cleanup_strv_free_ char **l = NULL;
+
+        assert(ret);
+
+        if (!opts)
+                opts = &none;
+        STRV_FOREACH(p, packages)
+                if (isempty(*p))
+                        return -EINVAL;
+
+        if (strv_extend(&l, "cargo") < 0 ||
+            strv_extend(&l, "test") < 0 ||
+            strv_extend(&l, "--no-run") < 0 ||
+            strv_extend(&l, "--message-format=json-render-diagnostics") < 0)
+                return -ENOMEM;
+        STRV_FOREACH(f, opts->features)
+                if (extend_option(&l, "--features", *f) < 0)
+                        return -ENOMEM;
+        if ((opts->all_features && strv_extend(&l, "--all-features") < 0) ||
+            (opts->no_default_features && strv_extend(&l, "--no-default-features") < 0) ||
+            extend_option(&l, "--profile", opts->profile) < 0 ||
+            extend_option(&l, "--target", opts->target) < 0 ||
+            extend_option(&l, "--target-dir", opts->target_dir) < 0 ||
+            extend_option(&l, "--manifest-path", opts->manifest_path) < 0 ||
+            (opts->frozen && strv_extend(&l, "--frozen") < 0) ||
+            (opts->locked && strv_extend(&l, "--locked") < 0) ||
+            (opts->offline && strv_extend(&l, "--offline") < 0))
+                return -ENOMEM;
+        if (strv_isempty(packages)) {
+                if (strv_extend(&l, "--workspace") < 0)
+                        return -ENOMEM;
+        } else
+                STRV_FOREACH(p, packages)
+                        if (extend_option(&l, "-p", *p) < 0)
+                                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int cargo_profile_dir(const char *target_directory, const char *target, const char *profile, char **ret) {
+        const char *dir;
+        char *s;
+
+        assert(target_directory);
+        assert(ret);
+
+        if (!profile || streq(profile, "dev") || streq(profile, "test"))
+                dir = "debug";
+        else if (streq(profile, "release") || streq(profile, "bench"))
+                dir = "release";
+        else
+                dir = profile;
+
+        if (isempty(target))
+                s = strjoin(target_directory, "/", dir);
+        else
+                s = strjoin(target_directory, "/", target, "/", dir);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
