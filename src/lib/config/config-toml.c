@@ -6,32 +6,6 @@
 #include "config/config-file.h"
 #include "toml/toml.h"
 
-static const char *toml_kind_name(TomlType t) {
-        switch (t) {
-        case TOML_STRING:
-                return "a string";
-        case TOML_INTEGER:
-                return "an integer";
-        case TOML_FLOAT:
-                return "a float";
-        case TOML_BOOL:
-                return "a boolean";
-        case TOML_DATETIME:
-        case TOML_DATETIME_LOCAL:
-        case TOML_DATE_LOCAL:
-        case TOML_TIME_LOCAL:
-                return "a date or time";
-        case TOML_ARRAY:
-                return "an array";
-        case TOML_TABLE:
-                return "a table";
-        case _TOML_TYPE_MAX:
-        case _TOML_TYPE_INVALID:
-                break;
-        }
-        return "a value of unknown type";
-}
-
 int config_file_read_toml(const char *path, ConfigFileValueFunc cb, void *userdata, char **reterr_message) {
         _cleanup_(toml_value_freep) TomlValue *root = NULL;
         TomlError error = {};
@@ -60,7 +34,7 @@ int config_file_read_toml(const char *path, ConfigFileValueFunc cb, void *userda
                         .key = kv->key,
                         .line = kv->line,
                         .kind = CONFIG_FILE_VALUE_OTHER,
-                        .kind_name = toml_kind_name(tv->type),
+                        .kind_name = toml_type_describe(tv->type),
                 };
 
                 switch (tv->type) {

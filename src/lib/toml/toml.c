@@ -92,7 +92,7 @@ static TomlNode *node_of(TomlValue *v) {
         return (TomlNode *) v;
 }
 
-static const char *type_description(TomlType t) {
+const char *toml_type_describe(TomlType t) {
         switch (t) {
         case TOML_STRING:
                 return "a string";
@@ -1540,7 +1540,7 @@ static int parse_keyval(Parser *p, TomlNode *table) {
                                                "cannot set '%s': '%s' is already %s (line %u, column %u)",
                                                format_key(&path, path.n, buf, sizeof(buf)),
                                                format_key(&path, i + 1, buf2, sizeof(buf2)),
-                                               type_description(v->value.type), kv->line, kv->column);
+                                               toml_type_describe(v->value.type), kv->line, kv->column);
                 if (v->flags & NODE_FROZEN)
                         return parser_error_at(p, k->pos,
                                                "cannot set '%s': inline table '%s' (line %u, column %u) "
@@ -1639,7 +1639,7 @@ static int parse_table_header(Parser *p) {
                         return parser_error(p, start,
                                             "cannot define %s '%s': '%s' is already %s (line %u, column %u)",
                                             what, name, format_key(&path, i + 1, buf2, sizeof(buf2)),
-                                            type_description(v->value.type), kv->line, kv->column);
+                                            toml_type_describe(v->value.type), kv->line, kv->column);
         }
 
         KeyPart *last = &path.parts[path.n - 1];
@@ -1685,7 +1685,7 @@ static int parse_table_header(Parser *p) {
                 return parser_error(p, start,
                                     "cannot define table '%s': key already defined as %s "
                                     "at line %u, column %u",
-                                    name, type_description(v->value.type), kv->line, kv->column);
+                                    name, toml_type_describe(v->value.type), kv->line, kv->column);
         }
 
         /* [[array]] */
@@ -1698,7 +1698,7 @@ static int parse_table_header(Parser *p) {
                 return parser_error(p, start,
                                     "cannot define array of tables '%s': key already defined as %s "
                                     "at line %u, column %u",
-                                    name, type_description(v->value.type), kv->line, kv->column);
+                                    name, toml_type_describe(v->value.type), kv->line, kv->column);
         }
 
         if (!v) {

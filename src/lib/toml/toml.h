@@ -78,3 +78,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(TomlValue *, toml_value_free);
 const TomlKeyValue *toml_table_get(const TomlValue *table, const char *key);
 
 const char *toml_type_to_string(TomlType t);
+/* For messages: "a string", "an integer", "a local date-time", "a table", ... */
+const char *toml_type_describe(TomlType t);
