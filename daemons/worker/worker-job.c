@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "basic/log.h"
+#include "basic/prioq.h"
 #include "basic/string-util.h"
 #include "basic/time-util.h"
 #include "maelstrom/v1/job.pb-c.h"
@@ -21,6 +22,8 @@ struct Job {
         uint64_t id;
         usec_t submitted;
         usec_t started;
+        uint64_t seq;        /* order of arrival, among equals */
+        unsigned queue_idx;  /* position in the manager's queue */
         Execution *execution;
         CacheEntry **layers; /* pinned while the job runs */
         size_t n_layers;
@@ -34,61 +37,40 @@ static void job_unpin_layers(Job *j) {
         j->n_layers = 0;
 }
 
-static void queue_remove(Manager *m, Job *j) {
-        for (size_t i = 0; i < m->n_queue; i++)
-                if (m->queue[i] == j) {
-                        memmove(m->queue + i, m->queue + i + 1, (m->n_queue - i - 1) * sizeof(Job *));
-                        m->n_queue--;
-                        return;
-                }
-}
-
 static Job *job_free(Job *j) {
         if (!j)
                 return NULL;
         Manager *m = session_manager(j->session);
-        Job **head = session_jobs(j->session);
+        SessionJobs *jobs = session_jobs(j->session);
 
         if (j->execution) {
                 j->execution = execution_free(j->execution);
                 m->running--;
         } else
-                queue_remove(m, j);
+                (void) prioq_remove(m->queue, j, &j->queue_idx);
         job_unpin_layers(j);
         if (j->prev)
                 j->prev->next = j->next;
         else
-                *head = j->next;
+                jobs->head = j->next;
         if (j->next)
                 j->next->prev = j->prev;
+        jobs->n--;
         if (j->submit)
                 protobuf_c_message_free_unpacked(&j->submit->base, NULL);
         free(j);
         return NULL;
 }
 
-/* Better first: higher priority, then the longest estimated duration, then the earliest submitted. */
-static bool job_before(const Job *a, const Job *b) {
-        const Maelstrom__V1__JobSpec *x = a->submit->spec, *y = b->submit->spec;
-        if (x->priority != y->priority)
-                return x->priority > y->priority;
-        if (x->estimated_duration_usec != y->estimated_duration_usec)
-                return x->estimated_duration_usec > y->estimated_duration_usec;
-        return a->submitted < b->submitted;
-}
-
-static int queue_insert(Manager *m, Job *j) {
-        Job **q = reallocarray(m->queue, m->n_queue + 1, sizeof(Job *));
-        if (!q)
-                return -ENOMEM;
-        m->queue = q;
-        size_t i = m->n_queue;
-        while (i > 0 && job_before(j, q[i - 1]))
-                i--;
-        memmove(q + i + 1, q + i, (m->n_queue - i) * sizeof(Job *));
-        q[i] = j;
-        m->n_queue++;
-        return 0;
+/* Better first: higher priority, then the longest estimated duration, then the first to arrive. */
+int job_compare(const void *a, const void *b) {
+        const Job *x = a, *y = b;
+        const Maelstrom__V1__JobSpec *p = x->submit->spec, *q = y->submit->spec;
+        if (p->priority != q->priority)
+                return p->priority > q->priority ? -1 : 1;
+        if (p->estimated_duration_usec != q->estimated_duration_usec)
+                return p->estimated_duration_usec > q->estimated_duration_usec ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void job_send_result(Job *j, Maelstrom__V1__JobResult *result) {
@@ -379,12 +361,9 @@ static void job_start(Job *j) {
 }
 
 void manager_dispatch(Manager *m) {
-        while (m->running < m->slots && m->n_queue > 0) {
-                Job *j = m->queue[0];
-                memmove(m->queue, m->queue + 1, (m->n_queue - 1) * sizeof(Job *));
-                m->n_queue--;
+        Job *j;
+        while (m->running < m->slots && (j = prioq_pop(m->queue)))
                 job_start(j);
-        }
 }
 
 static bool network_valid(int n) {
@@ -395,17 +374,14 @@ static bool network_valid(int n) {
 int job_submit(Session *s, void *submit_message) {
         Maelstrom__V1__Submit *submit = submit_message;
         Manager *m = session_manager(s);
-        Job **head = session_jobs(s);
-        unsigned n = 0;
+        SessionJobs *jobs = session_jobs(s);
         Job *j;
         int r;
 
-        for (Job *i = *head; i; i = i->next) {
-                if (i->id == submit->job_id)
-                        return -EEXIST;
-                n++;
-        }
-        if (n >= SESSION_MAX_JOBS)
+        /* Ids increase within a session, so a repeated one is caught without a lookup. */
+        if (submit->job_id <= jobs->last_id)
+                return -EEXIST;
+        if (jobs->n >= SESSION_MAX_JOBS)
                 return -E2BIG;
 
         j = calloc(1, sizeof(Job));
@@ -415,10 +391,14 @@ int job_submit(Session *s, void *submit_message) {
         j->submit = submit;
         j->id = submit->job_id;
         j->submitted = now(CLOCK_MONOTONIC);
-        j->next = *head;
-        if (*head)
-                (*head)->prev = j;
-        *head = j;
+        j->seq = ++m->next_seq;
+        j->queue_idx = PRIOQ_IDX_NULL;
+        j->next = jobs->head;
+        if (jobs->head)
+                jobs->head->prev = j;
+        jobs->head = j;
+        jobs->n++;
+        jobs->last_id = submit->job_id;
 
         const Maelstrom__V1__JobSpec *spec = submit->spec;
         const char *problem = NULL;
@@ -436,7 +416,7 @@ int job_submit(Session *s, void *submit_message) {
                 return 0;
         }
 
-        r = queue_insert(m, j);
+        r = prioq_put(m->queue, j, &j->queue_idx);
         if (r < 0) {
                 j->submit = NULL; /* the caller still owns it on failure */
                 job_free(j);
@@ -448,7 +428,7 @@ int job_submit(Session *s, void *submit_message) {
 }
 
 static Job *job_find(Session *s, uint64_t id) {
-        for (Job *j = *session_jobs(s); j; j = j->next)
+        for (Job *j = session_jobs(s)->head; j; j = j->next)
                 if (j->id == id)
                         return j;
         return NULL;
@@ -482,7 +462,7 @@ int job_tty(Session *s, const void *client_message) {
 }
 
 void jobs_drop_session(Session *s) {
-        Job **head = session_jobs(s);
-        while (*head)
-                job_free(*head);
+        SessionJobs *jobs = session_jobs(s);
+        while (jobs->head)
+                job_free(jobs->head);
 }

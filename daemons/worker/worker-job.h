@@ -3,7 +3,12 @@
 
 #include "worker-manager.h"
 
-/* The head of a session's list of jobs (worker-session.c). */
-Job **session_jobs(Session *s);
+/* A session's jobs (kept in worker-session.c's Session). */
+typedef struct SessionJobs {
+        Job *head;        /* list */
+        size_t n;
+        uint64_t last_id; /* job ids increase within a session */
+} SessionJobs;
+SessionJobs *session_jobs(Session *s);
 /* Tty input and resizing for a running job; takes the unpacked ClientMessage (borrowed). */
 int job_tty(Session *s, const void *client_message);

@@ -24,6 +24,9 @@ int manager_new(const Config *config, Manager **ret) {
         m->cache_root = strdup(config_get_string(config, "cache-root"));
         if (!m->cache_root)
                 return log_oom();
+        r = prioq_new(job_compare, &m->queue);
+        if (r < 0)
+                return log_oom();
 
         /* Signals are handled by the loop; block them before gRPC starts its threads, so they inherit the
          * mask (SIGCHLD above all: the executor watches its jobs through pidfds). */
@@ -85,7 +88,7 @@ Manager *manager_free(Manager *m) {
         m->rpc = rpc_context_free(m->rpc);
         m->executor = executor_free(m->executor);
         m->cache = cache_free(m->cache);
-        free(m->queue);
+        prioq_free(m->queue);
         free(m->cache_root);
         sd_event_unref(m->event);
         free(m);

@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "basic/prioq.h"
 #include "cache/cache.h"
 #include "config/config.h"
 #include "executor/executor.h"
@@ -37,8 +38,8 @@ typedef struct Manager {
         unsigned n_sessions;
         bool had_session;
 
-        Job **queue;         /* jobs waiting for a slot, kept sorted: best first */
-        size_t n_queue;
+        Prioq *queue;        /* jobs waiting for a slot, best first (job_compare) */
+        uint64_t next_seq;   /* arrival order of jobs, for fairness among equals */
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -66,3 +67,4 @@ int job_cancel(Session *s, uint64_t job_id);
 /* All jobs of a session: dropped if queued, killed if running, without results. */
 void jobs_drop_session(Session *s);
 void manager_dispatch(Manager *m);
+int job_compare(const void *a, const void *b);

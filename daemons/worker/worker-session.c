@@ -12,7 +12,7 @@ struct Session {
         Manager *manager;
         RpcCall *call;
         DigestMap *local_blobs; /* digest → host path (char *), for a local client */
-        Job *jobs;              /* list, see worker-job.c */
+        SessionJobs jobs;
         Session *prev, *next;
 };
 
@@ -27,7 +27,7 @@ Manager *session_manager(Session *s) {
         return s->manager;
 }
 
-Job **session_jobs(Session *s) {
+SessionJobs *session_jobs(Session *s) {
         return &s->jobs;
 }
 

@@ -227,6 +227,14 @@ class Run(unittest.TestCase):
         out = self.assert_ok(sh("test -e /data/x && echo leaked || echo clean", enable_writable_file_system=True))
         self.assertEqual(out, "clean\n")
 
+    def test_priority_orders_the_queue(self):
+        # One slot: while the first job runs, the others queue and come out by priority, then in order.
+        jobs = [sh("sleep 1; echo first"), sh("echo zero-a", priority=0), sh("echo five", priority=5),
+                sh("echo minus", priority=-3), sh("echo zero-b"), sh("echo five-b", priority=5)]
+        p = self.maelstrom_run(jobs, "--slots", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.decode().split(), ["first", "five", "five-b", "zero-a", "zero-b", "minus"])
+
     def test_priority_and_timeout_fields(self):
         self.assert_ok(sh("true", priority=-5, timeout=30))
 

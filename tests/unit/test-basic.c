@@ -5,6 +5,7 @@
 #include "basic/fd-util.h"
 #include "basic/log.h"
 #include "basic/parse-util.h"
+#include "basic/prioq.h"
 #include "basic/string-util.h"
 #include "basic/tests.h"
 
@@ -142,7 +143,50 @@ TEST(log_levels) {
         log_set_max_level(LOG_INFO);
 }
 
+typedef struct Item {
+        int key, seq;
+        unsigned idx;
+} Item;
+
+static int item_compare(const void *a, const void *b) {
+        const Item *x = a, *y = b;
+        if (x->key != y->key)
+                return x->key < y->key ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+TEST(prioq) {
+        _cleanup_(prioq_freep) Prioq *q = NULL;
+        static Item items[2000];
+        unsigned seed = 1;
+
+        ASSERT_OK(prioq_new(item_compare, &q));
+        ASSERT_TRUE(prioq_pop(q) == NULL);
+        for (int i = 0; i < 2000; i++) {
+                seed = seed * 1103515245 + 12345;
+                items[i] = (Item) { .key = (int) (seed >> 16) % 100, .seq = i };
+                ASSERT_OK(prioq_put(q, &items[i], &items[i].idx));
+        }
+        /* Remove every third through its index; they must not come out. */
+        for (int i = 0; i < 2000; i += 3)
+                ASSERT_EQ(prioq_remove(q, &items[i], &items[i].idx), 1);
+        ASSERT_EQ(prioq_remove(q, &items[0], &items[0].idx), 0);
+        ASSERT_EQ(prioq_size(q), 2000 - 667);
+
+        const Item *prev = NULL;
+        size_t n = 0;
+        for (Item *it; (it = prioq_pop(q)); n++) {
+                ASSERT_TRUE(it->seq % 3 != 0);
+                ASSERT_EQ(it->idx, PRIOQ_IDX_NULL);
+                if (prev)
+                        ASSERT_TRUE(item_compare(prev, it) < 0);
+                prev = it;
+        }
+        ASSERT_EQ(n, 2000 - 667);
+}
+
 int main(void) {
+        RUN(prioq);
         RUN(parse_size);
         RUN(safe_ato);
         RUN(parse_boolean);
