@@ -63,10 +63,13 @@ struct Client {
         ClientJob *jobs;
         size_t n_jobs;
         uint64_t next_id;
+        ClientJob **by_id;  /* job id - 1 → job, NULL once delivered: results find their job at once */
+        size_t n_by_id_allocated;
 };
 
 static void client_job_free(ClientJob *j) {
         Client *c = j->client;
+        c->by_id[j->id - 1] = NULL;
         if (j->prev)
                 j->prev->next = j->next;
         else
@@ -78,10 +81,9 @@ static void client_job_free(ClientJob *j) {
 }
 
 static ClientJob *client_find_job(Client *c, uint64_t id) {
-        for (ClientJob *j = c->jobs; j; j = j->next)
-                if (j->id == id)
-                        return j;
-        return NULL;
+        if (id == 0 || id > c->next_id)
+                return NULL;
+        return c->by_id[id - 1];
 }
 
 size_t client_jobs_outstanding(const Client *c) {
@@ -402,6 +404,7 @@ Client *client_free(Client *c) {
                 free(l->key);
                 free(l);
         }
+        free(c->by_id);
         strv_free(c->template_vars);
         free(c->project_dir);
         free(c->cache_dir);
@@ -630,11 +633,19 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
                 spec.tty = &tty;
         }
 
+        if (c->next_id >= c->n_by_id_allocated) {
+                size_t n = MAX(c->n_by_id_allocated * 2, (size_t) 1024);
+                ClientJob **by_id = reallocarray(c->by_id, n, sizeof(ClientJob *));
+                if (!by_id)
+                        return -ENOMEM;
+                c->by_id = by_id;
+                c->n_by_id_allocated = n;
+        }
         ClientJob *j = calloc(1, sizeof(ClientJob));
         if (!j)
                 return -ENOMEM;
         j->client = c;
-        j->id = ++c->next_id;
+        j->id = c->next_id + 1;
         if (handlers)
                 j->handlers = *handlers;
         j->userdata = userdata;
@@ -649,6 +660,8 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
                 return r;
         }
 
+        c->next_id = j->id;
+        c->by_id[j->id - 1] = j;
         j->next = c->jobs;
         if (c->jobs)
                 c->jobs->prev = j;
