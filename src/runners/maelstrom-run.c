@@ -385,17 +385,23 @@ static int run(const Config *c) {
                 }
         } else {
                 r.input_fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
-                if (r.input_fd < 0)
-                        return log_error_errno(errno, "Failed to duplicate standard input: %m"), EXIT_FAILURE;
+                if (r.input_fd < 0) {
+                        (void) log_error_errno(errno, "Failed to duplicate standard input: %m");
+                        return EXIT_FAILURE;
+                }
         }
 
         cwd = get_current_dir_name();
-        if (!cwd)
-                return log_error_errno(errno, "Failed to get the current directory: %m"), EXIT_FAILURE;
+        if (!cwd) {
+                (void) log_error_errno(errno, "Failed to get the current directory: %m");
+                return EXIT_FAILURE;
+        }
 
         k = sd_event_default(&event);
-        if (k < 0)
-                return log_error_errno(k, "Failed to allocate the event loop: %m"), EXIT_FAILURE;
+        if (k < 0) {
+                (void) log_error_errno(k, "Failed to allocate the event loop: %m");
+                return EXIT_FAILURE;
+        }
         r.event = event;
 
         ClientOptions o = {
@@ -418,8 +424,10 @@ static int run(const Config *c) {
         (void) sd_event_set_signal_exit(event, true);
 
         k = job_spec_reader_new(on_job_spec, &r, &reader);
-        if (k < 0)
-                return log_oom(), EXIT_FAILURE;
+        if (k < 0) {
+                (void) log_oom();
+                return EXIT_FAILURE;
+        }
         r.reader = reader;
 
         k = fd_nonblock(r.input_fd, true);
@@ -427,12 +435,16 @@ static int run(const Config *c) {
                 k = sd_event_add_io(event, &r.input_source, r.input_fd, EPOLLIN, on_input, &r);
         if (k == -EPERM)
                 k = sd_event_add_defer(event, &r.input_source, on_input_defer, &r);
-        if (k < 0)
-                return log_error_errno(k, "Failed to watch the input: %m"), EXIT_FAILURE;
+        if (k < 0) {
+                (void) log_error_errno(k, "Failed to watch the input: %m");
+                return EXIT_FAILURE;
+        }
 
         k = sd_event_loop(event);
-        if (k < 0)
-                return log_error_errno(k, "Event loop failed: %m"), EXIT_FAILURE;
+        if (k < 0) {
+                (void) log_error_errno(k, "Event loop failed: %m");
+                return EXIT_FAILURE;
+        }
 
         r.input_source = sd_event_source_disable_unref(r.input_source);
         safe_close(r.input_fd);
