@@ -43,7 +43,8 @@ def setUpModule():
     assert binaries, "maelstrom-run was not installed"
     project = os.path.join(root, "project")
     os.makedirs(project)
-    shutil.copy(os.path.join(BUILD, "tests/tools/job-helper"), os.path.join(project, "job-helper"))
+    helper_path = os.environ.get("MAELSTROM_TEST_JOB_HELPER") or os.path.join(BUILD, "tests/tools/job-helper")
+    shutil.copy(helper_path, os.path.join(project, "job-helper"))
     STATE.update(root=root, run=binaries[0], project=project, home=os.path.join(root, "home"))
     os.makedirs(STATE["home"])
 
@@ -584,11 +585,16 @@ def as_user():
     destdir = os.path.join(root, "install")
     subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
                    check=True, stdout=subprocess.DEVNULL)
+    # Everything the user needs goes where it can read it, whatever the permissions of the build tree.
+    script = shutil.copy(__file__, os.path.join(root, "test-run.py"))
+    helper_copy = shutil.copy(os.path.join(BUILD, "tests/tools/job-helper"), os.path.join(root, "job-helper"))
     shutil.chown(root, TEST_USER, TEST_USER)
-    env = dict(os.environ, MAELSTROM_TEST_INSTALLED=destdir, TMPDIR=root, HOME=root)
+    env = dict(os.environ, MAELSTROM_TEST_INSTALLED=destdir, MAELSTROM_TEST_JOB_HELPER=helper_copy, TMPDIR=root,
+               HOME=root)
+    python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
     try:
-        r = subprocess.run(["setpriv", f"--reuid={TEST_USER}", f"--regid={TEST_USER}", "--init-groups",
-                            sys.executable, __file__], env=env)
+        r = subprocess.run(["setpriv", f"--reuid={TEST_USER}", f"--regid={TEST_USER}", "--init-groups", python,
+                            script], env=env, cwd=root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     sys.exit(r.returncode)
