@@ -111,6 +111,12 @@ struct Run {
         int one_exit;          /* --one: exit code, or -signal */
 };
 
+/* Something failed: the run exits 1, and --one exits with one_exit (an exit code, or -signal). */
+static void run_fail(Run *r, int one_exit) {
+        r->failed = true;
+        r->one_exit = one_exit;
+}
+
 static void run_maybe_finish(Run *r) {
         if (r->input_done && r->outstanding == 0)
                 (void) sd_event_exit(r->event, 0);
@@ -137,26 +143,22 @@ static void on_result(ClientJob *cj, const ClientJobResult *res, void *userdata)
         case CLIENT_JOB_EXITED:
                 if (res->status != 0) {
                         fprintf(stderr, "job %u: exited with code %d\n", j->number, res->status);
-                        r->failed = true;
+                        run_fail(r, res->status);
                 }
-                r->one_exit = res->status;
                 break;
         case CLIENT_JOB_SIGNALED:
                 fprintf(stderr, "job %u: killed by signal %d\n", j->number, res->status);
-                r->failed = true;
-                r->one_exit = -res->status;
+                run_fail(r, -res->status);
                 break;
         case CLIENT_JOB_TIMED_OUT:
                 fprintf(stderr, "job %u: timed out\n", j->number);
-                r->failed = true;
-                r->one_exit = 1;
+                run_fail(r, 1);
                 break;
         case CLIENT_JOB_ERROR:
         case _CLIENT_JOB_OUTCOME_MAX:
         case _CLIENT_JOB_OUTCOME_INVALID:
                 fprintf(stderr, "job %u: execution error: %s\n", j->number, strna(res->error));
-                r->failed = true;
-                r->one_exit = 1;
+                run_fail(r, 1);
                 break;
         }
         if (res->out.truncated > 0) {
@@ -181,8 +183,7 @@ static void on_tty_output(ClientJob *cj, const void *data, size_t size, void *us
 static void job_error(Run *r, unsigned number, const char *message) {
         fprintf(stderr, "job %u: %s\n", number, message);
         fflush(stderr);
-        r->failed = true;
-        r->one_exit = 1;
+        run_fail(r, 1);
 }
 
 static int run_submit(Run *r, unsigned number, JobSpec *spec) {
@@ -216,8 +217,7 @@ static int run_submit(Run *r, unsigned number, JobSpec *spec) {
                         return log_oom();
                 /* spec_error_format() names the job already. */
                 fprintf(stderr, "%s\n", message);
-                r->failed = true;
-                r->one_exit = 1;
+                run_fail(r, 1);
                 return 0;
         }
 
@@ -257,8 +257,7 @@ static int on_job_spec(JobSpecReader *reader, unsigned number, JobSpec *spec, co
         r->jobs_seen = number;
         if (r->one && number > 1) {
                 log_error("--one runs exactly one job, but the input has more.");
-                r->failed = true;
-                r->one_exit = 1;
+                run_fail(r, 1);
                 return -E2BIG;
         }
         if (error) {
@@ -266,8 +265,7 @@ static int on_job_spec(JobSpecReader *reader, unsigned number, JobSpec *spec, co
                 if (spec_error_format(error, &message) < 0)
                         return log_oom();
                 fprintf(stderr, "%s\n", message);
-                r->failed = true;
-                r->one_exit = 1;
+                run_fail(r, 1);
                 return 0;
         }
         return run_submit(r, number, owned);
@@ -280,8 +278,7 @@ static void run_input_error(Run *r, int k, const SpecError *error) {
                 log_error("%s", message);
         else if (k != -E2BIG)
                 log_error_errno(k, "Failed to read the job specifications: %m");
-        r->failed = true;
-        r->one_exit = 1;
+        run_fail(r, 1);
 }
 
 static void run_input_end(Run *r) {
@@ -295,8 +292,7 @@ static void run_input_end(Run *r) {
                         run_input_error(r, k, &error);
                 if (r->one && r->jobs_seen == 0 && !r->failed) {
                         log_error("--one needs one job specification on the input, and got none.");
-                        r->failed = true;
-                        r->one_exit = 1;
+                        run_fail(r, 1);
                 }
         }
         r->input_done = true;
@@ -323,8 +319,7 @@ static bool run_read_some(Run *r) {
                 if (errno == EAGAIN || errno == EINTR)
                         return false;
                 log_error_errno(errno, "Failed to read the job specifications: %m");
-                r->failed = true;
-                r->one_exit = 1;
+                run_fail(r, 1);
                 return true;
         }
         if (n == 0)
