@@ -161,14 +161,11 @@ static void on_result(ClientJob *cj, const ClientJobResult *res, void *userdata)
                 run_fail(r, 1);
                 break;
         }
-        if (res->out.truncated > 0) {
+        /* Reported, but not a failure: the run's status is the jobs' exit statuses (spec 03). */
+        if (res->out.truncated > 0)
                 fprintf(stderr, "job %u: stdout truncated, %" PRIu64 " bytes lost\n", j->number, res->out.truncated);
-                r->failed = true;
-        }
-        if (res->err.truncated > 0) {
+        if (res->err.truncated > 0)
                 fprintf(stderr, "job %u: stderr truncated, %" PRIu64 " bytes lost\n", j->number, res->err.truncated);
-                r->failed = true;
-        }
         fflush(stderr);
 
         free(j);

@@ -194,7 +194,8 @@ class Run(unittest.TestCase):
 
     def test_output_beyond_inline_limit(self):
         p, out, err = self.one(helper("output", "5000", "7000"), "--inline-limit", "1000")
-        self.assertEqual(p.returncode, 1)
+        # The job exited 0: cut output is reported, and is not a failure of the run.
+        self.assertEqual(p.returncode, 0)
         self.assertEqual(out, "o" * 1000)
         self.assertTrue(err.startswith("e" * 1000))
         self.assertIn("job 1: stdout truncated, 4000 bytes lost", err)
