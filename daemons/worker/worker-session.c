@@ -66,14 +66,28 @@ void sessions_free_all(Manager *m) {
                 session_free(m->sessions);
 }
 
-void session_send(Session *s, const void *server_message) {
+/* Pack a protobuf message and queue it on the call. */
+static int call_send_message(RpcCall *call, const void *message) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
         int r;
 
-        r = proto_pack(server_message, &data, &size);
-        if (r >= 0)
-                r = rpc_call_send(s->call, data, size);
+        r = proto_pack(message, &data, &size);
+        if (r < 0)
+                return r;
+        return rpc_call_send(call, data, size);
+}
+
+/* The one response of a unary or client-streaming call, and its OK status. */
+static int call_reply(RpcCall *call, const void *message) {
+        int r = call_send_message(call, message);
+        if (r < 0)
+                return r;
+        return rpc_call_finish(call, RPC_STATUS_OK, NULL);
+}
+
+void session_send(Session *s, const void *server_message) {
+        int r = call_send_message(s->call, server_message);
         if (r < 0) {
                 log_warning_errno(r, "Failed to send to a client, closing its session: %m");
                 (void) rpc_call_cancel(s->call);
@@ -204,8 +218,6 @@ static int on_missing_blobs_message(RpcCall *call, const void *data, size_t size
         _cleanup_(proto_freep) Maelstrom__V1__MissingBlobsRequest *req = NULL;
         Maelstrom__V1__MissingBlobsReply reply = MAELSTROM__V1__MISSING_BLOBS_REPLY__INIT;
         _cleanup_free_ ProtobufCBinaryData *missing = NULL;
-        _cleanup_free_ uint8_t *out = NULL;
-        size_t out_size;
         int r;
 
         r = proto_unpack(&maelstrom__v1__missing_blobs_request__descriptor, data, size, (void **) &req);
@@ -223,13 +235,7 @@ static int on_missing_blobs_message(RpcCall *call, const void *data, size_t size
                         missing[reply.n_digests++] = req->digests[i];
         }
         reply.digests = missing;
-        r = proto_pack(&reply, &out, &out_size);
-        if (r < 0)
-                return r;
-        r = rpc_call_send(call, out, out_size);
-        if (r < 0)
-                return r;
-        return rpc_call_finish(call, RPC_STATUS_OK, NULL);
+        return call_reply(call, &reply);
 }
 
 typedef struct Upload {
@@ -268,8 +274,6 @@ static int on_put_blob_message(RpcCall *call, const void *data, size_t size, voi
 static int on_put_blob_end(RpcCall *call, void *userdata) {
         Upload *u = userdata;
         Maelstrom__V1__PutBlobReply reply = MAELSTROM__V1__PUT_BLOB_REPLY__INIT;
-        _cleanup_free_ uint8_t *out = NULL;
-        size_t out_size;
         int r;
 
         if (!u->writer)
@@ -278,13 +282,7 @@ static int on_put_blob_end(RpcCall *call, void *userdata) {
         u->writer = cache_blob_writer_free(u->writer);
         if (r < 0)
                 return r;
-        r = proto_pack(&reply, &out, &out_size);
-        if (r < 0)
-                return r;
-        r = rpc_call_send(call, out, out_size);
-        if (r < 0)
-                return r;
-        return rpc_call_finish(call, RPC_STATUS_OK, NULL);
+        return call_reply(call, &reply);
 }
 
 static void on_plain_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
