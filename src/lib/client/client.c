@@ -24,10 +24,8 @@ static const RpcMethod method_session = { "/maelstrom.v1.JobService/Session", RP
 
 /* A layer built once per run and reused by every job that names the same spec. */
 typedef struct LayerMemo {
-        char *key;
         BuiltLayerKind kind;
         Digest digest;
-        struct LayerMemo *next;
 } LayerMemo;
 
 struct ClientJob {
@@ -58,7 +56,7 @@ struct Client {
 
         DigestCache *digests;
         DigestMap *sent_blobs; /* digests already named to the worker in LocalBlob messages */
-        LayerMemo *layers;
+        DigestMap *layers;     /* SHA-256 of a layer spec's key text → LayerMemo */
 
         ClientJob *jobs;
         size_t n_jobs;
@@ -333,6 +331,9 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
         r = digest_map_new(/* free_value= */ NULL, &c->sent_blobs);
         if (r < 0)
                 return r;
+        r = digest_map_new(free, &c->layers);
+        if (r < 0)
+                return r;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
@@ -399,11 +400,7 @@ Client *client_free(Client *c) {
                 (void) digest_cache_save(c->digests, c->digest_cache_path);
         digest_cache_free(c->digests);
         digest_map_free(c->sent_blobs);
-        for (LayerMemo *l = c->layers, *n; l; l = n) {
-                n = l->next;
-                free(l->key);
-                free(l);
-        }
+        digest_map_free(c->layers);
         free(c->by_id);
         strv_free(c->template_vars);
         free(c->project_dir);
@@ -473,15 +470,19 @@ static int send_local_blob(Client *c, const Digest *d, const char *path) {
 static int client_layer(Client *c, const LayerSpec *spec, LayerMemo **ret, char **reterr_message) {
         _cleanup_(built_layer_freep) BuiltLayer *built = NULL;
         _cleanup_free_ char *key = layer_spec_key(spec);
+        Digest key_digest;
+        LayerMemo *memo;
         int r;
 
         if (!key)
                 return -ENOMEM;
-        for (LayerMemo *l = c->layers; l; l = l->next)
-                if (streq(l->key, key)) {
-                        *ret = l;
-                        return 0;
-                }
+        /* Keyed by the digest of the key text: one lookup however many distinct layers a run has. */
+        digest_buffer(key, strlen(key), &key_digest);
+        memo = digest_map_get(c->layers, &key_digest);
+        if (memo) {
+                *ret = memo;
+                return 0;
+        }
 
         r = layer_build(spec, c->project_dir, c->template_vars, c->digests, c->manifest_dir, &built,
                         reterr_message);
@@ -496,15 +497,17 @@ static int client_layer(Client *c, const LayerSpec *spec, LayerMemo **ret, char 
         if (r < 0)
                 return r;
 
-        LayerMemo *l = calloc(1, sizeof(LayerMemo));
-        if (!l)
+        memo = calloc(1, sizeof(LayerMemo));
+        if (!memo)
                 return -ENOMEM;
-        l->key = TAKE_PTR(key);
-        l->kind = built->kind;
-        l->digest = built->digest;
-        l->next = c->layers;
-        c->layers = l;
-        *ret = l;
+        memo->kind = built->kind;
+        memo->digest = built->digest;
+        r = digest_map_put(c->layers, &key_digest, memo);
+        if (r < 0) {
+                free(memo);
+                return r;
+        }
+        *ret = memo;
         return 0;
 }
 
