@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "basic/fd-util.h"
 #include "basic/log.h"
 #include "basic/parse-util.h"
 #include "basic/prioq.h"
+#include "basic/process-util.h"
 #include "basic/string-util.h"
 #include "basic/tests.h"
 
@@ -185,7 +188,39 @@ TEST(prioq) {
         ASSERT_EQ(n, 2000 - 667);
 }
 
+TEST(process) {
+        _cleanup_free_ char *out = NULL;
+        size_t size;
+
+        /* Output, exit code, working directory, stdin from /dev/null, an unblocked signal mask. */
+        char *echo[] = { (char *) "sh", (char *) "-c",
+                         (char *) "pwd; cat; grep SigBlk /proc/self/status; exit 3", NULL };
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        ASSERT_EQ(process_capture(echo, "/tmp", NULL, 4096, &out, &size), 3);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        ASSERT_STREQ(out, "/tmp\nSigBlk:\t0000000000000000\n");
+        ASSERT_EQ(size, strlen(out));
+        out = mfree(out);
+
+        char *killed[] = { (char *) "sh", (char *) "-c", (char *) "kill -TERM $$", NULL };
+        ASSERT_EQ(process_capture(killed, NULL, NULL, 4096, &out, NULL), 128 + SIGTERM);
+        out = mfree(out);
+
+        char *big[] = { (char *) "sh", (char *) "-c", (char *) "yes | head -c 100000", NULL };
+        ASSERT_ERROR(process_capture(big, NULL, NULL, 1000, &out, NULL), E2BIG);
+        ASSERT_TRUE(!out);
+
+        char *missing[] = { (char *) "/nonexistent/program", NULL };
+        ASSERT_ERROR(process_capture(missing, NULL, NULL, 1000, &out, NULL), ENOENT);
+        char *none[] = { NULL };
+        ASSERT_ERROR(process_capture(none, NULL, NULL, 1000, &out, NULL), EINVAL);
+}
+
 int main(void) {
+        RUN(process);
         RUN(prioq);
         RUN(parse_size);
         RUN(safe_ato);

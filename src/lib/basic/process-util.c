@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "basic/macro.h"
+#include "basic/process-util.h"
+
+extern char **environ;
+
+/* The attributes and file actions every child gets; 0 or a positive error number. */
+static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *actions, int stdout_fd,
+                       const char *cwd) {
+        sigset_t none, all;
+        int r;
+
+        sigemptyset(&none);
+        sigfillset(&all);
+        r = posix_spawnattr_setsigmask(attr, &none);
+        if (r == 0)
+                r = posix_spawnattr_setsigdefault(attr, &all);
+        if (r == 0)
+                r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (r == 0)
+                r = posix_spawn_file_actions_addopen(actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(actions, stdout_fd, STDOUT_FILENO);
+        if (r == 0 && cwd)
+                r = posix_spawn_file_actions_addchdir_np(actions, cwd);
+        return r;
+}
+
+int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid, int *ret_stdout_fd) {
+        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+        posix_spawn_file_actions_t actions;
+        posix_spawnattr_t attr;
+        int fds[2], r;
+        pid_t pid;
+
+        if (!argv || !argv[0])
+                return -EINVAL;
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        rfd = fds[0];
+        wfd = fds[1];
+
+        r = posix_spawnattr_init(&attr);
+        if (r != 0)
+                return -r;
+        r = posix_spawn_file_actions_init(&actions);
+        if (r != 0) {
+                posix_spawnattr_destroy(&attr);
+                return -r;
+        }
+        r = spawn_setup(&attr, &actions, wfd, cwd);
+        if (r == 0)
+                r = posix_spawnp(&pid, argv[0], &actions, &attr, argv, env ?: environ);
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attr);
+        if (r != 0)
+                return -r;
+
+        *ret_pid = pid;
+        *ret_stdout_fd = TAKE_FD(rfd);
+        return 0;
+}
+
+int process_wait(pid_t pid, int *ret_status, bool *ret_signaled) {
+        int status;
+
+        for (;;) {
+                if (waitpid(pid, &status, 0) >= 0)
+                        break;
+                if (errno != EINTR)
+                        return -errno;
+        }
+        if (WIFSIGNALED(status)) {
+                *ret_status = 128 + WTERMSIG(status);
+                *ret_signaled = true;
+        } else {
+                *ret_status = WEXITSTATUS(status);
+                *ret_signaled = false;
+        }
+        return 0;
+}
+
+int process_capture(char *const *argv, const char *cwd, char *const *env, size_t max_size, char **ret_out,
+                    size_t *ret_size) {
+        _cleanup_free_ char *out = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size = 0;
+        bool signaled;
+        pid_t pid;
+        int r, status;
+
+        r = process_spawn_pipe(argv, cwd, env, &pid, &fd);
+        if (r < 0)
+                return r;
+
+        r = read_full_fd(fd, max_size, &out, &size);
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
+        int k = process_wait(pid, &status, &signaled);
+        if (r < 0)
+                return r;
+        if (k < 0)
+                return k;
+
+        *ret_out = TAKE_PTR(out);
+        if (ret_size)
+                *ret_size = size;
+        return status;
+}

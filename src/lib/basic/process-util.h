@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#pragma once
+
+/* Starting helper programs (cargo, go, test binaries listing their cases) from the runners.  The child gets
+ * an empty signal mask and default dispositions (the runners block signals for their event loop), standard
+ * input from /dev/null, and our standard error. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Start argv (searched in PATH) in cwd (NULL = ours) with its stdout on a new pipe: *ret_stdout_fd is the
+ * read end (O_CLOEXEC, blocking).  env NULL = ours. */
+int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid, int *ret_stdout_fd);
+
+/* Wait for pid (retrying on EINTR).  *ret_status is the exit code, or 128 + the signal number, and
+ * *ret_signaled says which. */
+int process_wait(pid_t pid, int *ret_status, bool *ret_signaled);
+
+/* Run argv to completion and capture its stdout (at most max_size bytes: -E2BIG beyond, after the child
+ * is killed and reaped).  *ret_out is NUL-terminated.  Returns the exit status as process_wait() puts it
+ * (>= 0), or a negative errno if it could not be run; an exec failure gives status 127. */
+int process_capture(char *const *argv, const char *cwd, char *const *env, size_t max_size, char **ret_out,
+                    size_t *ret_size);
