@@ -44,6 +44,7 @@ typedef enum TextMode {
         TEXT_XML_BODY,
         TEXT_JSON,
         TEXT_TERMINAL,
+        TEXT_TERMINAL_LINES, /* TEXT_TERMINAL keeping newline and tab */
 } TextMode;
 
 #define REPLACEMENT_CHARACTER "\xef\xbf\xbd" /* U+FFFD */
@@ -78,6 +79,9 @@ static const char *text_replacement(uint32_t c, TextMode mode) {
         case TEXT_JSON:
                 return NULL;
         case TEXT_TERMINAL:
+        case TEXT_TERMINAL_LINES:
+                if (mode == TEXT_TERMINAL_LINES && (c == '\n' || c == '\t'))
+                        return NULL;
                 /* C0, DEL and C1 (which some terminals take as CSI and friends). */
                 if (c < 0x20 || (c >= 0x7F && c < 0xA0))
                         return REPLACEMENT_CHARACTER;
@@ -108,6 +112,13 @@ static void text_append(TextBuf *b, const char *s, size_t n, TextMode mode) {
 
 static void text_append_str(TextBuf *b, const char *s, TextMode mode) {
         text_append(b, strempty(s), strlen(strempty(s)), mode);
+}
+
+void test_text_append_terminal(TextBuf *b, const char *s, size_t n, bool keep_lines) {
+        assert(b);
+        assert(s || n == 0);
+
+        text_append(b, s ?: "", n, keep_lines ? TEXT_TERMINAL_LINES : TEXT_TERMINAL);
 }
 
 const char *test_duration_format(usec_t d, char buf[static TEST_DURATION_STRING_MAX]) {
@@ -147,8 +158,7 @@ TestReport *test_report_free(TestReport *r) {
         return mfree(r);
 }
 
-/* The part of o a report keeps: at most TEST_REPORT_OUTPUT_MAX bytes, the rest counted. */
-static TestOutput output_capped(const TestOutput *o) {
+TestOutput test_output_capped(const TestOutput *o) {
         size_t size = o->data ? MIN(o->size, (size_t) TEST_REPORT_OUTPUT_MAX) : 0;
 
         return (TestOutput) {
@@ -159,7 +169,7 @@ static TestOutput output_capped(const TestOutput *o) {
 }
 
 static int output_copy(const TestOutput *o, TestOutput *ret) {
-        TestOutput c = output_capped(o);
+        TestOutput c = test_output_capped(o);
         char *data;
 
         data = malloc(c.size + 1);
@@ -237,12 +247,14 @@ int test_report_exit_status(const TestReport *r) {
 
 /* ---- the simple UI ---- */
 
-static void case_append_full_name(TextBuf *b, const TestCaseResult *c) {
-        if (!isempty(c->package)) {
-                text_append_str(b, c->package, TEXT_TERMINAL);
+void test_case_append_name(TextBuf *b, const char *package, const char *name) {
+        assert(b);
+
+        if (!isempty(package)) {
+                text_append_str(b, package, TEXT_TERMINAL);
                 textbuf_append_char(b, ' ');
         }
-        text_append_str(b, c->name, TEXT_TERMINAL);
+        text_append_str(b, name, TEXT_TERMINAL);
 }
 
 int test_case_format_line(const TestCaseResult *c, char **ret) {
@@ -256,7 +268,7 @@ int test_case_format_line(const TestCaseResult *c, char **ret) {
             c->outcome == TEST_OUTCOME_NOT_RUN)
                 return -EINVAL;
 
-        case_append_full_name(&b, c);
+        test_case_append_name(&b, c->package, c->name);
         textbuf_appendf(&b, " ... %s (%ss)", test_outcome_to_string(c->outcome),
                         test_duration_format(c->duration, d));
         return textbuf_steal(&b, ret);
@@ -285,7 +297,7 @@ int test_report_format_summary(const TestReport *r, char **ret) {
                 if (!outcome_is_failure(c->outcome))
                         continue;
                 textbuf_appendf(&b, "    %s ", test_outcome_to_string(c->outcome));
-                case_append_full_name(&b, c);
+                test_case_append_name(&b, c->package, c->name);
                 if (!isempty(c->message)) {
                         textbuf_append(&b, ": ");
                         text_append_str(&b, c->message, TEXT_TERMINAL);
@@ -324,7 +336,7 @@ static void junit_append_attribute(TextBuf *b, const char *attribute, const char
 }
 
 static void junit_append_output(TextBuf *b, const char *element, const TestOutput *o) {
-        TestOutput c = output_capped(o);
+        TestOutput c = test_output_capped(o);
 
         if (c.size == 0 && c.truncated == 0)
                 return;
@@ -482,7 +494,7 @@ static json_object *json_string_lossy_or_null(const char *s, bool *oom) {
 
 static int json_add_output(json_object *o, const char *key, const char *key_truncated,
                            const TestOutput *out) {
-        TestOutput c = output_capped(out);
+        TestOutput c = test_output_capped(out);
         int k;
 
         k = json_add(o, key, json_string_lossy(c.data, c.size));

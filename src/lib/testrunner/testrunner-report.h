@@ -13,8 +13,9 @@
  *     normalization.
  *   - JSON: json-c escapes quotes, backslashes and every control character (NUL included, as \u0000);
  *     each byte of invalid UTF-8 becomes U+FFFD so that every line is valid UTF-8 JSON.
- *   - The simple UI's line and the summary: each control character (C0 and DEL) and each byte of invalid
- *     UTF-8 becomes U+FFFD, so that a name cannot drive the terminal. */
+ *   - The simple UI's line and the summary: each control character (C0, DEL and C1) and each byte of
+ *     invalid UTF-8 becomes U+FFFD, so that a name cannot drive the terminal.  Captured output that the
+ *     user interfaces show (testrunner-ui.h) is treated the same, except that newline and tab are kept. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "basic/macro.h"
+#include "basic/string-util.h"
 #include "basic/time-util.h"
 
 /* Most cases one report holds (repeats included). */
@@ -51,6 +53,10 @@ typedef struct TestOutput {
         size_t size;
         uint64_t truncated;
 } TestOutput;
+
+/* The part of o a report keeps: at most TEST_REPORT_OUTPUT_MAX bytes of data (borrowed from o), the rest
+ * counted in truncated. */
+TestOutput test_output_capped(const TestOutput *o);
 
 /* One finished case.  As an argument it is borrowed; inside a TestReport it owns its strings. */
 typedef struct TestCaseResult {
@@ -85,6 +91,13 @@ int test_report_exit_status(const TestReport *r);
 /* Formats a duration as seconds with millisecond precision, "0.012s"-style without the unit: "0.012". */
 #define TEST_DURATION_STRING_MAX 32
 const char *test_duration_format(usec_t d, char buf[static TEST_DURATION_STRING_MAX]);
+
+/* Appends the n bytes at s (any bytes) to b made safe for the terminal as above; with keep_lines, newline
+ * and tab are kept (captured output, messages of several lines). */
+void test_text_append_terminal(TextBuf *b, const char *s, size_t n, bool keep_lines);
+
+/* Appends "package name" (just the name when package is NULL or ""), made safe for the terminal. */
+void test_case_append_name(TextBuf *b, const char *package, const char *name);
 
 /* The simple UI's line for a finished case, without newline: "mycrate tests::adds ... OK (0.012s)"
  * (without the package when it has none).  -EINVAL for NOT_RUN, which never finishes. */

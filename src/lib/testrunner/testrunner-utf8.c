@@ -52,3 +52,42 @@ unsigned utf8_column(const char *s, size_t pos) {
                 i += utf8_decode(s + i, pos - i, &c);
         return column;
 }
+
+unsigned utf8_char_columns(uint32_t c) {
+        /* Ranges of wide characters, after Markus Kuhn's wcwidth(), widened to whole emoji blocks. */
+        static const struct {
+                uint32_t first, last;
+        } wide[] = {
+                { 0x1100, 0x115F },   { 0x231A, 0x231B },   { 0x2329, 0x232A },   { 0x23E9, 0x23FA },
+                { 0x25FD, 0x25FE },   { 0x2600, 0x27BF },   { 0x2B1B, 0x2B1C },   { 0x2B50, 0x2B55 },
+                { 0x2E80, 0x303E },   { 0x3040, 0xA4CF },   { 0xA960, 0xA97F },   { 0xAC00, 0xD7A3 },
+                { 0xF900, 0xFAFF },   { 0xFE10, 0xFE19 },   { 0xFE30, 0xFE6F },   { 0xFF00, 0xFF60 },
+                { 0xFFE0, 0xFFE6 },   { 0x16FE0, 0x18CFF }, { 0x1AFF0, 0x1B2FF }, { 0x1F000, 0x1FAFF },
+                { 0x20000, 0x2FFFD }, { 0x30000, 0x3FFFD },
+        };
+
+        if (c < wide[0].first)
+                return 1;
+        for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]) && wide[i].first <= c; i++)
+                if (c <= wide[i].last)
+                        return 2;
+        return 1;
+}
+
+size_t utf8_prefix_columns(const char *s, size_t n, size_t max_columns, size_t *ret_columns) {
+        size_t i = 0, columns = 0;
+
+        while (i < n) {
+                uint32_t c;
+                size_t l = utf8_decode(s + i, n - i, &c);
+                unsigned w = utf8_char_columns(c);
+
+                if (columns + w > max_columns)
+                        break;
+                columns += w;
+                i += l;
+        }
+        if (ret_columns)
+                *ret_columns = columns;
+        return i;
+}
