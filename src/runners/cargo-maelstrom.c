@@ -1,8 +1,20 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
+#include "basic/fd-util.h"
+#include "basic/log.h"
+#include "basic/process-util.h"
+#include "basic/string-util.h"
 #include "config/config-main.h"
 #include "config/config-values.h"
+#include "runner.h"
+#include "testrunner/testrunner-cargo.h"
 
 static const ConfigValueDef cargo_values[] = {
         {
@@ -101,6 +113,506 @@ static const ConfigProgram cargo_program = {
         .value_sets = cargo_value_sets,
 };
 
+/* A test executable that was built: what its cases need to run. */
+typedef struct CargoArtifact {
+        char *package;    /* the package's name */
+        char *target;     /* the target's name */
+        CargoTargetKind kind;
+        char *binary_id;  /* how cases are shown: "pkg", "pkg::tests", "pkg::bin/name" (as nextest does) */
+        char *executable;
+        char *program;    /* "/" + its file name: where the layer puts it */
+        struct CargoArtifact *next;
+} CargoArtifact;
+
+typedef struct Cargo {
+        const Config *config;
+        CargoMetadata *metadata;
+        CargoBuildOptions build_options;
+        char *features;           /* build_options.features points here */
+        char *features_list[2];
+        const char *cargo;        /* $CARGO or "cargo" */
+        char **extra_args;
+        /* One run. */
+        TestEngine *engine;
+        CargoBuildParser *parser;
+        pid_t build_pid;
+        int build_fd;
+        sd_event_source *build_source;
+        bool build_ok;
+        bool stopped;
+        CargoArtifact *artifacts;
+} Cargo;
+
+static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
+        if (!a)
+                return NULL;
+        free(a->package);
+        free(a->target);
+        free(a->binary_id);
+        free(a->executable);
+        free(a->program);
+        return mfree(a);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
+
+/* nextest's binary ids: the library's cases under the package's name, the others under package::target. */
+static char *cargo_binary_id(const char *package, const char *target, CargoTargetKind kind) {
+        switch (kind) {
+        case CARGO_TARGET_LIBRARY:
+                return strdup(package);
+        case CARGO_TARGET_TEST:
+                return strjoin(package, "::", target);
+        case CARGO_TARGET_BINARY:
+                return strjoin(package, "::bin/", target);
+        case CARGO_TARGET_EXAMPLE:
+                return strjoin(package, "::example/", target);
+        case CARGO_TARGET_BENCHMARK:
+                return strjoin(package, "::bench/", target);
+        case _CARGO_TARGET_KIND_MAX:
+        case _CARGO_TARGET_KIND_INVALID:
+                break;
+        }
+        return strjoin(package, "::", target);
+}
+
+static PatternCase cargo_target_case(const char *package, const char *target, CargoTargetKind kind) {
+        PatternCase pc = PATTERN_CASE_UNKNOWN;
+        pc.package = package;
+        pc.target = target;
+        pc.kind = kind;
+        return pc;
+}
+
+static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
+                          bool based_on_image, JobSpec *job, char **reterr_message) {
+        _cleanup_strv_free_ char **argv = NULL;
+        const CargoArtifact *a = c->artifact_data;
+        Cargo *cargo = userdata;
+        int r;
+
+        /* The default: include them, unless the container is based on an image. */
+        bool shared_libraries = candidate->include_shared_libraries_set ? candidate->include_shared_libraries
+                                                                        : !based_on_image;
+
+        /* The test binary's shared libraries, then the binary itself at "/". */
+        LayerSpec *layers = reallocarray(job->container.added_layers, job->container.n_added_layers + 2,
+                                         sizeof(LayerSpec));
+        if (!layers)
+                return -ENOMEM;
+        job->container.added_layers = layers;
+        _cleanup_free_ char *dir = strndup(a->executable, strrchr(a->executable, '/') - a->executable);
+        char **paths1 = NULL, **paths2 = NULL;
+        if (!dir || strv_extend(&paths1, a->executable) < 0 || strv_extend(&paths2, a->executable) < 0) {
+                strv_free(paths1);
+                strv_free(paths2);
+                return -ENOMEM;
+        }
+        if (shared_libraries)
+                layers[job->container.n_added_layers++] = (LayerSpec) {
+                        .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES,
+                        .paths = TAKE_PTR(paths1),
+                };
+        else
+                paths1 = strv_free(paths1);
+        layers[job->container.n_added_layers++] = (LayerSpec) {
+                .kind = LAYER_PATHS,
+                .paths = TAKE_PTR(paths2),
+                .prefix.strip_prefix = TAKE_PTR(dir),
+        };
+
+        r = cargo_case_argv(a->program, c->name, cargo->extra_args, &argv);
+        if (r < 0)
+                return r;
+        job->program = strdup(argv[0]);
+        if (!job->program)
+                return -ENOMEM;
+        strv_free(job->arguments);
+        job->arguments = strv_copy(argv + 1);
+        if (!job->arguments)
+                return -ENOMEM;
+        return 0;
+}
+
+static void cargo_stop(void *userdata) {
+        Cargo *cargo = userdata;
+
+        cargo->stopped = true;
+        if (cargo->build_pid > 0)
+                (void) kill(cargo->build_pid, SIGTERM);
+}
+
+static const TestAdapter cargo_adapter = {
+        .kind = TEST_RUNNER_CARGO,
+        .case_job = cargo_case_job,
+        .stop = cargo_stop,
+};
+
+/* Lists the cases of a test executable, and which of them are #[ignore]d. */
+static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cwd, char ***ret_cases,
+                            char ***ret_ignored) {
+        _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
+
+        for (int pass = 0; pass < 2; pass++) {
+                _cleanup_free_ char *out = NULL, *message = NULL;
+                char *argv[] = { a->executable, (char *) "--list", (char *) "--format", (char *) "terse",
+                                 pass ? (char *) "--ignored" : NULL, NULL };
+                size_t size;
+                int r;
+
+                r = process_capture(argv, cwd, NULL, CARGO_LIST_SIZE_MAX, &out, &size);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list the tests of %s: %m", a->executable);
+                if (r > 0) {
+                        log_error("Listing the tests of %s failed with exit status %d.", a->executable, r);
+                        return -EBADMSG;
+                }
+                r = cargo_test_list_parse(out, size, pass ? &ignored : &cases, &message);
+                if (r < 0) {
+                        log_error("Cannot read the test list of %s: %s", a->executable,
+                                  message ?: strerror(-r));
+                        return r;
+                }
+        }
+        *ret_cases = TAKE_PTR(cases);
+        *ret_ignored = TAKE_PTR(ignored);
+        return 0;
+}
+
+static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
+        _cleanup_(cargo_artifact_freep) CargoArtifact *a = NULL;
+        _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
+        _cleanup_free_ TestEngineCase *tcs = NULL;
+        const CargoPackage *p;
+        _cleanup_free_ char *cwd = NULL;
+        int r;
+
+        PatternCase target = cargo_target_case(ev->package_name, ev->target_name, ev->target_kind);
+        if (!test_engine_can_match(cargo->engine, &target))
+                return 0;
+
+        a = calloc(1, sizeof(CargoArtifact));
+        if (!a)
+                return -ENOMEM;
+        a->package = strdup(ev->package_name);
+        a->target = strdup(ev->target_name);
+        a->kind = ev->target_kind;
+        a->binary_id = cargo_binary_id(ev->package_name, ev->target_name, ev->target_kind);
+        a->executable = strdup(ev->executable);
+        const char *base = strrchr(ev->executable, '/');
+        a->program = strjoin("/", base ? base + 1 : ev->executable);
+        if (!a->package || !a->target || !a->binary_id || !a->executable || !a->program)
+                return -ENOMEM;
+        if (!base)
+                return log_error_errno(-EINVAL, "cargo reported a test executable without a directory: %s",
+                                       ev->executable);
+
+        /* cargo test runs a package's tests in the package's directory: list them there too. */
+        p = cargo_metadata_find_package(cargo->metadata, ev->package_id);
+        if (p && p->manifest_path) {
+                const char *slash = strrchr(p->manifest_path, '/');
+                if (slash)
+                        cwd = strndup(p->manifest_path, slash - p->manifest_path);
+        }
+
+        r = cargo_list_cases(cargo, a, cwd, &cases, &ignored);
+        if (r < 0) {
+                cargo->build_ok = false;
+                return 0;
+        }
+
+        size_t n = strv_length(cases);
+        tcs = calloc(MAX(n, (size_t) 1), sizeof(TestEngineCase));
+        if (!tcs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                tcs[i] = (TestEngineCase) {
+                        .package = a->binary_id,
+                        .artifact = a->binary_id,
+                        .name = cases[i],
+                        .selectors = target,
+                        .ignored = strv_contains(ignored, cases[i]),
+                        .artifact_data = a,
+                };
+                tcs[i].selectors.name = cases[i];
+        }
+
+        /* The artifact must outlive its jobs: the adapter keeps it until the run is over. */
+        CargoArtifact *kept = TAKE_PTR(a);
+        kept->next = cargo->artifacts;
+        cargo->artifacts = kept;
+        return test_engine_add_artifact(cargo->engine, kept->package, kept->binary_id, tcs, n);
+}
+
+static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {
+        Cargo *cargo = userdata;
+
+        switch (ev->type) {
+        case CARGO_BUILD_EVENT_ARTIFACT:
+                return cargo_on_artifact(cargo, ev);
+        case CARGO_BUILD_EVENT_MESSAGE:
+                return test_engine_message(cargo->engine, ev->rendered);
+        case CARGO_BUILD_EVENT_FINISHED:
+        case _CARGO_BUILD_EVENT_TYPE_MAX:
+        case _CARGO_BUILD_EVENT_TYPE_INVALID:
+                break;
+        }
+        return 0;
+}
+
+static void cargo_build_done(Cargo *cargo) {
+        _cleanup_free_ char *message = NULL;
+        bool signaled;
+        int status, r;
+
+        cargo->build_source = sd_event_source_disable_unref(cargo->build_source);
+        cargo->build_fd = safe_close(cargo->build_fd);
+        r = cargo_build_parser_finish(cargo->parser, &message);
+        if (r < 0 && !cargo->stopped)
+                log_error("Cannot read cargo's output: %s", message ?: strerror(-r));
+        if (r <= 0)
+                cargo->build_ok = false;
+        if (cargo->build_pid > 0) {
+                if (process_wait(cargo->build_pid, &status, &signaled) >= 0 && status != 0) {
+                        if (!cargo->stopped)
+                                log_error("cargo test --no-run failed with exit status %d.", status);
+                        cargo->build_ok = false;
+                }
+                cargo->build_pid = 0;
+        }
+        test_engine_build_finished(cargo->engine, cargo->build_ok || cargo->stopped);
+}
+
+static int on_build_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Cargo *cargo = userdata;
+        char buf[65536];
+
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && IN_SET(errno, EAGAIN, EINTR))
+                return 0;
+        if (n > 0) {
+                _cleanup_free_ char *message = NULL;
+                int r = cargo_build_parser_feed(cargo->parser, buf, (size_t) n, &message);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r >= 0)
+                        return 0;
+                log_error("Cannot read cargo's output: %s", message ?: strerror(-r));
+                cargo->build_ok = false;
+                if (cargo->build_pid > 0)
+                        (void) kill(cargo->build_pid, SIGTERM);
+        }
+        cargo_build_done(cargo);
+        return 0;
+}
+
+static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
+        _cleanup_strv_free_ char **packages = NULL, **argv = NULL;
+        Cargo *cargo = userdata;
+        size_t n_matching = 0;
+        int r;
+
+        cargo->engine = e;
+        cargo->build_ok = true;
+        cargo->stopped = false;
+
+        for (size_t i = 0; i < cargo->metadata->n_packages; i++) {
+                const CargoPackage *p = &cargo->metadata->packages[i];
+                PatternCase pc = PATTERN_CASE_UNKNOWN;
+                pc.package = p->name;
+                if (!test_engine_can_match(e, &pc))
+                        continue;
+                n_matching++;
+                if (strv_extend(&packages, p->name) < 0)
+                        return -ENOMEM;
+        }
+        if (n_matching == 0) {
+                test_engine_build_finished(e, true);
+                return 0;
+        }
+        /* Every package: let cargo say --workspace, which also covers a virtual manifest. */
+        if (n_matching == cargo->metadata->n_packages)
+                packages = strv_free(packages);
+
+        r = cargo_build_argv(&cargo->build_options, packages, &argv);
+        if (r < 0)
+                return r;
+        free(argv[0]);
+        argv[0] = strdup(cargo->cargo);
+        if (!argv[0])
+                return -ENOMEM;
+
+        r = cargo_build_parser_new(cargo->metadata, cargo_on_build_event, cargo, &cargo->parser);
+        if (r < 0)
+                return r;
+        r = process_spawn_pipe(argv, cargo->metadata->workspace_root, NULL, &cargo->build_pid, &cargo->build_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run %s: %m", cargo->cargo);
+        (void) fd_nonblock(cargo->build_fd, true);
+        return sd_event_add_io(event, &cargo->build_source, cargo->build_fd, EPOLLIN, on_build_output, cargo);
+}
+
+static void cargo_finish(void *userdata) {
+        Cargo *cargo = userdata;
+
+        cargo->build_source = sd_event_source_disable_unref(cargo->build_source);
+        cargo->build_fd = safe_close(cargo->build_fd);
+        if (cargo->build_pid > 0) {
+                bool signaled;
+                int status;
+                (void) kill(cargo->build_pid, SIGTERM);
+                (void) process_wait(cargo->build_pid, &status, &signaled);
+                cargo->build_pid = 0;
+        }
+        cargo->parser = cargo_build_parser_free(cargo->parser);
+        while (cargo->artifacts) {
+                CargoArtifact *a = cargo->artifacts;
+                cargo->artifacts = a->next;
+                cargo_artifact_free(a);
+        }
+        cargo->engine = NULL;
+}
+
+static const RunnerAdapterOps cargo_ops = {
+        .start = cargo_start,
+        .finish = cargo_finish,
+};
+
+static int cargo_load_metadata(Cargo *cargo) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *out = NULL, *message = NULL;
+        const CargoBuildOptions *o = &cargo->build_options;
+        size_t size;
+        int r;
+
+        if (strv_extend(&argv, cargo->cargo) < 0 || strv_extend(&argv, "metadata") < 0 ||
+            strv_extend(&argv, "--format-version") < 0 || strv_extend(&argv, "1") < 0 ||
+            strv_extend(&argv, "--no-deps") < 0 ||
+            (o->manifest_path &&
+             (strv_extend(&argv, "--manifest-path") < 0 || strv_extend(&argv, o->manifest_path) < 0)) ||
+            (o->frozen && strv_extend(&argv, "--frozen") < 0) ||
+            (o->locked && strv_extend(&argv, "--locked") < 0) ||
+            (o->offline && strv_extend(&argv, "--offline") < 0))
+                return log_oom();
+
+        r = process_capture(argv, NULL, NULL, CARGO_METADATA_SIZE_MAX, &out, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run %s metadata: %m", cargo->cargo);
+        if (r > 0) {
+                log_error("%s metadata failed with exit status %d.", cargo->cargo, r);
+                return -EBADMSG;
+        }
+        r = cargo_metadata_parse(out, size, &cargo->metadata, &message);
+        if (r < 0) {
+                log_error("Cannot read the output of cargo metadata: %s", message ?: strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int cargo_list_packages_or_binaries(Cargo *cargo, bool binaries) {
+        _cleanup_(pattern_freep) Pattern *filter = NULL;
+
+        if (runner_make_filter(cargo->config, TEST_RUNNER_CARGO, &filter) < 0)
+                return EXIT_USAGE;
+        for (size_t i = 0; i < cargo->metadata->n_packages; i++) {
+                const CargoPackage *p = &cargo->metadata->packages[i];
+                PatternCase pc = PATTERN_CASE_UNKNOWN;
+                pc.package = p->name;
+
+                if (!binaries) {
+                        if (pattern_evaluate(filter, &pc) != PATTERN_FALSE)
+                                printf("%s\n", p->name);
+                        continue;
+                }
+                for (size_t j = 0; j < p->n_targets; j++) {
+                        const CargoTarget *t = &p->targets[j];
+                        if (!t->test || t->kind < 0)
+                                continue;
+                        pc = cargo_target_case(p->name, t->name, t->kind);
+                        if (pattern_evaluate(filter, &pc) == PATTERN_FALSE)
+                                continue;
+                        _cleanup_free_ char *id = cargo_binary_id(p->name, t->name, t->kind);
+                        if (!id)
+                                return log_oom(), EXIT_FAILURE;
+                        printf("%s (%s)\n", id, cargo_target_kind_to_string(t->kind));
+                }
+        }
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int run(const Config *c) {
+        _cleanup_free_ char *target_dir = NULL, *state_dir = NULL, *cache_dir = NULL, *build_dir = NULL,
+                            *build_var = NULL;
+        _cleanup_strv_free_ char **extra = NULL;
+        Cargo cargo = {
+                .config = c,
+                .build_fd = -EBADF,
+                .cargo = getenv("CARGO") ?: "cargo",
+        };
+        int r, status;
+
+        cargo.features = (char *) config_get_string(c, "features");
+        cargo.features_list[0] = cargo.features;
+        cargo.build_options = (CargoBuildOptions) {
+                .features = cargo.features ? cargo.features_list : NULL,
+                .all_features = config_get_bool(c, "all-features"),
+                .no_default_features = config_get_bool(c, "no-default-features"),
+                .profile = config_get_string(c, "profile"),
+                .target = config_get_string(c, "target"),
+                .target_dir = config_get_string(c, "target-dir"),
+                .manifest_path = config_get_string(c, "manifest-path"),
+                .frozen = config_get_bool(c, "frozen"),
+                .locked = config_get_bool(c, "locked"),
+                .offline = config_get_bool(c, "offline"),
+        };
+        if (config_get_string(c, "broker"))
+                return config_main_not_available(&cargo_program, "Running tests on a broker");
+
+        extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
+        if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
+                return log_oom(), EXIT_FAILURE;
+        cargo.extra_args = extra;
+
+        if (cargo_load_metadata(&cargo) < 0)
+                return EXIT_FAILURE;
+
+        if (config_get_bool(c, "list-packages") || config_get_bool(c, "list-binaries")) {
+                status = cargo_list_packages_or_binaries(&cargo, config_get_bool(c, "list-binaries"));
+                cargo_metadata_free(cargo.metadata);
+                return status;
+        }
+
+        if (cargo.build_options.target_dir)
+                target_dir = realpath(cargo.build_options.target_dir, NULL) ?:
+                        strdup(cargo.build_options.target_dir);
+        else
+                target_dir = strdup(cargo.metadata->target_directory);
+        if (!target_dir)
+                return log_oom(), EXIT_FAILURE;
+        state_dir = strjoin(target_dir, "/maelstrom/state");
+        cache_dir = strjoin(target_dir, "/maelstrom/cache");
+        r = cargo_profile_dir(target_dir, cargo.build_options.target, cargo.build_options.profile, &build_dir);
+        if (r < 0 || !state_dir || !cache_dir || !(build_var = strjoin("build-dir=", build_dir)))
+                return log_oom(), EXIT_FAILURE;
+
+        char *template_vars[] = { build_var, NULL };
+        char *watch_ignore[] = { target_dir, NULL };
+        RunnerOptions o = {
+                .config = c,
+                .project_dir = cargo.metadata->workspace_root,
+                .state_dir = state_dir,
+                .cache_dir = cache_dir,
+                .watch_ignore = watch_ignore,
+                .template_vars = template_vars,
+                .adapter = &cargo_adapter,
+                .ops = &cargo_ops,
+                .userdata = &cargo,
+        };
+        status = runner_run(&o);
+        cargo_metadata_free(cargo.metadata);
+        return status;
+}
+
 int main(int argc, char **argv) {
         _cleanup_(config_freep) Config *c = NULL;
         int r;
@@ -116,5 +628,5 @@ int main(int argc, char **argv) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
-        return config_main_not_available(&cargo_program, "Building and running Cargo tests");
+        return run(c);
 }

@@ -354,6 +354,9 @@ static int run(const Config *c) {
         Run r = { .input_fd = -EBADF };
         int k;
 
+        if (config_get_string(c, "broker"))
+                return config_main_not_available(&run_program, "Running jobs on a broker");
+
         r.tty = config_get_bool(c, "tty");
         r.one = config_get_bool(c, "one") || r.tty;
         k = run_tty_parse_escape(config_get_string(c, "escape-char"), &r.tty_state.escape);

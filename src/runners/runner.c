@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "basic/log.h"
+#include "basic/string-util.h"
+#include "config/config-main.h"
+#include "runner.h"
+#include "testrunner/testrunner-watch.h"
+
+/* After a change, wait this long for the rest of a burst (an editor saving, a checkout). */
+#define WATCH_SETTLE_USEC (200 * USEC_PER_MSEC)
+
+static PatternSyntax runner_syntax(TestRunnerKind kind) {
+        return kind == TEST_RUNNER_CARGO ? PATTERN_SYNTAX_CARGO
+                : kind == TEST_RUNNER_GO ? PATTERN_SYNTAX_GO
+                                         : PATTERN_SYNTAX_PYTEST;
+}
+
+int runner_make_filter(const Config *c, TestRunnerKind kind, Pattern **ret) {
+        char *const *include = config_get_list(c, "include"), *const *exclude = config_get_list(c, "exclude");
+        PatternError error = {};
+        int r;
+
+        r = pattern_filter_new(runner_syntax(kind), include, exclude, ret, &error);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                bool is_include = strv_contains(include, error.pattern);
+                log_error("Invalid --%s pattern '%s': %s", is_include ? "include" : "exclude",
+                          strna(error.pattern), error.message);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int runner_init(TestRunnerKind kind, const char *project_dir) {
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        path = strjoin(project_dir, "/", test_runner_spec_file_name(kind));
+        if (!path)
+                return log_oom(), EXIT_FAILURE;
+        r = test_spec_file_default_text(kind, /* pytest_image= */ NULL, &text);
+        if (r < 0)
+                return log_oom(), EXIT_FAILURE;
+
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                if (errno == EEXIST)
+                        log_error("%s exists already; --init does not overwrite it.", path);
+                else
+                        log_error_errno(errno, "Failed to create %s: %m", path);
+                return EXIT_FAILURE;
+        }
+        r = loop_write(fd, text, strlen(text));
+        if (r < 0) {
+                log_error_errno(r, "Failed to write %s: %m", path);
+                (void) unlink(path);
+                return EXIT_FAILURE;
+        }
+        printf("Wrote %s\n", path);
+        return EXIT_SUCCESS;
+}
+
+static int runner_load_spec(TestRunnerKind kind, const char *project_dir, TestSpecFile **ret,
+                            char **ret_name) {
+        _cleanup_free_ char *path = NULL, *message = NULL;
+        TestSpecError error = {};
+        int r;
+
+        path = strjoin(project_dir, "/", test_runner_spec_file_name(kind));
+        if (!path)
+                return log_oom();
+        r = test_spec_file_load(kind, path, ret, &error);
+        if (r == -ENOENT) {
+                r = test_spec_file_default(kind, /* pytest_image= */ NULL, ret);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to load the default spec file: %m");
+                *ret_name = strdup("(built-in default spec)");
+                return *ret_name ? 0 : log_oom();
+        }
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                if (test_spec_error_format(&error, &message) < 0)
+                        return log_oom();
+                log_error("%s", message);
+                return r;
+        }
+        *ret_name = TAKE_PTR(path);
+        return 0;
+}
+
+typedef struct Runner {
+        const RunnerOptions *o;
+        sd_event *event;
+        TestEngine *engine;
+        TestUi *ui;
+        TestWatch *watch;
+        sd_event_source *watch_source, *settle_source;
+        bool interrupted;
+        bool changed;
+} Runner;
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Runner *r = userdata;
+
+        r->interrupted = true;
+        if (r->engine && !test_engine_is_done(r->engine))
+                test_engine_cancel(r->engine);
+        return 0;
+}
+
+static int on_winch(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Runner *r = userdata;
+        struct winsize ws = {};
+
+        if (r->ui && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) >= 0)
+                test_ui_set_size(r->ui, ws.ws_col, ws.ws_row);
+        return 0;
+}
+
+static int on_settled(sd_event_source *s, uint64_t usec, void *userdata) {
+        Runner *r = userdata;
+        r->changed = true;
+        return 0;
+}
+
+static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Runner *r = userdata;
+        int k = test_watch_process(r->watch);
+
+        if (k < 0) {
+                log_error_errno(k, "Failed to watch %s: %m", r->o->project_dir);
+                r->interrupted = true;
+                return 0;
+        }
+        if (k == 0)
+                return 0;
+        /* Restart the settling time on every change. */
+        if (r->settle_source)
+                return sd_event_source_set_time_relative(r->settle_source, WATCH_SETTLE_USEC);
+        return sd_event_add_time_relative(r->event, &r->settle_source, CLOCK_MONOTONIC, WATCH_SETTLE_USEC,
+                                          /* accuracy= */ 0, on_settled, r);
+}
+
+/* After a run with --watch: returns 1 when something changed, 0 when interrupted. */
+static int runner_wait_for_change(Runner *r) {
+        int k;
+
+        k = test_watch_new(r->o->project_dir, r->o->watch_ignore, &r->watch);
+        if (k < 0)
+                return log_error_errno(k, "Failed to watch %s: %m", r->o->project_dir);
+        k = sd_event_add_io(r->event, &r->watch_source, test_watch_fd(r->watch), EPOLLIN, on_watch, r);
+        if (k < 0)
+                return log_error_errno(k, "Failed to watch %s: %m", r->o->project_dir);
+
+        printf("Watching %s for changes (Ctrl-C to stop).\n", r->o->project_dir);
+        fflush(stdout);
+        r->changed = false;
+        do
+                k = sd_event_run(r->event, UINT64_MAX);
+        while (k >= 0 && !r->changed && !r->interrupted);
+        r->watch_source = sd_event_source_disable_unref(r->watch_source);
+        r->settle_source = sd_event_source_disable_unref(r->settle_source);
+        r->watch = test_watch_free(r->watch);
+        if (k < 0)
+                return log_error_errno(k, "Event loop failed: %m");
+        return r->changed && !r->interrupted;
+}
+
+static int runner_make_ui(const Config *c, TestUi **ret) {
+        struct winsize ws = {};
+        bool tty = isatty(STDOUT_FILENO);
+        TestUiKind kind;
+
+        if (test_ui_kind_resolve(config_get_string(c, "ui"), config_get_bool(c, "quiet"), tty, &kind) < 0) {
+                log_error("Invalid ui '%s': expected auto, simple, quiet or fancy.", config_get_string(c, "ui"));
+                return -EINVAL;
+        }
+        if (tty)
+                (void) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+        TestUiOptions uo = {
+                .kind = kind,
+                .fd = STDOUT_FILENO,
+                .is_terminal = tty,
+                .columns = ws.ws_col,
+                .rows = ws.ws_row,
+        };
+        int k = test_ui_new(&uo, ret);
+        return k < 0 ? log_oom() : 0;
+}
+
+/* One run: returns its exit status, or < 0 when it could not run. */
+static int runner_run_once(Runner *r, Client *client, const Pattern *filter, const TestSpecFile *spec,
+                           const char *spec_name, TestListing *listing) {
+        const Config *c = r->o->config;
+        _cleanup_(test_event_writer_freep) TestEventWriter *events = NULL;
+        _cleanup_(test_engine_freep) TestEngine *engine = NULL;
+        _cleanup_(test_ui_freep) TestUi *ui = NULL;
+        _cleanup_free_ char *message = NULL;
+        bool list = config_get_bool(c, "list-tests");
+        const char *path;
+        int k, status;
+
+        if (!list) {
+                k = runner_make_ui(c, &ui);
+                if (k < 0)
+                        return k;
+                path = config_get_string(c, "json-events");
+                if (path) {
+                        k = test_event_writer_open(path, &events);
+                        if (k < 0)
+                                return log_error_errno(k, "Failed to open --json-events file %s: %m", path);
+                }
+        }
+
+        extern char **environ;
+        TestEngineOptions eo = {
+                .event = r->event,
+                .adapter = r->o->adapter,
+                .adapter_data = r->o->userdata,
+                .filter = filter,
+                .spec = spec,
+                .client_environment = environ,
+                .listing = listing,
+                .client = client,
+                .ui = ui,
+                .events = events,
+                .list = list,
+                .list_fd = STDOUT_FILENO,
+                .repeat = (unsigned) MIN(config_get_number(c, "repeat"), (uint64_t) 1000000),
+                .stop_after = config_get_number(c, "stop-after"),
+                .timeout_set = config_is_set(c, "timeout"),
+                .timeout = config_get_number(c, "timeout") * USEC_PER_SEC,
+        };
+        k = test_engine_new(&eo, spec_name, &engine, &message);
+        if (k < 0) {
+                if (message)
+                        log_error("%s", message);
+                else
+                        log_error_errno(k, "Failed to start the run: %m");
+                return k;
+        }
+        r->engine = engine;
+        r->ui = ui;
+
+        k = r->o->ops->start(r->o->userdata, engine, r->event);
+        if (k < 0) {
+                log_error_errno(k, "Failed to start building: %m");
+                test_engine_cancel(engine);
+        }
+        while (!test_engine_is_done(engine) && !r->interrupted) {
+                k = sd_event_run(r->event, UINT64_MAX);
+                if (k < 0) {
+                        log_error_errno(k, "Event loop failed: %m");
+                        test_engine_cancel(engine);
+                        break;
+                }
+        }
+        r->o->ops->finish(r->o->userdata);
+        status = test_engine_exit_status(engine);
+        r->engine = NULL;
+        r->ui = NULL;
+
+        if (list)
+                return status;
+
+        path = config_get_string(c, "junit");
+        if (path) {
+                k = test_report_write_junit(test_engine_report(engine), r->o->adapter->kind == TEST_RUNNER_CARGO
+                                                    ? "cargo-maelstrom" : "maelstrom", path);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to write the JUnit report %s: %m", path);
+                        status = EXIT_FAILURE;
+                }
+        }
+        return status;
+}
+
+int runner_run(const RunnerOptions *o) {
+        const Config *c = o->config;
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(client_freep) Client *client = NULL;
+        _cleanup_(pattern_freep) Pattern *filter = NULL;
+        _cleanup_(test_spec_file_freep) TestSpecFile *spec = NULL;
+        _cleanup_(test_listing_freep) TestListing *listing = NULL;
+        _cleanup_free_ char *spec_name = NULL, *listing_path = NULL, *message = NULL;
+        TestRunnerKind kind = o->adapter->kind;
+        bool list = config_get_bool(c, "list-tests");
+        Runner r = { .o = o };
+        int k, problem = 0;
+
+        if (config_get_bool(c, "init"))
+                return runner_init(kind, o->project_dir);
+
+        if (runner_make_filter(c, kind, &filter) < 0)
+                return EXIT_USAGE;
+        if (runner_load_spec(kind, o->project_dir, &spec, &spec_name) < 0)
+                return EXIT_USAGE;
+
+        listing_path = strjoin(o->state_dir, "/test-listing.toml");
+        if (!listing_path)
+                return log_oom(), EXIT_FAILURE;
+
+        k = sd_event_default(&event);
+        if (k < 0)
+                return log_error_errno(k, "Failed to allocate the event loop: %m"), EXIT_FAILURE;
+        r.event = event;
+
+        if (!list) {
+                ClientOptions co = {
+                        .project_dir = o->project_dir,
+                        .cache_dir = o->cache_dir,
+                        .slots = (unsigned) config_get_number(c, "slots"),
+                        .cache_size = config_get_number(c, "cache-size"),
+                        .inline_limit = config_get_number(c, "inline-limit"),
+                        .log_level = config_get_string(c, "log-level"),
+                        .template_vars = o->template_vars,
+                };
+                k = client_new(event, &co, &client, &message);
+                if (k < 0) {
+                        if (message)
+                                log_error("%s", message);
+                        else
+                                log_error_errno(k, "Failed to start the local worker: %m");
+                        return EXIT_FAILURE;
+                }
+        } else {
+                sigset_t mask;
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGINT);
+                sigaddset(&mask, SIGTERM);
+                sigprocmask(SIG_BLOCK, &mask, NULL);
+        }
+        sigset_t winch;
+        sigemptyset(&winch);
+        sigaddset(&winch, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &winch, NULL);
+        k = sd_event_add_signal(event, NULL, SIGINT, on_signal, &r);
+        if (k >= 0)
+                k = sd_event_add_signal(event, NULL, SIGTERM, on_signal, &r);
+        if (k >= 0)
+                k = sd_event_add_signal(event, NULL, SIGWINCH, on_winch, &r);
+        if (k < 0)
+                return log_error_errno(k, "Failed to watch signals: %m"), EXIT_FAILURE;
+
+        for (;;) {
+                int status;
+
+                listing = test_listing_free(listing);
+                k = test_listing_load(listing_path, &listing, &problem);
+                if (k < 0)
+                        return log_oom(), EXIT_FAILURE;
+                if (k > 0)
+                        log_warning_errno(problem, "Ignoring the test listing %s: %m", listing_path);
+
+                status = runner_run_once(&r, client, filter, spec, spec_name, listing);
+                if (status < 0)
+                        return EXIT_FAILURE;
+                if (!list) {
+                        k = test_listing_save(listing, listing_path);
+                        if (k < 0)
+                                log_warning_errno(k, "Failed to save the test listing %s: %m", listing_path);
+                }
+                if (!config_get_bool(c, "watch") || r.interrupted)
+                        return r.interrupted ? EXIT_FAILURE : status;
+                k = runner_wait_for_change(&r);
+                if (k <= 0)
+                        return k < 0 ? EXIT_FAILURE : status;
+        }
+}

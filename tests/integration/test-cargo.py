@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT OR Apache-2.0
+"""cargo-maelstrom end to end, from the installed binaries, in standalone mode, on small Cargo workspaces
+that the test writes (no dependencies, so no registry is needed)."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
+STATE = {}
+
+
+def find_cargo():
+    for c in [shutil.which("cargo"), os.path.expanduser("~/.cargo/bin/cargo"), "/root/.cargo/bin/cargo"]:
+        if c and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(text).lstrip())
+
+
+LIB_RS = """
+pub fn add(a: i32, b: i32) -> i32 { a + b }
+
+#[cfg(test)]
+mod tests {
+    #[test] fn adds() { assert_eq!(super::add(1, 2), 3); }
+    #[test] fn fails() { println!("out of fails"); eprintln!("err of fails"); assert_eq!(super::add(1, 2), 4); }
+    #[test] fn panics() { panic!("it went wrong"); }
+    #[test] #[ignore] fn ignored() { panic!("an ignored case must not run"); }
+    #[test] fn sleeps() { std::thread::sleep(std::time::Duration::from_secs(60)); }
+}
+
+#[cfg(test)]
+mod isolation {
+    #[test] fn pid_one() { assert_eq!(std::process::id(), 1); }
+    #[test] fn no_network() {
+        let dev = std::fs::read_to_string("/proc/net/dev").unwrap();
+        let ifaces: Vec<&str> = dev.lines().skip(2).map(|l| l.trim().split(':').next().unwrap()).collect();
+        assert_eq!(ifaces, vec!["lo"]);
+        assert!(std::net::TcpStream::connect("127.0.0.1:22").is_err());
+    }
+    #[test] fn read_only_root() { assert!(std::fs::write("/written", b"x").is_err()); }
+    #[test] fn reads_layer_file() {
+        assert_eq!(std::fs::read_to_string("/data/input.txt").unwrap(), "from a layer\\n");
+    }
+    #[test] fn named_container_env() { assert_eq!(std::env::var("GREETING").unwrap(), "hello"); }
+}
+
+#[cfg(test)]
+mod order {
+    fn sleep(ms: u64) { std::thread::sleep(std::time::Duration::from_millis(ms)); }
+    #[test] fn a_quick() {}
+    #[test] fn b_long() { sleep(600); }
+    #[test] fn c_medium() { sleep(300); }
+    #[test] fn d_failing() { panic!("fails every time"); }
+}
+"""
+
+SPEC = """
+[containers.greeter]
+layers = [{ stubs = ["/{proc,sys,tmp}/", "/dev/{full,null,random,urandom,zero}"] }]
+mounts = [
+    { type = "tmp", mount_point = "/tmp" },
+    { type = "proc", mount_point = "/proc" },
+    { type = "devices", devices = ["full", "null", "random", "urandom", "zero"] },
+]
+environment = { GREETING = "hello" }
+
+[[directives]]
+layers = [{ stubs = ["/{proc,sys,tmp}/", "/dev/{full,null,random,urandom,zero}"] }]
+mounts = [
+    { type = "tmp", mount_point = "/tmp" },
+    { type = "proc", mount_point = "/proc" },
+    { type = "sys", mount_point = "/sys" },
+    { type = "devices", devices = ["full", "null", "random", "urandom", "zero"] },
+]
+
+[[directives]]
+filter = "name.equals(isolation::reads_layer_file)"
+added_layers = [{ paths = ["data/input.txt"] }]
+
+[[directives]]
+filter = "name.equals(isolation::named_container_env)"
+parent = "greeter"
+
+[[directives]]
+filter = "name.equals(tests::sleeps)"
+timeout = 1
+"""
+
+
+def small_crate(name, lib_rs, spec=None):
+    """A one-package workspace under the scratch directory."""
+    ws = os.path.join(STATE["root"], name)
+    write(f"{ws}/Cargo.toml", f"""
+        [package]
+        name = "{name}"
+        version = "0.1.0"
+        edition = "2021"
+    """)
+    write(f"{ws}/src/lib.rs", lib_rs)
+    if spec is not None:
+        write(f"{ws}/cargo-maelstrom.toml", spec)
+    return ws
+
+
+def make_workspace(root):
+    write(f"{root}/Cargo.toml", """
+        [workspace]
+        members = ["alpha", "beta"]
+        resolver = "2"
+    """)
+    write(f"{root}/alpha/Cargo.toml", """
+        [package]
+        name = "alpha"
+        version = "0.1.0"
+        edition = "2021"
+    """)
+    write(f"{root}/alpha/src/lib.rs", LIB_RS)
+    write(f"{root}/alpha/tests/integration.rs", """
+        #[test] fn adds_from_outside() { assert_eq!(alpha::add(2, 2), 4); }
+    """)
+    write(f"{root}/beta/Cargo.toml", """
+        [package]
+        name = "beta"
+        version = "0.1.0"
+        edition = "2021"
+    """)
+    write(f"{root}/beta/src/main.rs", """
+        fn main() { println!("beta"); }
+        #[test] fn in_binary() { assert_eq!(1 + 1, 2); }
+    """)
+    write(f"{root}/data/input.txt", "from a layer\n")
+    write(f"{root}/cargo-maelstrom.toml", SPEC)
+
+
+def setUpModule():
+    cargo = find_cargo()
+    if cargo is None:
+        raise unittest.SkipTest("cargo is not installed")
+    root = tempfile.mkdtemp(prefix="cargo-maelstrom-test-")
+    destdir = os.environ.get("MAELSTROM_TEST_INSTALLED") or os.path.join(root, "install")
+    if not os.environ.get("MAELSTROM_TEST_INSTALLED"):
+        subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
+    found = [os.path.join(dp, f) for dp, _, fs in os.walk(destdir) for f in fs if f == "cargo-maelstrom"]
+    assert found, "cargo-maelstrom was not installed"
+    ws = os.path.join(root, "ws")
+    make_workspace(ws)
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(found[0]) + ":" + os.path.dirname(cargo) + ":" + env.get("PATH", "")
+    env["CARGO_TARGET_DIR"] = os.path.join(ws, "target")
+    env["CARGO_TERM_COLOR"] = "never"
+    env["RUST_BACKTRACE"] = "0"
+    env["XDG_CACHE_HOME"] = os.path.join(root, "cache")
+    env.pop("MAELSTROM_CARGO_MAELSTROM_SLOTS", None)
+    # Build the tests once, so that the runs below only rebuild nothing.
+    subprocess.run([cargo, "test", "--no-run", "--workspace", "-q"], cwd=ws, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    STATE.update(root=root, ws=ws, env=env, bin=found[0], cargo=cargo)
+
+
+def tearDownModule():
+    if "root" in STATE:
+        shutil.rmtree(STATE["root"], ignore_errors=True)
+
+
+def run(*args, cwd=None, timeout=300, env=None):
+    p = subprocess.run([STATE["bin"], *args], cwd=cwd or STATE["ws"], env=env or STATE["env"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return p
+
+
+LINE = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) \((\d+\.\d{3})s\)$")
+
+
+def outcomes(stdout):
+    """{(package, name): outcome} of the simple UI's lines, and the lines in order."""
+    found, order = {}, []
+    for line in stdout.splitlines():
+        m = LINE.match(line)
+        if m:
+            found[(m.group(1), m.group(2))] = m.group(3)
+            order.append(m.group(2))
+    return found, order
+
+
+class CargoMaelstrom(unittest.TestCase):
+    def test_full_run(self):
+        junit = os.path.join(STATE["root"], "junit.xml")
+        events = os.path.join(STATE["root"], "events.jsonl")
+        p = run("--ui", "simple", "--junit", junit, "--json-events", events)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        got, _ = outcomes(p.stdout)
+        expected = {
+            ("alpha", "tests::adds"): "OK",
+            ("alpha", "tests::fails"): "FAIL",
+            ("alpha", "tests::panics"): "FAIL",
+            ("alpha", "tests::ignored"): "IGNORED",
+            ("alpha", "tests::sleeps"): "TIMEOUT",
+            ("alpha", "isolation::pid_one"): "OK",
+            ("alpha", "isolation::no_network"): "OK",
+            ("alpha", "isolation::read_only_root"): "OK",
+            ("alpha", "isolation::reads_layer_file"): "OK",
+            ("alpha", "isolation::named_container_env"): "OK",
+            ("alpha", "order::a_quick"): "OK",
+            ("alpha", "order::b_long"): "OK",
+            ("alpha", "order::c_medium"): "OK",
+            ("alpha", "order::d_failing"): "FAIL",
+            ("alpha::integration", "adds_from_outside"): "OK",
+            ("beta::bin/beta", "in_binary"): "OK",
+        }
+        self.assertEqual(got, expected, p.stdout)
+        # A failure's captured output follows it; a passing case's does not.
+        self.assertIn("out of fails", p.stdout)
+        self.assertIn("err of fails", p.stdout)
+        self.assertIn("it went wrong", p.stdout)
+        self.assertNotIn("an ignored case must not run", p.stdout)
+        self.assertIn("Summary: 16 cases: 11 passed, 3 failed, 1 timed out, 0 errors, 1 ignored, 0 not run",
+                      p.stdout)
+        self.assertRegex(p.stdout, r"(?m)^\s+FAIL alpha tests::fails")
+        self.assertRegex(p.stdout, r"(?m)^\s+TIMEOUT alpha tests::sleeps")
+
+        tree = ET.parse(junit)
+        cases = tree.getroot().findall(".//testcase")
+        self.assertEqual(len(cases), 16)
+        self.assertEqual(len(tree.getroot().findall(".//failure")), 4)
+        with open(events) as f:
+            lines = [json.loads(l) for l in f]
+        finished = [l for l in lines if l["event"] == "finished"]
+        self.assertEqual(len(finished), 16)
+        self.assertEqual({(l["package"], l["name"]): l["outcome"] for l in finished}, expected)
+        self.assertTrue(any(l["event"] == "started" for l in lines))
+
+        # The listing state learned every case.
+        with open(os.path.join(STATE["ws"], "target/maelstrom/state/test-listing.toml")) as f:
+            listing = f.read()
+        self.assertIn('"tests::adds"', listing)
+        self.assertIn('"adds_from_outside"', listing)
+
+    def test_subcommand_and_selection(self):
+        # As `cargo maelstrom`, from a subdirectory of the workspace.
+        p = subprocess.run([STATE["cargo"], "maelstrom", "--ui", "simple", "-i", "package.equals(beta)"],
+                           cwd=os.path.join(STATE["ws"], "alpha"), env=STATE["env"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        got, _ = outcomes(p.stdout)
+        self.assertEqual(got, {("beta::bin/beta", "in_binary"): "OK"})
+
+    def test_list(self):
+        p = run("--list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 16, p.stdout)
+        self.assertIn("alpha tests::ignored", lines)
+        self.assertIn("alpha::integration adds_from_outside", lines)
+        p = run("--list", "-i", "name.starts_with(order::)", "-i", "test", "-x", "name.contains(fail)")
+        self.assertEqual(p.stdout.splitlines(), ["alpha::integration adds_from_outside", "alpha order::a_quick",
+                                                 "alpha order::b_long", "alpha order::c_medium"], p.stdout)
+        p = run("--list-packages", "-x", "package.equals(alpha)")
+        self.assertEqual(p.stdout.splitlines(), ["beta"])
+        p = run("--list-binaries")
+        self.assertEqual(sorted(p.stdout.splitlines()),
+                         ["alpha (library)", "alpha::integration (test)", "beta::bin/beta (binary)"])
+        p = run("--list", "-i", "name.equals(x")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--include", p.stderr)
+        self.assertIn("column", p.stderr)
+
+    def test_repeat_and_stop_after(self):
+        p = run("--ui", "simple", "-i", "name.equals(tests::adds)", "--repeat", "3")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(p.stdout.count("alpha tests::adds ... OK"), 3, p.stdout)
+
+        p = run("--ui", "simple", "--slots", "1", "--stop-after", "1", "-i", "name.starts_with(tests::)")
+        self.assertEqual(p.returncode, 1)
+        m = re.search(r"Summary: (\d+) cases: (\d+) passed, (\d+) failed, (\d+) timed out, (\d+) errors, "
+                      r"(\d+) ignored, (\d+) not run", p.stdout)
+        self.assertTrue(m, p.stdout)
+        total, passed, failed, timed_out, errors, ignored, not_run = map(int, m.groups())
+        self.assertEqual(failed + timed_out + errors, 1, p.stdout)
+        self.assertGreater(not_run, 0, p.stdout)
+        self.assertEqual(total, 5)
+
+    def test_order_of_second_run(self):
+        # The first run learns durations and the failure; the second, on one slot, runs the failed case
+        # first, then the longest first.
+        args = ["--ui", "simple", "--slots", "1", "-i", "name.starts_with(order::)"]
+        run(*args)
+        p = run(*args)
+        _, order = outcomes(p.stdout)
+        self.assertEqual(order, ["order::d_failing", "order::b_long", "order::c_medium", "order::a_quick"],
+                         p.stdout)
+
+    def test_timeout_option_overrides(self):
+        p = run("--ui", "simple", "-i", "name.equals(order::b_long)", "--timeout", "0.1")
+        # A whole number of seconds only: a fraction is a usage error that names the value.
+        if p.returncode == 2:
+            self.assertIn("timeout", p.stderr)
+            p = run("--ui", "simple", "-i", "name.equals(order::b_long)", "--timeout", "1")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        else:
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("TIMEOUT", p.stdout)
+
+    def test_init(self):
+        ws = small_crate("gamma", "#[test] fn t() {}\n")
+        p = run("--init", cwd=ws)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = read(f"{ws}/cargo-maelstrom.toml")
+        self.assertIn("[[directives]]", text)
+        self.assertIn("RUST_BACKTRACE", text)
+        p = run("--init", cwd=ws)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("exists", p.stderr)
+        self.assertEqual(read(f"{ws}/cargo-maelstrom.toml"), text)
+        # The written default runs the case.
+        p = run("--ui", "simple", cwd=ws)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("gamma t ... OK", p.stdout)
+
+    def test_bad_spec_file(self):
+        ws = small_crate("delta", "#[test] fn t() {}\n", spec="[[directives]]\nfilter = \"all\"\nlayer = []\n")
+        p = run("--ui", "simple", cwd=ws)
+        self.assertEqual(p.returncode, 2)
+        self.assertRegex(p.stderr, r"cargo-maelstrom\.toml:\d+:\d+: .*layer")
+
+    def test_build_error(self):
+        ws = small_crate("broken", "#[test] fn t() { let x: u32 = \"no\"; }\n")
+        p = run("--ui", "simple", cwd=ws)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("mismatched types", p.stderr)
+
+    def test_watch(self):
+        p = subprocess.Popen([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],
+                             cwd=STATE["ws"], env=STATE["env"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        try:
+            out = ""
+            deadline = time.monotonic() + 120
+            os.set_blocking(p.stdout.fileno(), False)
+
+            def wait_for(text, count):
+                nonlocal out
+                while out.count(text) < count and time.monotonic() < deadline:
+                    try:
+                        chunk = os.read(p.stdout.fileno(), 65536)
+                    except BlockingIOError:
+                        chunk = None
+                    if chunk:
+                        out += chunk.decode(errors="replace")
+                    else:
+                        time.sleep(0.05)
+                return out.count(text) >= count
+
+            self.assertTrue(wait_for("Watching", 1), out)
+            with open(os.path.join(STATE["ws"], "data/touched.txt"), "w") as f:
+                f.write("change\n")
+            self.assertTrue(wait_for("Watching", 2), out)
+            self.assertEqual(out.count("alpha tests::adds ... OK"), 2, out)
+        finally:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            p.stdout.close()
+        # Interrupted while watching: the run's own status stands.
+        self.assertEqual(p.returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
