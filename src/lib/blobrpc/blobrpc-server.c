@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/* The server side: MissingBlobs, PutBlob and GetBlob. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "blobrpc/blobrpc.h"
+#include "maelstrom/v1/cluster.pb-c.h"
+#include "maelstrom/v1/job.pb-c.h"
+#include "proto/proto-util.h"
+
+static const RpcMethod method_put_blob = { "/maelstrom.v1.JobService/PutBlob", RPC_METHOD_CLIENT_STREAMING };
+static const RpcMethod method_missing_blobs = { "/maelstrom.v1.JobService/MissingBlobs", RPC_METHOD_UNARY };
+static const RpcMethod method_get_blob = { "/maelstrom.v1.WorkerService/GetBlob",
+                                           RPC_METHOD_SERVER_STREAMING };
+
+struct BlobService {
+        Cache *cache;
+        blob_stored_func_t on_stored;
+        void *userdata;
+};
+
+int blob_call_send_message(RpcCall *call, const void *message) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t size;
+        int r;
+
+        r = proto_pack(message, &data, &size);
+        if (r < 0)
+                return r;
+        return rpc_call_send(call, data, size);
+}
+
+/* The one response of a unary or client-streaming call, and its OK status. */
+static int call_reply(RpcCall *call, const void *message) {
+        int r = blob_call_send_message(call, message);
+        if (r < 0)
+                return r;
+        return rpc_call_finish(call, RPC_STATUS_OK, NULL);
+}
+
+static void on_plain_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        rpc_call_free(call);
+}
+
+/* ---- MissingBlobs ---- */
+
+static int on_missing_blobs_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        BlobService *b = userdata;
+        _cleanup_(proto_freep) Maelstrom__V1__MissingBlobsRequest *req = NULL;
+        Maelstrom__V1__MissingBlobsReply reply = MAELSTROM__V1__MISSING_BLOBS_REPLY__INIT;
+        _cleanup_free_ ProtobufCBinaryData *missing = NULL;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__missing_blobs_request__descriptor, data, size, (void **) &req);
+        if (r < 0)
+                return r;
+        missing = calloc(req->n_digests ?: 1, sizeof(ProtobufCBinaryData));
+        if (!missing)
+                return -ENOMEM;
+        for (size_t i = 0; i < req->n_digests; i++) {
+                Digest d;
+                r = digest_from_bytes(req->digests[i].data, req->digests[i].len, &d);
+                if (r < 0)
+                        return r;
+                if (!cache_has_blob(b->cache, &d))
+                        missing[reply.n_digests++] = req->digests[i];
+        }
+        reply.digests = missing;
+        return call_reply(call, &reply);
+}
+
+static int on_new_missing_blobs(RpcServer *server, RpcCall *call, void *userdata) {
+        static const RpcCallHandlers handlers = {
+                .message = on_missing_blobs_message,
+                .closed = on_plain_closed,
+        };
+        rpc_call_set_handlers(call, &handlers, userdata);
+        return 0;
+}
+
+/* ---- PutBlob ---- */
+
+typedef struct Upload {
+        BlobService *service;
+        RpcCall *call;
+        CacheBlobWriter *writer;
+        Digest digest;
+} Upload;
+
+static void upload_free(Upload *u) {
+        cache_blob_writer_free(u->writer);
+        rpc_call_free(u->call);
+        free(u);
+}
+
+static int on_put_blob_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        Upload *u = userdata;
+        _cleanup_(proto_freep) Maelstrom__V1__BlobChunk *chunk = NULL;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__blob_chunk__descriptor, data, size, (void **) &chunk);
+        if (r < 0)
+                return r;
+        if (!u->writer) {
+                r = digest_from_bytes(chunk->digest.data, chunk->digest.len, &u->digest);
+                if (r < 0)
+                        return r;
+                r = cache_blob_begin(u->service->cache, &u->digest, chunk->size, &u->writer);
+                if (r < 0)
+                        return r;
+        } else if (chunk->digest.len > 0)
+                return -EBADMSG;
+        return cache_blob_write(u->writer, chunk->data.data, chunk->data.len);
+}
+
+static int on_put_blob_end(RpcCall *call, void *userdata) {
+        Upload *u = userdata;
+        Maelstrom__V1__PutBlobReply reply = MAELSTROM__V1__PUT_BLOB_REPLY__INIT;
+        int r;
+
+        if (!u->writer)
+                return -EBADMSG;
+        r = cache_blob_finish(u->writer, /* ret= */ NULL);
+        u->writer = cache_blob_writer_free(u->writer);
+        if (r < 0)
+                return r;
+        r = call_reply(call, &reply);
+        if (u->service->on_stored)
+                u->service->on_stored(&u->digest, u->service->userdata);
+        return r;
+}
+
+static void on_put_blob_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        upload_free(userdata);
+}
+
+static int on_new_put_blob(RpcServer *server, RpcCall *call, void *userdata) {
+        static const RpcCallHandlers handlers = {
+                .message = on_put_blob_message,
+                .end = on_put_blob_end,
+                .closed = on_put_blob_closed,
+        };
+        Upload *u = calloc(1, sizeof(Upload));
+        if (!u)
+                return -ENOMEM;
+        u->service = userdata;
+        u->call = call;
+        rpc_call_set_handlers(call, &handlers, u);
+        return 0;
+}
+
+int blob_service_new(Cache *c, blob_stored_func_t on_stored, void *userdata, BlobService **ret) {
+        BlobService *b = calloc(1, sizeof(BlobService));
+        if (!b)
+                return -ENOMEM;
+        *b = (BlobService) { .cache = c, .on_stored = on_stored, .userdata = userdata };
+        *ret = b;
+        return 0;
+}
+
+BlobService *blob_service_free(BlobService *b) {
+        free(b);
+        return NULL;
+}
+
+int blob_service_add_job_methods(BlobService *b, RpcServer *s) {
+        int r = rpc_server_add_method(s, &method_put_blob, on_new_put_blob, b);
+        if (r < 0)
+                return r;
+        return rpc_server_add_method(s, &method_missing_blobs, on_new_missing_blobs, b);
+}
+
+/* ---- GetBlob ---- */
+
+typedef struct Download {
+        BlobService *service;
+        RpcCall *call;
+        CacheEntry *entry; /* pinned while we read it */
+        int fd;
+        Digest digest;
+        uint64_t size, offset;
+        bool first_sent, finished;
+} Download;
+
+static void download_free(Download *d) {
+        if (d->entry)
+                cache_unpin(d->entry);
+        safe_close(d->fd);
+        rpc_call_free(d->call);
+        free(d);
+}
+
+/* Queues chunks up to BLOB_CHUNKS_IN_FLIGHT, and finishes the call after the last. */
+static int download_pump(Download *d) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t queued;
+        int r;
+
+        if (d->finished)
+                return 0;
+        rpc_call_get_send_queue(d->call, &queued, /* ret_bytes= */ NULL);
+        while (queued < BLOB_CHUNKS_IN_FLIGHT && (d->offset < d->size || !d->first_sent)) {
+                Maelstrom__V1__BlobChunk chunk = MAELSTROM__V1__BLOB_CHUNK__INIT;
+                size_t n = (size_t) MIN((uint64_t) BLOB_CHUNK_SIZE, d->size - d->offset);
+
+                if (!buf) {
+                        buf = malloc(BLOB_CHUNK_SIZE);
+                        if (!buf)
+                                return -ENOMEM;
+                }
+                ssize_t k = pread(d->fd, buf, n, (off_t) d->offset);
+                if (k < 0)
+                        return -errno;
+                if ((size_t) k != n)
+                        return -EIO; /* the cache file changed under us */
+                if (!d->first_sent) {
+                        chunk.digest.data = d->digest.bytes;
+                        chunk.digest.len = DIGEST_SIZE;
+                        chunk.size = d->size;
+                }
+                chunk.data.data = buf;
+                chunk.data.len = n;
+                r = blob_call_send_message(d->call, &chunk);
+                if (r < 0)
+                        return r;
+                d->first_sent = true;
+                d->offset += n;
+                queued++;
+        }
+        if (d->offset < d->size)
+                return 0;
+        d->finished = true;
+        return rpc_call_finish(d->call, RPC_STATUS_OK, /* message= */ NULL);
+}
+
+static void on_get_blob_sent(RpcCall *call, void *userdata) {
+        Download *d = userdata;
+        int r;
+
+        if (d->fd < 0)
+                return;
+        r = download_pump(d);
+        if (r < 0 && !d->finished) {
+                d->finished = true;
+                (void) rpc_call_finish(call, rpc_status_from_errno(r), "reading the blob failed");
+        }
+}
+
+static int on_get_blob_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        Download *d = userdata;
+        _cleanup_(proto_freep) Maelstrom__V1__GetBlobRequest *req = NULL;
+        struct stat st;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__get_blob_request__descriptor, data, size, (void **) &req);
+        if (r < 0)
+                return r;
+        r = digest_from_bytes(req->digest.data, req->digest.len, &d->digest);
+        if (r < 0)
+                return r;
+        r = cache_get(d->service->cache, CACHE_BLOB, &d->digest, &d->entry);
+        if (r < 0)
+                return r; /* -ENOENT: NOT_FOUND */
+        r = cache_open_blob(d->service->cache, &d->digest, &d->fd);
+        if (r < 0)
+                return r;
+        if (fstat(d->fd, &st) < 0)
+                return -errno;
+        d->size = (uint64_t) st.st_size;
+        r = download_pump(d);
+        if (r < 0)
+                d->finished = true;
+        return r;
+}
+
+static void on_get_blob_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        download_free(userdata);
+}
+
+static int on_new_get_blob(RpcServer *server, RpcCall *call, void *userdata) {
+        static const RpcCallHandlers handlers = {
+                .message = on_get_blob_message,
+                .sent = on_get_blob_sent,
+                .closed = on_get_blob_closed,
+        };
+        Download *d = calloc(1, sizeof(Download));
+        if (!d)
+                return -ENOMEM;
+        d->service = userdata;
+        d->call = call;
+        d->fd = -EBADF;
+        rpc_call_set_handlers(call, &handlers, d);
+        return 0;
+}
+
+int blob_service_add_get_method(BlobService *b, RpcServer *s) {
+        return rpc_server_add_method(s, &method_get_blob, on_new_get_blob, b);
+}

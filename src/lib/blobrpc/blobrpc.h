@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#pragma once
+
+/* Moving blobs over gRPC, for everyone who serves or moves them: the broker and the workers serve
+ * JobService's MissingBlobs and PutBlob into their cache, the broker serves WorkerService's GetBlob from its
+ * cache, workers fetch with GetBlob into their cache, and clients upload files with PutBlob.  Data travels in
+ * chunks of BLOB_CHUNK_SIZE with a bounded send queue; every blob is verified against its digest by the
+ * cache before it is stored (a mismatch fails the call, INVALID_ARGUMENT). */
+
+#include <stdint.h>
+
+#include "basic/macro.h"
+#include "cache/cache.h"
+#include "digest/digest.h"
+#include "rpc/rpc.h"
+
+#define BLOB_CHUNK_SIZE ((size_t) 1024 * 1024)
+/* Chunks queued at once on one call. */
+#define BLOB_CHUNKS_IN_FLIGHT 4U
+
+typedef struct BlobService BlobService;
+typedef struct BlobTransfer BlobTransfer;
+
+/* A blob has been stored (verified) by PutBlob.  d is valid during the call only. */
+typedef void (*blob_stored_func_t)(const Digest *d, void *userdata);
+/* A transfer is over: 0 on success, else a negative errno (-EBADMSG for data that does not match its digest,
+ * -ENOENT for a blob the server lacks, -ECONNRESET when the connection broke, ...).  The owner may free the
+ * transfer from here. */
+typedef void (*blob_transfer_done_func_t)(BlobTransfer *t, int error, void *userdata);
+
+/* The blob methods of a server, over cache c.  on_stored (may be NULL) is called after each PutBlob.  Free
+ * it after the servers it was added to. */
+int blob_service_new(Cache *c, blob_stored_func_t on_stored, void *userdata, BlobService **ret);
+BlobService *blob_service_free(BlobService *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BlobService *, blob_service_free);
+/* Registers MissingBlobs and PutBlob of JobService on s. */
+int blob_service_add_job_methods(BlobService *b, RpcServer *s);
+/* Registers GetBlob of WorkerService on s. */
+int blob_service_add_get_method(BlobService *b, RpcServer *s);
+
+/* Fetches d with GetBlob into c. */
+int blob_fetch(RpcChannel *ch, Cache *c, const Digest *d, blob_transfer_done_func_t done, void *userdata,
+               BlobTransfer **ret);
+/* Uploads the file at path, whose contents have digest d, with PutBlob. */
+int blob_upload(RpcChannel *ch, const char *path, const Digest *d, blob_transfer_done_func_t done,
+                void *userdata, BlobTransfer **ret);
+const Digest *blob_transfer_digest(const BlobTransfer *t);
+void *blob_transfer_get_userdata(const BlobTransfer *t);
+/* Cancels the transfer if it still runs; done is not called. */
+BlobTransfer *blob_transfer_free(BlobTransfer *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BlobTransfer *, blob_transfer_free);
+
+/* Packs a protobuf-c message and queues it on the call. */
+int blob_call_send_message(RpcCall *call, const void *message);
