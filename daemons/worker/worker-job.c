@@ -28,13 +28,39 @@ struct Job {
         CacheEntry **layers; /* pinned while the job runs */
         size_t n_layers;
         Job *prev, *next;    /* in the session's list */
+
+        /* Cluster mode: holding a slot while blobs arrive from the broker */
+        bool fetching;
+        Digest *waiting_for;
+        size_t n_waiting_for;
+        Job *wprev, *wnext;  /* in the manager's fetch_waiters */
 };
 
 static void job_unpin_layers(Job *j) {
         for (size_t i = 0; i < j->n_layers; i++)
-                cache_unpin(j->layers[i]);
+                if (j->layers[i])
+                        cache_unpin(j->layers[i]);
         j->layers = mfree(j->layers);
         j->n_layers = 0;
+}
+
+/* The job stops waiting for fetches (and gives its slot back). */
+static void job_unwait(Job *j) {
+        Manager *m = session_manager(j->session);
+
+        if (!j->fetching)
+                return;
+        if (j->wprev)
+                j->wprev->wnext = j->wnext;
+        else
+                m->fetch_waiters = j->wnext;
+        if (j->wnext)
+                j->wnext->wprev = j->wprev;
+        j->wprev = j->wnext = NULL;
+        j->waiting_for = mfree(j->waiting_for);
+        j->n_waiting_for = 0;
+        j->fetching = false;
+        m->running--;
 }
 
 static Job *job_free(Job *j) {
@@ -46,7 +72,9 @@ static Job *job_free(Job *j) {
         if (j->execution) {
                 j->execution = execution_free(j->execution);
                 m->running--;
-        } else
+        } else if (j->fetching)
+                job_unwait(j);
+        else
                 (void) prioq_remove(m->queue, j, &j->queue_idx);
         job_unpin_layers(j);
         if (j->prev)
@@ -157,6 +185,24 @@ static void on_job_done(Execution *e, ExecResult *res, void *userdata) {
         manager_dispatch(m);
 }
 
+static int job_wait_for(Job *j, const Digest *d) {
+        Digest *w;
+        int r;
+
+        for (size_t i = 0; i < j->n_waiting_for; i++)
+                if (digest_equal(&j->waiting_for[i], d))
+                        return 0;
+        r = manager_fetch(session_manager(j->session), d);
+        if (r < 0)
+                return r;
+        w = reallocarray(j->waiting_for, j->n_waiting_for + 1, sizeof(Digest));
+        if (!w)
+                return -ENOMEM;
+        j->waiting_for = w;
+        j->waiting_for[j->n_waiting_for++] = *d;
+        return 0;
+}
+
 static bool digest_is_empty_data(const Digest *d) {
         Digest empty;
         digest_buffer("", 0, &empty);
@@ -174,6 +220,7 @@ static int cache_put_empty_blob(Cache *c, const Digest *d) {
 /* Make a layer's directory ready in the cache, taking missing blobs from the local client's files. */
 static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret, char **reterr_step) {
         Manager *m = session_manager(j->session);
+        size_t n_waiting_before = j->n_waiting_for;
         CacheEntryKind kind;
         Digest d;
         int r;
@@ -202,6 +249,8 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                 _cleanup_(cache_layer_error_done) CacheLayerError e = {};
                 char hex[DIGEST_HEX_SIZE];
 
+                if (j->n_waiting_for > n_waiting_before)
+                        return -EAGAIN;
                 r = cache_get_layer(m->cache, kind, &d, ret, &e);
                 if (r != -ENOENT || round >= 2) {
                         if (r < 0) {
@@ -224,11 +273,23 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                 }
                                 continue;
                         }
+                        if (!path && session_is_broker(j->session)) {
+                                /* Fetched from the broker; the job waits (job_start() says -EAGAIN). */
+                                r = job_wait_for(j, &e.missing[i]);
+                                if (r < 0) {
+                                        if (asprintf(reterr_step, "fetch blob %s from the broker", hex) < 0)
+                                                *reterr_step = NULL;
+                                        return r;
+                                }
+                                continue;
+                        }
                         if (!path) {
                                 if (asprintf(reterr_step, "prepare layer: blob %s is not available", hex) < 0)
                                         *reterr_step = NULL;
                                 return -ENOENT;
                         }
+                        if (!path)
+                                continue;
                         r = cache_blob_from_path(m->cache, path, &e.missing[i], /* ret= */ NULL);
                         if (r < 0) {
                                 if (asprintf(reterr_step, "copy '%s' into the cache", path) < 0)
@@ -305,7 +366,8 @@ static void job_start(Job *j) {
         _cleanup_free_ const char **args = NULL, **env = NULL;
         int r;
 
-        j->started = now(CLOCK_MONOTONIC);
+        if (j->started == 0)
+                j->started = now(CLOCK_MONOTONIC);
 
         j->layers = calloc(spec->n_layers ?: 1, sizeof(CacheEntry *));
         layer_paths = calloc(spec->n_layers + 1, sizeof(char *));
@@ -314,16 +376,31 @@ static void job_start(Job *j) {
         env = calloc(spec->n_environment + 1, sizeof(char *));
         if (!j->layers || !layer_paths || !mounts || !args || !env)
                 return job_fail(j, "prepare job", ENOMEM, NULL);
+        j->n_layers = spec->n_layers;
 
         for (size_t i = 0; i < spec->n_layers; i++) {
                 _cleanup_free_ char *step = NULL;
                 r = job_get_layer(j, spec->layers[i], &j->layers[i], &step);
+                if (r == -EAGAIN)
+                        continue; /* the other layers' blobs are fetched meanwhile too */
                 if (r < 0)
                         return job_fail(j, step ?: "prepare layer", r, NULL);
-                j->n_layers++;
                 r = cache_entry_path(j->layers[i], &layer_paths[i]);
                 if (r < 0)
                         return job_fail(j, "prepare layer", r, NULL);
+        }
+        if (j->n_waiting_for > 0) {
+                /* Hold a slot while the blobs arrive, then start over (jobs_fetched()). */
+                for (size_t i = 0; i < spec->n_layers; i++)
+                        layer_paths[i] = mfree(layer_paths[i]);
+                job_unpin_layers(j);
+                j->fetching = true;
+                j->wnext = m->fetch_waiters;
+                if (m->fetch_waiters)
+                        m->fetch_waiters->wprev = j;
+                m->fetch_waiters = j;
+                m->running++;
+                return;
         }
         for (size_t i = 0; i < spec->n_mounts; i++)
                 if (mount_from_proto(spec->mounts[i], &mounts[i]) < 0)
@@ -358,6 +435,37 @@ static void job_start(Job *j) {
                 return job_fail(j, "start the container", r, NULL);
         m->running++;
         session_send_state(j->session, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
+}
+
+void jobs_fetched(Manager *m, const Digest *d, int error) {
+        Job *next;
+
+        for (Job *j = m->fetch_waiters; j; j = next) {
+                bool found = false;
+
+                next = j->wnext;
+                for (size_t i = 0; i < j->n_waiting_for; i++)
+                        if (digest_equal(&j->waiting_for[i], d)) {
+                                j->waiting_for[i] = j->waiting_for[--j->n_waiting_for];
+                                found = true;
+                                break;
+                        }
+                if (!found)
+                        continue;
+                if (error < 0) {
+                        char hex[DIGEST_HEX_SIZE], step[128];
+                        digest_to_hex(d, hex);
+                        snprintf(step, sizeof step, "fetch blob %s from the broker", hex);
+                        job_fail(j, step, error, NULL);
+                        continue;
+                }
+                if (j->n_waiting_for == 0) {
+                        job_unwait(j);
+                        job_start(j);
+                        next = m->fetch_waiters; /* job_start() may have changed the list */
+                }
+        }
+        manager_dispatch(m);
 }
 
 void manager_dispatch(Manager *m) {

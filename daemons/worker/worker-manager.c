@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "basic/fd-util.h"
 #include "basic/log.h"
 #include "basic/string-util.h"
@@ -21,6 +23,11 @@ int manager_new(const Config *config, Manager **ret) {
         m->inline_limit = config_get_number(config, "inline-limit");
         m->seccomp = streq(config_get_string(config, "seccomp"), "default");
         m->local = config_get_bool(config, "local");
+        if (!m->local) {
+                m->broker = strdup(config_get_string(config, "broker"));
+                if (!m->broker)
+                        return log_oom();
+        }
         m->cache_root = strdup(config_get_string(config, "cache-root"));
         if (!m->cache_root)
                 return log_oom();
@@ -71,6 +78,9 @@ int manager_new(const Config *config, Manager **ret) {
         r = rpc_server_new(m->rpc, /* limits= */ NULL, &m->server);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the gRPC server: %m");
+        r = blob_service_new(m->cache, /* on_stored= */ NULL, /* userdata= */ NULL, &m->blobs);
+        if (r < 0)
+                return log_oom();
         r = manager_add_methods(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the gRPC methods: %m");
@@ -83,13 +93,19 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         /* Sessions first (they drop their jobs, killing those that run), then the server. */
+        m->stopping = true;
         sessions_free_all(m);
+        fetches_free_all(m);
+        m->reconnect_timer = sd_event_source_disable_unref(m->reconnect_timer);
+        m->broker_channel = rpc_channel_free(m->broker_channel);
         m->server = rpc_server_free(m->server);
+        m->blobs = blob_service_free(m->blobs);
         m->rpc = rpc_context_free(m->rpc);
         m->executor = executor_free(m->executor);
         m->cache = cache_free(m->cache);
         prioq_free(m->queue);
         free(m->cache_root);
+        free(m->broker);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -112,7 +128,13 @@ int manager_serve_local_take(Manager *m, int fd) {
 }
 
 int manager_run(Manager *m) {
-        int r = sd_event_loop(m->event);
+        int r;
+
+        if (!m->local)
+                (void) sd_notify(/* unset_environment= */ false, "READY=1");
+        r = sd_event_loop(m->event);
+        if (!m->local)
+                (void) sd_notify(/* unset_environment= */ false, "STOPPING=1");
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return r;

@@ -12,6 +12,7 @@
 
 #include "basic/macro.h"
 #include "basic/prioq.h"
+#include "blobrpc/blobrpc.h"
 #include "cache/cache.h"
 #include "config/config.h"
 #include "executor/executor.h"
@@ -19,6 +20,7 @@
 
 typedef struct Job Job;
 typedef struct Session Session;
+typedef struct Fetch Fetch;
 
 typedef struct Manager {
         sd_event *event;
@@ -26,6 +28,7 @@ typedef struct Manager {
         RpcServer *server;
         Executor *executor;
         Cache *cache;
+        BlobService *blobs;
         char *cache_root;
 
         unsigned slots;
@@ -40,6 +43,16 @@ typedef struct Manager {
 
         Prioq *queue;        /* jobs waiting for a slot, best first (job_compare) */
         uint64_t next_seq;   /* arrival order of jobs, for fairness among equals */
+
+        /* Cluster mode */
+        char *broker;              /* "host:port" */
+        RpcChannel *broker_channel;
+        Session *broker_session;   /* the Attach stream, while connected */
+        sd_event_source *reconnect_timer;
+        usec_t backoff;
+        bool stopping;
+        Fetch *fetches;            /* blobs being fetched from the broker (list) */
+        Job *fetch_waiters;        /* jobs holding a slot while their blobs arrive (list) */
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -50,6 +63,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_serve_local_take(Manager *m, int fd);
 int manager_run(Manager *m);
 
+/* ---- worker-broker.c (cluster mode) ---- */
+/* Dials the broker and attaches; on failure or when the connection is lost, retries with backoff. */
+int manager_connect(Manager *m);
+/* The Attach stream is gone: fetches are abandoned, a reconnection is scheduled. */
+void manager_broker_lost(Manager *m);
+/* Fetches d from the broker unless that is under way; job_fetched() is called when it is over. */
+int manager_fetch(Manager *m, const Digest *d);
+void fetches_free_all(Manager *m);
+void manager_notify_status(Manager *m);
+
 /* ---- worker-session.c ---- */
 int manager_add_methods(Manager *m);
 void sessions_free_all(Manager *m);
@@ -58,6 +81,9 @@ void session_send_state(Session *s, uint64_t job_id, int state);
 void session_send(Session *s, const void *server_message);
 /* The host path a local client said holds the blob d, or NULL. */
 const char *session_local_blob(Session *s, const Digest *d);
+bool session_is_broker(Session *s);
+/* The broker's Attach call, as a session whose "client" is the broker. */
+int session_new_broker(Manager *m, RpcCall *call, Session **ret);
 Manager *session_manager(Session *s);
 
 /* ---- worker-job.c ---- */
@@ -68,3 +94,5 @@ int job_cancel(Session *s, uint64_t job_id);
 void jobs_drop_session(Session *s);
 void manager_dispatch(Manager *m);
 int job_compare(const void *a, const void *b);
+/* A fetch of blob d ended (error < 0: failed): the jobs waiting for it go on or fail. */
+void jobs_fetched(Manager *m, const Digest *d, int error);

@@ -13,13 +13,18 @@ static int run(const Config *c) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
-        if (!config_get_bool(c, "local"))
-                return config_main_not_available(&worker_program, "Running jobs for a broker (cluster mode)");
-
+        if (!config_get_bool(c, "local") && !config_get_string(c, "broker")) {
+                log_error("No broker configured: set it with --broker/-b, MAELSTROM_WORKER_BROKER or the broker "
+                          "key of worker.conf (or run a client's local worker with --local).");
+                return EXIT_USAGE;
+        }
         r = manager_new(c, &m);
         if (r < 0)
                 return EXIT_FAILURE;
-        r = manager_serve_local_take(m, LOCAL_FD);
+        if (config_get_bool(c, "local"))
+                r = manager_serve_local_take(m, LOCAL_FD);
+        else
+                r = manager_connect(m) == -ENOMEM ? -ENOMEM : 0; /* else it retries */
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_run(m);

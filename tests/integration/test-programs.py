@@ -268,12 +268,17 @@ class Programs(unittest.TestCase):
         for prog, args in [("cargo-maelstrom", ["-b", "h:1"]), ("maelstrom-run", ["-b", "h:1"]),
                            ("maelstrom-go-test", []),
                            ("maelstrom-pytest", []), ("maelstrom-broker", ["-c", "-"]),
-                           ("maelstrom-worker", ["-c", "-"]), ("maelstrom-admin", ["-b", "h:1", "status"])]:
+                           ("maelstrom-admin", ["-b", "h:1", "status"])]:
             with self.subTest(prog=prog):
                 p = self.run_prog(prog, *args)
                 self.assertEqual(p.returncode, 2)
                 self.assertIn("not available yet", p.stderr)
                 self.assertEqual(p.stdout, "")
+
+    def test_worker_needs_a_broker(self):
+        p = self.run_prog("maelstrom-worker", "-c", "-")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("No broker configured", p.stderr)
 
     def test_admin_usage(self):
         p = self.run_prog("maelstrom-admin", "-b", "h:1")
