@@ -17,6 +17,14 @@ static const ConfigValueDef broker_values[] = {
                         "socket activated",
         },
         {
+                .name = "address",
+                .type = CONFIG_VALUE_STRING,
+                .metavar = "HOST",
+                .default_value = "[::]",
+                .help = "Address to listen on for clients and workers ([::] = every address of both families); "
+                        "unused when socket activated",
+        },
+        {
                 .name = "http-port",
                 .type = CONFIG_VALUE_NUMBER,
                 .max = 65535,

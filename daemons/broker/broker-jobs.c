@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/* Clients (JobService Session), workers (WorkerService Attach) and the jobs between them. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "basic/log.h"
+#include "basic/string-util.h"
+#include "broker-manager.h"
+#include "maelstrom/v1/cluster.pb-c.h"
+#include "maelstrom/v1/job.pb-c.h"
+#include "proto/proto-util.h"
+
+/* Caps on what a peer can make us keep. */
+#define CLIENT_MAX_JOBS 1000000U
+#define JOB_MAX_LAYERS 4096U
+#define WORKER_MAX_SLOTS 4096U
+#define MAX_CLIENTS 1024U
+#define MAX_WORKERS 1024U
+
+static const RpcMethod method_session = { "/maelstrom.v1.JobService/Session", RPC_METHOD_BIDI_STREAMING };
+static const RpcMethod method_attach = { "/maelstrom.v1.WorkerService/Attach", RPC_METHOD_BIDI_STREAMING };
+
+typedef enum BrokerJobState {
+        BROKER_JOB_AWAITING_ARTIFACTS,
+        BROKER_JOB_PENDING,
+        BROKER_JOB_RUNNING,
+} BrokerJobState;
+
+struct BrokerClient {
+        Manager *manager;
+        RpcCall *call;
+        BrokerJob *jobs;         /* list */
+        size_t n_jobs;
+        uint64_t last_id;
+        BrokerClient *prev, *next;
+};
+
+struct BrokerWorker {
+        Manager *manager;
+        RpcCall *call;
+        char *name;
+        bool attached;           /* said hello */
+        SchedWorker sched;
+        BrokerWorker *prev, *next;
+};
+
+struct BrokerJob {
+        BrokerClient *client;
+        uint64_t id;             /* the client's */
+        uint64_t worker_job_id;  /* on the worker it runs on */
+        Maelstrom__V1__Submit *submit; /* owned, as unpacked */
+        BrokerJobState state;
+        Digest *layers;
+        CacheEntry **pins;       /* the layer blobs, pinned while the job needs them */
+        size_t n_layers, n_missing;
+        SchedJob sched;
+        BrokerJob *prev, *next;  /* in the client's list */
+        BrokerJob *aprev, *anext; /* in the manager's awaiting list */
+};
+
+#define JOB_FROM_SCHED(j) ((BrokerJob *) ((char *) (j) - offsetof(BrokerJob, sched)))
+#define WORKER_FROM_SCHED(w) ((BrokerWorker *) ((char *) (w) - offsetof(BrokerWorker, sched)))
+
+static void send_logged(RpcCall *call, const void *message, const char *peer) {
+        int r = blob_call_send_message(call, message);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to send to a %s, closing its connection: %m", peer);
+                (void) rpc_call_cancel(call);
+        }
+}
+
+static void client_send(BrokerClient *c, const Maelstrom__V1__ServerMessage *msg) {
+        send_logged(c->call, msg, "client");
+}
+
+static void client_send_state(BrokerClient *c, uint64_t id, Maelstrom__V1__JobState state) {
+        Maelstrom__V1__JobStateChange change = MAELSTROM__V1__JOB_STATE_CHANGE__INIT;
+        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+
+        change.job_id = id;
+        change.state = state;
+        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_STATE;
+        msg.state = &change;
+        client_send(c, &msg);
+}
+
+static void worker_send_job_message(BrokerWorker *w, Maelstrom__V1__ClientMessage *job_msg) {
+        Maelstrom__V1__BrokerMessage msg = MAELSTROM__V1__BROKER_MESSAGE__INIT;
+
+        msg.kind_case = MAELSTROM__V1__BROKER_MESSAGE__KIND_JOB;
+        msg.job = job_msg;
+        send_logged(w->call, &msg, "worker");
+}
+
+static void awaiting_unlink(Manager *m, BrokerJob *j) {
+        if (j->aprev)
+                j->aprev->anext = j->anext;
+        else
+                m->awaiting = j->anext;
+        if (j->anext)
+                j->anext->aprev = j->aprev;
+        j->aprev = j->anext = NULL;
+        m->n_awaiting--;
+}
+
+/* Frees the job; a running one is cancelled on its worker first. */
+static BrokerJob *job_free(BrokerJob *j) {
+        if (!j)
+                return NULL;
+        Manager *m = j->client->manager;
+
+        if (j->sched.worker) {
+                Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+                Maelstrom__V1__Cancel cancel = MAELSTROM__V1__CANCEL__INIT;
+                BrokerWorker *w = WORKER_FROM_SCHED(j->sched.worker);
+
+                cancel.job_id = j->worker_job_id;
+                msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL;
+                msg.cancel = &cancel;
+                worker_send_job_message(w, &msg);
+        }
+        sched_job_remove(&m->scheduler, &j->sched);
+        if (j->state == BROKER_JOB_AWAITING_ARTIFACTS)
+                awaiting_unlink(m, j);
+        for (size_t i = 0; i < j->n_layers; i++)
+                if (j->pins && j->pins[i])
+                        cache_unpin(j->pins[i]);
+        free(j->pins);
+        free(j->layers);
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                j->client->jobs = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        j->client->n_jobs--;
+        if (j->submit)
+                protobuf_c_message_free_unpacked(&j->submit->base, NULL);
+        free(j);
+        return NULL;
+}
+
+static int job_make_pending(BrokerJob *j) {
+        Manager *m = j->client->manager;
+        int r = sched_job_enqueue(&m->scheduler, &j->sched);
+        if (r < 0)
+                return r;
+        j->state = BROKER_JOB_PENDING;
+        client_send_state(j->client, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING);
+        return 0;
+}
+
+void manager_blob_stored(const Digest *d, void *userdata) {
+        Manager *m = userdata;
+        BrokerJob *next;
+        bool any = false;
+
+        for (BrokerJob *j = m->awaiting; j; j = next) {
+                next = j->anext;
+                for (size_t i = 0; i < j->n_layers; i++) {
+                        if (j->pins[i] || !digest_equal(&j->layers[i], d))
+                                continue;
+                        if (cache_get(m->cache, CACHE_BLOB, d, &j->pins[i]) < 0)
+                                continue;
+                        j->n_missing--;
+                }
+                if (j->n_missing > 0)
+                        continue;
+                awaiting_unlink(m, j);
+                if (job_make_pending(j) < 0) {
+                        log_warning("Out of memory queueing a job, dropping its client.");
+                        (void) rpc_call_cancel(j->client->call);
+                        continue;
+                }
+                any = true;
+        }
+        if (any)
+                manager_dispatch(m);
+}
+
+static void job_fail(BrokerClient *c, uint64_t id, const char *step) {
+        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+        Maelstrom__V1__JobResult result = MAELSTROM__V1__JOB_RESULT__INIT;
+        Maelstrom__V1__ExecutionError e = MAELSTROM__V1__EXECUTION_ERROR__INIT;
+
+        e.step = (char *) step;
+        e.error_number = EINVAL;
+        e.message = (char *) "";
+        result.job_id = id;
+        result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR;
+        result.error = &e;
+        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT;
+        msg.result = &result;
+        client_send(c, &msg);
+        c->manager->n_completed++;
+}
+
+/* Takes submit on success. */
+static int client_submit(BrokerClient *c, Maelstrom__V1__Submit *submit) {
+        Manager *m = c->manager;
+        const Maelstrom__V1__JobSpec *spec = submit->spec;
+        BrokerJob *j;
+        int r;
+
+        if (submit->job_id <= c->last_id)
+                return -EEXIST;
+        if (c->n_jobs >= CLIENT_MAX_JOBS)
+                return -E2BIG;
+        c->last_id = submit->job_id;
+
+        if (spec->n_layers == 0 || spec->n_layers > JOB_MAX_LAYERS) {
+                job_fail(c, submit->job_id, spec->n_layers == 0 ? "job spec: no layers" : "job spec: too many layers");
+                protobuf_c_message_free_unpacked(&submit->base, NULL);
+                return 0;
+        }
+        if (spec->priority < -128 || spec->priority > 127) {
+                job_fail(c, submit->job_id, "job spec: priority out of range");
+                protobuf_c_message_free_unpacked(&submit->base, NULL);
+                return 0;
+        }
+        for (size_t i = 0; i < spec->n_mounts; i++)
+                if (spec->mounts[i]->type == MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_BIND) {
+                        /* A bind mount names the client's files: only its local worker can run it. */
+                        job_fail(c, submit->job_id, "job spec: bind mounts run on the client's local worker");
+                        protobuf_c_message_free_unpacked(&submit->base, NULL);
+                        return 0;
+                }
+
+        j = calloc(1, sizeof(BrokerJob));
+        if (!j)
+                return -ENOMEM;
+        j->client = c;
+        j->id = submit->job_id;
+        sched_job_init(&j->sched, 0, 0, NULL, 0);
+        j->n_layers = spec->n_layers;
+        j->layers = calloc(spec->n_layers, sizeof(Digest));
+        j->pins = calloc(spec->n_layers, sizeof(CacheEntry *));
+        j->next = c->jobs;
+        if (c->jobs)
+                c->jobs->prev = j;
+        c->jobs = j;
+        c->n_jobs++;
+        j->state = BROKER_JOB_AWAITING_ARTIFACTS;
+        m->n_awaiting++;
+        j->anext = m->awaiting;
+        if (m->awaiting)
+                m->awaiting->aprev = j;
+        m->awaiting = j;
+        if (!j->layers || !j->pins) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < spec->n_layers; i++) {
+                r = digest_from_bytes(spec->layers[i]->digest.data, spec->layers[i]->digest.len, &j->layers[i]);
+                if (r < 0) {
+                        job_free(j);
+                        return r;
+                }
+                if (cache_get(m->cache, CACHE_BLOB, &j->layers[i], &j->pins[i]) < 0)
+                        j->n_missing++;
+        }
+        sched_job_init(&j->sched, spec->priority, spec->estimated_duration_usec, j->layers, j->n_layers);
+        j->submit = submit;
+
+        if (j->n_missing > 0) {
+                client_send_state(c, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_AWAITING_ARTIFACTS);
+                return 0;
+        }
+        awaiting_unlink(m, j);
+        r = job_make_pending(j);
+        if (r < 0) {
+                j->submit = NULL; /* the caller frees it */
+                job_free(j);
+                return r;
+        }
+        manager_dispatch(m);
+        return 0;
+}
+
+static BrokerJob *client_find_job(BrokerClient *c, uint64_t id) {
+        for (BrokerJob *j = c->jobs; j; j = j->next)
+                if (j->id == id)
+                        return j;
+        return NULL;
+}
+
+static BrokerClient *client_free(BrokerClient *c) {
+        if (!c)
+                return NULL;
+        Manager *m = c->manager;
+
+        while (c->jobs)
+                job_free(c->jobs);
+        rpc_call_free(c->call);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                m->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        m->n_clients--;
+        free(c);
+        manager_dispatch(m);
+        manager_notify_status(m);
+        return NULL;
+}
+
+void clients_free_all(Manager *m) {
+        while (m->clients)
+                client_free(m->clients);
+}
+
+static int on_client_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        BrokerClient *c = userdata;
+        _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *msg = NULL;
+        BrokerJob *j;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__client_message__descriptor, data, size, (void **) &msg);
+        if (r < 0)
+                return log_warning_errno(r, "Malformed message from a client, closing its session: %m");
+        switch (msg->kind_case) {
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT:
+                if (!msg->submit->spec)
+                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Submit without a job spec, closing.");
+                r = client_submit(c, msg->submit);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to take a job from a client, closing its session: %m");
+                msg->submit = NULL;
+                msg->kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET;
+                return 0;
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL:
+                j = client_find_job(c, msg->cancel->job_id);
+                if (j) {
+                        job_free(j);
+                        manager_dispatch(c->manager);
+                }
+                return 0;
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT:
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE:
+                return 0; /* not forwarded yet: ttys run on the local worker */
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
+                return log_warning_errno(SYNTHETIC_ERRNO(EPERM), "A client named a local blob, closing its session.");
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET:
+        case _MAELSTROM__V1__CLIENT_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                break;
+        }
+        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Unknown message from a client, closing its session.");
+}
+
+static void on_client_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        BrokerClient *c = userdata;
+        log_debug("Client session closed: %s %s", rpc_status_to_string(status), strempty(message));
+        client_free(c);
+}
+
+static int on_new_client(RpcServer *server, RpcCall *call, void *userdata) {
+        static const RpcCallHandlers handlers = {
+                .message = on_client_message,
+                .closed = on_client_closed,
+        };
+        Manager *m = userdata;
+        BrokerClient *c;
+
+        if (m->stopping)
+                return -ESHUTDOWN;
+        if (m->n_clients >= MAX_CLIENTS)
+                return -EUSERS;
+        c = calloc(1, sizeof(BrokerClient));
+        if (!c)
+                return -ENOMEM;
+        c->manager = m;
+        c->call = call;
+        c->next = m->clients;
+        if (m->clients)
+                m->clients->prev = c;
+        m->clients = c;
+        m->n_clients++;
+        rpc_call_set_handlers(call, &handlers, c);
+        manager_notify_status(m);
+        return 0;
+}
+
+/* ---- workers ---- */
+
+static BrokerJob *worker_find_job(BrokerWorker *w, uint64_t worker_job_id) {
+        for (SchedJob *s = w->sched.running; s; s = s->wnext)
+                if (JOB_FROM_SCHED(s)->worker_job_id == worker_job_id)
+                        return JOB_FROM_SCHED(s);
+        return NULL;
+}
+
+static BrokerWorker *worker_free(BrokerWorker *w) {
+        if (!w)
+                return NULL;
+        Manager *m = w->manager;
+
+        if (w->attached) {
+                /* Its jobs run elsewhere: tell their clients they are pending again. */
+                for (SchedJob *s = w->sched.running; s; s = s->wnext) {
+                        BrokerJob *j = JOB_FROM_SCHED(s);
+                        j->state = BROKER_JOB_PENDING;
+                        client_send_state(j->client, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING);
+                }
+                int r = sched_worker_remove(&m->scheduler, &w->sched);
+                if (r < 0)
+                        log_error_errno(r, "Failed to requeue the jobs of a worker: %m");
+                else if (r > 0)
+                        log_notice("Worker '%s' went away; its %d jobs run elsewhere.", strna(w->name), r);
+                else
+                        log_info("Worker '%s' detached.", strna(w->name));
+        }
+        sched_worker_done(&w->sched);
+        rpc_call_free(w->call);
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                m->workers = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        free(w->name);
+        free(w);
+        manager_dispatch(m);
+        manager_notify_status(m);
+        return NULL;
+}
+
+void workers_free_all(Manager *m) {
+        while (m->workers)
+                worker_free(m->workers);
+}
+
+static int worker_hello(BrokerWorker *w, const Maelstrom__V1__WorkerHello *hello) {
+        Manager *m = w->manager;
+        int r;
+
+        if (w->attached)
+                return -EBADMSG;
+        if (hello->slots == 0 || hello->slots > WORKER_MAX_SLOTS)
+                return -EINVAL;
+        w->name = strndup(strempty(hello->name), 256);
+        if (!w->name)
+                return -ENOMEM;
+        r = sched_worker_init(&w->sched, hello->slots);
+        if (r < 0)
+                return r;
+        sched_worker_add(&m->scheduler, &w->sched);
+        w->attached = true;
+        log_info("Worker '%s' attached with %u slots.", w->name, hello->slots);
+        manager_dispatch(m);
+        manager_notify_status(m);
+        return 0;
+}
+
+/* A message of the worker about one of its jobs. */
+static int worker_job_message(BrokerWorker *w, Maelstrom__V1__ServerMessage *msg) {
+        Manager *m = w->manager;
+        BrokerJob *j;
+
+        switch (msg->kind_case) {
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND_STATE:
+                j = worker_find_job(w, msg->state->job_id);
+                if (j && msg->state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING) {
+                        j->state = BROKER_JOB_RUNNING;
+                        client_send_state(j->client, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
+                }
+                return 0;
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT:
+                j = worker_find_job(w, msg->result->job_id);
+                if (!j)
+                        return 0; /* cancelled meanwhile */
+                msg->result->job_id = j->id;
+                client_send(j->client, msg);
+                m->n_completed++;
+                sched_job_remove(&m->scheduler, &j->sched); /* done: nothing to cancel */
+                job_free(j);
+                manager_dispatch(m);
+                return 0;
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND_TTY_OUTPUT:
+                j = worker_find_job(w, msg->tty_output->job_id);
+                if (j) {
+                        msg->tty_output->job_id = j->id;
+                        client_send(j->client, msg);
+                }
+                return 0;
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND__NOT_SET:
+        case _MAELSTROM__V1__SERVER_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                break;
+        }
+        return -EBADMSG;
+}
+
+static int on_worker_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        BrokerWorker *w = userdata;
+        _cleanup_(proto_freep) Maelstrom__V1__WorkerMessage *msg = NULL;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__worker_message__descriptor, data, size, (void **) &msg);
+        if (r >= 0) {
+                if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_HELLO)
+                        r = worker_hello(w, msg->hello);
+                else if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB && w->attached)
+                        r = worker_job_message(w, msg->job);
+                else
+                        r = -EBADMSG;
+        }
+        if (r < 0)
+                return log_warning_errno(r, "Bad message from worker '%s', detaching it: %m", strna(w->name));
+        return 0;
+}
+
+static void on_worker_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        BrokerWorker *w = userdata;
+        log_debug("Worker stream closed: %s %s", rpc_status_to_string(status), strempty(message));
+        worker_free(w);
+}
+
+static int on_new_worker(RpcServer *server, RpcCall *call, void *userdata) {
+        static const RpcCallHandlers handlers = {
+                .message = on_worker_message,
+                .closed = on_worker_closed,
+        };
+        Manager *m = userdata;
+        BrokerWorker *w;
+        unsigned n = 0;
+
+        if (m->stopping)
+                return -ESHUTDOWN;
+        for (w = m->workers; w; w = w->next)
+                n++;
+        if (n >= MAX_WORKERS)
+                return -EUSERS;
+        w = calloc(1, sizeof(BrokerWorker));
+        if (!w)
+                return -ENOMEM;
+        w->manager = m;
+        w->call = call;
+        w->next = m->workers;
+        if (m->workers)
+                m->workers->prev = w;
+        m->workers = w;
+        rpc_call_set_handlers(call, &handlers, w);
+        return 0;
+}
+
+void manager_dispatch(Manager *m) {
+        SchedJob *s;
+        SchedWorker *sw;
+
+        while (!m->stopping && sched_next(&m->scheduler, &s, &sw)) {
+                Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+                BrokerJob *j = JOB_FROM_SCHED(s);
+                BrokerWorker *w = WORKER_FROM_SCHED(sw);
+                Maelstrom__V1__Submit submit = MAELSTROM__V1__SUBMIT__INIT;
+
+                /* Ids increase on each worker's stream, as JobService wants. */
+                j->worker_job_id = ++m->next_worker_job_id;
+                submit.job_id = j->worker_job_id;
+                submit.spec = j->submit->spec;
+                msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
+                msg.submit = &submit;
+                /* A failure cancels the worker's stream: its "closed" requeues the job. */
+                worker_send_job_message(w, &msg);
+        }
+        manager_notify_status(m);
+}
+
+void manager_stop_all(Manager *m) {
+        m->stopping = true;
+        for (BrokerWorker *w = m->workers; w; w = w->next) {
+                Maelstrom__V1__BrokerMessage msg = MAELSTROM__V1__BROKER_MESSAGE__INIT;
+                Maelstrom__V1__StopWorker stop = MAELSTROM__V1__STOP_WORKER__INIT;
+
+                msg.kind_case = MAELSTROM__V1__BROKER_MESSAGE__KIND_STOP;
+                msg.stop = &stop;
+                send_logged(w->call, &msg, "worker");
+                (void) rpc_call_finish(w->call, RPC_STATUS_OK, /* message= */ NULL);
+        }
+        for (BrokerClient *c = m->clients; c; c = c->next)
+                (void) rpc_call_finish(c->call, RPC_STATUS_UNAVAILABLE, "the broker is stopping");
+}
+
+int manager_fill_status(Manager *m, void *reply_ptr) {
+        Maelstrom__V1__StatusReply *reply = reply_ptr;
+        size_t n = 0, i = 0;
+
+        for (BrokerWorker *w = m->workers; w; w = w->next)
+                if (w->attached)
+                        n++;
+        reply->workers = calloc(n ?: 1, sizeof(Maelstrom__V1__WorkerStatus *) + sizeof(Maelstrom__V1__WorkerStatus));
+        if (!reply->workers)
+                return -ENOMEM;
+        Maelstrom__V1__WorkerStatus *items = (Maelstrom__V1__WorkerStatus *) (reply->workers + (n ?: 1));
+        for (BrokerWorker *w = m->workers; w; w = w->next) {
+                if (!w->attached)
+                        continue;
+                items[i] = (Maelstrom__V1__WorkerStatus) MAELSTROM__V1__WORKER_STATUS__INIT;
+                items[i].name = w->name;
+                items[i].slots = w->sched.slots;
+                items[i].used_slots = w->sched.used;
+                reply->workers[i] = &items[i];
+                i++;
+        }
+        reply->n_workers = n;
+        reply->clients = m->n_clients;
+        reply->jobs_awaiting_artifacts = m->n_awaiting;
+        reply->jobs_pending = sched_n_pending(&m->scheduler);
+        reply->jobs_running = m->scheduler.n_running;
+        reply->jobs_completed = m->n_completed;
+        reply->cache_bytes = cache_get_bytes(m->cache);
+        reply->port = m->port;
+        return 0;
+}
+
+int manager_add_job_methods(Manager *m) {
+        int r;
+
+        r = rpc_server_add_method(m->server, &method_session, on_new_client, m);
+        if (r < 0)
+                return r;
+        r = rpc_server_add_method(m->server, &method_attach, on_new_worker, m);
+        if (r < 0)
+                return r;
+        r = blob_service_add_job_methods(m->blobs, m->server);
+        if (r < 0)
+                return r;
+        return blob_service_add_get_method(m->blobs, m->server);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#pragma once
+
+/* The broker's Manager: owns the event loop, the gRPC server (JobService, WorkerService, AdminService), the
+ * blob cache, the clients, the workers and the jobs. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "basic/macro.h"
+#include "blobrpc/blobrpc.h"
+#include "broker-scheduler.h"
+#include "cache/cache.h"
+#include "config/config.h"
+#include "rpc/rpc.h"
+
+typedef struct BrokerClient BrokerClient;
+typedef struct BrokerWorker BrokerWorker;
+typedef struct BrokerJob BrokerJob;
+
+typedef struct Manager {
+        sd_event *event;
+        RpcContext *rpc;
+        RpcServer *server;
+        Cache *cache;
+        BlobService *blobs;
+        uint16_t port;
+        sd_event_source *exit_timer;
+
+        Scheduler scheduler;
+        BrokerClient *clients;   /* list */
+        unsigned n_clients;
+        BrokerWorker *workers;   /* list */
+        BrokerJob *awaiting;     /* jobs awaiting artifacts (list) */
+        uint64_t n_awaiting, n_completed;
+        uint64_t next_worker_job_id;
+        bool stopping;
+} Manager;
+
+int manager_new(const Config *config, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+/* Takes the sockets from systemd, or listens on the configured port. */
+int manager_listen(Manager *m, const Config *config);
+int manager_run(Manager *m);
+void manager_notify_status(Manager *m);
+
+/* ---- broker-jobs.c ---- */
+int manager_add_job_methods(Manager *m);
+void manager_dispatch(Manager *m);
+void manager_blob_stored(const Digest *d, void *userdata);
+/* Tells every worker to stop and drops every client. */
+void manager_stop_all(Manager *m);
+void clients_free_all(Manager *m);
+void workers_free_all(Manager *m);
+/* For AdminService Status (a Maelstrom__V1__StatusReply *); the workers' array is malloc()ed into it. */
+int manager_fill_status(Manager *m, void *reply);
