@@ -565,9 +565,6 @@ static int run(const Config *c) {
                 .locked = config_get_bool(c, "locked"),
                 .offline = config_get_bool(c, "offline"),
         };
-        if (config_get_string(c, "broker"))
-                return config_main_not_available(&cargo_program, "Running tests on a broker");
-
         extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
         if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
                 return log_oom(), EXIT_FAILURE;

@@ -354,9 +354,6 @@ static int run(const Config *c) {
         Run r = { .input_fd = -EBADF };
         int k;
 
-        if (config_get_string(c, "broker"))
-                return config_main_not_available(&run_program, "Running jobs on a broker");
-
         r.tty = config_get_bool(c, "tty");
         r.one = config_get_bool(c, "one") || r.tty;
         k = run_tty_parse_escape(config_get_string(c, "escape-char"), &r.tty_state.escape);
@@ -406,6 +403,7 @@ static int run(const Config *c) {
                 .cache_size = config_get_number(c, "cache-size"),
                 .inline_limit = config_get_number(c, "inline-limit"),
                 .log_level = config_get_string(c, "log-level"),
+                .broker = config_get_string(c, "broker"),
         };
         k = client_new(event, &o, &client, &message);
         if (k < 0) {

@@ -327,6 +327,7 @@ int runner_run(const RunnerOptions *o) {
                         .inline_limit = config_get_number(c, "inline-limit"),
                         .log_level = config_get_string(c, "log-level"),
                         .template_vars = o->template_vars,
+                        .broker = config_get_string(c, "broker"),
                 };
                 k = client_new(event, &co, &client, &message);
                 if (k < 0) {

@@ -265,8 +265,7 @@ class Programs(unittest.TestCase):
         self.assertIn("environment variable MAELSTROM_PYTEST_REPEAT: invalid number 'x' for 'repeat'", p.stderr)
 
     def test_not_available_exits_2(self):
-        for prog, args in [("cargo-maelstrom", ["-b", "h:1"]), ("maelstrom-run", ["-b", "h:1"]),
-                           ("maelstrom-go-test", []),
+        for prog, args in [("maelstrom-go-test", []),
                            ("maelstrom-pytest", []),
                            ("maelstrom-admin", ["-b", "h:1", "status"])]:
             with self.subTest(prog=prog):

@@ -13,6 +13,7 @@
 
 #include "basic/fd-util.h"
 #include "basic/string-util.h"
+#include "blobrpc/blobrpc.h"
 #include "client/client.h"
 #include "digest/digest-map.h"
 #include "layer/layer.h"
@@ -22,15 +23,46 @@
 
 static const RpcMethod method_session = { "/maelstrom.v1.JobService/Session", RPC_METHOD_BIDI_STREAMING };
 
+static const RpcMethod method_missing_blobs = { "/maelstrom.v1.JobService/MissingBlobs", RPC_METHOD_UNARY };
+
+/* A blob that a broker may need: its digest and the file that holds it. */
+typedef struct BlobRef {
+        Digest digest;
+        char *path;
+} BlobRef;
+
 /* A layer built once per run and reused by every job that names the same spec. */
 typedef struct LayerMemo {
         BuiltLayerKind kind;
         Digest digest;
+        BlobRef *blobs;      /* with a broker: the file blobs, then the layer blob */
+        size_t n_blobs;
+        bool offered;        /* to the broker (MissingBlobs asked) */
 } LayerMemo;
+
+/* Broker mode: a MissingBlobs query about a layer's blobs; the missing ones are then uploaded one at a time,
+ * in order (file blobs before the manifest that names them). */
+typedef struct Upload {
+        Client *client;
+        RpcCall *query;
+        const LayerMemo *layer;
+        struct Upload *prev, *next;
+} Upload;
+
+static void layer_memo_free(void *p) {
+        LayerMemo *l = p;
+        if (!l)
+                return;
+        for (size_t i = 0; i < l->n_blobs; i++)
+                free(l->blobs[i].path);
+        free(l->blobs);
+        free(l);
+}
 
 struct ClientJob {
         Client *client;
         uint64_t id;
+        bool remote;             /* on the broker */
         ClientJobHandlers handlers;
         void *userdata;
         ClientJob *prev, *next;
@@ -63,6 +95,17 @@ struct Client {
         uint64_t next_id;
         ClientJob **by_id;  /* job id - 1 → job, NULL once delivered: results find their job at once */
         size_t n_by_id_allocated;
+
+        /* Broker mode */
+        RpcChannel *broker_channel;
+        RpcCall *broker_session;
+        bool broker_session_closed;
+        char *broker;
+        DigestMap *offered_blobs;  /* digests already asked about in MissingBlobs */
+        Upload *queries;           /* MissingBlobs in flight (list) */
+        BlobRef *missing;          /* blobs the broker lacks, to upload in order (paths borrowed) */
+        size_t n_missing, missing_pos;
+        BlobTransfer *upload;      /* the running PutBlob */
 };
 
 static void client_job_free(ClientJob *j) {
@@ -94,11 +137,19 @@ static void client_job_deliver(ClientJob *j, const ClientJobResult *r) {
         client_job_free(j);
 }
 
-/* The worker or the connection is gone: every outstanding job fails with why. */
-static void client_fail_all(Client *c, const char *why) {
+/* The worker or the connection is gone: every outstanding job there fails with why. */
+static void client_fail_jobs(Client *c, bool remote, const char *why) {
         ClientJobResult r = { .outcome = CLIENT_JOB_ERROR, .error = why };
-        while (c->jobs)
-                client_job_deliver(c->jobs, &r);
+        ClientJob *next;
+        for (ClientJob *j = c->jobs; j; j = next) {
+                next = j->next;
+                if (j->remote == remote)
+                        client_job_deliver(j, &r);
+        }
+}
+
+static void client_fail_all(Client *c, const char *why) {
+        client_fail_jobs(c, /* remote= */ false, why);
 }
 
 static void result_from_proto(const Maelstrom__V1__JobResult *p, ClientJobResult *r, char **error_text) {
@@ -160,7 +211,8 @@ static int on_session_message(RpcCall *call, const void *data, size_t size, void
                         return 0;
                 if (msg->state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING)
                         j->handlers.state(j, CLIENT_JOB_RUNNING, j->userdata);
-                else if (msg->state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING)
+                else if (IN_SET((int) msg->state->state, MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING,
+                                MAELSTROM__V1__JOB_STATE__JOB_STATE_AWAITING_ARTIFACTS))
                         j->handlers.state(j, CLIENT_JOB_PENDING, j->userdata);
                 return 0;
         case MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT: {
@@ -196,6 +248,27 @@ static void on_session_closed(RpcCall *call, RpcStatus status, const char *messa
                      isempty(message) ? "" : ": ", strempty(message)) < 0)
                 why = NULL;
         client_fail_all(c, why ?: "lost the connection to the local worker");
+}
+
+static void on_broker_session_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        Client *c = userdata;
+        _cleanup_free_ char *why = NULL;
+
+        c->broker_session_closed = true;
+        if (asprintf(&why, "lost the connection to the broker %s (%s%s%s)", c->broker, rpc_status_to_string(status),
+                     isempty(message) ? "" : ": ", strempty(message)) < 0)
+                why = NULL;
+        client_fail_jobs(c, /* remote= */ true, why ?: "lost the connection to the broker");
+}
+
+static int set_error(char **reterr_message, int r, const char *fmt, const char *arg) {
+        if (asprintf(reterr_message, fmt, arg) < 0)
+                *reterr_message = NULL;
+        return r;
+}
+
+static int set_error_static(char **reterr_message, int r, const char *message) {
+        return set_error(reterr_message, r, "%s", message);
 }
 
 static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -331,7 +404,7 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
         r = digest_map_new(/* free_value= */ NULL, &c->sent_blobs);
         if (r < 0)
                 return r;
-        r = digest_map_new(free, &c->layers);
+        r = digest_map_new(layer_memo_free, &c->layers);
         if (r < 0)
                 return r;
 
@@ -365,9 +438,30 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
         if (r < 0)
                 return r;
 
+        if (o->broker) {
+                static const RpcCallHandlers broker_handlers = {
+                        .message = on_session_message,
+                        .closed = on_broker_session_closed,
+                };
+                c->broker = strdup(o->broker);
+                if (!c->broker)
+                        return -ENOMEM;
+                r = digest_map_new(/* free_value= */ NULL, &c->offered_blobs);
+                if (r < 0)
+                        return r;
+                r = rpc_channel_new_target(c->rpc, c->broker, /* limits= */ NULL, &c->broker_channel);
+                if (r < 0)
+                        return set_error_static(reterr_message, r, "cannot set up a channel to the broker");
+                r = rpc_channel_call(c->broker_channel, &method_session, &broker_handlers, c, &c->broker_session);
+                if (r < 0)
+                        return r;
+        }
+
         *ret = TAKE_PTR(c);
         return 0;
 }
+
+static void uploads_free_all(Client *c);
 
 Client *client_free(Client *c) {
         if (!c)
@@ -375,6 +469,11 @@ Client *client_free(Client *c) {
 
         while (c->jobs)
                 client_job_free(c->jobs);
+        uploads_free_all(c);
+        c->broker_session = rpc_call_free(c->broker_session);
+        c->broker_channel = rpc_channel_free(c->broker_channel);
+        digest_map_free(c->offered_blobs);
+        free(c->broker);
         c->session = rpc_call_free(c->session);
         c->channel = rpc_channel_free(c->channel);
         c->rpc = rpc_context_free(c->rpc);
@@ -401,6 +500,7 @@ Client *client_free(Client *c) {
         digest_cache_free(c->digests);
         digest_map_free(c->sent_blobs);
         digest_map_free(c->layers);
+        free(c->missing);
         free(c->by_id);
         strv_free(c->template_vars);
         free(c->project_dir);
@@ -435,17 +535,32 @@ static char *layer_spec_key(const LayerSpec *l) {
         return s;
 }
 
-static int send_client_message(Client *c, const Maelstrom__V1__ClientMessage *msg) {
+/* To the broker (remote) or to the local worker. */
+static int send_message_to(Client *c, bool remote, const Maelstrom__V1__ClientMessage *msg) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
         int r;
 
-        if (c->session_closed)
+        if (remote ? c->broker_session_closed : c->session_closed)
                 return -ECONNRESET;
         r = proto_pack(msg, &data, &size);
         if (r < 0)
                 return r;
-        return rpc_call_send(c->session, data, size);
+        return rpc_call_send(remote ? c->broker_session : c->session, data, size);
+}
+
+static int send_client_message(Client *c, const Maelstrom__V1__ClientMessage *msg) {
+        return send_message_to(c, /* remote= */ false, msg);
+}
+
+/* With a broker, a job runs there unless it needs this machine: a bind mount, the local network, a tty. */
+static bool job_runs_remotely(const Client *c, const ResolvedJob *job) {
+        if (!c->broker || job->network == NETWORK_LOCAL || job->allocate_tty)
+                return false;
+        for (size_t i = 0; i < job->n_mounts; i++)
+                if (job->mounts[i].type == MOUNT_BIND)
+                        return false;
+        return true;
 }
 
 /* Tell the local worker where a blob's bytes are, once per run. */
@@ -465,6 +580,158 @@ static int send_local_blob(Client *c, const Digest *d, const char *path) {
         if (r < 0)
                 return r;
         return digest_map_put(c->sent_blobs, d, (void *) 1);
+}
+
+/* ---- broker mode: uploading what the broker lacks ---- */
+
+static void upload_free(Upload *u) {
+        Client *c = u->client;
+        if (u->prev)
+                u->prev->next = u->next;
+        else
+                c->queries = u->next;
+        if (u->next)
+                u->next->prev = u->prev;
+        rpc_call_free(u->query);
+        free(u);
+}
+
+static void uploads_free_all(Client *c) {
+        while (c->queries)
+                upload_free(c->queries);
+        c->upload = blob_transfer_free(c->upload);
+}
+
+static void client_upload_failed(Client *c, const Digest *d, int error) {
+        _cleanup_free_ char *why = NULL;
+        char hex[DIGEST_HEX_SIZE];
+
+        digest_to_hex(d, hex);
+        if (asprintf(&why, "uploading blob %s to the broker failed: %s", hex, strerror(-error)) < 0)
+                why = NULL;
+        client_fail_jobs(c, /* remote= */ true, why ?: "uploading a blob to the broker failed");
+}
+
+static void upload_pump(Client *c);
+
+static void on_upload_done(BlobTransfer *t, int error, void *userdata) {
+        Client *c = userdata;
+        Digest d = *blob_transfer_digest(t);
+
+        c->upload = blob_transfer_free(c->upload);
+        if (error < 0)
+                client_upload_failed(c, &d, error);
+        upload_pump(c);
+}
+
+static void upload_pump(Client *c) {
+        while (!c->upload && c->missing_pos < c->n_missing) {
+                BlobRef *b = &c->missing[c->missing_pos++];
+                int r = blob_upload(c->broker_channel, b->path, &b->digest, on_upload_done, c, &c->upload);
+                if (r < 0)
+                        client_upload_failed(c, &b->digest, r);
+        }
+        if (c->missing_pos == c->n_missing) {
+                c->missing_pos = c->n_missing = 0;
+                c->missing = mfree(c->missing);
+        }
+}
+
+static int on_missing_blobs_reply(RpcCall *call, const void *data, size_t size, void *userdata) {
+        Upload *u = userdata;
+        Client *c = u->client;
+        _cleanup_(proto_freep) Maelstrom__V1__MissingBlobsReply *reply = NULL;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__missing_blobs_reply__descriptor, data, size, (void **) &reply);
+        if (r < 0)
+                return r;
+        /* In the layer's order, whatever order the reply has. */
+        for (size_t i = 0; i < u->layer->n_blobs; i++) {
+                const BlobRef *b = &u->layer->blobs[i];
+                bool missing = false;
+                for (size_t k = 0; k < reply->n_digests && !missing; k++)
+                        missing = reply->digests[k].len == DIGEST_SIZE &&
+                                  memcmp(reply->digests[k].data, b->digest.bytes, DIGEST_SIZE) == 0;
+                if (!missing)
+                        continue;
+                BlobRef *n = reallocarray(c->missing, c->n_missing + 1, sizeof(BlobRef));
+                if (!n)
+                        return -ENOMEM;
+                c->missing = n;
+                c->missing[c->n_missing++] = *b;
+        }
+        upload_pump(c);
+        return 0;
+}
+
+static void on_missing_blobs_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        Upload *u = userdata;
+        Client *c = u->client;
+        int r = rpc_status_to_errno(status);
+
+        if (r < 0 && u->layer->n_blobs > 0)
+                client_upload_failed(c, &u->layer->blobs[u->layer->n_blobs - 1].digest, r);
+        upload_free(u);
+}
+
+/* Asks the broker which of the layer's blobs it lacks (once per run for each blob), and uploads those. */
+static int client_offer_layer(Client *c, LayerMemo *l) {
+        static const RpcCallHandlers handlers = {
+                .message = on_missing_blobs_reply,
+                .closed = on_missing_blobs_closed,
+        };
+        Maelstrom__V1__MissingBlobsRequest req = MAELSTROM__V1__MISSING_BLOBS_REQUEST__INIT;
+        _cleanup_free_ ProtobufCBinaryData *digests = NULL;
+        Upload *u;
+        int r;
+
+        if (l->offered)
+                return 0;
+        digests = calloc(l->n_blobs ?: 1, sizeof(ProtobufCBinaryData));
+        if (!digests)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n_blobs; i++) {
+                if (digest_map_get(c->offered_blobs, &l->blobs[i].digest))
+                        continue;
+                r = digest_map_put(c->offered_blobs, &l->blobs[i].digest, (void *) 1);
+                if (r < 0)
+                        return r;
+                digests[req.n_digests++] = (ProtobufCBinaryData) { DIGEST_SIZE, l->blobs[i].digest.bytes };
+        }
+        l->offered = true;
+        if (req.n_digests == 0)
+                return 0;
+        req.digests = digests;
+
+        u = calloc(1, sizeof(Upload));
+        if (!u)
+                return -ENOMEM;
+        u->client = c;
+        u->layer = l;
+        u->next = c->queries;
+        if (c->queries)
+                c->queries->prev = u;
+        c->queries = u;
+        r = rpc_channel_call(c->broker_channel, &method_missing_blobs, &handlers, u, &u->query);
+        if (r >= 0)
+                r = blob_call_send_message(u->query, &req);
+        if (r < 0)
+                upload_free(u);
+        return r;
+}
+
+static int layer_memo_add_blob(LayerMemo *l, const Digest *d, const char *path) {
+        BlobRef *n = reallocarray(l->blobs, l->n_blobs + 1, sizeof(BlobRef));
+        if (!n)
+                return -ENOMEM;
+        l->blobs = n;
+        l->blobs[l->n_blobs].digest = *d;
+        l->blobs[l->n_blobs].path = strdup(path);
+        if (!l->blobs[l->n_blobs].path)
+                return -ENOMEM;
+        l->n_blobs++;
+        return 0;
 }
 
 static int client_layer(Client *c, const LayerSpec *spec, LayerMemo **ret, char **reterr_message) {
@@ -502,20 +769,23 @@ static int client_layer(Client *c, const LayerSpec *spec, LayerMemo **ret, char 
                 return -ENOMEM;
         memo->kind = built->kind;
         memo->digest = built->digest;
+        for (size_t i = 0; c->broker && i < built->n_blobs && r >= 0; i++)
+                r = layer_memo_add_blob(memo, &built->blobs[i].digest, built->blobs[i].path);
+        if (c->broker && r >= 0)
+                r = layer_memo_add_blob(memo, &built->digest, built->path);
+        if (r < 0) {
+                layer_memo_free(memo);
+                return r;
+        }
         r = digest_map_put(c->layers, &key_digest, memo);
         if (r < 0) {
-                free(memo);
+                layer_memo_free(memo);
                 return r;
         }
         *ret = memo;
         return 0;
 }
 
-static int set_error(char **reterr_message, int r, const char *fmt, const char *arg) {
-        if (asprintf(reterr_message, fmt, arg) < 0)
-                *reterr_message = NULL;
-        return r;
-}
 
 int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *handlers, void *userdata,
                   ClientJob **ret, char **reterr_message) {
@@ -531,7 +801,10 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
         int r;
 
         *reterr_message = NULL;
-        if (c->session_closed || c->worker_ended)
+        bool remote = job_runs_remotely(c, job);
+        if (remote && c->broker_session_closed)
+                return set_error(reterr_message, -ECONNRESET, "the connection to the broker %s is lost", c->broker);
+        if (!remote && (c->session_closed || c->worker_ended))
                 return set_error(reterr_message, -ECONNRESET, "%s", "the local worker is gone");
         if (job->image)
                 return set_error(reterr_message, -EOPNOTSUPP,
@@ -551,6 +824,11 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
                 r = client_layer(c, &job->layers[i], &l, reterr_message);
                 if (r < 0)
                         return r;
+                if (remote) {
+                        r = client_offer_layer(c, l);
+                        if (r < 0)
+                                return r;
+                }
                 layers[i] = (Maelstrom__V1__Layer) MAELSTROM__V1__LAYER__INIT;
                 layers[i].digest.data = l->digest.bytes;
                 layers[i].digest.len = DIGEST_SIZE;
@@ -649,6 +927,7 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
                 return -ENOMEM;
         j->client = c;
         j->id = c->next_id + 1;
+        j->remote = remote;
         if (handlers)
                 j->handlers = *handlers;
         j->userdata = userdata;
@@ -657,7 +936,7 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
         submit.spec = &spec;
         msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
         msg.submit = &submit;
-        r = send_client_message(c, &msg);
+        r = send_message_to(c, remote, &msg);
         if (r < 0) {
                 free(j);
                 return r;
@@ -682,7 +961,7 @@ void client_job_cancel(ClientJob *j) {
         cancel.job_id = j->id;
         msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL;
         msg.cancel = &cancel;
-        (void) send_client_message(j->client, &msg);
+        (void) send_message_to(j->client, j->remote, &msg);
         client_job_free(j);
 }
 
@@ -695,7 +974,7 @@ int client_job_tty_write(ClientJob *j, const void *data, size_t size) {
         in.data.len = size;
         msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT;
         msg.tty_input = &in;
-        return send_client_message(j->client, &msg);
+        return send_message_to(j->client, j->remote, &msg);
 }
 
 int client_job_tty_resize(ClientJob *j, unsigned short rows, unsigned short columns) {
@@ -709,5 +988,5 @@ int client_job_tty_resize(ClientJob *j, unsigned short rows, unsigned short colu
         resize.size = &size;
         msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE;
         msg.tty_resize = &resize;
-        return send_client_message(j->client, &msg);
+        return send_message_to(j->client, j->remote, &msg);
 }

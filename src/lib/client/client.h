@@ -28,6 +28,9 @@ typedef struct ClientOptions {
         const char *log_level;   /* passed to the local worker; NULL = its default */
         const char *worker_path; /* NULL: maelstrom-worker next to this program, else in the installed bindir */
         char *const *template_vars; /* "name=value" for layer paths (e.g. "build-dir=..."); may be NULL */
+        const char *broker;      /* "host:port": jobs run on the broker's cluster, except those with a bind
+                                  * mount, the local network or a tty, which run on the local worker; NULL =
+                                  * everything on the local worker */
 } ClientOptions;
 
 typedef enum ClientJobState {
