@@ -266,8 +266,7 @@ class Programs(unittest.TestCase):
 
     def test_not_available_exits_2(self):
         for prog, args in [("maelstrom-go-test", []),
-                           ("maelstrom-pytest", []),
-                           ("maelstrom-admin", ["-b", "h:1", "status"])]:
+                           ("maelstrom-pytest", [])]:
             with self.subTest(prog=prog):
                 p = self.run_prog(prog, *args)
                 self.assertEqual(p.returncode, 2)
