@@ -44,6 +44,7 @@ def wait_for(what, predicate, timeout=30):
 
 def start_worker(name):
     log = open(os.path.join(S["root"], f"{name}.log"), "w")
+    S.setdefault("logs", []).append(log)
     p = subprocess.Popen([os.path.join(S["bin"], "maelstrom-worker"), "-c", "-", "-b", S["address"],
                           "--cache-root", os.path.join(S["root"], name), "--slots", "2", "--log-level", "debug"],
                          stdout=log, stderr=log, env=S["env"])
@@ -71,6 +72,7 @@ def setUpModule():
     S["env"] = env
 
     log = open(os.path.join(root, "broker.log"), "w+")
+    S.setdefault("logs", []).append(log)
     S["broker"] = subprocess.Popen([os.path.join(S["bin"], "maelstrom-broker"), "-c", "-", "--address", "127.0.0.1",
                                     "--port", "0", "--cache-root", os.path.join(root, "broker"),
                                     "--log-level", "debug"], stdout=log, stderr=log, env=env)
@@ -90,6 +92,8 @@ def tearDownModule():
         if p.poll() is None:
             p.kill()
         p.wait(timeout=30)
+    for log in S.get("logs", []):
+        log.close()
     if "root" in S:
         shutil.rmtree(S["root"], ignore_errors=True)
 

@@ -192,45 +192,52 @@ static void download_free(Download *d) {
         free(d);
 }
 
-/* Queues chunks up to BLOB_CHUNKS_IN_FLIGHT, and finishes the call after the last. */
-static int download_pump(Download *d) {
+int blob_send_chunks(RpcCall *call, int fd, const Digest *d, uint64_t size, uint64_t *offset, bool *first_sent) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t queued;
         int r;
 
-        if (d->finished)
-                return 0;
-        rpc_call_get_send_queue(d->call, &queued, /* ret_bytes= */ NULL);
-        while (queued < BLOB_CHUNKS_IN_FLIGHT && (d->offset < d->size || !d->first_sent)) {
+        rpc_call_get_send_queue(call, &queued, /* ret_bytes= */ NULL);
+        while (queued < BLOB_CHUNKS_IN_FLIGHT && (*offset < size || !*first_sent)) {
                 Maelstrom__V1__BlobChunk chunk = MAELSTROM__V1__BLOB_CHUNK__INIT;
-                size_t n = (size_t) MIN((uint64_t) BLOB_CHUNK_SIZE, d->size - d->offset);
+                size_t n = (size_t) MIN((uint64_t) BLOB_CHUNK_SIZE, size - *offset);
 
                 if (!buf) {
                         buf = malloc(BLOB_CHUNK_SIZE);
                         if (!buf)
                                 return -ENOMEM;
                 }
-                ssize_t k = pread(d->fd, buf, n, (off_t) d->offset);
+                ssize_t k = pread(fd, buf, n, (off_t) *offset);
                 if (k < 0)
                         return -errno;
                 if ((size_t) k != n)
-                        return -EIO; /* the cache file changed under us */
-                if (!d->first_sent) {
-                        chunk.digest.data = d->digest.bytes;
+                        return -EIO; /* the file changed since it was hashed */
+                if (!*first_sent) {
+                        chunk.digest.data = (uint8_t *) d->bytes;
                         chunk.digest.len = DIGEST_SIZE;
-                        chunk.size = d->size;
+                        chunk.size = size;
                 }
                 chunk.data.data = buf;
                 chunk.data.len = n;
-                r = blob_call_send_message(d->call, &chunk);
+                r = blob_call_send_message(call, &chunk);
                 if (r < 0)
                         return r;
-                d->first_sent = true;
-                d->offset += n;
+                *first_sent = true;
+                *offset += n;
                 queued++;
         }
-        if (d->offset < d->size)
+        return *offset >= size && *first_sent;
+}
+
+/* Queues chunks, and finishes the call after the last. */
+static int download_pump(Download *d) {
+        int r;
+
+        if (d->finished)
                 return 0;
+        r = blob_send_chunks(d->call, d->fd, &d->digest, d->size, &d->offset, &d->first_sent);
+        if (r <= 0)
+                return r;
         d->finished = true;
         return rpc_call_finish(d->call, RPC_STATUS_OK, /* message= */ NULL);
 }

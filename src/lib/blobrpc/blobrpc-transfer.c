@@ -140,43 +140,13 @@ int blob_fetch(RpcChannel *ch, Cache *c, const Digest *d, blob_transfer_done_fun
 /* ---- upload ---- */
 
 static int upload_pump(BlobTransfer *t) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t queued;
         int r;
 
         if (t->fd < 0)
                 return 0; /* all sent */
-        rpc_call_get_send_queue(t->call, &queued, /* ret_bytes= */ NULL);
-        while (queued < BLOB_CHUNKS_IN_FLIGHT && (t->offset < t->size || !t->first_sent)) {
-                Maelstrom__V1__BlobChunk chunk = MAELSTROM__V1__BLOB_CHUNK__INIT;
-                size_t n = (size_t) MIN((uint64_t) BLOB_CHUNK_SIZE, t->size - t->offset);
-
-                if (!buf) {
-                        buf = malloc(BLOB_CHUNK_SIZE);
-                        if (!buf)
-                                return -ENOMEM;
-                }
-                ssize_t k = pread(t->fd, buf, n, (off_t) t->offset);
-                if (k < 0)
-                        return -errno;
-                if ((size_t) k != n)
-                        return -EIO; /* the file shrank since it was hashed */
-                if (!t->first_sent) {
-                        chunk.digest.data = t->digest.bytes;
-                        chunk.digest.len = DIGEST_SIZE;
-                        chunk.size = t->size;
-                }
-                chunk.data.data = buf;
-                chunk.data.len = n;
-                r = blob_call_send_message(t->call, &chunk);
-                if (r < 0)
-                        return r;
-                t->first_sent = true;
-                t->offset += n;
-                queued++;
-        }
-        if (t->offset < t->size)
-                return 0;
+        r = blob_send_chunks(t->call, t->fd, &t->digest, t->size, &t->offset, &t->first_sent);
+        if (r <= 0)
+                return r;
         t->fd = safe_close(t->fd);
         return rpc_call_close_send(t->call);
 }
