@@ -252,7 +252,8 @@ for name, version, cases, ignored, nbins, med, start, noop in rows:
     # How long one case holds a core under cargo test: its time less cargo's own no-op build check,
     # times the cores its harness uses, over the cases run.
     run_cases = max(cases - ignored, 1)
-    per_case = f"{1000 * (ct_s - noop) * cores / run_cases:.1f}" if isinstance(ct_s, float) else "-"
+    per_case = (f"{max(1000 * (ct_s - noop) * cores / run_cases, 0):.1f}" if isinstance(ct_s, float)
+                else "-")
     print(f"| {name} | {version} | {cases} ({ignored}) | {nbins} | {cell(ct)} | {cell(nx)} | {cell(ml)} "
           f"| {ratio(ml, nx)} | {ratio(ml, ct)} | {ratio(nx, ct)} | {per_case} | {start:.1f} |")
 PY
