@@ -44,7 +44,7 @@ warmup = int(os.environ.get("WARMUP", "1"))
 timeout = float(os.environ.get("TIMEOUT", "300"))
 build_timeout = float(os.environ.get("BUILD_TIMEOUT", "3600"))
 maelstrom = os.path.abspath(os.environ["CARGO_MAELSTROM"])
-cores = os.cpu_count() or 1
+cores = len(os.sched_getaffinity(0))  # what libtest's default thread count follows
 logs = os.path.join(work, "logs")
 shutil.rmtree(logs, ignore_errors=True)
 os.makedirs(logs)
@@ -56,8 +56,8 @@ def die(msg):
 
 
 def run(cmd, cwd, limit, log=None, capture=False):
-    """Run cmd in its own process group, killed whole at the time limit.  Returns (rc or None on
-    timeout, seconds, stdout if captured)."""
+    """Run cmd in its own process group, stopped at the time limit.  Returns (rc or None on timeout,
+    seconds, stdout if captured)."""
     out = subprocess.PIPE if capture else (open(log, "ab") if log else subprocess.DEVNULL)
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
@@ -66,8 +66,13 @@ def run(cmd, cwd, limit, log=None, capture=False):
         data, _ = p.communicate(timeout=limit)
         rc = p.returncode
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        data, _ = p.communicate()
+        # SIGTERM first, so that a runner can stop the cases it started in process groups of their own.
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            data, _ = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            data, _ = p.communicate()
         rc = None
     secs = time.monotonic() - t0
     if out not in (subprocess.PIPE, subprocess.DEVNULL):
