@@ -8,7 +8,7 @@
 #
 # Environment: ROUNDS (default 3), WARMUP untimed rounds before them (default 1, for warm caches), TIMEOUT
 # seconds for one timed command (default 300), BUILD_TIMEOUT for fetching and building one crate (default
-# 3600), CARGO_MAELSTROM (default BUILD-DIR/src/runners/cargo-maelstrom), BENCH_CARGO_DIR (default
+# 3600), CARGO_MAELSTROM (default: BUILD-DIR installed into a scratch directory), BENCH_CARGO_DIR (default
 # ${XDG_CACHE_HOME:-~/.cache}/maelstrom-bench/cargo: each crate's source and target directory, kept across
 # runs, and the logs of the last run), BENCH_RUST_BACKTRACE (RUST_BACKTRACE for the tests, default 0).
 #
@@ -24,8 +24,15 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 command -v cargo >/dev/null || { echo "needs cargo" >&2; exit 1; }
 export BENCH_CARGO_DIR=${BENCH_CARGO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/maelstrom-bench/cargo}
-export CARGO_MAELSTROM=${CARGO_MAELSTROM:-$build/src/runners/cargo-maelstrom}
 mkdir -p "$BENCH_CARGO_DIR"
+if [ -z "${CARGO_MAELSTROM:-}" ]; then
+        # The installed layout: cargo-maelstrom finds maelstrom-worker next to itself.
+        install_dir=$(mktemp -d)
+        trap 'rm -rf "$install_dir"' EXIT
+        meson install -C "$build" --destdir "$install_dir" --no-rebuild --quiet >/dev/null
+        CARGO_MAELSTROM=$(find "$install_dir" -name cargo-maelstrom -type f | head -1)
+fi
+export CARGO_MAELSTROM
 # Every crate builds into its own target/ (a CARGO_TARGET_DIR of the caller would mix them).
 unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
 export CARGO_TERM_COLOR=never
@@ -34,7 +41,7 @@ export CARGO_TERM_COLOR=never
 # cargo test once per binary.
 export RUST_BACKTRACE=${BENCH_RUST_BACKTRACE:-0} RUST_LIB_BACKTRACE=${BENCH_RUST_BACKTRACE:-0}
 
-exec python3 - "$here" "$@" <<'PY'
+python3 - "$here" "$@" <<'PY'
 import json, os, shutil, signal, statistics, subprocess, sys, time
 
 here, wanted = sys.argv[1], sys.argv[2:]
