@@ -978,6 +978,8 @@ TEST(network_pool) {
                 ASSERT_SYSCALL(kill(zygote, SIGKILL));
                 while (!process_is_zombie(zygote))
                         usleep(1000);
+                /* The executor notices from its loop (and then ends the other zygote too). */
+                loop_for(100 * USEC_PER_MSEC);
         }
         pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper lo");
         ASSERT_TRUE(pool_job_run(&j, "lo down\n") != disabled);
@@ -1009,6 +1011,17 @@ TEST(seccomp) {
         job_run(&j);
         ASSERT_STREQ(job_out(&j), "ok\n");
         job_done(&j);
+
+        /* One filter, and no_new_privs, whether the job installed the filter itself or inherited it from the
+         * zygote that cloned it (as an unprivileged user, jobs with a proc mount are in the pool); none
+         * without. */
+        for (int on = 0; on < 2; on++) {
+                job_init(&j, "grep -E '^(NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status");
+                job_add_mount(&j, MOUNT_PROC, "/proc");
+                j.spec.seccomp = on;
+                job_run_expect(&j, on ? "NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n"
+                                      : "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n");
+        }
 
         /* Without the filter, keyctl answers for itself. */
         job_init(&j, NULL);

@@ -384,9 +384,11 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
                 r = child_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
                 if (r < 0)
                         child_fail(p, STEP_NO_NEW_PRIVS, r);
-                r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp);
-                if (r < 0)
-                        child_fail(p, STEP_SECCOMP, r);
+                if (!p->seccomp_inherited) {
+                        r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp);
+                        if (r < 0)
+                                child_fail(p, STEP_SECCOMP, r);
+                }
         }
 
         child_exec(p);
@@ -502,14 +504,26 @@ _child_ int child_zygote(void *zygote) {
         r = child_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
         if (r >= 0)
                 r = child_syscall(SYS_prctl, PR_SET_NAME, "executor-zygote");
-        if (r >= 0)
+        if (r >= 0 && z->userns_fd >= 0)
+                r = child_syscall(SYS_setns, z->userns_fd, CLONE_NEWUSER);
+        else if (r >= 0) {
                 r = child_syscall(SYS_unshare, CLONE_NEWUSER);
-        if (r >= 0)
-                r = child_write_file("/proc/self/uid_map", z->uid_map);
-        if (r >= 0)
-                r = child_write_file("/proc/self/setgroups", "deny");
-        if (r >= 0)
-                r = child_write_file("/proc/self/gid_map", z->gid_map);
+                if (r >= 0)
+                        r = child_write_file("/proc/self/uid_map", z->uid_map);
+                if (r >= 0)
+                        r = child_write_file("/proc/self/setgroups", "deny");
+                if (r >= 0)
+                        r = child_write_file("/proc/self/gid_map", z->gid_map);
+                if (r >= 0)
+                        r = child_open_proc("/proc/self/ns/user");
+                if (r >= 0)
+                        z->new_userns_fd = (int) r;
+        }
+        /* We have CAP_SYS_ADMIN in our user namespace: no need for no_new_privs (each job sets it). */
+        if (r >= 0 && z->seccomp)
+                r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, z->seccomp);
+        if (r > 0)
+                r = 0;
         (void) child_syscall(SYS_sendto, z->socket, &r, sizeof r, MSG_NOSIGNAL, NULL, 0);
         if (r < 0)
                 return 1;

@@ -95,7 +95,10 @@ typedef struct ChildLaunch {
 
 /* The zygote's state, in memory that outlives it. */
 typedef struct ChildZygote {
-        char uid_map[64], gid_map[64]; /* of the pool's user namespace: our own uid and gid, no others */
+        int userns_fd;                 /* the pool's user namespace to join, or -EBADF to create it: */
+        char uid_map[64], gid_map[64]; /* mapping our own uid and gid, no others */
+        int new_userns_fd;             /* written: an fd of the one it created */
+        const struct sock_fprog *seccomp; /* a filter for the jobs it clones to inherit, or NULL */
         /* Its end of a stream socket pair: it reads ChildPlan pointers and answers one byte for each once
          * done with it; at start, it sends a long: 0 once it is ready, or -errno. */
         int socket;
@@ -127,6 +130,7 @@ typedef struct ChildPlan {
         int tty_socket;        /* where the child sends the master, or -EBADF for a pty from the host */
         struct winsize winsize;
         const struct sock_fprog *seccomp;
+        bool seccomp_inherited; /* from the zygote: set no_new_privs, install nothing */
         char *program;
         char **candidates; /* NULL-terminated */
         char **argv;       /* each one allocation, pointers and strings: the child reads them after */

@@ -41,21 +41,23 @@
  * Network namespaces are reused.  Creating one costs the kernel about 0.4 ms (registering its sysctls and
  * proc entries) and destroying it as much again in a kernel worker, most of a trivial job's cost, so the
  * executor keeps a pool of them for each of disabled (lo down) and loopback (lo up), all owned by one user
- * namespace that maps nothing but our uid and gid.  The zygote (child_zygote()), a process that shares our
- * memory and fd table, creates that user namespace and lives in it, where it has every capability, and
- * clones the pool's jobs for us: for each, it joins the network namespace we hand it (or creates one for the
- * pool) and clones the job from there with CLONE_PARENT, so that the job is our child like any other; it
- * answers through a socket that the loop watches, so we never wait for it.  The job's user namespace is then
- * a child of the pool's: the job has every capability over its own namespaces but none over the network
- * namespace, so it cannot bring lo up or down, add addresses or routes, or mount a sysfs (the zygote mounts
- * one for it).  The sysctls of the namespace are writable by the host's root whatever its capabilities, so a
- * job that runs as the host's root gets a pooled namespace only if it has no proc and no bind mount to reach
- * /proc/sys through.  A namespace serves one job at a time, goes back to the pool once that job's PID 1 is
- * reaped (every process of the job is gone, and every socket they held with them), and is handed out again
- * only if the kernel counts no socket in it at all (its /proc/net/sockstat, opened from inside when it was
- * made): a listening socket kept alive by file descriptors in flight, or a TCP connection in TIME_WAIT, gets
- * it thrown away instead, so that a job never finds what an earlier one left, not even a port in use.
- * Whatever fails on that path, the job gets a network namespace of its own, as outside the pool. */
+ * namespace that maps nothing but our uid and gid.  Two zygotes (child_zygote()), processes that share our
+ * memory and fd table, live in that user namespace (the first creates it), where they have every capability,
+ * and clone the pool's jobs for us: for each, one joins the network namespace we hand it (or creates one for
+ * the pool) and clones the job from there with CLONE_PARENT, so that the job is our child like any other; it
+ * answers through a socket that the loop watches, so we never wait for it.  The second zygote serves the
+ * jobs with the seccomp filter: it installed the filter once, and the jobs inherit it, which spares each of
+ * them the kernel's work of installing it.  The job's user namespace is then a child of the pool's: the job
+ * has every capability over its own namespaces but none over the network namespace, so it cannot bring lo up
+ * or down, add addresses or routes, or mount a sysfs (the zygote mounts one for it).  The sysctls of the
+ * namespace are writable by the host's root whatever its capabilities, so a job that runs as the host's root
+ * gets a pooled namespace only if it has no proc and no bind mount to reach /proc/sys through.  A namespace
+ * serves one job at a time, goes back to the pool once that job's PID 1 is reaped (every process of the job
+ * is gone, and every socket they held with them), and is handed out again only if the kernel counts no
+ * socket in it at all (its /proc/net/sockstat, opened from inside when it was made): a listening socket kept
+ * alive by file descriptors in flight, or a TCP connection in TIME_WAIT, gets it thrown away instead, so
+ * that a job never finds what an earlier one left, not even a port in use.  Whatever fails on that path,
+ * the job gets a network namespace of its own, as outside the pool. */
 
 #include <assert.h>
 #include <errno.h>
@@ -189,6 +191,16 @@ struct Launch {
         Launch *next;
 };
 
+/* A zygote (see child_zygote()), and the jobs handed to it, which it answers for in order. */
+typedef struct Zygote {
+        int pidfd;
+        int socket;           /* our end; its own is child.socket */
+        sd_event_source *source, *exit_source;
+        ChildZygote child;    /* the zygote reads it */
+        void *stack;          /* with a guard page below */
+        Launch *launches, *launches_last;
+} Zygote;
+
 typedef struct Orphan Orphan;
 struct Orphan {
         Executor *executor;
@@ -247,14 +259,10 @@ struct Executor {
         Orphan *orphans;
         size_t n_orphans;
 
-        /* The pool of network namespaces and its zygote (see child_zygote()), which owns them: without it,
-         * no pool. */
-        int zygote_pidfd;
-        int zygote_socket;    /* our end; the zygote's is zygote.socket */
-        sd_event_source *zygote_source, *zygote_exit_source;
-        ChildZygote zygote;   /* the zygote reads it */
-        void *zygote_stack;   /* with a guard page below */
-        Launch *launches, *launches_last; /* in the order the zygote answers */
+        /* The pool of network namespaces and its zygotes, which own them (without them, no pool): one for
+         * the jobs without the seccomp filter, one for those with it, which it installed once for all its
+         * clones to inherit. */
+        Zygote zygotes[2];
         NetnsPool pools[NETWORK_LOCAL]; /* NETWORK_DISABLED and NETWORK_LOOPBACK */
 };
 
@@ -352,31 +360,50 @@ static pid_t clone_vm(int (*fn)(void *), void *top, unsigned long flags, void *a
         return pid < 0 ? -error : pid;
 }
 
-/* ---- the pool of network namespaces, and its zygote ---- */
+/* ---- the pool of network namespaces, and its zygotes ---- */
 
 static bool executor_has_zygote(const Executor *x) {
-        return x->zygote_socket >= 0;
+        return x->zygotes[0].socket >= 0;
 }
 
 static void executor_netns_give_back(Executor *x, Network network, PooledNetns *n) {
         netns_pool_give_back(&x->pools[network], n, executor_has_zygote(x), now(CLOCK_MONOTONIC));
 }
 
-/* No pool any more: the zygote goes, the namespaces in use are closed when their jobs give them back.  Jobs
- * that the zygote has not answered for yet are the caller's to finish. */
-static void executor_netns_pool_disable(Executor *x) {
+static void zygote_init(Zygote *z) {
+        *z = (Zygote) {
+                .pidfd = -EBADF,
+                .socket = -EBADF,
+                .child.socket = -EBADF,
+                .child.userns_fd = -EBADF,
+                .child.new_userns_fd = -EBADF,
+        };
+}
+
+/* End the zygote; the jobs it has not answered for are the caller's to finish. */
+static void zygote_stop(Zygote *z) {
         siginfo_t si;
 
-        x->zygote_source = sd_event_source_disable_unref(x->zygote_source);
-        x->zygote_exit_source = sd_event_source_disable_unref(x->zygote_exit_source);
-        /* End of file makes the zygote exit (it never blocks but on its socket). */
-        x->zygote_socket = safe_close(x->zygote_socket);
-        if (x->zygote_pidfd >= 0)
-                while (waitid(P_PIDFD, (id_t) x->zygote_pidfd, &si, WEXITED) < 0 && errno == EINTR)
+        z->source = sd_event_source_disable_unref(z->source);
+        z->exit_source = sd_event_source_disable_unref(z->exit_source);
+        /* End of file makes it exit (it never blocks but on its socket). */
+        z->socket = safe_close(z->socket);
+        if (z->pidfd >= 0)
+                while (waitid(P_PIDFD, (id_t) z->pidfd, &si, WEXITED) < 0 && errno == EINTR)
                         ;
-        x->zygote_pidfd = safe_close(x->zygote_pidfd);
-        /* Shared fd table: the zygote's end is ours to close, once it is gone. */
-        x->zygote.socket = safe_close(x->zygote.socket);
+        z->pidfd = safe_close(z->pidfd);
+        /* Shared fd table: its end of the socket is ours to close, once it is gone. */
+        z->child.socket = safe_close(z->child.socket);
+        z->child.new_userns_fd = safe_close(z->child.new_userns_fd);
+        if (z->stack)
+                (void) munmap(z->stack, ZYGOTE_STACK_SIZE + CHILD_STACK_GUARD);
+        z->stack = NULL;
+}
+
+/* No pool any more: the zygotes go, the namespaces in use are closed when their jobs give them back. */
+static void executor_netns_pool_disable(Executor *x) {
+        for (size_t i = 0; i < ELEMENTSOF(x->zygotes); i++)
+                zygote_stop(&x->zygotes[i]);
         for (Network m = 0; m < NETWORK_LOCAL; m++)
                 netns_pool_set_max(&x->pools[m], 0);
 }
@@ -391,10 +418,10 @@ void executor_set_netns_pool_max(Executor *x, size_t n) {
 
 /* Receive the zygote's answer.  Its end of the socket is in our fd table too, so its death is no end of
  * file: watch its pidfd as well. */
-static int executor_zygote_recv(Executor *x, void *buf, size_t size) {
+static int zygote_recv(Zygote *z, void *buf, size_t size) {
         struct pollfd p[2] = {
-                { .fd = x->zygote_socket, .events = POLLIN },
-                { .fd = x->zygote_pidfd, .events = POLLIN },
+                { .fd = z->socket, .events = POLLIN },
+                { .fd = z->pidfd, .events = POLLIN },
         };
         ssize_t n;
 
@@ -403,7 +430,7 @@ static int executor_zygote_recv(Executor *x, void *buf, size_t size) {
                         return -errno;
         if (!(p[0].revents & POLLIN))
                 return -ECHILD;
-        n = recv(x->zygote_socket, buf, size, MSG_WAITALL);
+        n = recv(z->socket, buf, size, MSG_WAITALL);
         if (n < 0)
                 return -errno;
         return n == (ssize_t) size ? 0 : -EBADMSG;
@@ -412,51 +439,67 @@ static int executor_zygote_recv(Executor *x, void *buf, size_t size) {
 static int on_zygote_answer(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static int on_zygote_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-/* Start the zygote in the pool's user namespace, which it creates: it maps our uid and gid onto themselves,
- * so a job's user namespace inside it maps the job's user onto ours just as outside. */
-static int executor_start_zygote(Executor *x) {
+/* Start a zygote in the pool's user namespace: it joins userns_fd, or creates the namespace when that is
+ * -EBADF, mapping our uid and gid onto themselves, so that a job's user namespace inside it maps the job's
+ * user onto ours just as outside (ret_userns_fd: an fd of it, for the next zygote).  With seccomp, it
+ * installs that filter, which the jobs it clones inherit. */
+static int zygote_start(Executor *x, Zygote *z, int userns_fd, const struct sock_fprog *seccomp,
+                        int *ret_userns_fd) {
         long status;
         int sp[2], r;
         pid_t pid;
 
         if (!CHILD_CLONE)
                 return -EOPNOTSUPP;
-        r = stack_new(ZYGOTE_STACK_SIZE, &x->zygote_stack);
+        r = stack_new(ZYGOTE_STACK_SIZE, &z->stack);
         if (r < 0)
                 return r;
         /* A stream: as many jobs may wait for it as we like (a datagram queue holds ten). */
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
                 return -errno;
-        x->zygote_socket = sp[0];
-        x->zygote.socket = sp[1];
-        snprintf(x->zygote.uid_map, sizeof x->zygote.uid_map, "%u %u 1\n", (unsigned) x->uid,
+        z->socket = sp[0];
+        z->child.socket = sp[1];
+        z->child.userns_fd = userns_fd;
+        z->child.seccomp = seccomp;
+        snprintf(z->child.uid_map, sizeof z->child.uid_map, "%u %u 1\n", (unsigned) x->uid,
                  (unsigned) x->uid);
-        snprintf(x->zygote.gid_map, sizeof x->zygote.gid_map, "%u %u 1\n", (unsigned) x->gid,
+        snprintf(z->child.gid_map, sizeof z->child.gid_map, "%u %u 1\n", (unsigned) x->gid,
                  (unsigned) x->gid);
 
-        /* No CLONE_VFORK: it lives on.  Its fd table is ours, so the fds it opens (pidfds, namespaces) are.
-         */
-        pid = clone_vm(child_zygote, stack_top(x->zygote_stack, ZYGOTE_STACK_SIZE),
-                       CLONE_FILES | CLONE_PIDFD | SIGCHLD, &x->zygote, &x->zygote_pidfd);
+        /* No CLONE_VFORK: it lives on.  Its fd table is ours: the fds it opens (pidfds, namespaces) too. */
+        pid = clone_vm(child_zygote, stack_top(z->stack, ZYGOTE_STACK_SIZE),
+                       CLONE_FILES | CLONE_PIDFD | SIGCHLD, &z->child, &z->pidfd);
         if (pid < 0)
                 return pid;
 
-        r = executor_zygote_recv(x, &status, sizeof status);
+        r = zygote_recv(z, &status, sizeof status);
         if (r < 0)
                 return r;
         if (status < 0)
                 return (int) status;
 
         /* From now on its answers come through the loop. */
-        r = sd_event_add_io(x->event, &x->zygote_source, x->zygote_socket, EPOLLIN, on_zygote_answer, x);
+        r = sd_event_add_io(x->event, &z->source, z->socket, EPOLLIN, on_zygote_answer, x);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(x->zygote_source, "executor-zygote");
-        r = sd_event_add_io(x->event, &x->zygote_exit_source, x->zygote_pidfd, EPOLLIN, on_zygote_exit, x);
+        (void) sd_event_source_set_description(z->source, "executor-zygote");
+        r = sd_event_add_io(x->event, &z->exit_source, z->pidfd, EPOLLIN, on_zygote_exit, x);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(x->zygote_exit_source, "executor-zygote-exit");
+        (void) sd_event_source_set_description(z->exit_source, "executor-zygote-exit");
+        if (ret_userns_fd)
+                *ret_userns_fd = TAKE_FD(z->child.new_userns_fd);
         return 0;
+}
+
+static int executor_start_zygotes(Executor *x) {
+        _cleanup_close_ int userns_fd = -EBADF;
+        int r;
+
+        r = zygote_start(x, &x->zygotes[0], /* userns_fd= */ -EBADF, /* seccomp= */ NULL, &userns_fd);
+        if (r < 0)
+                return r;
+        return zygote_start(x, &x->zygotes[1], userns_fd, &x->seccomp, /* ret_userns_fd= */ NULL);
 }
 
 /* ---- Executor ---- */
@@ -480,7 +523,9 @@ int executor_new(sd_event *event, const char *scratch_dir, Executor **ret) {
         x = calloc(1, sizeof *x);
         if (!x)
                 return -ENOMEM;
-        x->null_fd = x->zygote_pidfd = x->zygote_socket = x->zygote.socket = -EBADF;
+        x->null_fd = -EBADF;
+        for (size_t i = 0; i < ELEMENTSOF(x->zygotes); i++)
+                zygote_init(&x->zygotes[i]);
         x->event = sd_event_ref(event);
         x->uid = geteuid();
         x->gid = getegid();
@@ -519,9 +564,9 @@ int executor_new(sd_event *event, const char *scratch_dir, Executor **ret) {
         };
 
         /* Without a pool, every job makes a network namespace of its own: slower, nothing else. */
-        r = executor_start_zygote(x);
+        r = executor_start_zygotes(x);
         if (r < 0) {
-                log_debug_errno(r, "Failed to start the zygote of the network namespace pool, running "
+                log_debug_errno(r, "Failed to start the zygotes of the network namespace pool, running "
                                 "without one: %m");
                 executor_netns_pool_disable(x);
         }
@@ -584,8 +629,6 @@ Executor *executor_free(Executor *x) {
         }
 
         executor_netns_pool_disable(x);
-        if (x->zygote_stack)
-                (void) munmap(x->zygote_stack, ZYGOTE_STACK_SIZE + CHILD_STACK_GUARD);
         safe_close(x->null_fd);
         if (x->root_dir)
                 (void) rmdir(x->root_dir);
@@ -1369,6 +1412,7 @@ static pid_t plan_clone(ChildPlan *p, Network network, int *ret_pidfd) {
                 p->unshare_flags |= CLONE_NEWNET;
         p->loopback = network == NETWORK_LOOPBACK;
         p->sysfs_fd = -EBADF;
+        p->seccomp_inherited = false;
         return clone_vm(child_entry, stack_top(p->stack, CHILD_STACK_SIZE),
                         CLONE_NEWUSER | CLONE_NEWPID | CLONE_PIDFD | SIGCHLD |
                                 (CHILD_RAW_SYSCALLS ? 0 : CLONE_VFORK),
@@ -1454,85 +1498,102 @@ static void executor_launch_complete(Executor *x, Launch *l) {
         launch_free(l);
 }
 
-static Launch *executor_launch_pop(Executor *x) {
-        Launch *l = x->launches;
+static Launch *zygote_launch_pop(Zygote *z) {
+        Launch *l = z->launches;
 
         if (l) {
-                x->launches = l->next;
-                if (!x->launches)
-                        x->launches_last = NULL;
+                z->launches = l->next;
+                if (!z->launches)
+                        z->launches_last = NULL;
                 l->next = NULL;
         }
         return l;
 }
 
-/* The zygote is gone (or failing): no pool any more.  The jobs it has not cloned, we clone ourselves. */
+/* A zygote is gone (or failing): no pool any more.  The jobs they have not cloned, we clone ourselves. */
 static void executor_zygote_lost(Executor *x, int error) {
-        Launch *l;
-
-        log_debug_errno(error, "The zygote of the network namespace pool failed, running without a pool: "
-                        "%m");
+        log_debug_errno(error, "A zygote of the network namespace pool failed, running without a pool: %m");
         executor_netns_pool_disable(x);
-        while ((l = executor_launch_pop(x))) {
-                ChildLaunch *cl = &l->plan->launch;
+        for (size_t i = 0; i < ELEMENTSOF(x->zygotes); i++)
+                for (Launch *l; (l = zygote_launch_pop(&x->zygotes[i]));) {
+                        ChildLaunch *cl = &l->plan->launch;
 
-                /* Gone half-way through a clone: the kernel wrote the pidfd, but we have no pid. */
-                if (cl->pid < 0 && cl->pidfd >= 0) {
-                        reap_sync(cl->pidfd);
-                        cl->pidfd = safe_close(cl->pidfd);
+                        /* Gone half-way through a clone: the kernel wrote the pidfd, but we have no pid. */
+                        if (cl->pid < 0 && cl->pidfd >= 0) {
+                                reap_sync(cl->pidfd);
+                                cl->pidfd = safe_close(cl->pidfd);
+                        }
+                        if (cl->pid < 0 && l->execution) {
+                                if (l->plan->sysfs_fd >= 0)
+                                        (void) close(l->plan->sysfs_fd);
+                                cl->pid = plan_clone(l->plan, l->network, &cl->pidfd);
+                        }
+                        executor_launch_complete(x, l);
                 }
-                if (cl->pid < 0 && l->execution) {
-                        if (l->plan->sysfs_fd >= 0)
-                                (void) close(l->plan->sysfs_fd);
-                        cl->pid = plan_clone(l->plan, l->network, &cl->pidfd);
+}
+
+static Zygote *executor_find_zygote(Executor *x, sd_event_source *s) {
+        for (size_t i = 0; i < ELEMENTSOF(x->zygotes); i++)
+                if (IN_SET(s, x->zygotes[i].source, x->zygotes[i].exit_source))
+                        return &x->zygotes[i];
+        return NULL;
+}
+
+/* Take the zygote's answers: one byte for each job, in the order we handed them over. */
+static void zygote_take_answers(Executor *x, Zygote *z) {
+        char buf[64];
+        ssize_t n;
+
+        n = recv(z->socket, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && IN_SET(errno, EAGAIN, EINTR))
+                return;
+        if (n <= 0) {
+                executor_zygote_lost(x, n < 0 ? -errno : -EPIPE);
+                return;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+                if (!z->launches) {
+                        executor_zygote_lost(x, -EBADMSG);
+                        return;
                 }
-                executor_launch_complete(x, l);
+                executor_launch_complete(x, zygote_launch_pop(z));
         }
 }
 
 static int on_zygote_answer(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Executor *x = userdata;
-        char buf[64];
-        ssize_t n;
+        Zygote *z = executor_find_zygote(x, s);
 
-        /* One byte for each job, in the order we handed them over. */
-        n = recv(x->zygote_socket, buf, sizeof buf, MSG_DONTWAIT);
-        if (n < 0 && IN_SET(errno, EAGAIN, EINTR))
-                return 0;
-        if (n <= 0) {
-                executor_zygote_lost(x, n < 0 ? -errno : -EPIPE);
-                return 0;
-        }
-        for (ssize_t i = 0; i < n; i++) {
-                if (!x->launches) {
-                        executor_zygote_lost(x, -EBADMSG);
-                        return 0;
-                }
-                executor_launch_complete(x, executor_launch_pop(x));
-        }
+        assert(z);
+        zygote_take_answers(x, z);
         return 0;
 }
 
 static int on_zygote_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Executor *x = userdata;
+        Zygote *z = executor_find_zygote(x, s);
 
+        assert(z);
         /* Its last answers may still be on their way: take them first. */
-        (void) on_zygote_answer(NULL, -EBADF, 0, x);
+        zygote_take_answers(x, z);
         if (executor_has_zygote(x))
                 executor_zygote_lost(x, -ECHILD);
         return 0;
 }
 
-/* Wait for the zygote to answer for every job we handed it. */
+/* Wait for the zygotes to answer for every job we handed them. */
 static void executor_launches_drain(Executor *x) {
-        while (x->launches) {
-                char c;
-                int r = executor_zygote_recv(x, &c, sizeof c);
-                if (r < 0) {
-                        executor_zygote_lost(x, r);
-                        return;
+        for (size_t i = 0; i < ELEMENTSOF(x->zygotes); i++) {
+                Zygote *z = &x->zygotes[i];
+                while (z->launches) {
+                        char c;
+                        int r = zygote_recv(z, &c, sizeof c);
+                        if (r < 0) {
+                                executor_zygote_lost(x, r);
+                                return;
+                        }
+                        executor_launch_complete(x, zygote_launch_pop(z));
                 }
-                executor_launch_complete(x, executor_launch_pop(x));
         }
 }
 
@@ -1557,6 +1618,7 @@ static bool executor_netns_poolable(const Executor *x, const ExecSpec *spec) {
 static int execution_launch(Execution *e, const ExecSpec *spec, const int *child_fds, size_t n_child_fds) {
         Executor *x = e->executor;
         NetnsPool *pool = &x->pools[spec->network];
+        Zygote *z = &x->zygotes[spec->seccomp];
         ChildPlan *p = e->plan;
         PooledNetns netns = POOLED_NETNS_NULL;
         Launch *l;
@@ -1584,10 +1646,12 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
         for (size_t i = 0; i < p->n_mounts; i++)
                 if (p->mounts[i].type == MOUNT_SYS)
                         p->launch.sysfs = true;
+        p->seccomp_inherited = spec->seccomp;
 
         /* A pointer is all it needs: it shares our memory. */
-        if (send(x->zygote_socket, &p, sizeof p, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t) sizeof p) {
+        if (send(z->socket, &p, sizeof p, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t) sizeof p) {
                 log_debug_errno(errno, "Failed to hand a job to the zygote, cloning it ourselves: %m");
+                p->seccomp_inherited = false;
                 executor_netns_give_back(x, spec->network, &netns);
                 free(l);
                 return -EAGAIN;
@@ -1601,11 +1665,11 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
         };
         for (size_t i = 0; i < ELEMENTSOF(l->child_fds); i++)
                 l->child_fds[i] = i < n_child_fds ? child_fds[i] : -EBADF;
-        if (x->launches_last)
-                x->launches_last->next = l;
+        if (z->launches_last)
+                z->launches_last->next = l;
         else
-                x->launches = l;
-        x->launches_last = l;
+                z->launches = l;
+        z->launches_last = l;
         e->launch = l;
         return 0;
 }

@@ -88,15 +88,15 @@ typedef void (*ExecDoneFunc)(Execution *e, ExecResult *result, void *userdata);
 typedef void (*ExecTtyOutputFunc)(Execution *e, const void *data, size_t size, void *userdata);
 
 /* Shared, prepared state: the seccomp program, a scratch directory for mount points, cached host facts, and
- * the zygote, a process of ours that makes the pooled network namespaces and clones the jobs that use them.
+ * two zygotes, processes of ours that make the pooled network namespaces and clone the jobs that use them.
  * One per worker. scratch_dir must exist, be absolute and be private to this worker; the executor creates
  * "root" and "empty" in it (removed again by executor_free).  SIGCHLD must not be set to SIG_IGN (children are
- * reaped through their pidfds; it need not be blocked).  Call it from the loop's thread: the zygote and the
+ * reaped through their pidfds; it need not be blocked).  Call it from the loop's thread: the zygotes and the
  * jobs die with that thread. */
 typedef struct Executor Executor;
 int executor_new(sd_event *event, const char *scratch_dir, Executor **ret);
 /* Kills and reaps, synchronously, every job still running (their done is not called; their Executions stay
- * valid but inert, to be freed by their owners), every orphan, and the zygote. */
+ * valid but inert, to be freed by their owners), every orphan, and the zygotes. */
 Executor *executor_free(Executor *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Executor *, executor_free);
 /* How many jobs freed while running are still being killed and reaped. */
@@ -114,7 +114,7 @@ void executor_set_netns_pool_max(Executor *x, size_t n);
  * the host.
  *
  * Failures of our own (out of memory or fds, clone refused) are returned as -errno, as is an invalid spec
- * (-EINVAL: no program, user or group -1, NULL arrays); a clone refused to the zygote, later, arrives as
+ * (-EINVAL: no program, user or group -1, NULL arrays); a clone refused to a zygote, later, arrives as
  * EXEC_ERROR.  Everything that is wrong with the job itself (a missing layer, a bad or missing mount point,
  * a missing program...) arrives as EXEC_ERROR through done, from the event loop, never from inside
  * executor_start(). */
