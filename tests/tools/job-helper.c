@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <linux/bpf.h>
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
@@ -19,8 +20,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
 static int usage(void) {
         fprintf(stderr, "usage: job-helper COMMAND [ARG...]\n");
@@ -83,6 +89,154 @@ static void fill(int fd, long n, char c) {
                         exit(3);
                 n -= k;
         }
+}
+
+/* An abstract unix socket address: "@name". */
+static socklen_t abstract_address(struct sockaddr_un *a, const char *name) {
+        size_t l = strlen(name);
+        memset(a, 0, sizeof *a);
+        a->sun_family = AF_UNIX;
+        if (l > sizeof a->sun_path - 1)
+                l = sizeof a->sun_path - 1;
+        memcpy(a->sun_path + 1, name, l);
+        return (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + l);
+}
+
+static int unix_listen(const char *name) {
+        struct sockaddr_un a;
+        socklen_t l = abstract_address(&a, name);
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (s < 0 || bind(s, (struct sockaddr *) &a, l) < 0 || listen(s, 1) < 0)
+                return -1;
+        return s;
+}
+
+static int tcp_listen(int port) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0 || bind(s, (struct sockaddr *) &a, sizeof a) < 0 || listen(s, 1) < 0)
+                return -1;
+        return s;
+}
+
+/* Report that we listen, then stay (that many seconds) or exit, closing it. */
+static int report_listening(int s, const char *seconds) {
+        if (s < 0) {
+                printf("listen %s\n", strerrorname_np(errno));
+                return 0;
+        }
+        printf("listening\n");
+        fflush(stdout);
+        if (seconds)
+                usleep((useconds_t) (atof(seconds) * 1e6));
+        return 0;
+}
+
+/* Get (and set, with set) the flags of lo through an ioctl, which needs no netlink. */
+static int lo_flags(int set, short *flags) {
+        struct ifreq r = {};
+        int s = socket(AF_UNIX, SOCK_DGRAM, 0), k;
+        strcpy(r.ifr_name, "lo");
+        if (s < 0 || ioctl(s, SIOCGIFFLAGS, &r) < 0)
+                return -1;
+        if (set) {
+                r.ifr_flags = (short) (*flags >= 0 ? r.ifr_flags | *flags : r.ifr_flags & *flags);
+                k = ioctl(s, SIOCSIFFLAGS, &r);
+        } else {
+                *flags = r.ifr_flags;
+                k = 0;
+        }
+        close(s);
+        return k;
+}
+
+static int network_command(int argc, char **argv) {
+        const char *cmd = argv[1];
+
+        if (strcmp(cmd, "netns") == 0) {
+                /* The network namespace's cookie: unique to it, and readable without privileges. */
+                uint64_t cookie = 0;
+                socklen_t l = sizeof cookie;
+                int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+                if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &l) < 0) {
+                        printf("netns %s\n", strerrorname_np(errno));
+                        return 1;
+                }
+                printf("netns=%llu\n", (unsigned long long) cookie);
+                return 0;
+        }
+        if (strcmp(cmd, "unix-listen") == 0 && (argc == 3 || argc == 4))
+                return report_listening(unix_listen(argv[2]), argc == 4 ? argv[3] : NULL);
+        if (strcmp(cmd, "tcp-listen") == 0 && (argc == 3 || argc == 4))
+                return report_listening(tcp_listen(atoi(argv[2])), argc == 4 ? argv[3] : NULL);
+        if (strcmp(cmd, "unix-connect") == 0 && argc == 3) {
+                struct sockaddr_un a;
+                socklen_t l = abstract_address(&a, argv[2]);
+                int s = socket(AF_UNIX, SOCK_STREAM, 0);
+                return print_errno("unix-connect", connect(s, (struct sockaddr *) &a, l));
+        }
+        if (strcmp(cmd, "unix-leak") == 0 && argc == 3) {
+                /* Leave the listening socket alive after we are gone: in flight in a socket that holds
+                 * itself (a cycle only the kernel's garbage collector frees). */
+                int s = unix_listen(argv[2]), p[2];
+                char buf[CMSG_SPACE(2 * sizeof(int))] = {};
+                struct iovec iov = { .iov_base = (void *) "x", .iov_len = 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
+                                     .msg_controllen = sizeof buf };
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                if (s < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, p) < 0)
+                        return 1;
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+                memcpy(CMSG_DATA(c), (int[]) { s, p[1] }, 2 * sizeof(int));
+                if (sendmsg(p[0], &mh, 0) < 0)
+                        return 1;
+                printf("leaked\n");
+                return 0;
+        }
+        if (strcmp(cmd, "tcp-time-wait") == 0 && argc == 3) {
+                /* A connection that we close first, so that our end stays in TIME_WAIT. */
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) atoi(argv[2])),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                int l = tcp_listen(atoi(argv[2])), c = socket(AF_INET, SOCK_STREAM, 0), s;
+                char b;
+                if (l < 0 || c < 0 || connect(c, (struct sockaddr *) &a, sizeof a) < 0 ||
+                    (s = accept(l, NULL, NULL)) < 0) {
+                        printf("tcp %s\n", strerrorname_np(errno));
+                        return 0;
+                }
+                close(s);
+                (void) read(c, &b, 1); /* end of file: the FIN arrived */
+                close(c);
+                printf("time-wait\n");
+                return 0;
+        }
+        if (strcmp(cmd, "lo") == 0) {
+                short flags;
+                if (lo_flags(0, &flags) < 0)
+                        printf("lo %s\n", strerrorname_np(errno));
+                else
+                        printf("lo %s\n", flags & IFF_UP ? "up" : "down");
+                return 0;
+        }
+        if (strcmp(cmd, "lo-set") == 0 && argc == 3) {
+                short flags = strcmp(argv[2], "up") == 0 ? IFF_UP : (short) ~IFF_UP;
+                return print_errno("lo-set", lo_flags(1, &flags));
+        }
+        if (strcmp(cmd, "sysctl") == 0 && argc == 4) {
+                /* Write a value to a file of /proc/sys (or /sys). */
+                int fd = open(argv[2], O_WRONLY);
+                if (fd >= 0 && write(fd, argv[3], strlen(argv[3])) < 0) {
+                        int e = errno;
+                        close(fd);
+                        errno = e;
+                        fd = -1;
+                }
+                return print_errno("sysctl", fd);
+        }
+        return -1;
 }
 
 int main(int argc, char **argv) {
@@ -218,6 +372,9 @@ int main(int argc, char **argv) {
                         printf("%s\n", *e);
                 return 0;
         }
+        int r = network_command(argc, argv);
+        if (r >= 0)
+                return r;
         if (strcmp(cmd, "args") == 0) {
                 for (int i = 0; i < argc; i++)
                         printf("[%s]\n", argv[i]);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "basic/fd-util.h"
+#include "basic/parse-util.h"
 #include "basic/string-util.h"
 #include "basic/tests.h"
 #include "executor/executor.h"
@@ -285,6 +286,15 @@ TEST(signals) {
         ASSERT_EQ(j.result.status, SIGKILL);
         ASSERT_STREQ(job_out(&j), "started\n");
         job_done(&j);
+
+        /* Killed before it even exists (the zygote has not cloned it yet). */
+        job_init(&j, "exec sleep 100");
+        job_start(&j);
+        ASSERT_OK(execution_kill(j.e));
+        job_wait(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_SIGNALED);
+        ASSERT_EQ(j.result.status, SIGKILL);
+        job_done(&j);
 }
 
 TEST(timeout) {
@@ -327,6 +337,18 @@ TEST(orphans_die_with_the_job) {
         job_done(&j);
 }
 
+/* The sleep job of free_while_running is gone, and was never reported. */
+static void assert_sleep_gone(const Job *j, const char *arg) {
+        ASSERT_FALSE(j->done);
+        ASSERT_FALSE(host_has_process("sleep", arg));
+}
+
+/* Free the executor, which kills and reaps what is left, synchronously, and make a new one. */
+static void executor_renew(void) {
+        T.x = executor_free(T.x);
+        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
+}
+
 TEST(free_while_running) {
         char arg[32];
         Job j;
@@ -342,33 +364,44 @@ TEST(free_while_running) {
         ASSERT_EQ(executor_n_orphans(T.x), 1);
         while (executor_n_orphans(T.x) > 0)
                 ASSERT_OK(sd_event_run(T.event, UINT64_MAX));
-        ASSERT_FALSE(j.done);
-        ASSERT_FALSE(host_has_process("sleep", arg));
+        assert_sleep_gone(&j, arg);
+
+        /* Freed before the zygote cloned it: killed and reaped as soon as it exists... */
+        job_start(&j);
+        j.e = execution_free(j.e);
+        while (executor_n_orphans(T.x) == 0)
+                ASSERT_OK(sd_event_run(T.event, UINT64_MAX));
+        while (executor_n_orphans(T.x) > 0)
+                ASSERT_OK(sd_event_run(T.event, UINT64_MAX));
+        assert_sleep_gone(&j, arg);
+        /* ... or by executor_free(). */
+        job_start(&j);
+        j.e = execution_free(j.e);
+        executor_renew();
+        assert_sleep_gone(&j, arg);
 
         /* executor_free() reaps what is left, synchronously. */
         job_start(&j);
         loop_for(200 * USEC_PER_MSEC);
         ASSERT_TRUE(host_has_process("sleep", arg));
         j.e = execution_free(j.e);
-        T.x = executor_free(T.x);
-        ASSERT_FALSE(host_has_process("sleep", arg));
-        ASSERT_FALSE(j.done);
-        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
+        executor_renew();
+        assert_sleep_gone(&j, arg);
 
         /* ... and running jobs too; their Executions stay valid until freed. */
         job_start(&j);
         loop_for(200 * USEC_PER_MSEC);
-        T.x = executor_free(T.x);
-        ASSERT_FALSE(host_has_process("sleep", arg));
-        ASSERT_FALSE(j.done);
+        executor_renew();
+        assert_sleep_gone(&j, arg);
         j.e = execution_free(j.e);
-        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
 }
 
 TEST(concurrent_jobs) {
-        Job jobs[6];
+        Job jobs[36];
 
-        /* They share the executor's scratch directory, each in its own mount namespace. */
+        /* They share the executor's scratch directory, each in its own mount namespace.  A pool as large as
+         * that: more jobs are handed to the zygote at once than a datagram socket queues. */
+        executor_set_netns_pool_max(T.x, ELEMENTSOF(jobs));
         for (size_t i = 0; i < ELEMENTSOF(jobs); i++) {
                 job_init(&jobs[i], "sleep 0.2; echo $FOO > /tmp/x; cat /tmp/x");
                 jobs[i].env[1] = i % 2 ? "FOO=odd" : "FOO=even";
@@ -383,6 +416,7 @@ TEST(concurrent_jobs) {
                 ASSERT_STREQ(job_out(&jobs[i]), i % 2 ? "odd\n" : "even\n");
                 job_done(&jobs[i]);
         }
+        executor_set_netns_pool_max(T.x, 4);
 }
 
 TEST(output_limits) {
@@ -751,6 +785,213 @@ TEST(network) {
         job_done(&j);
 }
 
+/* A child of ours with this name (comm), or 0. */
+static pid_t find_child(const char *comm) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        pid_t found = 0;
+
+        ASSERT_TRUE(d);
+        while (found == 0 && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *stat = NULL;
+                char *name, *end;
+                int ppid;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                path = strjoin("/proc/", de->d_name, "/stat");
+                ASSERT_TRUE(path);
+                if (read_full_file(path, 4096, &stat, NULL) < 0)
+                        continue;
+                /* "pid (comm) state ppid ..." */
+                name = strchr(stat, '(');
+                end = strrchr(stat, ')');
+                if (!name || !end || sscanf(end + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
+                        continue;
+                *end = 0;
+                if (streq(name + 1, comm) && sscanf(stat, "%d", &found) != 1)
+                        found = 0;
+        }
+        closedir(d);
+        return found;
+}
+
+static bool process_is_zombie(pid_t pid) {
+        _cleanup_free_ char *stat = NULL;
+        char path[64];
+        const char *end;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        ASSERT_OK(read_full_file(path, 4096, &stat, NULL));
+        end = strrchr(stat, ')');
+        ASSERT_TRUE(end);
+        return end[2] == 'Z';
+}
+
+/* The cookie of the job's network namespace, from the line "netns=N" that starts its output. */
+static uint64_t job_netns(const Job *j) {
+        const char *p = startswith(job_out(j), "netns=");
+        char num[32];
+        uint64_t v;
+        size_t l;
+
+        ASSERT_TRUE(p);
+        l = strspn(p, "0123456789");
+        ASSERT_TRUE(l > 0 && l < sizeof num);
+        memcpy(num, p, l);
+        num[l] = 0;
+        ASSERT_OK(safe_atou64(num, &v));
+        return v;
+}
+
+/* Run a job whose script starts with "helper netns; ", expect this output after the cookie, and return
+ * the cookie. */
+static uint64_t pool_job_run(Job *j, const char *expect) {
+        const char *rest;
+        uint64_t cookie;
+
+        job_run(j);
+        assert_exited(j, 0);
+        cookie = job_netns(j);
+        rest = strchr(job_out(j), '\n') + 1;
+        if (!streq(rest, expect)) {
+                fprintf(stderr, "expected:\n%sgot:\n%s", expect, rest);
+                abort();
+        }
+        job_done(j);
+        return cookie;
+}
+
+static void pool_job_init(Job *j, Network network, const char *script) {
+        job_init(j, script);
+        j->spec.network = network;
+}
+
+TEST(network_pool) {
+        _cleanup_free_ char *scratch = strjoin(T.tmp, "/scratch-pool");
+        bool root = geteuid() == 0;
+        uint64_t disabled, loopback, cookie;
+        Job j, jobs[3];
+
+        /* An executor of its own (and the only one, with the only zygote), with one pooled namespace per
+         * mode, so that the jobs run one after the other get the same one. */
+        ASSERT_TRUE(scratch);
+        ASSERT_SYSCALL(mkdir(scratch, 0755));
+        T.x = executor_free(T.x);
+        ASSERT_OK(executor_new(T.event, scratch, &T.x));
+        executor_set_netns_pool_max(T.x, 1);
+
+        /* disabled: lo is down, and stays so: the job has no capability over the namespace. */
+        pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper lo-set up; helper lo");
+        disabled = pool_job_run(&j, "lo-set: EPERM\nlo down\n");
+        pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper lo; ls /sys/class/net; "
+                                            "cat /sys/class/net/lo/flags; "
+                                            "helper sysctl /sys/class/net/lo/mtu 1280");
+        job_add_mount(&j, MOUNT_SYS, "/sys");
+        ASSERT_EQ(pool_job_run(&j, root ? "lo down\nlo\n0x8\nsysctl: EPERM\n"
+                                        : "lo down\nlo\n0x8\nsysctl: EACCES\n"),
+                  disabled);
+
+        /* loopback: lo is up, and stays so. */
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper lo-set down; helper lo");
+        loopback = pool_job_run(&j, "lo-set: EPERM\nlo up\n");
+        ASSERT_TRUE(loopback != disabled);
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper lo; cat /sys/class/net/lo/flags");
+        job_add_mount(&j, MOUNT_SYS, "/sys");
+        ASSERT_EQ(pool_job_run(&j, "lo up\n0x9\n"), loopback);
+
+        /* What a job listened on is gone with it, in the same namespace. */
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper unix-listen maelstrom-pool; "
+                                            "helper tcp-listen 4242");
+        ASSERT_EQ(pool_job_run(&j, "listening\nlistening\n"), loopback);
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper unix-connect maelstrom-pool; "
+                                            "helper connect 127.0.0.1 4242");
+        ASSERT_EQ(pool_job_run(&j, "unix-connect: ECONNREFUSED\nconnect: ECONNREFUSED\n"), loopback);
+        pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper unix-listen maelstrom-pool");
+        ASSERT_EQ(pool_job_run(&j, "listening\n"), disabled);
+        pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper unix-connect maelstrom-pool");
+        ASSERT_EQ(pool_job_run(&j, "unix-connect: ECONNREFUSED\n"), disabled);
+
+        /* A connection in TIME_WAIT would keep its port in use for a minute: that namespace is thrown away,
+         * and the next job gets a new one, where the port is free (and which goes to the pool). */
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper tcp-time-wait 4243");
+        ASSERT_EQ(pool_job_run(&j, "time-wait\n"), loopback);
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper tcp-listen 4243; helper lo");
+        cookie = pool_job_run(&j, "listening\nlo up\n");
+        ASSERT_TRUE(cookie != loopback);
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns");
+        ASSERT_EQ(pool_job_run(&j, ""), cookie);
+
+        /* sysctls: a job in a pooled namespace may not write them.  As the host's root it may (the kernel
+         * checks the uid only), so with a proc mount it gets a namespace of its own.  Either way, the next
+         * job sees the default. */
+        pool_job_init(&j, NETWORK_DISABLED,
+                      "helper netns; helper sysctl /proc/sys/net/ipv4/ip_local_port_range '40000 40100'; "
+                      "cat /proc/sys/net/ipv4/ip_local_port_range");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        cookie = pool_job_run(&j, root ? "sysctl: ok\n40000\t40100\n" : "sysctl: EACCES\n32768\t60999\n");
+        ASSERT_TRUE(root ? cookie != disabled : cookie == disabled);
+        pool_job_init(&j, NETWORK_DISABLED, "helper netns; cat /proc/sys/net/ipv4/ip_local_port_range");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        cookie = pool_job_run(&j, "32768\t60999\n");
+        ASSERT_TRUE(root ? cookie != disabled : cookie == disabled);
+
+        /* Jobs that run at once never share a namespace: two from the pool, the third one of its own. */
+        executor_set_netns_pool_max(T.x, 2);
+        pool_job_init(&jobs[0], NETWORK_DISABLED, "helper netns; helper unix-listen maelstrom-busy 1");
+        job_start(&jobs[0]);
+        loop_for(300 * USEC_PER_MSEC);
+        for (size_t i = 1; i < ELEMENTSOF(jobs); i++) {
+                pool_job_init(&jobs[i], NETWORK_DISABLED,
+                              "helper netns; helper unix-connect maelstrom-busy");
+                job_start(&jobs[i]);
+        }
+        {
+                uint64_t cookies[ELEMENTSOF(jobs)];
+                for (size_t i = 0; i < ELEMENTSOF(jobs); i++) {
+                        job_wait(&jobs[i]);
+                        assert_exited(&jobs[i], 0);
+                        cookies[i] = job_netns(&jobs[i]);
+                        ASSERT_STREQ(strchr(job_out(&jobs[i]), '\n') + 1,
+                                     i == 0 ? "listening\n" : "unix-connect: ECONNREFUSED\n");
+                        job_done(&jobs[i]);
+                }
+                ASSERT_EQ(cookies[0], disabled);
+                ASSERT_TRUE(cookies[0] != cookies[1] && cookies[1] != cookies[2] &&
+                            cookies[0] != cookies[2]);
+        }
+
+        /* A listening socket kept alive past the job (in flight, in a cycle that the kernel's garbage
+         * collector frees some time later) keeps the namespace from the next job until it is gone: either
+         * way, nothing answers there. */
+        pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper unix-leak maelstrom-leak");
+        (void) pool_job_run(&j, "leaked\n");
+        for (int i = 0; i < 5; i++) {
+                pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper unix-connect maelstrom-leak");
+                (void) pool_job_run(&j, "unix-connect: ECONNREFUSED\n");
+        }
+
+        /* Without its zygote the pool is gone, and jobs make their own namespaces. */
+        {
+                pid_t zygote = find_child("executor-zygote");
+                ASSERT_TRUE(zygote > 0);
+                ASSERT_SYSCALL(kill(zygote, SIGKILL));
+                while (!process_is_zombie(zygote))
+                        usleep(1000);
+                /* The executor notices from its loop (and then ends the other zygote too). */
+                loop_for(100 * USEC_PER_MSEC);
+        }
+        pool_job_init(&j, NETWORK_DISABLED, "helper netns; helper lo");
+        ASSERT_TRUE(pool_job_run(&j, "lo down\n") != disabled);
+        pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper lo-set down; helper lo");
+        ASSERT_TRUE(pool_job_run(&j, "lo-set: ok\nlo down\n") != loopback);
+        ASSERT_EQ(find_child("executor-zygote"), 0);
+
+        T.x = executor_free(T.x);
+        ASSERT_SYSCALL(rmdir(scratch));
+        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
+}
+
 TEST(seccomp) {
         static const char *const denied[] = { "keyctl", "add_key", "bpf", "perf_event_open", NULL };
         Job j;
@@ -770,6 +1011,17 @@ TEST(seccomp) {
         job_run(&j);
         ASSERT_STREQ(job_out(&j), "ok\n");
         job_done(&j);
+
+        /* One filter, and no_new_privs, whether the job installed the filter itself or inherited it from the
+         * zygote that cloned it (as an unprivileged user, jobs with a proc mount are in the pool); none
+         * without. */
+        for (int on = 0; on < 2; on++) {
+                job_init(&j, "grep -E '^(NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status");
+                job_add_mount(&j, MOUNT_PROC, "/proc");
+                j.spec.seccomp = on;
+                job_run_expect(&j, on ? "NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n"
+                                      : "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n");
+        }
 
         /* Without the filter, keyctl answers for itself. */
         job_init(&j, NULL);
@@ -913,6 +1165,7 @@ int main(int argc, char *argv[]) {
         RUN(mounts);
         RUN(errors);
         RUN(network);
+        RUN(network_pool);
         RUN(seccomp);
         RUN(tty);
 

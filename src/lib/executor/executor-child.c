@@ -12,6 +12,7 @@
 #include <linux/openat2.h>
 #include <linux/rtnetlink.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -208,7 +209,8 @@ _child_ static void child_tty(const ChildPlan *p, long devpts) {
         (void) child_syscall(SYS_close, p->tty_socket);
 }
 
-_child_ static void child_mount(const ChildPlan *p, size_t i, long root) {
+/* sysfs_attached: whether p->sysfs_fd itself was attached already (by an earlier sys mount). */
+_child_ static void child_mount(const ChildPlan *p, size_t i, long root, bool *sysfs_attached) {
         const ChildMount *m = &p->mounts[i];
         struct open_how how = {
                 .flags = O_PATH | O_CLOEXEC,
@@ -232,6 +234,17 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, long root) {
                         if (r < 0)
                                 child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
                 }
+        } else if (m->type == MOUNT_SYS && p->sysfs_fd >= 0) {
+                /* In a pooled network namespace we may not create a sysfs (that takes CAP_SYS_ADMIN over the
+                 * namespace's owner): the zygote made one.  Attach a clone, made now so that the mounts are
+                 * listed in the order they were made; older kernels clone only mounts of our own
+                 * namespace: there, attach the zygote's the first time, and clone it after. */
+                mnt = child_syscall(SYS_open_tree, p->sysfs_fd, "",
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (mnt < 0 && !*sysfs_attached)
+                        mnt = p->sysfs_fd;
+                if (mnt < 0)
+                        child_fail_at(p, STEP_MOUNT, i, mnt, /* fs_fd= */ -EBADF);
         } else {
                 long fs = child_syscall(SYS_fsopen, m->fstype, FSOPEN_CLOEXEC);
                 if (fs < 0)
@@ -248,7 +261,10 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, long root) {
                 child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
         if (p->tty_socket >= 0 && i == p->devpts_index)
                 child_tty(p, mnt);
-        (void) child_syscall(SYS_close, mnt);
+        if (mnt == p->sysfs_fd)
+                *sysfs_attached = true; /* kept: the next sys mount clones it */
+        else
+                (void) child_syscall(SYS_close, mnt);
         (void) child_syscall(SYS_close, target);
 }
 
@@ -284,6 +300,7 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
         const uint64_t empty = 0;
         struct timespec ts;
         ChildReport ready = { .step = STEP_READY };
+        bool sysfs_attached = false;
         long root, r;
 
         r = child_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
@@ -314,7 +331,7 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
 
         root = child_overlay(p);
         for (size_t i = 0; i < p->n_mounts; i++)
-                child_mount(p, i, root);
+                child_mount(p, i, root, &sysfs_attached);
 
         r = child_syscall(SYS_fchdir, root);
         if (r >= 0)
@@ -367,9 +384,11 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
                 r = child_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
                 if (r < 0)
                         child_fail(p, STEP_NO_NEW_PRIVS, r);
-                r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp);
-                if (r < 0)
-                        child_fail(p, STEP_SECCOMP, r);
+                if (!p->seccomp_inherited) {
+                        r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->seccomp);
+                        if (r < 0)
+                                child_fail(p, STEP_SECCOMP, r);
+                }
         }
 
         child_exec(p);
@@ -377,4 +396,146 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
 
 _child_ int child_entry(void *plan) {
         child_main(plan);
+}
+
+/* ---- the zygote (see ChildLaunch) ---- */
+
+/* Bring lo up with an ioctl rather than netlink: the kernel frees a closed netlink socket only after an RCU
+ * grace period, and the pool counts the sockets left in a namespace before reusing it. */
+_child_ static long child_loopback_up_ioctl(void) {
+        struct ifreq ifr = { .ifr_name = "lo" };
+        long fd, r;
+
+        fd = child_syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return fd;
+        r = child_syscall(SYS_ioctl, fd, SIOCGIFFLAGS, &ifr);
+        if (r >= 0) {
+                ifr.ifr_flags |= IFF_UP;
+                r = child_syscall(SYS_ioctl, fd, SIOCSIFFLAGS, &ifr);
+        }
+        (void) child_syscall(SYS_close, fd);
+        return r;
+}
+
+_child_ static long child_open_proc(const char *path) {
+        return child_syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Enter the network namespace (made here when there is none to join), and prepare a sysfs of it.  Returns
+ * STEP_READY, or the step that failed with its error in *ret_error. */
+_child_ static ChildStep child_launch_netns(ChildPlan *p, long *ret_error) {
+        ChildLaunch *l = &p->launch;
+        long r, fs;
+
+        if (l->netns_fd >= 0) {
+                r = child_syscall(SYS_setns, l->netns_fd, CLONE_NEWNET);
+                if (r < 0)
+                        return *ret_error = r, STEP_JOIN_NETNS;
+        } else {
+                r = child_syscall(SYS_unshare, CLONE_NEWNET);
+                if (r < 0)
+                        return *ret_error = r, STEP_CREATE_NETNS;
+                if (l->loopback) {
+                        r = child_loopback_up_ioctl();
+                        if (r < 0)
+                                return *ret_error = r, STEP_POOL_LOOPBACK;
+                }
+                /* Our fd table is the parent's: these are its fds. */
+                r = child_open_proc("/proc/thread-self/ns/net");
+                if (r < 0)
+                        return *ret_error = r, STEP_CREATE_NETNS;
+                l->new_netns_fd = (int) r;
+                r = child_open_proc("/proc/thread-self/net/sockstat");
+                if (r < 0)
+                        return *ret_error = r, STEP_CREATE_NETNS;
+                l->new_sockstat_fd = (int) r;
+        }
+
+        if (l->sysfs) {
+                /* fsmount needs CAP_SYS_ADMIN over our mount namespace: take a copy of our own.  The sysfs
+                 * shows the network namespace we are in. */
+                r = child_syscall(SYS_unshare, CLONE_NEWNS);
+                if (r < 0)
+                        return *ret_error = r, STEP_POOL_SYSFS;
+                fs = child_syscall(SYS_fsopen, "sysfs", FSOPEN_CLOEXEC);
+                if (fs < 0)
+                        return *ret_error = fs, STEP_POOL_SYSFS;
+                r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "sysfs", 0);
+                if (r >= 0)
+                        r = child_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+                if (r >= 0)
+                        r = child_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+                                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+                (void) child_syscall(SYS_close, fs);
+                if (r < 0)
+                        return *ret_error = r, STEP_POOL_SYSFS;
+                p->sysfs_fd = (int) r;
+        }
+        return STEP_READY;
+}
+
+_child_ static void child_launch(ChildPlan *p) {
+        ChildLaunch *l = &p->launch;
+        long error = 0;
+        ChildStep step;
+
+        step = child_launch_netns(p, &error);
+        if (step != STEP_READY) {
+                /* The child makes a network namespace of its own, as outside the pool: it can, as it gets a
+                 * user namespace of its own. */
+                l->fallback_step = (int32_t) step;
+                l->fallback_error = (int32_t) -error;
+                p->unshare_flags |= CLONE_NEWNET;
+                p->loopback = l->loopback;
+        }
+
+        /* CLONE_PARENT: the child is our parent's, which watches it through the pidfd (which lands in its fd
+         * table, ours) and reaps it. */
+        l->pid = child_clone(CLONE_VM | CLONE_PARENT | CLONE_NEWUSER | CLONE_NEWPID | CLONE_PIDFD,
+                             l->stack_top, &l->pidfd, child_entry, p);
+}
+
+_child_ int child_zygote(void *zygote) {
+        ChildZygote *z = zygote;
+        ChildPlan *p;
+        long r;
+
+        r = child_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+        if (r >= 0)
+                r = child_syscall(SYS_prctl, PR_SET_NAME, "executor-zygote");
+        if (r >= 0 && z->userns_fd >= 0)
+                r = child_syscall(SYS_setns, z->userns_fd, CLONE_NEWUSER);
+        else if (r >= 0) {
+                r = child_syscall(SYS_unshare, CLONE_NEWUSER);
+                if (r >= 0)
+                        r = child_write_file("/proc/self/uid_map", z->uid_map);
+                if (r >= 0)
+                        r = child_write_file("/proc/self/setgroups", "deny");
+                if (r >= 0)
+                        r = child_write_file("/proc/self/gid_map", z->gid_map);
+                if (r >= 0)
+                        r = child_open_proc("/proc/self/ns/user");
+                if (r >= 0)
+                        z->new_userns_fd = (int) r;
+        }
+        /* We have CAP_SYS_ADMIN in our user namespace: no need for no_new_privs (each job sets it). */
+        if (r >= 0 && z->seccomp)
+                r = child_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, z->seccomp);
+        if (r > 0)
+                r = 0;
+        (void) child_syscall(SYS_sendto, z->socket, &r, sizeof r, MSG_NOSIGNAL, NULL, 0);
+        if (r < 0)
+                return 1;
+
+        /* Every signal is blocked (but SIGKILL): nothing interrupts these calls. */
+        for (;;) {
+                r = child_syscall(SYS_recvfrom, z->socket, &p, sizeof p, MSG_WAITALL, NULL, 0);
+                if (r != (long) sizeof p)
+                        break;
+                child_launch(p);
+                if (child_syscall(SYS_sendto, z->socket, "", 1, MSG_NOSIGNAL, NULL, 0) < 0)
+                        break;
+        }
+        return 0;
 }

@@ -44,6 +44,11 @@ typedef enum ChildStep {
         STEP_NO_NEW_PRIVS,
         STEP_SECCOMP,
         STEP_EXECVE,
+        /* The zygote's (never the job's failure: see ChildLaunch) */
+        STEP_JOIN_NETNS,
+        STEP_CREATE_NETNS,
+        STEP_POOL_LOOPBACK,
+        STEP_POOL_SYSFS,
         _STEP_MAX,
 } ChildStep;
 
@@ -68,6 +73,36 @@ typedef struct ChildMount {
         bool read_only;
         char *target_owned, *source_owned;
 } ChildMount;
+
+/* What the zygote (child_zygote) is asked for and reports, for a job that runs in a pooled network
+ * namespace.  The zygote is a process that shares our memory and our fd table and lives in the pool's user
+ * namespace, where it has every capability: for each such job, it joins (or creates) the network namespace,
+ * and clones the job from there, so that the job's user namespace is a child of the pool's, with no
+ * capability over the network namespace.  Whatever goes wrong there, the job falls back to a network
+ * namespace of its own, like a job outside the pool. */
+typedef struct ChildLaunch {
+        int netns_fd;       /* the one to join, or -EBADF to create one (brought up for loopback) */
+        bool loopback;      /* NETWORK_LOOPBACK */
+        bool sysfs;         /* mount a sysfs of the network namespace, for the job's sys mounts */
+        void *stack_top;    /* the child's */
+        /* Written by the zygote: */
+        int new_netns_fd, new_sockstat_fd; /* what it created, or -EBADF */
+        int pidfd;          /* written by the kernel, at clone */
+        long pid;           /* the child, or -errno when clone failed */
+        int32_t fallback_step;  /* a ChildStep that failed (the child then made its own namespace), or 0 */
+        int32_t fallback_error; /* its positive errno */
+} ChildLaunch;
+
+/* The zygote's state, in memory that outlives it. */
+typedef struct ChildZygote {
+        int userns_fd;                 /* the pool's user namespace to join, or -EBADF to create it: */
+        char uid_map[64], gid_map[64]; /* mapping our own uid and gid, no others */
+        int new_userns_fd;             /* written: an fd of the one it created */
+        const struct sock_fprog *seccomp; /* a filter for the jobs it clones to inherit, or NULL */
+        /* Its end of a stream socket pair: it reads ChildPlan pointers and answers one byte for each once
+         * done with it; at start, it sends a long: 0 once it is ready, or -errno. */
+        int socket;
+} ChildZygote;
 
 typedef struct ChildPlan {
         char uid_map[64], gid_map[64];
@@ -95,12 +130,19 @@ typedef struct ChildPlan {
         int tty_socket;        /* where the child sends the master, or -EBADF for a pty from the host */
         struct winsize winsize;
         const struct sock_fprog *seccomp;
+        bool seccomp_inherited; /* from the zygote: set no_new_privs, install nothing */
         char *program;
         char **candidates; /* NULL-terminated */
         char **argv;       /* each one allocation, pointers and strings: the child reads them after */
         char **envp;       /* executor_start() has returned, when the caller's spec may be gone */
         void *stack;       /* the child's, with a guard page below; freed once the child is gone */
+        int sysfs_fd;      /* a detached sysfs mount of the pooled network namespace, or -EBADF */
+        ChildLaunch launch;
 } ChildPlan;
 
 /* The child's entry point, for clone(): plan is the ChildPlan.  Never returns. */
 int child_entry(void *plan);
+/* The zygote's, for a clone(CLONE_VM | CLONE_FILES): zygote is a ChildZygote.  For each plan it gets, it
+ * fills in its launch (and unshare_flags, loopback and sysfs_fd, which the child then reads).  It exits at
+ * end of file on its socket, or when the thread that cloned it ends. */
+int child_zygote(void *zygote);

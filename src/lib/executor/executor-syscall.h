@@ -54,6 +54,47 @@ _child_inline_ long child_syscall6(long n, long a, long b, long c, long d, long 
 }
 #endif
 
+/* clone(flags, stack_top, parent_tid) whose child runs fn(arg) on the new stack and exits with its return
+ * value; returns the child's pid, or -errno, in the caller.  stack_top must be 16-byte aligned.  Only where
+ * CHILD_CLONE is 1; elsewhere it fails with -ENOSYS. */
+#if defined(__x86_64__)
+#define CHILD_CLONE 1
+_child_inline_ long child_clone(unsigned long flags, void *stack_top, int *parent_tid, int (*fn)(void *),
+                                void *arg) {
+        register long r10 __asm__("r10") = 0; /* child_tid */
+        register long r8 __asm__("r8") = 0;   /* tls */
+        register void *r12 __asm__("r12") = (void *) fn;
+        register void *r13 __asm__("r13") = arg;
+        long ret;
+
+        /* The child comes back from the syscall on the new stack with the same registers: it must not return
+         * into the compiled code (whose frame is on the old stack), so it calls fn from here, like glibc's
+         * clone(). */
+        __asm__ volatile("syscall\n\t"
+                         "testq %%rax, %%rax\n\t"
+                         "jnz 1f\n\t"
+                         "xorl %%ebp, %%ebp\n\t"
+                         "movq %%r13, %%rdi\n\t"
+                         "callq *%%r12\n\t"
+                         "movq %%rax, %%rdi\n\t"
+                         "movl %[exit], %%eax\n\t"
+                         "syscall\n\t"
+                         "ud2\n"
+                         "1:\n\t"
+                         : "=a"(ret)
+                         : "a"((long) SYS_clone), "D"(flags), "S"(stack_top), "d"(parent_tid), "r"(r10),
+                           "r"(r8), "r"(r12), "r"(r13), [exit] "i"(SYS_exit)
+                         : "rcx", "r11", "memory");
+        return ret;
+}
+#else
+#define CHILD_CLONE 0
+_child_inline_ long child_clone(unsigned long flags, void *stack_top, int *parent_tid, int (*fn)(void *),
+                                void *arg) {
+        return -ENOSYS;
+}
+#endif
+
 /* child_syscall(SYS_x, args...): up to six arguments, the missing ones zero. */
 #define CHILD_SYSCALL_PAD(n, a, b, c, d, e, f, ...)                                                  \
         child_syscall6((n), (long) (a), (long) (b), (long) (c), (long) (d), (long) (e), (long) (f))

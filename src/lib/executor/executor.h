@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
-/* The container: runs one job as PID 1 of new user, mount, PID, IPC, cgroup and UTS namespaces (and a new
- * network namespace unless the network is local), on an overlayfs of its layer directories, and reports how it
- * ended.  Everything is driven by the caller's sd-event loop; nothing blocks. */
+/* The container: runs one job as PID 1 of new user, mount, PID, IPC, cgroup and UTS namespaces (and a
+ * network namespace of its own unless the network is local: a new one, or one reused from a pool, never
+ * shared by two jobs at once), on an overlayfs of its layer directories, and reports how it ended.
+ * Everything is driven by the caller's sd-event loop; nothing blocks. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,27 +87,37 @@ typedef void (*ExecDoneFunc)(Execution *e, ExecResult *result, void *userdata);
  * tty's output is kept in result.out like a pipe's).  It must not free the Execution. */
 typedef void (*ExecTtyOutputFunc)(Execution *e, const void *data, size_t size, void *userdata);
 
-/* Shared, prepared state: the seccomp program, a scratch directory for mount points, cached host facts.
+/* Shared, prepared state: the seccomp program, a scratch directory for mount points, cached host facts, and
+ * two zygotes, processes of ours that make the pooled network namespaces and clone the jobs that use them.
  * One per worker. scratch_dir must exist, be absolute and be private to this worker; the executor creates
  * "root" and "empty" in it (removed again by executor_free).  SIGCHLD must not be set to SIG_IGN (children are
- * reaped through their pidfds; it need not be blocked). */
+ * reaped through their pidfds; it need not be blocked).  Call it from the loop's thread: the zygotes and the
+ * jobs die with that thread. */
 typedef struct Executor Executor;
 int executor_new(sd_event *event, const char *scratch_dir, Executor **ret);
 /* Kills and reaps, synchronously, every job still running (their done is not called; their Executions stay
- * valid but inert, to be freed by their owners) and every orphan. */
+ * valid but inert, to be freed by their owners), every orphan, and the zygotes. */
 Executor *executor_free(Executor *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Executor *, executor_free);
 /* How many jobs freed while running are still being killed and reaped. */
 size_t executor_n_orphans(const Executor *x);
+/* Jobs with network disabled or loopback reuse network namespaces, kept in a pool that grows on demand up to
+ * n namespaces for each of the two (default: the number of CPUs + 2, at most 256); past that, a job makes
+ * one of its own, as it always does where the pool cannot serve it.  Give it the number of jobs run at once,
+ * plus a few for namespaces thrown away because a job left sockets behind.  (See executor.c for how the pool
+ * keeps jobs apart.) */
+void executor_set_netns_pool_max(Executor *x, size_t n);
 
-/* Start a job.  This only prepares and clones (about 0.1 ms): the job sets its container up in parallel.
- * Call it from the loop's thread.  With tty and a devpts mount on /dev/pts, the terminal is allocated in
- * that devpts instance (so that ttyname() works inside); otherwise on the host.
+/* Start a job.  This only prepares and clones, or hands the job to the zygote to clone (about 0.1 ms): the
+ * job sets its container up in parallel.  Call it from the loop's thread.  With tty and a devpts mount on
+ * /dev/pts, the terminal is allocated in that devpts instance (so that ttyname() works inside); otherwise on
+ * the host.
  *
  * Failures of our own (out of memory or fds, clone refused) are returned as -errno, as is an invalid spec
- * (-EINVAL: no program, user or group -1, NULL arrays).  Everything that is wrong with the job itself (a
- * missing layer, a bad or missing mount point, a missing program...) arrives as EXEC_ERROR through done,
- * from the event loop, never from inside executor_start(). */
+ * (-EINVAL: no program, user or group -1, NULL arrays); a clone refused to a zygote, later, arrives as
+ * EXEC_ERROR.  Everything that is wrong with the job itself (a missing layer, a bad or missing mount point,
+ * a missing program...) arrives as EXEC_ERROR through done, from the event loop, never from inside
+ * executor_start(). */
 int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTtyOutputFunc tty_output,
                    void *userdata, Execution **ret);
 /* Kill the job (SIGKILL to its PID 1); done is still called, with EXEC_SIGNALED. */
