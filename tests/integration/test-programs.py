@@ -266,7 +266,7 @@ class Programs(unittest.TestCase):
 
     def test_not_available_exits_2(self):
         for prog, args in [("cargo-maelstrom", ["-b", "h:1"]), ("maelstrom-run", ["-b", "h:1"]),
-                           ("maelstrom-go-test", []),
+                           ("maelstrom-go-test", ["-b", "h:1"]),
                            ("maelstrom-pytest", []), ("maelstrom-broker", ["-c", "-"]),
                            ("maelstrom-worker", ["-c", "-"]), ("maelstrom-admin", ["-b", "h:1", "status"])]:
             with self.subTest(prog=prog):

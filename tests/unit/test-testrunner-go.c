@@ -139,7 +139,8 @@ TEST(list_parse_edges) {
                 const char *message;
         } bad[] = {
                 { "{\"Dir\":\"/x\"}", "go list: package 1: 'ImportPath' is missing" },
-                { "{\"ImportPath\":\"x\"} {\"ImportPath\":5}", "go list: package 2: 'ImportPath' is not a string" },
+                { "{\"ImportPath\":\"x\"} {\"ImportPath\":5}",
+                  "go list: package 2: 'ImportPath' is not a string" },
                 { "{\"ImportPath\":\"\"}", "go list: package 1: 'ImportPath' is empty" },
                 { "[1]", "go list: package 1: not a JSON object" },
                 { "{\"ImportPath\":\"x\"", "go list: package 1: not JSON: unexpected end of data" },
@@ -174,7 +175,8 @@ TEST(list_argv) {
 
         ASSERT_OK(go_list_argv(&l));
         joined = strv_join(l, " ");
-        ASSERT_STREQ(joined, "go list -e -json=Dir,ImportPath,Name,TestGoFiles,XTestGoFiles,Module,Error ./...");
+        ASSERT_STREQ(joined,
+                     "go list -e -json=Dir,ImportPath,Name,TestGoFiles,XTestGoFiles,Module,Error ./...");
 }
 
 TEST(module_find) {
@@ -255,6 +257,42 @@ TEST(build_argv) {
         l = strv_free(l);
         ASSERT_ERROR(go_build_argv(NULL, "", "m", &l), EINVAL);
         ASSERT_ERROR(go_build_argv(NULL, "/o", "", &l), EINVAL);
+}
+
+static bool endswith_verdict(const char *s, const char *suffix) {
+        size_t n = strlen(s), k = strlen(suffix);
+        return n >= k && streq(s + n - k, suffix);
+}
+
+TEST(build_failure_message) {
+        _cleanup_free_ char *m = NULL;
+
+        /* A compile error: go test -c prints no verdict. */
+        const char *compile = "# example.com/m/bad [example.com/m/bad.test]\n"
+                              "bad/b_test.go:3:39: cannot use \"s\" (untyped string constant) as int "
+                              "value\n";
+        ASSERT_OK(go_build_failure_message(compile, "example.com/m/bad", &m));
+        ASSERT_TRUE(startswith(m, compile));
+        ASSERT_STREQ(m + strlen(compile), "FAIL\texample.com/m/bad [build failed]\n");
+        m = mfree(m);
+
+        /* A setup failure: go printed its own. */
+        const char *setup = "# example.com/m/broken\n"
+                            "broken/b.go:2:8: no required module provides package nonexistent.example/x\n"
+                            "FAIL\texample.com/m/broken [setup failed]\n"
+                            "FAIL";
+        ASSERT_OK(go_build_failure_message(setup, "example.com/m/broken", &m));
+        ASSERT_TRUE(startswith(m, setup));
+        ASSERT_STREQ(m + strlen(setup), "\n");
+        m = mfree(m);
+
+        /* Another package's verdict does not count; no output at all gives the verdict alone. */
+        ASSERT_OK(go_build_failure_message("FAIL\texample.com/m/other [setup failed]\n", "example.com/m",
+                                           &m));
+        ASSERT_TRUE(endswith_verdict(m, "FAIL\texample.com/m [build failed]\n"));
+        m = mfree(m);
+        ASSERT_OK(go_build_failure_message("", "m", &m));
+        ASSERT_STREQ(m, "FAIL\tm [build failed]\n");
 }
 
 TEST(test_list_parse) {
@@ -462,6 +500,7 @@ int main(void) {
         RUN(module_find);
         RUN(binary_name);
         RUN(build_argv);
+        RUN(build_failure_message);
         RUN(test_list_parse);
         RUN(regex_quote);
         RUN(case_argv);

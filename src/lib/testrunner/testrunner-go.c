@@ -282,6 +282,32 @@ int go_build_argv(const char *vet, const char *output, const char *import_path, 
         return 0;
 }
 
+int go_build_failure_message(const char *output, const char *import_path, char **ret) {
+        _cleanup_(textbuf_done) TextBuf b = {};
+        _cleanup_free_ char *verdict = NULL;
+        bool found = false;
+
+        assert(output);
+        assert(import_path);
+        assert(ret);
+
+        verdict = strjoin("FAIL\t", import_path, " [");
+        if (!verdict)
+                return -ENOMEM;
+        for (const char *p = output; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (startswith(p, verdict)) {
+                        found = true;
+                        break;
+                }
+
+        textbuf_append(&b, output);
+        if (b.len > 0 && b.data[b.len - 1] != '\n')
+                textbuf_append_char(&b, '\n');
+        if (!found)
+                textbuf_appendf(&b, "FAIL\t%s [build failed]\n", import_path);
+        return textbuf_steal(&b, ret);
+}
+
 /* A Go identifier: a letter or '_', then letters, digits and '_'; any valid non-ASCII character counts as a
  * letter. */
 static bool is_go_identifier(const char *s, size_t n) {

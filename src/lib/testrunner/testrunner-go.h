@@ -14,11 +14,12 @@
  *                                                   → go_case_argv(); its output → go_case_result()
  *
  * In a case's container the module's root directory is GO_CONTAINER_ROOT/<module path> (so a package's
- * directory is GO_CONTAINER_ROOT/<its import path>), which is where the package's files go and its cases run:
- * go_package_layer(), go_container_dir().
+ * directory is GO_CONTAINER_ROOT/<its import path>), which is where the package's files go and its cases
+ * run: go_package_layer(), go_container_dir().
  *
- * Errors: -EBADMSG for malformed input, -E2BIG over a limit below, with *reterr_message (when not NULL) set to
- * an allocated sentence naming what is wrong, e.g. "go list: package 3: 'ImportPath' is missing"; -ENOMEM. */
+ * Errors: -EBADMSG for malformed input, -E2BIG over a limit below, with *reterr_message (when not NULL) set
+ * to an allocated sentence naming what is wrong, e.g. "go list: package 3: 'ImportPath' is missing";
+ * -ENOMEM. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,7 +38,8 @@
 #define GO_CONTAINER_ROOT "/go/src"
 
 /* The directory holding go.mod: start itself or its nearest ancestor that has one (a regular file, or a
- * symbolic link to one).  start must be absolute.  -ENOENT if there is none, -EINVAL for a relative start. */
+ * symbolic link to one).  start must be absolute.  -ENOENT if there is none, -EINVAL for a relative
+ * start. */
 int go_module_find(const char *start, char **ret);
 
 typedef struct GoPackage {
@@ -83,6 +85,11 @@ int go_binary_name(const char *import_path, char **ret);
 /* `go test -c -o output [-vet=vet] import_path`; vet NULL = go's default. */
 int go_build_argv(const char *vet, const char *output, const char *import_path, char ***ret);
 
+/* What to show for a package that failed to build: go test -c's output (a newline added if missing), then
+ * "FAIL\t<import path> [build failed]" as go test prints it, unless go already printed a FAIL line for the
+ * package (it does for setup failures, not for compile errors). */
+int go_build_failure_message(const char *output, const char *import_path, char **ret);
+
 /* Parses `<bin> -test.list .`: one name per line.  Tests, examples (the binary lists only those with output)
  * and fuzz targets are the cases, in order; benchmarks, empty lines and lines that are not a Go identifier
  * (whatever a TestMain prints) are skipped.  *ret is an empty strv for none. */
@@ -114,8 +121,8 @@ const char *go_case_result_to_string(GoCaseResult r);
 GoCaseResult go_case_result_from_string(const char *s);
 
 /* What the verbose output of a case's run (size bytes, need not be NUL-terminated) says about the top-level
- * test name: the last line "--- PASS: <name> (", "--- FAIL: <name> (" or "--- SKIP: <name> (" at the start of
- * a line (subtests' lines are indented and do not count).  -ENOENT if there is none. */
+ * test name: the last line that starts with "--- PASS: <name> (", "--- FAIL: <name> (" or
+ * "--- SKIP: <name> (" (subtests' lines are indented and do not count).  -ENOENT if there is none. */
 int go_case_result(const char *output, size_t size, const char *name, GoCaseResult *ret);
 
 /* The layer of a package's directory: a glob layer (relative to the module root) of its files, not its

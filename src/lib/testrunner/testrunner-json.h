@@ -23,13 +23,13 @@ _printf_(3, 4) int test_fail(char **reterr, int r, const char *fmt, ...);
 /* JSON's whitespace.  (strchr() would also find the NUL terminator.) */
 bool test_json_is_space(char c);
 
-/* Parses exactly one JSON value (surrounded by whitespace at most) of size bytes.  On failure returns -EBADMSG
- * with *reterr_reason set to a static string. */
+/* Parses exactly one JSON value (surrounded by whitespace at most) of size bytes.  On failure returns
+ * -EBADMSG with *reterr_reason set to a static string. */
 int test_json_parse_one(const char *text, size_t size, json_object **ret, const char **reterr_reason);
 
-/* Parses the next value of a stream of JSON values written one after the other (go list -json), starting at
- * *offset, which is moved past it.  Returns 1 and *ret, 0 at the end of the stream (only whitespace is left),
- * or -EBADMSG with *reterr_reason. */
+/* Parses the next value of a stream of JSON values written one after the other (go list -json), starting
+ * at *offset, which is moved past it.  Returns 1 and *ret, 0 at the end of the stream (only whitespace is
+ * left), or -EBADMSG with *reterr_reason. */
 int test_json_parse_next(const char *text, size_t size, size_t *offset, json_object **ret,
                          const char **reterr_reason);
 
