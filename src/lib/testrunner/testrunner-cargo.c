@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 
 /* The parsing half of cargo-maelstrom's adapter: see testrunner-cargo.h.  json-c parses each document (the
- * metadata, or one line of build messages) into a tree; the readers of testrunner-json.h pick the fields. */
+ * metadata, or one line of build messages) into a tree; the readers of testrunner-parse.h pick the
+ * fields. */
 
 #include <assert.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "basic/string-table.h"
 #include "basic/string-util.h"
 #include "testrunner/testrunner-cargo.h"
-#include "testrunner/testrunner-json.h"
+#include "testrunner/testrunner-parse.h"
 
 /* Appends suffix to *s; NULL on ENOMEM (then *s is unchanged). */
 static char *strextend(char **s, const char *suffix) {
@@ -163,7 +164,7 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
 
         if (size > CARGO_METADATA_SIZE_MAX)
                 return test_fail(reterr_message, -E2BIG, "%s: output larger than %u bytes", context,
-                            CARGO_METADATA_SIZE_MAX);
+                                 CARGO_METADATA_SIZE_MAX);
         r = test_json_parse_one(text, size, &j, &reason);
         if (r == -EBADMSG)
                 return test_fail(reterr_message, r, "%s: not JSON: %s", context, reason);
@@ -175,7 +176,7 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
         json_object *version = test_json_member(j, "version");
         if (!version || !json_object_is_type(version, json_type_int) || json_object_get_int64(version) != 1)
                 return test_fail(reterr_message, -EBADMSG, "%s: 'version' is not 1 (use --format-version 1)",
-                            context);
+                                 context);
 
         m = calloc(1, sizeof(CargoMetadata));
         if (!m)
@@ -200,7 +201,7 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
         size_t n_packages = json_object_array_length(packages);
         if (n_members > CARGO_PACKAGES_MAX)
                 return test_fail(reterr_message, -E2BIG, "%s: more than %u workspace members", context,
-                            CARGO_PACKAGES_MAX);
+                                 CARGO_PACKAGES_MAX);
         m->packages = calloc(MAX(n_members, 1U), sizeof(CargoPackage));
         if (!m->packages)
                 return -ENOMEM;
@@ -209,11 +210,11 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
                 json_object *id = json_object_array_get_idx(members, i), *found = NULL;
                 if (!test_json_is_plain_string(id))
                         return test_fail(reterr_message, -EBADMSG,
-                                    "%s: 'workspace_members' item %zu is not a string", context, i + 1);
+                                         "%s: 'workspace_members' item %zu is not a string", context, i + 1);
                 const char *ids = json_object_get_string(id);
                 if (cargo_metadata_find_package(m, ids))
-                        return test_fail(reterr_message, -EBADMSG, "%s: workspace member '%s' is listed twice",
-                                    context, ids);
+                        return test_fail(reterr_message, -EBADMSG,
+                                         "%s: workspace member '%s' is listed twice", context, ids);
 
                 /* With --no-deps the packages come in the members' order, so look there first. */
                 for (size_t k = 0; k < n_packages && !found; k++) {
@@ -224,7 +225,7 @@ int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, cha
                 }
                 if (!found)
                         return test_fail(reterr_message, -EBADMSG,
-                                    "%s: workspace member '%s' is not in 'packages'", context, ids);
+                                         "%s: workspace member '%s' is not in 'packages'", context, ids);
                 m->n_packages++;
                 r = parse_package(found, ids, m->packages + i, reterr_message);
                 if (r < 0)
@@ -336,7 +337,7 @@ static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_
         const CargoPackage *pkg = cargo_metadata_find_package(p->metadata, e->package_id);
         if (!pkg)
                 return test_fail(reterr, -EBADMSG, "%s: package '%s' is not a workspace member", context,
-                            e->package_id);
+                                 e->package_id);
         e->package_name = pkg->name;
 
         r = test_json_get_member(j, context, "target", json_type_object, &target, reterr);
@@ -447,7 +448,7 @@ int cargo_build_parser_feed(CargoBuildParser *p, const char *data, size_t size, 
 
                 if (p->pending.len + n > CARGO_BUILD_LINE_MAX)
                         return p->failed = test_fail(reterr_message, -E2BIG, "line %u: longer than %u bytes",
-                                                p->line + 1, CARGO_BUILD_LINE_MAX);
+                                                     p->line + 1, CARGO_BUILD_LINE_MAX);
                 if (!nl) {
                         textbuf_append_len(&p->pending, data, n);
                         if (p->pending.oom)
@@ -489,81 +490,60 @@ int cargo_build_parser_finish(CargoBuildParser *p, char **reterr_message) {
         }
         if (!p->finished)
                 return p->failed = test_fail(reterr_message, -EBADMSG,
-                                        "cargo's messages ended after %u lines without build-finished",
-                                        p->line);
+                                             "cargo's messages ended after %u lines without build-finished",
+                                             p->line);
         return p->success;
 }
 
 int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **reterr_message) {
-        _cleanup_strv_free_ char **cases = NULL;
-        size_t n_cases = 0, allocated = 0;
-        unsigned line = 0;
+        _cleanup_(test_names_done) TestNames cases = {};
+        const char *line, *end = text + size;
+        unsigned number = 0;
+        size_t n;
+        int r;
 
         assert(text || size == 0);
         assert(ret);
 
         if (size > CARGO_LIST_SIZE_MAX)
-                return test_fail(reterr_message, -E2BIG, "test list: larger than %u bytes", CARGO_LIST_SIZE_MAX);
+                return test_fail(reterr_message, -E2BIG, "test list: larger than %u bytes",
+                                 CARGO_LIST_SIZE_MAX);
 
-        for (const char *p = text, *end = text + size; p < end; ) {
-                const char *nl = memchr(p, '\n', end - p);
-                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
-                const char *next = nl ? nl + 1 : end;
-
-                line++;
-                if (n > 0 && p[n - 1] == '\r')
-                        n--;
-                if (n == 0) {
-                        p = next;
+        for (const char *p = text; test_next_line(&p, end, &line, &n);) {
+                number++;
+                if (n == 0)
                         continue;
-                }
-                if (memchr(p, '\0', n))
+                if (memchr(line, '\0', n))
                         return test_fail(reterr_message, -EBADMSG, "test list: line %u: contains a NUL byte",
-                                    line);
+                                         number);
 
                 /* NAME: test, NAME: benchmark.  Names hold "::" but never ": ", so the suffix decides. */
                 size_t name_len;
                 bool is_test;
-                if (n >= 6 && memcmp(p + n - 6, ": test", 6) == 0) {
+                if (n >= 6 && memcmp(line + n - 6, ": test", 6) == 0) {
                         name_len = n - 6;
                         is_test = true;
-                } else if (n >= 11 && memcmp(p + n - 11, ": benchmark", 11) == 0) {
+                } else if (n >= 11 && memcmp(line + n - 11, ": benchmark", 11) == 0) {
                         name_len = n - 11;
                         is_test = false;
                 } else
                         return test_fail(reterr_message, -EBADMSG,
-                                    "test list: line %u: expected 'NAME: test' or 'NAME: benchmark', "
-                                    "got '%.*s'", line, (int) MIN(n, 200U), p);
+                                         "test list: line %u: expected 'NAME: test' or 'NAME: benchmark', "
+                                         "got '%.*s'", number, (int) MIN(n, 200U), line);
                 if (name_len == 0)
-                        return test_fail(reterr_message, -EBADMSG, "test list: line %u: empty test name", line);
+                        return test_fail(reterr_message, -EBADMSG, "test list: line %u: empty test name",
+                                         number);
 
-                if (is_test) {
-                        if (n_cases >= CARGO_LIST_CASES_MAX)
-                                return test_fail(reterr_message, -E2BIG, "test list: more than %u cases",
-                                            CARGO_LIST_CASES_MAX);
-                        if (n_cases + 2 > allocated) {
-                                size_t a = MAX(allocated * 2, 16U);
-                                char **c = reallocarray(cases, a, sizeof(char *));
-                                if (!c)
-                                        return -ENOMEM;
-                                cases = c;
-                                allocated = a;
-                        }
-                        cases[n_cases] = strndup(p, name_len);
-                        if (!cases[n_cases])
-                                return -ENOMEM;
-                        cases[++n_cases] = NULL;
-                }
-                p = next;
+                if (!is_test)
+                        continue;
+                r = test_names_add(&cases, line, name_len, CARGO_LIST_CASES_MAX);
+                if (r == -E2BIG)
+                        return test_fail(reterr_message, r, "test list: more than %u cases",
+                                         CARGO_LIST_CASES_MAX);
+                if (r < 0)
+                        return r;
         }
-
-        if (!cases) {
-                cases = calloc(1, sizeof(char *));
-                if (!cases)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(cases);
-        return 0;
+        return test_names_steal(&cases, ret);
 }
 
 int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_args, char ***ret) {

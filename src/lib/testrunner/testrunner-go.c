@@ -11,7 +11,7 @@
 #include "basic/string-table.h"
 #include "basic/string-util.h"
 #include "testrunner/testrunner-go.h"
-#include "testrunner/testrunner-json.h"
+#include "testrunner/testrunner-parse.h"
 #include "testrunner/testrunner-utf8.h"
 
 int go_module_find(const char *start, char **ret) {
@@ -330,8 +330,10 @@ static bool has_prefix(const char *s, size_t n, const char *prefix) {
 }
 
 int go_test_list_parse(const char *text, size_t size, char ***ret, char **reterr_message) {
-        _cleanup_strv_free_ char **cases = NULL;
-        size_t n_cases = 0, allocated = 0;
+        _cleanup_(test_names_done) TestNames cases = {};
+        const char *line, *end = text + size;
+        size_t n;
+        int r;
 
         assert(text || size == 0);
         assert(ret);
@@ -340,43 +342,19 @@ int go_test_list_parse(const char *text, size_t size, char ***ret, char **reterr
                 return test_fail(reterr_message, -E2BIG, "test list: larger than %u bytes",
                                  GO_TEST_LIST_SIZE_MAX);
 
-        for (const char *p = text, *end = text + size; p < end; ) {
-                const char *nl = memchr(p, '\n', end - p);
-                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
-                const char *next = nl ? nl + 1 : end;
-
-                if (n > 0 && p[n - 1] == '\r')
-                        n--;
-                if (!is_go_identifier(p, n) ||
-                    !(has_prefix(p, n, "Test") || has_prefix(p, n, "Fuzz") || has_prefix(p, n, "Example"))) {
-                        p = next;
+        for (const char *p = text; test_next_line(&p, end, &line, &n);) {
+                bool is_case = has_prefix(line, n, "Test") || has_prefix(line, n, "Fuzz") ||
+                        has_prefix(line, n, "Example");
+                if (!is_case || !is_go_identifier(line, n))
                         continue;
-                }
-                if (n_cases >= GO_TEST_LIST_CASES_MAX)
-                        return test_fail(reterr_message, -E2BIG, "test list: more than %u cases",
+                r = test_names_add(&cases, line, n, GO_TEST_LIST_CASES_MAX);
+                if (r == -E2BIG)
+                        return test_fail(reterr_message, r, "test list: more than %u cases",
                                          GO_TEST_LIST_CASES_MAX);
-                if (n_cases + 2 > allocated) {
-                        size_t a = MAX(allocated * 2, 16U);
-                        char **c = reallocarray(cases, a, sizeof(char *));
-                        if (!c)
-                                return -ENOMEM;
-                        cases = c;
-                        allocated = a;
-                }
-                cases[n_cases] = strndup(p, n);
-                if (!cases[n_cases])
-                        return -ENOMEM;
-                cases[++n_cases] = NULL;
-                p = next;
+                if (r < 0)
+                        return r;
         }
-
-        if (!cases) {
-                cases = calloc(1, sizeof(char *));
-                if (!cases)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(cases);
-        return 0;
+        return test_names_steal(&cases, ret);
 }
 
 int go_regex_quote(const char *s, char **ret) {

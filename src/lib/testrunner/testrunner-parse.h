@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
-/* What the language adapters share to read the JSON their tools print (cargo metadata and build messages,
+/* What the language adapters share to read their tools' output.  JSON (cargo metadata and build messages,
  * go list): json-c parses each document into a tree, and the readers below pick the fields they need, naming
- * the first one that is missing or of the wrong type.  Private to the testrunner module. */
+ * the first one that is missing or of the wrong type.  Lines (a test binary's list of its cases): an
+ * iterator, and a list of names that grows by doubling, up to a limit.  Private to the testrunner module. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,3 +60,19 @@ int test_json_read_strings(json_object *o, const char *context, const TestJsonSt
 int test_json_read_strv(json_object *o, const char *context, const char *key, char ***ret, char **reterr);
 /* A required boolean member. */
 int test_json_read_bool(json_object *o, const char *context, const char *key, bool *ret, char **reterr);
+
+/* The next line of the text [*p, end): *ret_line and *ret_size, without its newline nor a '\r' before that,
+ * and *p moves past it.  Returns false at the end. */
+bool test_next_line(const char **p, const char *end, const char **ret_line, size_t *ret_size);
+
+/* Names (test cases) collected one by one. */
+typedef struct TestNames {
+        char **names; /* NULL-terminated once not empty */
+        size_t n, allocated;
+} TestNames;
+
+/* Appends a copy of the size bytes at s; -E2BIG when there are max names already. */
+int test_names_add(TestNames *l, const char *s, size_t size, size_t max);
+/* The names as a strv (an empty one for none); l is empty afterwards. */
+int test_names_steal(TestNames *l, char ***ret);
+void test_names_done(TestNames *l);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "basic/string-util.h"
-#include "testrunner/testrunner-json.h"
+#include "testrunner/testrunner-parse.h"
 
 #define JSON_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8)
 
@@ -235,4 +235,61 @@ int test_json_read_bool(json_object *o, const char *context, const char *key, bo
                 return r;
         *ret = json_object_get_boolean(v);
         return 0;
+}
+
+bool test_next_line(const char **p, const char *end, const char **ret_line, size_t *ret_size) {
+        const char *line = *p, *nl;
+        size_t n;
+
+        if (line >= end)
+                return false;
+        nl = memchr(line, '\n', end - line);
+        n = nl ? (size_t) (nl - line) : (size_t) (end - line);
+        *p = nl ? nl + 1 : end;
+        if (n > 0 && line[n - 1] == '\r')
+                n--;
+        *ret_line = line;
+        *ret_size = n;
+        return true;
+}
+
+int test_names_add(TestNames *l, const char *s, size_t size, size_t max) {
+        assert(l);
+        assert(s || size == 0);
+
+        if (l->n >= max)
+                return -E2BIG;
+        if (l->n + 2 > l->allocated) {
+                size_t a = MAX(l->allocated * 2, 16U);
+                char **names = reallocarray(l->names, a, sizeof(char *));
+                if (!names)
+                        return -ENOMEM;
+                l->names = names;
+                l->allocated = a;
+        }
+        l->names[l->n] = strndup(s ?: "", size);
+        if (!l->names[l->n])
+                return -ENOMEM;
+        l->names[++l->n] = NULL;
+        return 0;
+}
+
+int test_names_steal(TestNames *l, char ***ret) {
+        assert(l);
+        assert(ret);
+
+        if (!l->names) {
+                l->names = calloc(1, sizeof(char *));
+                if (!l->names)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l->names);
+        *l = (TestNames) {};
+        return 0;
+}
+
+void test_names_done(TestNames *l) {
+        assert(l);
+        strv_free(l->names);
+        *l = (TestNames) {};
 }
