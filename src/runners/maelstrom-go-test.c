@@ -157,48 +157,16 @@ static PatternCase go_artifact_case(const GoArtifact *a) {
         return pc;
 }
 
-static int go_add_layer(JobSpec *job, const LayerSpec *l) {
-        LayerSpec *layers = reallocarray(job->container.added_layers, job->container.n_added_layers + 1,
-                                         sizeof(LayerSpec));
-        if (!layers)
-                return -ENOMEM;
-        job->container.added_layers = layers;
-        layers[job->container.n_added_layers++] = *l;
-        return 0;
-}
-
-/* A layer of kind with the binary as its only path. */
-static int go_add_binary_layer(JobSpec *job, LayerKind kind, const char *binary, const char *strip_prefix) {
-        LayerSpec l = { .kind = kind };
-        int r;
-
-        if (strv_extend(&l.paths, binary) < 0 ||
-            (strip_prefix && !(l.prefix.strip_prefix = strdup(strip_prefix)))) {
-                layer_spec_done(&l);
-                return -ENOMEM;
-        }
-        r = go_add_layer(job, &l);
-        if (r < 0)
-                layer_spec_done(&l);
-        return r;
-}
-
 static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
                        bool based_on_image, JobSpec *job, char **reterr_message) {
+        _cleanup_(layer_spec_done) LayerSpec package = {};
         _cleanup_strv_free_ char **argv = NULL;
         const GoArtifact *a = c->artifact_data;
         GoTest *go = userdata;
-        LayerSpec package = {};
         int r;
 
-        /* The binary's shared libraries (none for a static one) unless the container is based on an image,
-         * the binary at "/", and the package's directory. */
-        if (!based_on_image) {
-                r = go_add_binary_layer(job, LAYER_SHARED_LIBRARY_DEPENDENCIES, a->binary, NULL);
-                if (r < 0)
-                        return r;
-        }
-        r = go_add_binary_layer(job, LAYER_PATHS, a->binary, go->bin_dir);
+        /* The binary (with its shared libraries), then the package's directory. */
+        r = runner_job_add_binary(job, candidate, based_on_image, a->binary);
         if (r < 0)
                 return r;
         r = go_package_layer(a->module_path, a->relative_dir, &package);
@@ -207,11 +175,10 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
                                 "container", a->relative_dir, a->module_path) < 0 ? -ENOMEM : -EINVAL;
         if (r < 0)
                 return r;
-        r = go_add_layer(job, &package);
-        if (r < 0) {
-                layer_spec_done(&package);
+        r = runner_job_take_layer(job, &package);
+        if (r < 0)
                 return r;
-        }
+
         if (!job->container.working_directory) {
                 r = go_container_dir(a->module_path, a->relative_dir, &job->container.working_directory);
                 if (r < 0)
@@ -221,12 +188,7 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
         r = go_case_argv(a->program, c->name, &go->case_options, &argv);
         if (r < 0)
                 return r;
-        job->program = strdup(argv[0]);
-        if (!job->program)
-                return -ENOMEM;
-        strv_free(job->arguments);
-        job->arguments = strv_copy(argv + 1);
-        return job->arguments ? 0 : -ENOMEM;
+        return runner_job_set_command(job, argv);
 }
 
 /* Exit 0 is OK unless the case said it skipped (IGNORED); the run fails otherwise. */
@@ -284,7 +246,6 @@ static int go_message(GoTest *go, const char *text) {
 /* The binary was built and listed its cases: hand them to the engine. */
 static int go_artifact_listed(GoArtifact *a, const char *text, size_t size) {
         _cleanup_strv_free_ char **cases = NULL;
-        _cleanup_free_ TestEngineCase *tcs = NULL;
         _cleanup_free_ char *message = NULL;
         GoTest *go = a->go;
         int r;
@@ -298,22 +259,9 @@ static int go_artifact_listed(GoArtifact *a, const char *text, size_t size) {
                                                  message ?: strerror(-r));
                 return m ? go_message(go, m) : -ENOMEM;
         }
-
-        size_t n = strv_length(cases);
-        tcs = calloc(MAX(n, (size_t) 1), sizeof(TestEngineCase));
-        if (!tcs)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                tcs[i] = (TestEngineCase) {
-                        .package = a->import_path,
-                        .artifact = a->import_path,
-                        .name = cases[i],
-                        .selectors = go_artifact_case(a),
-                        .artifact_data = a,
-                };
-                tcs[i].selectors.name = cases[i];
-        }
-        return test_engine_add_artifact(go->engine, a->import_path, a->import_path, tcs, n);
+        PatternCase selectors = go_artifact_case(a);
+        return runner_add_cases(go->engine, a->import_path, a->import_path, a->import_path, cases,
+                                /* ignored= */ NULL, &selectors, a);
 }
 
 static int on_child_output(sd_event_source *s, int fd, uint32_t revents, void *userdata);
@@ -526,13 +474,9 @@ static int go_list_packages(GoTest *go, GoPackageList **ret) {
         r = go_list_argv(&argv);
         if (r < 0)
                 return log_oom();
-        r = process_capture(argv, go->project_dir, NULL, GO_LIST_SIZE_MAX, &out, &size);
+        r = runner_capture(argv, go->project_dir, GO_LIST_SIZE_MAX, "run go list", &out, &size);
         if (r < 0)
-                return log_error_errno(r, "Failed to run go list: %m");
-        if (r > 0) {
-                log_error("go list failed with exit status %d.", r);
-                return -EBADMSG;
-        }
+                return r;
         r = go_list_parse(out, size, ret, &message);
         if (r == -ENOMEM)
                 return log_oom();
