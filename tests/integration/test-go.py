@@ -4,17 +4,13 @@
 the test writes (no dependencies, so no module proxy is needed)."""
 
 import os
-import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import textwrap
-import time
 import unittest
 
-BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
+from runner_test_util import Watcher, install, outcomes as outcomes_and_order, read, summary, write
+
 STATE = {}
 MODULE = "example.com/gm"
 
@@ -24,17 +20,6 @@ def find_go():
         if c and os.access(c, os.X_OK):
             return c
     return None
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(textwrap.dedent(text).lstrip())
 
 
 # The main module: one package per concern.
@@ -339,21 +324,15 @@ def setUpModule():
     if go is None:
         raise unittest.SkipTest("go is not installed")
     root = tempfile.mkdtemp(prefix="maelstrom-go-test-")
-    destdir = os.environ.get("MAELSTROM_TEST_INSTALLED") or os.path.join(root, "install")
-    if not os.environ.get("MAELSTROM_TEST_INSTALLED"):
-        subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
-                       check=True, stdout=subprocess.DEVNULL)
-    found = [os.path.join(dp, f) for dp, _, fs in os.walk(destdir) for f in fs if f == "maelstrom-go-test"]
-    assert found, "maelstrom-go-test was not installed"
+    program = install(root, "maelstrom-go-test")
     mod = os.path.join(root, "gm")
     make_module(mod, FILES)
     opts = os.path.join(root, "opts")
     make_module(opts, OPTS_FILES)
     env = dict(os.environ)
-    env["PATH"] = os.path.dirname(found[0]) + ":" + os.path.dirname(go) + ":" + env.get("PATH", "")
+    env["PATH"] = os.path.dirname(program) + ":" + os.path.dirname(go) + ":" + env.get("PATH", "")
     env["GOTOOLCHAIN"] = "local"
     env["GOPROXY"] = "off"
-    env["GOFLAGS"] = ""
     env["XDG_CACHE_HOME"] = os.path.join(root, "cache")
     # go's own build cache stays where it is (warm), even though XDG_CACHE_HOME moves.
     if "GOCACHE" not in env:
@@ -362,7 +341,7 @@ def setUpModule():
     for k in list(env):
         if k.startswith("MAELSTROM_GO_TEST_"):
             del env[k]
-    STATE.update(root=root, mod=mod, opts=opts, env=env, bin=found[0], go=go)
+    STATE.update(root=root, mod=mod, opts=opts, env=env, bin=program, go=go)
 
 
 def tearDownModule():
@@ -375,23 +354,9 @@ def run(*args, cwd=None, timeout=600, env=None):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
 
 
-LINE = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) \((\d+\.\d{3})s\)$")
-
-
 def outcomes(stdout):
     """{(package, name): outcome} of the simple UI's lines."""
-    found = {}
-    for line in stdout.splitlines():
-        m = LINE.match(line)
-        if m:
-            found[(m.group(1), m.group(2))] = m.group(3)
-    return found
-
-
-def summary(stdout):
-    m = re.search(r"Summary: (\d+) cases: (\d+) passed, (\d+) failed, (\d+) timed out, (\d+) errors, "
-                  r"(\d+) ignored, (\d+) not run", stdout)
-    return tuple(map(int, m.groups())) if m else None
+    return outcomes_and_order(stdout)[0]
 
 
 B = MODULE + "/basic"
@@ -574,46 +539,22 @@ class GoTest(unittest.TestCase):
 
     def test_watch(self):
         # (A name alone cannot keep the broken package from building: the package path can.)
-        p = subprocess.Popen([STATE["bin"], "--ui", "simple", "--watch", "-i",
-                              "package_path.equals() & name.equals(TestRoot)"],
-                             cwd=STATE["mod"], env=STATE["env"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL)
+        touched = os.path.join(STATE["mod"], "data", "touched.txt")
+        w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i",
+                     "package_path.equals() & name.equals(TestRoot)"], cwd=STATE["mod"], env=STATE["env"])
         try:
-            out = ""
-            deadline = time.monotonic() + 300
-            os.set_blocking(p.stdout.fileno(), False)
-
-            def wait_for(text, count, until):
-                nonlocal out
-                while out.count(text) < count and time.monotonic() < until:
-                    try:
-                        chunk = os.read(p.stdout.fileno(), 65536)
-                    except BlockingIOError:
-                        chunk = None
-                    if chunk:
-                        out += chunk.decode(errors="replace")
-                    else:
-                        time.sleep(0.05)
-                return out.count(text) >= count
-
-            self.assertTrue(wait_for("Watching", 1, deadline), out)
+            self.assertTrue(w.wait_for("Watching", 1, 300), w.out)
             # What the run itself wrote under .maelstrom-go-test starts no new run.
-            self.assertFalse(wait_for("Watching", 2, time.monotonic() + 2), out)
-            with open(os.path.join(STATE["mod"], "data", "touched.txt"), "w") as f:
+            self.assertFalse(w.wait_for("Watching", 2, 2), w.out)
+            with open(touched, "w") as f:
                 f.write("change\n")
-            self.assertTrue(wait_for("Watching", 2, deadline), out)
-            self.assertEqual(out.count(MODULE + " TestRoot ... OK"), 2, out)
+            self.assertTrue(w.wait_for("Watching", 2, 300), w.out)
+            self.assertEqual(w.out.count(MODULE + " TestRoot ... OK"), 2, w.out)
         finally:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            p.stdout.close()
-            if os.path.exists(os.path.join(STATE["mod"], "data", "touched.txt")):
-                os.unlink(os.path.join(STATE["mod"], "data", "touched.txt"))
-        self.assertEqual(p.returncode, 0, out)
+            status = w.stop()
+            if os.path.exists(touched):
+                os.unlink(touched)
+        self.assertEqual(status, 0, w.out)
 
 
 if __name__ == "__main__":
