@@ -256,6 +256,21 @@ FILES = {
 
         func TestNeverRuns(t *testing.T) {}
     """,
+    # Two packages whose test binaries go names alike (util.test).
+    "dup/one/util/util_test.go": """
+        package util
+
+        import "testing"
+
+        func TestOne(t *testing.T) {}
+    """,
+    "dup/two/util/util_test.go": """
+        package util
+
+        import "testing"
+
+        func TestTwo(t *testing.T) {}
+    """,
     "notests/notests.go": """
         package notests
     """,
@@ -379,6 +394,8 @@ EXPECTED = {
     (MODULE + "/isolation", "TestPidOne"): "OK",
     (MODULE + "/isolation", "TestNoNetwork"): "OK",
     (MODULE + "/isolation", "TestReadOnlyRoot"): "OK",
+    (MODULE + "/dup/one/util", "TestOne"): "OK",
+    (MODULE + "/dup/two/util", "TestTwo"): "OK",
 }
 
 
@@ -390,11 +407,11 @@ class GoTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1, out)
         self.assertEqual(outcomes(p.stdout), EXPECTED, out)
         # The package that did not build fails the run, but is no case.
-        self.assertEqual(summary(p.stdout), (18, 12, 5, 0, 0, 1, 0), out)
+        self.assertEqual(summary(p.stdout), (20, 14, 5, 0, 0, 1, 0), out)
 
         # The build error as go shows it, then the verdict; the other packages ran all the same.
-        self.assertIn("broken/broken.go:3:", out)
-        self.assertIn("FAIL\t" + MODULE + "/broken [build failed]", out)
+        self.assertEqual(out.count("broken/broken.go:3:"), 1, out)
+        self.assertEqual(out.count("FAIL\t" + MODULE + "/broken [build failed]"), 1, out)
         self.assertNotIn("TestNeverRuns", out)
         # A failure's output follows it, a subtest's failure shows, the seed from the corpus ran.
         self.assertIn("out of TestFail", out)
@@ -407,14 +424,23 @@ class GoTest(unittest.TestCase):
         for name in ["BenchmarkReverse", "ExampleReverse_noOutput", "TestNested", "TestSub/one"]:
             self.assertNotIn(" " + name + " ...", p.stdout)
 
-        # State and binaries live under the module root; no binary for a package without tests.
+        # State and binaries live under the module root; binaries that go names alike in different
+        # directories; no binary for a package without tests.
         top = os.path.join(STATE["mod"], ".maelstrom-go-test")
         listing = read(os.path.join(top, "state", "test-listing.toml"))
         self.assertIn('"TestGolden"', listing)
-        bins = sorted(os.listdir(os.path.join(top, "cache", "bin")))
-        self.assertIn("example.com_gm_basic.test", bins)
-        self.assertIn("example.com_gm.test", bins)
-        self.assertFalse(any("notests" in b or "nested" in b for b in bins), bins)
+        bins = os.path.join(top, "cache", "bin")
+        self.assertEqual(sorted(os.listdir(bins)), ["0", "1"])
+        self.assertEqual(sorted(os.listdir(os.path.join(bins, "0"))),
+                         ["basic.test", "data.test", "gm.test", "isolation.test", "pkgdir.test", "util.test"])
+        self.assertEqual(os.listdir(os.path.join(bins, "1")), ["util.test"])
+
+        # The second run finds every binary up to date (go only touches them), and runs the same.
+        before = {f: os.stat(os.path.join(bins, "0", f)).st_ino for f in os.listdir(os.path.join(bins, "0"))}
+        p = run("--ui", "simple", "-x", "name.equals(TestSleep)")
+        self.assertEqual(outcomes(p.stdout), EXPECTED, p.stdout + p.stderr)
+        after = {f: os.stat(os.path.join(bins, "0", f)).st_ino for f in os.listdir(os.path.join(bins, "0"))}
+        self.assertEqual(before, after)
 
     def test_timeout(self):
         p = run("--ui", "simple", "-i", "name.equals(TestSleep)", "--timeout", "1")
@@ -435,6 +461,7 @@ class GoTest(unittest.TestCase):
         p = run("--list", "-x", "package_path.equals(broken)", cwd=cwd)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(len(p.stdout.splitlines()), len(EXPECTED) + 1, p.stdout)
+        self.assertIn(MODULE + "/dup/two/util TestTwo", p.stdout.splitlines())
         self.assertIn(MODULE + " TestRoot", p.stdout.splitlines())
         p = run("--ui", "simple", "-i", "package_name.equals(renamed)", cwd=os.path.join(STATE["mod"], "basic"))
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)

@@ -223,15 +223,23 @@ TEST(module_find) {
 }
 
 TEST(binary_name) {
+        /* As go test -c -o DIR/ names them (checked against go 1.26). */
         static const struct {
                 const char *import_path, *name;
         } table[] = {
-                { "example.com/m", "example.com_m.test" },
-                { "example.com/m/pkg/a", "example.com_m_pkg_a.test" },
-                { "example.com/m/my_pkg", "example.com_m_my%5Fpkg.test" },
-                { "example.com/m/my/pkg", "example.com_m_my_pkg.test" },
-                { "m/x~y+z", "m_x%7Ey%2Bz.test" },
-                { "m/\xc3\xa9", "m_%C3%A9.test" },
+                { "example.com/m", "m.test" },
+                { "example.com/m/pkg/a", "a.test" },
+                { "example.com/m/my_pkg", "my_pkg.test" },
+                { "m", "m.test" },
+                { "github.com/pelletier/go-toml/v2", "go-toml.test" },
+                { "example.com/m/v10", "m.test" },
+                { "example.com/m/v1", "v1.test" },
+                { "example.com/m/v0", "v0.test" },
+                { "example.com/m/v02", "v02.test" },
+                { "example.com/m/v2x", "v2x.test" },
+                { "example.com/m/v", "v.test" },
+                { "v2", "v2.test" },
+                { "example.com/m/v2/sub", "sub.test" },
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 _cleanup_free_ char *name = NULL;
@@ -240,23 +248,40 @@ TEST(binary_name) {
         }
         char *name = NULL;
         ASSERT_ERROR(go_binary_name("", &name), EINVAL);
+        ASSERT_ERROR(go_binary_name("m/", &name), EINVAL);
+}
+
+TEST(binary_slots) {
+        char *names[] = { (char *) "util.test", (char *) "a.test", (char *) "util.test", (char *) "b.test",
+                          (char *) "util.test", (char *) "a.test" };
+        unsigned slots[ELEMENTSOF(names)];
+
+        ASSERT_OK(go_binary_slots(names, ELEMENTSOF(names), slots));
+        static const unsigned expected[] = { 0, 0, 1, 0, 2, 1 };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                ASSERT_EQ(slots[i], expected[i]);
+        ASSERT_OK(go_binary_slots(NULL, 0, NULL));
 }
 
 TEST(build_argv) {
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *joined = NULL;
+        char *one[] = { (char *) "m/a", NULL }, *two[] = { (char *) "m", (char *) "m/b", NULL };
+        char *none[] = { NULL }, *empty[] = { (char *) "", NULL };
 
-        ASSERT_OK(go_build_argv(NULL, "/c/bin/m_a.test", "m/a", &l));
+        ASSERT_OK(go_build_argv(NULL, "/c/bin/0/a.test", one, &l));
         joined = strv_join(l, " ");
-        ASSERT_STREQ(joined, "go test -c -o /c/bin/m_a.test m/a");
+        ASSERT_STREQ(joined, "go test -c -o /c/bin/0/a.test m/a");
         l = strv_free(l);
         joined = mfree(joined);
-        ASSERT_OK(go_build_argv("off", "/o", "m", &l));
+        ASSERT_OK(go_build_argv("off", "/c/bin/1/", two, &l));
         joined = strv_join(l, " ");
-        ASSERT_STREQ(joined, "go test -c -o /o -vet=off m");
+        ASSERT_STREQ(joined, "go test -c -o /c/bin/1/ -vet=off m m/b");
         l = strv_free(l);
-        ASSERT_ERROR(go_build_argv(NULL, "", "m", &l), EINVAL);
-        ASSERT_ERROR(go_build_argv(NULL, "/o", "", &l), EINVAL);
+        ASSERT_ERROR(go_build_argv(NULL, "", one, &l), EINVAL);
+        ASSERT_ERROR(go_build_argv(NULL, "/o", none, &l), EINVAL);
+        ASSERT_ERROR(go_build_argv(NULL, "/o", NULL, &l), EINVAL);
+        ASSERT_ERROR(go_build_argv(NULL, "/o", empty, &l), EINVAL);
 }
 
 static bool endswith_verdict(const char *s, const char *suffix) {
@@ -499,6 +524,7 @@ int main(void) {
         RUN(list_argv);
         RUN(module_find);
         RUN(binary_name);
+        RUN(binary_slots);
         RUN(build_argv);
         RUN(build_failure_message);
         RUN(test_list_parse);

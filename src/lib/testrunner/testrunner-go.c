@@ -237,38 +237,89 @@ const char *go_package_relative_dir(const GoPackage *p) {
         return path_below(p->dir, p->module_dir);
 }
 
-static bool is_ascii_alnum(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+/* A major version suffix of a module path: "v" then digits, not "v0" nor "v1" nor "v01". */
+static bool is_version_element(const char *s, size_t n) {
+        if (n < 2 || s[0] != 'v' || s[1] == '0' || (s[1] == '1' && n == 2))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
 }
 
 int go_binary_name(const char *import_path, char **ret) {
-        _cleanup_(textbuf_done) TextBuf b = {};
+        const char *slash, *elem;
+        size_t n;
 
         assert(import_path);
         assert(ret);
 
-        if (isempty(import_path))
+        if (isempty(import_path) || import_path[strlen(import_path) - 1] == '/')
                 return -EINVAL;
-        for (const char *p = import_path; *p; p++) {
-                if (is_ascii_alnum(*p) || *p == '.' || *p == '-')
-                        textbuf_append_char(&b, *p);
-                else if (*p == '/')
-                        textbuf_append_char(&b, '_');
-                else
-                        textbuf_appendf(&b, "%%%02X", (unsigned char) *p);
+        slash = strrchr(import_path, '/');
+        elem = slash ? slash + 1 : import_path;
+        n = strlen(elem);
+        if (slash && is_version_element(elem, n)) {
+                const char *before = slash;
+                while (before > import_path && before[-1] != '/')
+                        before--;
+                n = slash - before;
+                elem = before;
         }
-        textbuf_append(&b, ".test");
-        return textbuf_steal(&b, ret);
+        char *s = strndup(elem, n);
+        if (!s)
+                return -ENOMEM;
+        char *name = strjoin(s, ".test");
+        free(s);
+        if (!name)
+                return -ENOMEM;
+        *ret = name;
+        return 0;
 }
 
-int go_build_argv(const char *vet, const char *output, const char *import_path, char ***ret) {
+typedef struct SlotItem {
+        const char *name;
+        size_t index;
+} SlotItem;
+
+static int slot_item_compare(const void *a, const void *b) {
+        const SlotItem *x = a, *y = b;
+        int r = strcmp(x->name, y->name);
+
+        if (r != 0)
+                return r;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int go_binary_slots(char *const *names, size_t n, unsigned *ret) {
+        _cleanup_free_ SlotItem *items = NULL;
+
+        assert(names || n == 0);
+        assert(ret || n == 0);
+
+        items = calloc(MAX(n, (size_t) 1), sizeof(SlotItem));
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                items[i] = (SlotItem) { .name = names[i], .index = i };
+        qsort(items, n, sizeof(SlotItem), slot_item_compare);
+        for (size_t i = 0; i < n; i++)
+                ret[items[i].index] = i > 0 && streq(items[i].name, items[i - 1].name)
+                        ? ret[items[i - 1].index] + 1 : 0;
+        return 0;
+}
+
+int go_build_argv(const char *vet, const char *output, char *const *import_paths, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *vet_arg = NULL;
 
         assert(ret);
 
-        if (isempty(output) || isempty(import_path))
+        if (isempty(output) || strv_isempty(import_paths))
                 return -EINVAL;
+        STRV_FOREACH(p, import_paths)
+                if (isempty(*p))
+                        return -EINVAL;
         if (vet) {
                 vet_arg = strjoin("-vet=", vet);
                 if (!vet_arg)
@@ -276,7 +327,7 @@ int go_build_argv(const char *vet, const char *output, const char *import_path, 
         }
         if (strv_extend(&l, "go") < 0 || strv_extend(&l, "test") < 0 || strv_extend(&l, "-c") < 0 ||
             strv_extend(&l, "-o") < 0 || strv_extend(&l, output) < 0 ||
-            (vet_arg && strv_extend(&l, vet_arg) < 0) || strv_extend(&l, import_path) < 0)
+            (vet_arg && strv_extend(&l, vet_arg) < 0) || strv_extend_strv(&l, import_paths) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
@@ -306,6 +357,10 @@ int go_build_failure_message(const char *output, const char *import_path, char *
         if (!found)
                 textbuf_appendf(&b, "FAIL\t%s [build failed]\n", import_path);
         return textbuf_steal(&b, ret);
+}
+
+static bool is_ascii_alnum(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /* A Go identifier: a letter or '_', then letters, digits and '_'; any valid non-ASCII character counts as a

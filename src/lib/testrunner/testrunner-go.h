@@ -7,8 +7,8 @@
  *
  *   nearest go.mod upward                           → go_module_find()
  *   go list -e -json=<fields> ./...                 → go_list_argv(), go_list_parse()
- *   go test -c -o <cache>/bin/<name>.test [-vet=V] <import path>
- *                                                   → go_binary_name(), go_build_argv()
+ *   go test -c -o <cache>/bin/<slot>/ [-vet=V] <import path>...
+ *                                                   → go_binary_name(), go_binary_slots(), go_build_argv()
  *   <bin> -test.list .                              → go_test_list_parse()
  *   /<bin> -test.run ^Name$ -test.timeout=0 -test.v [-test.short] [-test.fullpath] [extra args]
  *                                                   → go_case_argv(); its output → go_case_result()
@@ -77,13 +77,19 @@ const char *go_package_path(const GoPackage *p);
  * Points into p. */
 const char *go_package_relative_dir(const GoPackage *p);
 
-/* The file name of a package's test binary: the import path with '/' as '_', each byte other than ASCII
- * letters, digits, '.' and '-' as "%XX" (so '_' is "%5F": different import paths never share a name), then
- * ".test".  -EINVAL for an empty import path. */
+/* The file name go test -c -o DIR/ gives a package's test binary (go's DefaultExecName): the import path's
+ * last element, or the one before it when that is a major version suffix ("v2" and up, as in
+ * example.com/m/v2), then ".test".  -EINVAL for an empty import path or one ending in '/'. */
 int go_binary_name(const char *import_path, char **ret);
 
-/* `go test -c -o output [-vet=vet] import_path`; vet NULL = go's default. */
-int go_build_argv(const char *vet, const char *output, const char *import_path, char ***ret);
+/* Packages whose binaries have the same name go to different directories of the cache: ret[i] is the
+ * number of names[j] with j < i equal to names[i] (n of them).  The same list always gives the same
+ * slots. */
+int go_binary_slots(char *const *names, size_t n, unsigned *ret);
+
+/* `go test -c -o output [-vet=vet] import_paths...`; vet NULL = go's default.  output is the binary, or for
+ * several packages a directory ending in '/' (go >= 1.21), where each one's binary is go_binary_name(). */
+int go_build_argv(const char *vet, const char *output, char *const *import_paths, char ***ret);
 
 /* What to show for a package that failed to build: go test -c's output (a newline added if missing), then
  * "FAIL\t<import path> [build failed]" as go test prints it, unless go already printed a FAIL line for the
