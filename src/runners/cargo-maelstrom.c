@@ -190,47 +190,13 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         Cargo *cargo = userdata;
         int r;
 
-        /* The default: include them, unless the container is based on an image. */
-        bool shared_libraries = candidate->include_shared_libraries_set ? candidate->include_shared_libraries
-                                                                        : !based_on_image;
-
-        /* The test binary's shared libraries, then the binary itself at "/". */
-        LayerSpec *layers = reallocarray(job->container.added_layers, job->container.n_added_layers + 2,
-                                         sizeof(LayerSpec));
-        if (!layers)
-                return -ENOMEM;
-        job->container.added_layers = layers;
-        _cleanup_free_ char *dir = strndup(a->executable, strrchr(a->executable, '/') - a->executable);
-        char **paths1 = NULL, **paths2 = NULL;
-        if (!dir || strv_extend(&paths1, a->executable) < 0 || strv_extend(&paths2, a->executable) < 0) {
-                strv_free(paths1);
-                strv_free(paths2);
-                return -ENOMEM;
-        }
-        if (shared_libraries)
-                layers[job->container.n_added_layers++] = (LayerSpec) {
-                        .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES,
-                        .paths = TAKE_PTR(paths1),
-                };
-        else
-                paths1 = strv_free(paths1);
-        layers[job->container.n_added_layers++] = (LayerSpec) {
-                .kind = LAYER_PATHS,
-                .paths = TAKE_PTR(paths2),
-                .prefix.strip_prefix = TAKE_PTR(dir),
-        };
-
+        r = runner_job_add_binary(job, candidate, based_on_image, a->executable);
+        if (r < 0)
+                return r;
         r = cargo_case_argv(a->program, c->name, cargo->extra_args, &argv);
         if (r < 0)
                 return r;
-        job->program = strdup(argv[0]);
-        if (!job->program)
-                return -ENOMEM;
-        strv_free(job->arguments);
-        job->arguments = strv_copy(argv + 1);
-        if (!job->arguments)
-                return -ENOMEM;
-        return 0;
+        return runner_job_set_command(job, argv);
 }
 
 static void cargo_stop(void *userdata) {
@@ -251,7 +217,10 @@ static const TestAdapter cargo_adapter = {
 static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cwd, char ***ret_cases,
                             char ***ret_ignored) {
         _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
+        _cleanup_free_ char *what = strjoin("list the tests of ", a->executable);
 
+        if (!what)
+                return log_oom();
         for (int pass = 0; pass < 2; pass++) {
                 _cleanup_free_ char *out = NULL, *message = NULL;
                 char *argv[] = { a->executable, (char *) "--list", (char *) "--format", (char *) "terse",
@@ -259,13 +228,9 @@ static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cw
                 size_t size;
                 int r;
 
-                r = process_capture(argv, cwd, NULL, CARGO_LIST_SIZE_MAX, &out, &size);
+                r = runner_capture(argv, cwd, CARGO_LIST_SIZE_MAX, what, &out, &size);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to list the tests of %s: %m", a->executable);
-                if (r > 0) {
-                        log_error("Listing the tests of %s failed with exit status %d.", a->executable, r);
-                        return -EBADMSG;
-                }
+                        return r;
                 r = cargo_test_list_parse(out, size, pass ? &ignored : &cases, &message);
                 if (r < 0) {
                         log_error("Cannot read the test list of %s: %s", a->executable,
@@ -281,7 +246,6 @@ static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cw
 static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         _cleanup_(cargo_artifact_freep) CargoArtifact *a = NULL;
         _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
-        _cleanup_free_ TestEngineCase *tcs = NULL;
         const CargoPackage *p;
         _cleanup_free_ char *cwd = NULL;
         int r;
@@ -320,27 +284,12 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
                 return 0;
         }
 
-        size_t n = strv_length(cases);
-        tcs = calloc(MAX(n, (size_t) 1), sizeof(TestEngineCase));
-        if (!tcs)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                tcs[i] = (TestEngineCase) {
-                        .package = a->binary_id,
-                        .artifact = a->binary_id,
-                        .name = cases[i],
-                        .selectors = target,
-                        .ignored = strv_contains(ignored, cases[i]),
-                        .artifact_data = a,
-                };
-                tcs[i].selectors.name = cases[i];
-        }
-
         /* The artifact must outlive its jobs: the adapter keeps it until the run is over. */
         CargoArtifact *kept = TAKE_PTR(a);
         kept->next = cargo->artifacts;
         cargo->artifacts = kept;
-        return test_engine_add_artifact(cargo->engine, kept->package, kept->binary_id, tcs, n);
+        return runner_add_cases(cargo->engine, kept->package, kept->binary_id, kept->binary_id, cases,
+                                ignored, &target, kept);
 }
 
 static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {
@@ -494,13 +443,10 @@ static int cargo_load_metadata(Cargo *cargo) {
             (o->offline && strv_extend(&argv, "--offline") < 0))
                 return log_oom();
 
-        r = process_capture(argv, NULL, NULL, CARGO_METADATA_SIZE_MAX, &out, &size);
+        r = runner_capture(argv, /* cwd= */ NULL, CARGO_METADATA_SIZE_MAX, "run cargo metadata", &out,
+                           &size);
         if (r < 0)
-                return log_error_errno(r, "Failed to run %s metadata: %m", cargo->cargo);
-        if (r > 0) {
-                log_error("%s metadata failed with exit status %d.", cargo->cargo, r);
-                return -EBADMSG;
-        }
+                return r;
         r = cargo_metadata_parse(out, size, &cargo->metadata, &message);
         if (r < 0) {
                 log_error("Cannot read the output of cargo metadata: %s", message ?: strerror(-r));

@@ -1,8 +1,44 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-#include <stdlib.h>
 
+/* maelstrom-go-test: the Go adapter on the test runners' engine.  A run lists the module's packages with go
+ * list, then builds the test binaries of the packages that have tests and that the filter can match, lists
+ * each binary's cases and hands them to the engine as soon as they are known, all on the event loop.
+ *
+ * Building: one go test -c per batch of up to GO_BUILD_BATCH_MAX packages, one batch per CPU at a time.
+ * Every go command loads the module again, which costs more than a binary that is up to date (go then
+ * only touches it), so batches make a warm run's builds several times faster than one command per
+ * package.  go -c -o DIR/ names a binary after the package's last import path element: packages named
+ * alike go to different directories, <cache>/bin/0, /1, ... (go_binary_slots()), the same each run so that
+ * go finds them up to date.  A binary the batch did not write or touch (a build error, or a name go chose
+ * differently) is built again on its own, -o its path, and that build's messages are what the user sees.
+ *
+ * A case's container has the binary at "/", its shared libraries, and the package's directory (its files
+ * and testdata/) at /go/src/<import path>, which is the working directory unless the directives set one. */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "basic/log.h"
+#include "basic/process-util.h"
+#include "basic/string-util.h"
 #include "config/config-main.h"
 #include "config/config-values.h"
+#include "runner.h"
+#include "testrunner/testrunner-go.h"
+
+/* The most a build may print before it is cut off (and the build stopped). */
+#define GO_BUILD_OUTPUT_MAX (16U << 20)
+/* The most packages one go test -c builds. */
+#define GO_BUILD_BATCH_MAX 8U
+/* The directory, under the module root, holding the state and the cache. */
+#define GO_STATE_DIR_NAME ".maelstrom-go-test"
 
 static const ConfigValueDef go_values[] = {
         {
@@ -46,6 +82,739 @@ static const ConfigProgram go_program = {
         .value_sets = go_value_sets,
 };
 
+typedef struct GoTest GoTest;
+typedef struct GoChild GoChild;
+
+/* Called once a child's output has ended and the child was reaped: status is its exit status (128 + the
+ * signal if it was killed), output what it printed (NULL if that could not be kept).  A negative return is
+ * -ENOMEM. */
+typedef int (*GoChildDone)(GoChild *c, int status, const char *output, size_t size);
+
+/* A child process (go test -c, or a test binary listing its cases), its output read on the event loop. */
+struct GoChild {
+        GoTest *go;
+        void *owner; /* the GoArtifact or GoBatch it works for */
+        GoChildDone done;
+        size_t max;  /* the output kept: beyond it the child is stopped */
+        pid_t pid;
+        int fd;
+        sd_event_source *source;
+        TextBuf output;
+        bool cut;    /* the output was cut off (too long, or out of memory) */
+};
+
+/* A package to build, list and run: what its cases need. */
+typedef struct GoArtifact {
+        GoTest *go;
+        char *import_path;
+        char *package_path; /* the selectors */
+        char *package_name; /* NULL: go could not read it */
+        char *dir;          /* on this machine */
+        char *module_path;
+        char *relative_dir; /* of dir, in the module */
+        char *name;         /* of its test binary, as go names it */
+        unsigned slot;      /* the binary is <cache>/bin/<slot>/<name> */
+        char *binary;
+        char *program;      /* "/" + name: where the layer puts it */
+        struct stat before; /* the binary before its batch was built (st_ino 0: there was none) */
+        GoChild child;      /* its own build (when its batch did not build it), then its listing */
+        struct GoArtifact *next;      /* all of them, in go list's order */
+        struct GoArtifact *next_solo; /* waiting for its own build */
+} GoArtifact;
+
+/* Packages built by one go test -c, into one directory (where their binaries' names differ). */
+typedef struct GoBatch {
+        char *dir; /* ends in '/' */
+        GoArtifact **artifacts;
+        size_t n_artifacts;
+        GoChild child;
+        struct GoBatch *next;
+} GoBatch;
+
+struct GoTest {
+        char *project_dir; /* the module root */
+        char *bin_dir;     /* the test binaries */
+        const char *vet;
+        GoCaseOptions case_options;
+        unsigned max_builds;
+        /* One run. */
+        TestEngine *engine;
+        sd_event *event;
+        GoArtifact *artifacts;
+        GoBatch *batches;
+        GoBatch *queued_batch;              /* the first batch not started yet */
+        GoArtifact *solo_first, *solo_last; /* waiting for their own build */
+        unsigned n_builds;                  /* go test -c running */
+        unsigned n_children;                /* every child running */
+        bool ok;
+        bool stopped;
+        bool finished;
+};
+
+static void go_child_init(GoChild *c, GoTest *go, void *owner) {
+        *c = (GoChild) { .go = go, .owner = owner, .fd = -EBADF };
+}
+
+/* Stops and reaps the child, if there is one. */
+static void go_child_kill(GoChild *c) {
+        c->source = sd_event_source_disable_unref(c->source);
+        c->fd = safe_close(c->fd);
+        if (c->pid > 0) {
+                bool signaled;
+                int status;
+                (void) kill(c->pid, SIGTERM);
+                (void) process_wait(c->pid, &status, &signaled);
+                c->pid = 0;
+        }
+        textbuf_done(&c->output);
+}
+
+static void go_schedule(GoTest *go);
+static void go_maybe_finished(GoTest *go);
+
+static int on_child_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        GoChild *c = userdata;
+        GoTest *go = c->go;
+        _cleanup_free_ char *text = NULL;
+        bool signaled;
+        int status = 127, r;
+        char buf[65536];
+
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && IN_SET(errno, EAGAIN, EINTR))
+                return 0;
+        if (n > 0) {
+                if (c->cut)
+                        return 0;
+                size_t take = MIN((size_t) n, c->max - MIN(c->max, c->output.len));
+                textbuf_append_len(&c->output, buf, take);
+                if (take < (size_t) n || c->output.oom) {
+                        /* Too much: stop the child; it fails when its output ends. */
+                        if (c->pid > 0)
+                                (void) kill(c->pid, SIGTERM);
+                        c->cut = true;
+                }
+                return 0;
+        }
+
+        /* The end of its output: reap it and take the next step. */
+        c->source = sd_event_source_disable_unref(c->source);
+        c->fd = safe_close(c->fd);
+        if (c->pid > 0) {
+                if (process_wait(c->pid, &status, &signaled) < 0)
+                        status = 127;
+                c->pid = 0;
+        }
+        go->n_children--;
+        size_t size = c->output.len;
+        if (textbuf_steal(&c->output, &text) < 0)
+                c->cut = true;
+        r = c->done(c, status, text, size);
+        if (r < 0) {
+                log_oom();
+                go->ok = false;
+        }
+        go_schedule(go);
+        go_maybe_finished(go);
+        return 0;
+}
+
+/* Starts argv in cwd; done is called when its output ends. */
+static int go_child_spawn(GoChild *c, char *const *argv, const char *cwd, ProcessSpawnFlags flags,
+                          size_t max, GoChildDone done) {
+        int r;
+
+        textbuf_done(&c->output);
+        c->cut = false;
+        c->max = max;
+        c->done = done;
+        r = process_spawn_pipe_full(argv, cwd, NULL, flags, &c->pid, &c->fd);
+        if (r < 0)
+                return r;
+        (void) fd_nonblock(c->fd, true);
+        r = sd_event_add_io(c->go->event, &c->source, c->fd, EPOLLIN, on_child_output, c);
+        if (r < 0) {
+                go_child_kill(c);
+                return r;
+        }
+        c->go->n_children++;
+        return 0;
+}
+
+static GoArtifact *go_artifact_free(GoArtifact *a) {
+        if (!a)
+                return NULL;
+        go_child_kill(&a->child);
+        free(a->import_path);
+        free(a->package_path);
+        free(a->package_name);
+        free(a->dir);
+        free(a->module_path);
+        free(a->relative_dir);
+        free(a->name);
+        free(a->binary);
+        free(a->program);
+        return mfree(a);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(GoArtifact *, go_artifact_free);
+
+static GoBatch *go_batch_free(GoBatch *b) {
+        if (!b)
+                return NULL;
+        go_child_kill(&b->child);
+        free(b->dir);
+        free(b->artifacts);
+        return mfree(b);
+}
+
+static PatternCase go_artifact_case(const GoArtifact *a) {
+        PatternCase pc = PATTERN_CASE_UNKNOWN;
+        pc.package_import_path = a->import_path;
+        pc.package_path = a->package_path;
+        pc.package_name = a->package_name;
+        return pc;
+}
+
+static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
+                       bool based_on_image, JobSpec *job, char **reterr_message) {
+        _cleanup_(layer_spec_done) LayerSpec package = {};
+        _cleanup_strv_free_ char **argv = NULL;
+        const GoArtifact *a = c->artifact_data;
+        GoTest *go = userdata;
+        int r;
+
+        /* The binary (with its shared libraries), then the package's directory. */
+        r = runner_job_add_binary(job, candidate, based_on_image, a->binary);
+        if (r < 0)
+                return r;
+        r = go_package_layer(a->module_path, a->relative_dir, &package);
+        if (r == -EINVAL)
+                return asprintf(reterr_message, "cannot place package directory '%s' of module '%s' in the "
+                                "container", a->relative_dir, a->module_path) < 0 ? -ENOMEM : -EINVAL;
+        if (r < 0)
+                return r;
+        r = runner_job_take_layer(job, &package);
+        if (r < 0)
+                return r;
+
+        if (!job->container.working_directory) {
+                r = go_container_dir(a->module_path, a->relative_dir, &job->container.working_directory);
+                if (r < 0)
+                        return r;
+        }
+
+        r = go_case_argv(a->program, c->name, &go->case_options, &argv);
+        if (r < 0)
+                return r;
+        return runner_job_set_command(job, argv);
+}
+
+/* Exit 0 is OK unless the case said it skipped (IGNORED); the run fails otherwise. */
+static TestOutcome go_classify(void *userdata, const TestEngineCase *c, const ClientJobResult *result) {
+        GoCaseResult r;
+
+        if (result->outcome != CLIENT_JOB_EXITED || result->status != 0)
+                return TEST_OUTCOME_FAIL;
+        if (go_case_result(result->out.data, result->out.size, c->name, &r) < 0)
+                return TEST_OUTCOME_OK;
+        switch (r) {
+        case GO_CASE_SKIP:
+                return TEST_OUTCOME_IGNORED;
+        case GO_CASE_FAIL:
+                return TEST_OUTCOME_FAIL;
+        case GO_CASE_PASS:
+        case _GO_CASE_RESULT_MAX:
+        case _GO_CASE_RESULT_INVALID:
+                break;
+        }
+        return TEST_OUTCOME_OK;
+}
+
+static void go_stop(void *userdata) {
+        GoTest *go = userdata;
+
+        go->stopped = true;
+        for (GoArtifact *a = go->artifacts; a; a = a->next)
+                if (a->child.pid > 0)
+                        (void) kill(a->child.pid, SIGTERM);
+        for (GoBatch *b = go->batches; b; b = b->next)
+                if (b->child.pid > 0)
+                        (void) kill(b->child.pid, SIGTERM);
+}
+
+static const TestAdapter go_adapter = {
+        .kind = TEST_RUNNER_GO,
+        .case_job = go_case_job,
+        .classify = go_classify,
+        .stop = go_stop,
+};
+
+static void go_maybe_finished(GoTest *go) {
+        if (go->finished || go->n_children > 0 || (!go->stopped && (go->queued_batch || go->solo_first)))
+                return;
+        go->finished = true;
+        test_engine_build_finished(go->engine, go->ok || go->stopped);
+}
+
+static int go_message(GoTest *go, const char *text) {
+        if (go->stopped)
+                return 0;
+        return test_engine_message(go->engine, text);
+}
+
+/* The binary was built and listed its cases: hand them to the engine. */
+static int go_artifact_listed(GoArtifact *a, const char *text, size_t size) {
+        _cleanup_strv_free_ char **cases = NULL;
+        _cleanup_free_ char *message = NULL;
+        GoTest *go = a->go;
+        int r;
+
+        r = go_test_list_parse(text, size, &cases, &message);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                go->ok = false;
+                _cleanup_free_ char *m = strjoin("Cannot read the test list of ", a->binary, ": ",
+                                                 message ?: strerror(-r));
+                return m ? go_message(go, m) : -ENOMEM;
+        }
+        PatternCase selectors = go_artifact_case(a);
+        return runner_add_cases(go->engine, a->import_path, a->import_path, a->import_path, cases,
+                                /* ignored= */ NULL, &selectors, a);
+}
+
+static int go_list_done(GoChild *c, int status, const char *output, size_t size) {
+        GoArtifact *a = c->owner;
+        GoTest *go = c->go;
+        _cleanup_free_ char *m = NULL;
+
+        if (go->stopped)
+                return 0;
+        if (status == 0 && !c->cut)
+                return go_artifact_listed(a, output, size);
+
+        go->ok = false;
+        if (c->cut)
+                m = strjoin("The test list of ", a->binary, " is too long.");
+        else if (asprintf(&m, "Listing the tests of %s failed with exit status %d.", a->binary, status) < 0)
+                m = NULL;
+        return m ? go_message(go, m) : -ENOMEM;
+}
+
+/* The binary is there: list its cases. */
+static void go_artifact_start_list(GoArtifact *a) {
+        char *argv[] = { a->binary, (char *) "-test.list", (char *) ".", NULL };
+        int r;
+
+        r = go_child_spawn(&a->child, argv, a->dir, /* flags= */ 0, GO_TEST_LIST_SIZE_MAX, go_list_done);
+        if (r < 0) {
+                log_error_errno(r, "Failed to list the tests of %s: %m", a->binary);
+                a->go->ok = false;
+        }
+}
+
+/* The package's own build: its binary, or go's messages about why there is none. */
+static int go_solo_done(GoChild *c, int status, const char *output, size_t size) {
+        GoArtifact *a = c->owner;
+        GoTest *go = c->go;
+        int r;
+
+        go->n_builds--;
+        if (go->stopped)
+                return 0;
+        if (status != 0 || c->cut) {
+                _cleanup_free_ char *text = NULL, *m = NULL;
+                go->ok = false;
+                /* As go test shows it: go's messages, then the verdict. */
+                text = strjoin(output ?: "", c->cut ? "\n(output cut off)" : "");
+                if (!text)
+                        return -ENOMEM;
+                r = go_build_failure_message(text, a->import_path, &m);
+                return r < 0 ? r : go_message(go, m);
+        }
+        if (size > 0) {
+                r = go_message(go, output);
+                if (r < 0)
+                        return r;
+        }
+        go_artifact_start_list(a);
+        return 0;
+}
+
+static int go_artifact_start_build(GoArtifact *a) {
+        _cleanup_strv_free_ char **argv = NULL;
+        char *packages[] = { a->import_path, NULL };
+        int r;
+
+        r = go_build_argv(a->go->vet, a->binary, packages, &argv);
+        if (r < 0)
+                return log_oom();
+        r = go_child_spawn(&a->child, argv, a->go->project_dir, PROCESS_STDERR_TO_PIPE, GO_BUILD_OUTPUT_MAX,
+                           go_solo_done);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run go test -c for %s: %m", a->import_path);
+        return 0;
+}
+
+static void go_solo_queue(GoArtifact *a) {
+        GoTest *go = a->go;
+
+        a->next_solo = NULL;
+        if (go->solo_last)
+                go->solo_last->next_solo = a;
+        else
+                go->solo_first = a;
+        go->solo_last = a;
+}
+
+/* Whether the binary was written (or, up to date, touched: go does that) since a->before. */
+static bool go_artifact_built(const GoArtifact *a) {
+        struct stat st;
+
+        if (stat(a->binary, &st) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        return a->before.st_ino == 0 || st.st_ino != a->before.st_ino || st.st_dev != a->before.st_dev ||
+                st.st_size != a->before.st_size || st.st_mtim.tv_sec != a->before.st_mtim.tv_sec ||
+                st.st_mtim.tv_nsec != a->before.st_mtim.tv_nsec;
+}
+
+/* A batch's go test -c ended: list what it built; build what it did not on its own, which shows why. */
+static int go_batch_done(GoChild *c, int status, const char *output, size_t size) {
+        GoBatch *b = c->owner;
+        GoTest *go = c->go;
+        int r;
+
+        go->n_builds--;
+        if (go->stopped)
+                return 0;
+        if (status == 0 && !c->cut && size > 0) {
+                r = go_message(go, output);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < b->n_artifacts; i++) {
+                GoArtifact *a = b->artifacts[i];
+                if (go_artifact_built(a))
+                        go_artifact_start_list(a);
+                else
+                        go_solo_queue(a);
+        }
+        return 0;
+}
+
+static int go_batch_start(GoBatch *b) {
+        _cleanup_strv_free_ char **argv = NULL, **packages = NULL;
+        int r;
+
+        for (size_t i = 0; i < b->n_artifacts; i++) {
+                GoArtifact *a = b->artifacts[i];
+                if (stat(a->binary, &a->before) < 0)
+                        a->before = (struct stat) {};
+                if (strv_extend(&packages, a->import_path) < 0)
+                        return log_oom();
+        }
+        r = go_build_argv(b->child.go->vet, b->dir, packages, &argv);
+        if (r < 0)
+                return log_oom();
+        r = go_child_spawn(&b->child, argv, b->child.go->project_dir, PROCESS_STDERR_TO_PIPE,
+                           GO_BUILD_OUTPUT_MAX, go_batch_done);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run go test -c: %m");
+        return 0;
+}
+
+/* Starts builds, the packages' own first, until max_builds run. */
+static void go_schedule(GoTest *go) {
+        while (!go->stopped && go->n_builds < go->max_builds) {
+                if (go->solo_first) {
+                        GoArtifact *a = go->solo_first;
+                        go->solo_first = a->next_solo;
+                        if (!go->solo_first)
+                                go->solo_last = NULL;
+                        if (go_artifact_start_build(a) < 0)
+                                go->ok = false;
+                        else
+                                go->n_builds++;
+                } else if (go->queued_batch) {
+                        GoBatch *b = go->queued_batch;
+                        go->queued_batch = b->next;
+                        if (go_batch_start(b) < 0)
+                                go->ok = false;
+                        else
+                                go->n_builds++;
+                } else
+                        break;
+        }
+}
+
+/* Whether the package is in the module at project_dir (not a nested one), its directory known. */
+static bool go_package_in_project(GoTest *go, const GoPackage *p) {
+        _cleanup_free_ char *module_dir = NULL;
+
+        if (!p->dir || !p->module_dir || !go_package_path(p) || !go_package_relative_dir(p))
+                return false;
+        /* go may name the directory through a symbolic link that $PWD went through. */
+        module_dir = realpath(p->module_dir, NULL);
+        return module_dir && streq(module_dir, go->project_dir);
+}
+
+static int go_artifact_new(GoTest *go, const GoPackage *p, GoArtifact **ret) {
+        _cleanup_(go_artifact_freep) GoArtifact *a = NULL;
+
+        a = calloc(1, sizeof(GoArtifact));
+        if (!a)
+                return -ENOMEM;
+        a->go = go;
+        go_child_init(&a->child, go, a);
+        a->import_path = strdup(p->import_path);
+        a->package_path = strdup(go_package_path(p));
+        a->package_name = p->name ? strdup(p->name) : NULL;
+        a->dir = strdup(p->dir);
+        a->module_path = strdup(p->module_path);
+        a->relative_dir = strdup(go_package_relative_dir(p));
+        if (!a->import_path || !a->package_path || (p->name && !a->package_name) || !a->dir ||
+            !a->module_path || !a->relative_dir)
+                return -ENOMEM;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+/* Names the artifacts' binaries (n of them, from go->artifacts), and puts them into batches: by slot, then
+ * up to GO_BUILD_BATCH_MAX at a time, in at least max_builds batches when there are enough packages. */
+static int go_make_batches(GoTest *go, size_t n) {
+        _cleanup_free_ GoArtifact **all = NULL;
+        _cleanup_free_ unsigned *slots = NULL;
+        _cleanup_free_ char **names = NULL; /* borrowed from the artifacts */
+        GoBatch **tail = &go->batches;
+        unsigned max_slot = 0;
+        size_t i = 0;
+        int r;
+
+        all = calloc(MAX(n, (size_t) 1), sizeof(GoArtifact *));
+        names = calloc(n + 1, sizeof(char *));
+        slots = calloc(MAX(n, (size_t) 1), sizeof(unsigned));
+        if (!all || !names || !slots)
+                return -ENOMEM;
+        for (GoArtifact *a = go->artifacts; a; a = a->next, i++) {
+                all[i] = a;
+                r = go_binary_name(a->import_path, &a->name);
+                if (r < 0)
+                        return r;
+                names[i] = a->name;
+        }
+        r = go_binary_slots(names, n, slots);
+        if (r < 0)
+                return r;
+
+        for (i = 0; i < n; i++) {
+                GoArtifact *a = all[i];
+
+                a->slot = slots[i];
+                max_slot = MAX(max_slot, a->slot);
+                if (asprintf(&a->binary, "%s/%u/%s", go->bin_dir, a->slot, a->name) < 0) {
+                        a->binary = NULL;
+                        return -ENOMEM;
+                }
+                a->program = strjoin("/", a->name);
+                if (!a->program)
+                        return -ENOMEM;
+        }
+
+        for (unsigned s = 0; s <= max_slot; s++) {
+                _cleanup_free_ GoArtifact **in_slot = NULL;
+                size_t k = 0;
+
+                in_slot = calloc(MAX(n, (size_t) 1), sizeof(GoArtifact *));
+                if (!in_slot)
+                        return -ENOMEM;
+                for (i = 0; i < n; i++)
+                        if (all[i]->slot == s)
+                                in_slot[k++] = all[i];
+                if (k == 0)
+                        continue;
+                size_t n_batches = MAX((k + GO_BUILD_BATCH_MAX - 1) / GO_BUILD_BATCH_MAX,
+                                       MIN(k, (size_t) go->max_builds));
+                size_t per_batch = (k + n_batches - 1) / n_batches;
+
+                for (size_t first = 0; first < k; first += per_batch) {
+                        GoBatch *b = calloc(1, sizeof(GoBatch));
+                        if (!b)
+                                return -ENOMEM;
+                        go_child_init(&b->child, go, b);
+                        *tail = b;
+                        tail = &b->next;
+                        b->n_artifacts = MIN(per_batch, k - first);
+                        b->artifacts = calloc(b->n_artifacts, sizeof(GoArtifact *));
+                        if (asprintf(&b->dir, "%s/%u/", go->bin_dir, s) < 0) {
+                                b->dir = NULL;
+                                return -ENOMEM;
+                        }
+                        if (!b->artifacts)
+                                return -ENOMEM;
+                        memcpy(b->artifacts, in_slot + first, b->n_artifacts * sizeof(GoArtifact *));
+                        r = mkdir_p(b->dir, 0755);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to create %s: %m", b->dir);
+                }
+        }
+        go->queued_batch = go->batches;
+        return 0;
+}
+
+/* go list: the packages of the module. */
+static int go_list_packages(GoTest *go, GoPackageList **ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *out = NULL, *message = NULL;
+        size_t size;
+        int r;
+
+        r = go_list_argv(&argv);
+        if (r < 0)
+                return log_oom();
+        r = runner_capture(argv, go->project_dir, GO_LIST_SIZE_MAX, "run go list", &out, &size);
+        if (r < 0)
+                return r;
+        r = go_list_parse(out, size, ret, &message);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                log_error("Cannot read the output of go list: %s", message ?: strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int go_start(void *userdata, TestEngine *e, sd_event *event) {
+        _cleanup_(go_package_list_freep) GoPackageList *packages = NULL;
+        GoTest *go = userdata;
+        GoArtifact **tail = &go->artifacts;
+        size_t n = 0;
+        int r;
+
+        go->engine = e;
+        go->event = event;
+        go->ok = true;
+        go->stopped = false;
+        go->finished = false;
+        go->n_builds = go->n_children = 0;
+
+        if (go_list_packages(go, &packages) < 0) {
+                go->ok = false;
+                go_maybe_finished(go);
+                return 0;
+        }
+
+        for (size_t i = 0; i < packages->n_packages; i++) {
+                const GoPackage *p = &packages->packages[i];
+                GoArtifact *a;
+
+                /* Packages without tests are not built, as go test does; but one go could not read fails
+                 * to build, so that the run shows why. */
+                if ((!go_package_has_tests(p) && !p->error) || !go_package_in_project(go, p))
+                        continue;
+                r = go_artifact_new(go, p, &a);
+                if (r < 0)
+                        return r;
+                PatternCase pc = go_artifact_case(a);
+                if (!test_engine_can_match(e, &pc)) {
+                        go_artifact_free(a);
+                        continue;
+                }
+                *tail = a;
+                tail = &a->next;
+                n++;
+        }
+
+        r = go_make_batches(go, n);
+        if (r < 0)
+                return r;
+        go_schedule(go);
+        go_maybe_finished(go);
+        return 0;
+}
+
+static void go_finish(void *userdata) {
+        GoTest *go = userdata;
+
+        while (go->batches) {
+                GoBatch *b = go->batches;
+                go->batches = b->next;
+                go_batch_free(b);
+        }
+        while (go->artifacts) {
+                GoArtifact *a = go->artifacts;
+                go->artifacts = a->next;
+                go_artifact_free(a);
+        }
+        go->queued_batch = NULL;
+        go->solo_first = go->solo_last = NULL;
+        go->n_builds = go->n_children = 0;
+        go->engine = NULL;
+}
+
+static const RunnerAdapterOps go_ops = {
+        .start = go_start,
+        .finish = go_finish,
+};
+
+static int run(const Config *c) {
+        _cleanup_free_ char *cwd = NULL, *project_dir = NULL, *top = NULL, *state_dir = NULL,
+                            *cache_dir = NULL, *bin_dir = NULL;
+        _cleanup_strv_free_ char **extra = NULL;
+        int r;
+
+        if (config_get_string(c, "broker"))
+                return config_main_not_available(&go_program, "Running tests on a broker");
+
+        cwd = getcwd(NULL, 0);
+        if (!cwd)
+                return log_error_errno(errno, "Failed to get the current directory: %m"), EXIT_FAILURE;
+        r = go_module_find(cwd, &project_dir);
+        if (r == -ENOENT) {
+                log_error("No go.mod in %s or any directory above it: run maelstrom-go-test inside a Go "
+                          "module.", cwd);
+                return EXIT_FAILURE;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to look for go.mod: %m"), EXIT_FAILURE;
+
+        extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
+        if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
+                return log_oom(), EXIT_FAILURE;
+
+        top = strjoin(project_dir, "/" GO_STATE_DIR_NAME);
+        state_dir = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/state");
+        cache_dir = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/cache");
+        bin_dir = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/cache/bin");
+        if (!top || !state_dir || !cache_dir || !bin_dir)
+                return log_oom(), EXIT_FAILURE;
+
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        GoTest go = {
+                .project_dir = project_dir,
+                .bin_dir = bin_dir,
+                .vet = config_get_string(c, "vet"),
+                .case_options = {
+                        .short_mode = config_get_bool(c, "short"),
+                        .fullpath = config_get_bool(c, "fullpath"),
+                        .extra_args = extra,
+                },
+                .max_builds = cpus > 0 ? (unsigned) MIN(cpus, 256L) : 1,
+        };
+        char *watch_ignore[] = { top, NULL };
+        RunnerOptions o = {
+                .config = c,
+                .project_dir = project_dir,
+                .state_dir = state_dir,
+                .cache_dir = cache_dir,
+                .watch_ignore = watch_ignore,
+                .adapter = &go_adapter,
+                .ops = &go_ops,
+                .userdata = &go,
+        };
+        return runner_run(&o);
+}
+
 int main(int argc, char **argv) {
         _cleanup_(config_freep) Config *c = NULL;
         int r;
@@ -54,5 +823,5 @@ int main(int argc, char **argv) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
-        return config_main_not_available(&go_program, "Building and running Go tests");
+        return run(c);
 }

@@ -11,6 +11,7 @@
 
 #include "basic/fd-util.h"
 #include "basic/log.h"
+#include "basic/process-util.h"
 #include "basic/string-util.h"
 #include "config/config-main.h"
 #include "runner.h"
@@ -23,6 +24,109 @@ static PatternSyntax runner_syntax(TestRunnerKind kind) {
         return kind == TEST_RUNNER_CARGO ? PATTERN_SYNTAX_CARGO
                 : kind == TEST_RUNNER_GO ? PATTERN_SYNTAX_GO
                                          : PATTERN_SYNTAX_PYTEST;
+}
+
+int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
+                   size_t *ret_size) {
+        int r;
+
+        r = process_capture(argv, cwd, NULL, max, ret, ret_size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to %s: %m", what);
+        if (r > 0) {
+                *ret = mfree(*ret);
+                log_error("Failed to %s: exit status %d.", what, r);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+int runner_job_take_layer(JobSpec *job, LayerSpec *l) {
+        LayerSpec *layers;
+
+        layers = reallocarray(job->container.added_layers, job->container.n_added_layers + 1,
+                              sizeof(LayerSpec));
+        if (!layers)
+                return -ENOMEM;
+        job->container.added_layers = layers;
+        layers[job->container.n_added_layers++] = *l;
+        *l = (LayerSpec) {};
+        return 0;
+}
+
+/* Appends a layer of kind with path as its only path (strip_prefix may be NULL). */
+static int job_add_path_layer(JobSpec *job, LayerKind kind, const char *path, const char *strip_prefix) {
+        _cleanup_(layer_spec_done) LayerSpec l = { .kind = kind };
+
+        if (strv_extend(&l.paths, path) < 0 ||
+            (strip_prefix && !(l.prefix.strip_prefix = strdup(strip_prefix))))
+                return -ENOMEM;
+        return runner_job_take_layer(job, &l);
+}
+
+int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool based_on_image,
+                          const char *executable) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash = strrchr(executable, '/');
+        int r;
+
+        if (!slash || slash == executable)
+                return -EINVAL;
+        dir = strndup(executable, slash - executable);
+        if (!dir)
+                return -ENOMEM;
+        /* The default: include them, unless the container is based on an image. */
+        bool shared_libraries = candidate->include_shared_libraries_set ? candidate->include_shared_libraries
+                                                                        : !based_on_image;
+        if (shared_libraries) {
+                r = job_add_path_layer(job, LAYER_SHARED_LIBRARY_DEPENDENCIES, executable,
+                                       /* strip_prefix= */ NULL);
+                if (r < 0)
+                        return r;
+        }
+        return job_add_path_layer(job, LAYER_PATHS, executable, dir);
+}
+
+int runner_job_set_command(JobSpec *job, char *const *argv) {
+        _cleanup_free_ char *program = NULL;
+        char **arguments;
+
+        if (strv_isempty(argv))
+                return -EINVAL;
+        program = strdup(argv[0]);
+        arguments = strv_copy(argv + 1);
+        if (!program || !arguments) {
+                strv_free(arguments);
+                return -ENOMEM;
+        }
+        free(job->program);
+        job->program = TAKE_PTR(program);
+        strv_free(job->arguments);
+        job->arguments = arguments;
+        return 0;
+}
+
+int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
+                     char *const *names, char *const *ignored, const PatternCase *selectors,
+                     void *artifact_data) {
+        _cleanup_free_ TestEngineCase *cases = NULL;
+        size_t n = strv_length(names);
+
+        cases = calloc(MAX(n, (size_t) 1), sizeof(TestEngineCase));
+        if (!cases)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                cases[i] = (TestEngineCase) {
+                        .package = package,
+                        .artifact = artifact,
+                        .name = names[i],
+                        .selectors = *selectors,
+                        .ignored = strv_contains(ignored, names[i]),
+                        .artifact_data = artifact_data,
+                };
+                cases[i].selectors.name = names[i];
+        }
+        return test_engine_add_artifact(e, listing_package, artifact, cases, n);
 }
 
 int runner_make_filter(const Config *c, TestRunnerKind kind, Pattern **ret) {

@@ -30,6 +30,29 @@ typedef struct RunnerOptions {
         void *userdata;               /* for adapter and ops */
 } RunnerOptions;
 
+/* Runs argv in cwd (NULL = ours) to its end, capturing at most max bytes of its stdout into *ret (its size
+ * in *ret_size).  On failure logs "Failed to <what>: ..." (the error, or the exit status) and returns
+ * < 0. */
+int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
+                   size_t *ret_size);
+
+/* Adds a case's test binary to its job: a layer of the shared libraries it needs (unless the container is
+ * based on an image; the directives' include_shared_libraries decides when set), then one putting the
+ * binary at "/". */
+int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool based_on_image,
+                          const char *executable);
+/* Appends *l to the job's added layers, taking what it owns (*l is emptied); on failure *l is left alone. */
+int runner_job_take_layer(JobSpec *job, LayerSpec *l);
+/* Sets the job's program to argv[0] and its arguments to the rest. */
+int runner_job_set_command(JobSpec *job, char *const *argv);
+
+/* Hands an artifact's listed cases (names, in the harness's order) to the engine: each with selectors (whose
+ * name is set per case), shown under package, and marked ignored if it is in ignored (may be NULL).
+ * listing_package and artifact are the listing state's keys. */
+int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
+                     char *const *names, char *const *ignored, const PatternCase *selectors,
+                     void *artifact_data);
+
 /* The include/exclude filter of the configuration; prints the error (naming the option and the column)
  * and returns -EINVAL on a bad pattern. */
 int runner_make_filter(const Config *c, TestRunnerKind kind, Pattern **ret);

@@ -5,18 +5,14 @@ that the test writes (no dependencies, so no registry is needed)."""
 
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import textwrap
-import time
 import unittest
 import xml.etree.ElementTree as ET
 
-BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
+from runner_test_util import Watcher, install, outcomes, read, summary, write
+
 STATE = {}
 
 
@@ -25,17 +21,6 @@ def find_cargo():
         if c and os.access(c, os.X_OK):
             return c
     return None
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(textwrap.dedent(text).lstrip())
 
 
 LIB_RS = """
@@ -159,16 +144,11 @@ def setUpModule():
     if cargo is None:
         raise unittest.SkipTest("cargo is not installed")
     root = tempfile.mkdtemp(prefix="cargo-maelstrom-test-")
-    destdir = os.environ.get("MAELSTROM_TEST_INSTALLED") or os.path.join(root, "install")
-    if not os.environ.get("MAELSTROM_TEST_INSTALLED"):
-        subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
-                       check=True, stdout=subprocess.DEVNULL)
-    found = [os.path.join(dp, f) for dp, _, fs in os.walk(destdir) for f in fs if f == "cargo-maelstrom"]
-    assert found, "cargo-maelstrom was not installed"
+    program = install(root, "cargo-maelstrom")
     ws = os.path.join(root, "ws")
     make_workspace(ws)
     env = dict(os.environ)
-    env["PATH"] = os.path.dirname(found[0]) + ":" + os.path.dirname(cargo) + ":" + env.get("PATH", "")
+    env["PATH"] = os.path.dirname(program) + ":" + os.path.dirname(cargo) + ":" + env.get("PATH", "")
     env["CARGO_TARGET_DIR"] = os.path.join(ws, "target")
     env["CARGO_TERM_COLOR"] = "never"
     env["RUST_BACKTRACE"] = "0"
@@ -177,7 +157,7 @@ def setUpModule():
     # Build the tests once, so that the runs below only rebuild nothing.
     subprocess.run([cargo, "test", "--no-run", "--workspace", "-q"], cwd=ws, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-    STATE.update(root=root, ws=ws, env=env, bin=found[0], cargo=cargo)
+    STATE.update(root=root, ws=ws, env=env, bin=program, cargo=cargo)
 
 
 def tearDownModule():
@@ -189,20 +169,6 @@ def run(*args, cwd=None, timeout=300, env=None):
     p = subprocess.run([STATE["bin"], *args], cwd=cwd or STATE["ws"], env=env or STATE["env"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
     return p
-
-
-LINE = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) \((\d+\.\d{3})s\)$")
-
-
-def outcomes(stdout):
-    """{(package, name): outcome} of the simple UI's lines, and the lines in order."""
-    found, order = {}, []
-    for line in stdout.splitlines():
-        m = LINE.match(line)
-        if m:
-            found[(m.group(1), m.group(2))] = m.group(3)
-            order.append(m.group(2))
-    return found, order
 
 
 class CargoMaelstrom(unittest.TestCase):
@@ -294,10 +260,9 @@ class CargoMaelstrom(unittest.TestCase):
 
         p = run("--ui", "simple", "--slots", "1", "--stop-after", "1", "-i", "name.starts_with(tests::)")
         self.assertEqual(p.returncode, 1)
-        m = re.search(r"Summary: (\d+) cases: (\d+) passed, (\d+) failed, (\d+) timed out, (\d+) errors, "
-                      r"(\d+) ignored, (\d+) not run", p.stdout)
-        self.assertTrue(m, p.stdout)
-        total, passed, failed, timed_out, errors, ignored, not_run = map(int, m.groups())
+        counts = summary(p.stdout)
+        self.assertTrue(counts, p.stdout)
+        total, passed, failed, timed_out, errors, ignored, not_run = counts
         self.assertEqual(failed + timed_out + errors, 1, p.stdout)
         self.assertGreater(not_run, 0, p.stdout)
         self.assertEqual(total, 5)
@@ -352,42 +317,18 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertIn("mismatched types", p.stderr)
 
     def test_watch(self):
-        p = subprocess.Popen([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],
-                             cwd=STATE["ws"], env=STATE["env"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL)
+        w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],
+                    cwd=STATE["ws"], env=STATE["env"])
         try:
-            out = ""
-            deadline = time.monotonic() + 120
-            os.set_blocking(p.stdout.fileno(), False)
-
-            def wait_for(text, count):
-                nonlocal out
-                while out.count(text) < count and time.monotonic() < deadline:
-                    try:
-                        chunk = os.read(p.stdout.fileno(), 65536)
-                    except BlockingIOError:
-                        chunk = None
-                    if chunk:
-                        out += chunk.decode(errors="replace")
-                    else:
-                        time.sleep(0.05)
-                return out.count(text) >= count
-
-            self.assertTrue(wait_for("Watching", 1), out)
+            self.assertTrue(w.wait_for("Watching", 1, 120), w.out)
             with open(os.path.join(STATE["ws"], "data/touched.txt"), "w") as f:
                 f.write("change\n")
-            self.assertTrue(wait_for("Watching", 2), out)
-            self.assertEqual(out.count("alpha tests::adds ... OK"), 2, out)
+            self.assertTrue(w.wait_for("Watching", 2, 120), w.out)
+            self.assertEqual(w.out.count("alpha tests::adds ... OK"), 2, w.out)
         finally:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            p.stdout.close()
+            status = w.stop()
         # Interrupted while watching: the run's own status stands.
-        self.assertEqual(p.returncode, 0)
+        self.assertEqual(status, 0)
 
 
 if __name__ == "__main__":

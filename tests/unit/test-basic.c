@@ -217,6 +217,19 @@ TEST(process) {
         ASSERT_ERROR(process_capture(missing, NULL, NULL, 1000, &out, NULL), ENOENT);
         char *none[] = { NULL };
         ASSERT_ERROR(process_capture(none, NULL, NULL, 1000, &out, NULL), EINVAL);
+
+        /* With PROCESS_STDERR_TO_PIPE both streams come through the pipe, in the order written. */
+        char *both[] = { (char *) "sh", (char *) "-c", (char *) "echo out; echo err >&2; echo out2", NULL };
+        _cleanup_close_ int fd = -EBADF;
+        bool signaled;
+        int status;
+        pid_t pid;
+        ASSERT_OK(process_spawn_pipe_full(both, NULL, NULL, PROCESS_STDERR_TO_PIPE, &pid, &fd));
+        ASSERT_OK(read_full_fd(fd, 4096, &out, &size));
+        ASSERT_OK(process_wait(pid, &status, &signaled));
+        ASSERT_EQ(status, 0);
+        ASSERT_FALSE(signaled);
+        ASSERT_STREQ(out, "out\nerr\nout2\n");
 }
 
 int main(void) {

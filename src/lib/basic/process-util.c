@@ -15,7 +15,7 @@ extern char **environ;
 
 /* The attributes and file actions every child gets; 0 or a positive error number. */
 static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *actions, int stdout_fd,
-                       const char *cwd) {
+                       ProcessSpawnFlags flags, const char *cwd) {
         sigset_t none, all;
         int r;
 
@@ -30,12 +30,15 @@ static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *acti
                 r = posix_spawn_file_actions_addopen(actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         if (r == 0)
                 r = posix_spawn_file_actions_adddup2(actions, stdout_fd, STDOUT_FILENO);
+        if (r == 0 && (flags & PROCESS_STDERR_TO_PIPE))
+                r = posix_spawn_file_actions_adddup2(actions, stdout_fd, STDERR_FILENO);
         if (r == 0 && cwd)
                 r = posix_spawn_file_actions_addchdir_np(actions, cwd);
         return r;
 }
 
-int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid, int *ret_stdout_fd) {
+int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env, ProcessSpawnFlags flags,
+                            pid_t *ret_pid, int *ret_stdout_fd) {
         _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
         posix_spawn_file_actions_t actions;
         posix_spawnattr_t attr;
@@ -57,7 +60,7 @@ int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid
                 posix_spawnattr_destroy(&attr);
                 return -r;
         }
-        r = spawn_setup(&attr, &actions, wfd, cwd);
+        r = spawn_setup(&attr, &actions, wfd, flags, cwd);
         if (r == 0)
                 r = posix_spawnp(&pid, argv[0], &actions, &attr, argv, env ?: environ);
         posix_spawn_file_actions_destroy(&actions);
@@ -68,6 +71,10 @@ int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid
         *ret_pid = pid;
         *ret_stdout_fd = TAKE_FD(rfd);
         return 0;
+}
+
+int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid, int *ret_stdout_fd) {
+        return process_spawn_pipe_full(argv, cwd, env, /* flags= */ 0, ret_pid, ret_stdout_fd);
 }
 
 int process_wait(pid_t pid, int *ret_status, bool *ret_signaled) {

@@ -13,6 +13,14 @@
  * read end (O_CLOEXEC, blocking).  env NULL = ours. */
 int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid, int *ret_stdout_fd);
 
+typedef enum ProcessSpawnFlags {
+        PROCESS_STDERR_TO_PIPE = 1 << 0, /* the child's stderr goes to the pipe too (a compiler's messages) */
+} ProcessSpawnFlags;
+
+/* The same, with flags. */
+int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env, ProcessSpawnFlags flags,
+                            pid_t *ret_pid, int *ret_stdout_fd);
+
 /* Wait for pid (retrying on EINTR).  *ret_status is the exit code, or 128 + the signal number, and
  * *ret_signaled says which. */
 int process_wait(pid_t pid, int *ret_status, bool *ret_signaled);

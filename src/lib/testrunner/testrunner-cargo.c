@@ -1,103 +1,19 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 
 /* The parsing half of cargo-maelstrom's adapter: see testrunner-cargo.h.  json-c parses each document (the
- * metadata, or one line of build messages) into a tree; the readers below pick the fields they need and name
- * the first one that is missing or of the wrong type. */
+ * metadata, or one line of build messages) into a tree; the readers of testrunner-parse.h pick the
+ * fields. */
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <json-c/json.h>
 
 #include "basic/log.h"
 #include "basic/string-table.h"
 #include "basic/string-util.h"
 #include "testrunner/testrunner-cargo.h"
-
-#define JSON_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8)
-
-static void json_object_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
-
-static void json_tokener_freep(struct json_tokener **t) {
-        if (*t)
-                json_tokener_free(*t);
-}
-
-/* Sets *reterr (if not NULL) to the formatted message, and returns r. */
-_printf_(3, 4) static int fail(char **reterr, int r, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        if (!reterr)
-                return r;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        free(*reterr);
-        *reterr = s;
-        return r;
-}
-
-/* JSON's whitespace.  (strchr() would also find the NUL terminator.) */
-static bool is_json_space(char c) {
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Parses exactly one JSON value (surrounded by whitespace at most) of size bytes.  On failure returns
- * -EBADMSG with *reterr_reason set to a static string. */
-static int json_parse_one(const char *text, size_t size, json_object **ret, const char **reterr_reason) {
-        _cleanup_(json_tokener_freep) struct json_tokener *t = NULL;
-        _cleanup_(json_object_putp) json_object *o = NULL;
-
-        assert(text || size == 0);
-        assert(ret);
-
-        if (size > INT32_MAX) {
-                *reterr_reason = "too long";
-                return -EBADMSG;
-        }
-        t = json_tokener_new_ex((int) CARGO_JSON_DEPTH_MAX + 1);
-        if (!t)
-                return -ENOMEM;
-        json_tokener_set_flags(t, JSON_FLAGS);
-
-        o = json_tokener_parse_ex(t, text ?: "", (int) size);
-        enum json_tokener_error jerr = json_tokener_get_error(t);
-        if (jerr == json_tokener_continue) {
-                /* A number at the very end is only complete once json-c sees the end of the input. */
-                o = json_tokener_parse_ex(t, "", 1);
-                jerr = json_tokener_get_error(t);
-                if (jerr == json_tokener_continue) {
-                        *reterr_reason = size == 0 ? "empty" : "truncated JSON";
-                        return -EBADMSG;
-                }
-        } else if (jerr == json_tokener_success) {
-                for (size_t i = json_tokener_get_parse_end(t); i < size; i++)
-                        if (!is_json_space(text[i])) {
-                                *reterr_reason = "trailing text after the JSON value";
-                                return -EBADMSG;
-                        }
-        }
-        if (jerr != json_tokener_success) {
-                *reterr_reason = json_tokener_error_desc(jerr);
-                return -EBADMSG;
-        }
-        if (!o) {
-                *reterr_reason = "null instead of an object";
-                return -EBADMSG;
-        }
-        *ret = TAKE_PTR(o);
-        return 0;
-}
+#include "testrunner/testrunner-parse.h"
 
 /* Appends suffix to *s; NULL on ENOMEM (then *s is unchanged). */
 static char *strextend(char **s, const char *suffix) {
@@ -107,128 +23,6 @@ static char *strextend(char **s, const char *suffix) {
                 return NULL;
         free(*s);
         return *s = n;
-}
-
-/* The member key of object o; NULL when absent or JSON null. */
-static json_object *member(json_object *o, const char *key) {
-        json_object *v = NULL;
-
-        if (!json_object_is_type(o, json_type_object))
-                return NULL;
-        if (!json_object_object_get_ex(o, key, &v))
-                return NULL;
-        return v;
-}
-
-static bool is_plain_string(json_object *v) {
-        return json_object_is_type(v, json_type_string) &&
-                (size_t) json_object_get_string_len(v) == strlen(json_object_get_string(v));
-}
-
-/* A required member of the type; on error names it (the context, then the key).  Strings hold no NUL. */
-static int get_member(json_object *o, const char *context, const char *key, json_type type,
-                      json_object **ret, char **reterr) {
-        static const char *const names[] = {
-                [json_type_boolean] = "a boolean",
-                [json_type_int] = "an integer",
-                [json_type_object] = "an object",
-                [json_type_array] = "an array",
-                [json_type_string] = "a string",
-        };
-        json_object *v = member(o, key);
-
-        assert((size_t) type < ELEMENTSOF(names) && names[type]);
-
-        if (!v)
-                return fail(reterr, -EBADMSG, "%s: '%s' is missing", context, key);
-        if (!json_object_is_type(v, type) || (type == json_type_string && !is_plain_string(v)))
-                return fail(reterr, -EBADMSG, "%s: '%s' is not %s", context, key, names[type]);
-        *ret = v;
-        return 0;
-}
-
-/* A required string member, borrowed from o. */
-static int get_string(json_object *o, const char *context, const char *key, const char **ret,
-                      char **reterr) {
-        json_object *v;
-        int r;
-
-        r = get_member(o, context, key, json_type_string, &v, reterr);
-        if (r < 0)
-                return r;
-        *ret = json_object_get_string(v);
-        return 0;
-}
-
-/* A required string member, copied. */
-static int read_string(json_object *o, const char *context, const char *key, char **ret, char **reterr) {
-        const char *s;
-        int r;
-
-        r = get_string(o, context, key, &s, reterr);
-        if (r < 0)
-                return r;
-        char *c = strdup(s);
-        if (!c)
-                return -ENOMEM;
-        *ret = c;
-        return 0;
-}
-
-/* Required string members, copied: key → *ret for each. */
-typedef struct StringField {
-        const char *key;
-        char **ret;
-} StringField;
-
-static int read_strings(json_object *o, const char *context, const StringField *fields, size_t n,
-                        char **reterr) {
-        int r;
-
-        for (size_t i = 0; i < n; i++) {
-                r = read_string(o, context, fields[i].key, fields[i].ret, reterr);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* A required array of strings, copied into a strv. */
-static int read_strv(json_object *o, const char *context, const char *key, char ***ret, char **reterr) {
-        _cleanup_strv_free_ char **l = NULL;
-        json_object *a;
-        int r;
-
-        r = get_member(o, context, key, json_type_array, &a, reterr);
-        if (r < 0)
-                return r;
-        size_t n = json_object_array_length(a);
-        l = calloc(n + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(a, i);
-                if (!is_plain_string(e))
-                        return fail(reterr, -EBADMSG, "%s: '%s' item %zu is not a string", context, key,
-                                    i + 1);
-                l[i] = strdup(json_object_get_string(e));
-                if (!l[i])
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-/* A required boolean member. */
-static int read_bool(json_object *o, const char *context, const char *key, bool *ret, char **reterr) {
-        json_object *v;
-        int r;
-
-        r = get_member(o, context, key, json_type_boolean, &v, reterr);
-        if (r < 0)
-                return r;
-        *ret = json_object_get_boolean(v);
-        return 0;
 }
 
 int cargo_target_kind_from_cargo(char * const *kinds, CargoTargetKind *ret) {
@@ -290,23 +84,23 @@ CargoMetadata *cargo_metadata_free(CargoMetadata *m) {
 static int parse_target(json_object *j, const char *context, CargoTarget *t, char **reterr) {
         int r;
 
-        const StringField fields[] = {
+        const TestJsonStringField fields[] = {
                 { "name", &t->name },
                 { "src_path", &t->src_path },
         };
-        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
+        r = test_json_read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
         if (r < 0)
                 return r;
-        r = read_strv(j, context, "kind", &t->kinds, reterr);
+        r = test_json_read_strv(j, context, "kind", &t->kinds, reterr);
         if (r < 0)
                 return r;
-        r = read_strv(j, context, "crate_types", &t->crate_types, reterr);
+        r = test_json_read_strv(j, context, "crate_types", &t->crate_types, reterr);
         if (r < 0)
                 return r;
         /* Older cargo leaves "test" out: it defaulted to true. */
         t->test = true;
-        if (member(j, "test")) {
-                r = read_bool(j, context, "test", &t->test, reterr);
+        if (test_json_member(j, "test")) {
+                r = test_json_read_bool(j, context, "test", &t->test, reterr);
                 if (r < 0)
                         return r;
         }
@@ -325,22 +119,22 @@ static int parse_package(json_object *j, const char *id, CargoPackage *p, char *
         p->id = strdup(id);
         if (!p->id)
                 return -ENOMEM;
-        const StringField fields[] = {
+        const TestJsonStringField fields[] = {
                 { "name", &p->name },
                 { "version", &p->version },
                 { "manifest_path", &p->manifest_path },
         };
-        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
+        r = test_json_read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
         if (r < 0)
                 return r;
 
         json_object *targets;
-        r = get_member(j, context, "targets", json_type_array, &targets, reterr);
+        r = test_json_get_member(j, context, "targets", json_type_array, &targets, reterr);
         if (r < 0)
                 return r;
         size_t n = json_object_array_length(targets);
         if (n > CARGO_TARGETS_MAX)
-                return fail(reterr, -E2BIG, "%s: more than %u targets", context, CARGO_TARGETS_MAX);
+                return test_fail(reterr, -E2BIG, "%s: more than %u targets", context, CARGO_TARGETS_MAX);
         p->targets = calloc(MAX(n, 1U), sizeof(CargoTarget));
         if (!p->targets)
                 return -ENOMEM;
@@ -351,7 +145,7 @@ static int parse_package(json_object *j, const char *id, CargoPackage *p, char *
                 if (asprintf(&tc, "%s: target %zu", context, i + 1) < 0)
                         return -ENOMEM;
                 if (!json_object_is_type(t, json_type_object))
-                        return fail(reterr, -EBADMSG, "%s is not an object", tc);
+                        return test_fail(reterr, -EBADMSG, "%s is not an object", tc);
                 p->n_targets++;
                 r = parse_target(t, tc, p->targets + i, reterr);
                 if (r < 0)
@@ -362,76 +156,76 @@ static int parse_package(json_object *j, const char *id, CargoPackage *p, char *
 
 int cargo_metadata_parse(const char *text, size_t size, CargoMetadata **ret, char **reterr_message) {
         _cleanup_(cargo_metadata_freep) CargoMetadata *m = NULL;
-        _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_(test_json_putp) json_object *j = NULL;
         const char *reason = NULL, *context = "cargo metadata";
         int r;
 
         assert(ret);
 
         if (size > CARGO_METADATA_SIZE_MAX)
-                return fail(reterr_message, -E2BIG, "%s: output larger than %u bytes", context,
-                            CARGO_METADATA_SIZE_MAX);
-        r = json_parse_one(text, size, &j, &reason);
+                return test_fail(reterr_message, -E2BIG, "%s: output larger than %u bytes", context,
+                                 CARGO_METADATA_SIZE_MAX);
+        r = test_json_parse_one(text, size, &j, &reason);
         if (r == -EBADMSG)
-                return fail(reterr_message, r, "%s: not JSON: %s", context, reason);
+                return test_fail(reterr_message, r, "%s: not JSON: %s", context, reason);
         if (r < 0)
                 return r;
         if (!json_object_is_type(j, json_type_object))
-                return fail(reterr_message, -EBADMSG, "%s: not a JSON object", context);
+                return test_fail(reterr_message, -EBADMSG, "%s: not a JSON object", context);
 
-        json_object *version = member(j, "version");
+        json_object *version = test_json_member(j, "version");
         if (!version || !json_object_is_type(version, json_type_int) || json_object_get_int64(version) != 1)
-                return fail(reterr_message, -EBADMSG, "%s: 'version' is not 1 (use --format-version 1)",
-                            context);
+                return test_fail(reterr_message, -EBADMSG, "%s: 'version' is not 1 (use --format-version 1)",
+                                 context);
 
         m = calloc(1, sizeof(CargoMetadata));
         if (!m)
                 return -ENOMEM;
-        const StringField fields[] = {
+        const TestJsonStringField fields[] = {
                 { "workspace_root", &m->workspace_root },
                 { "target_directory", &m->target_directory },
         };
-        r = read_strings(j, context, fields, ELEMENTSOF(fields), reterr_message);
+        r = test_json_read_strings(j, context, fields, ELEMENTSOF(fields), reterr_message);
         if (r < 0)
                 return r;
 
         json_object *members, *packages;
-        r = get_member(j, context, "workspace_members", json_type_array, &members, reterr_message);
+        r = test_json_get_member(j, context, "workspace_members", json_type_array, &members, reterr_message);
         if (r < 0)
                 return r;
-        r = get_member(j, context, "packages", json_type_array, &packages, reterr_message);
+        r = test_json_get_member(j, context, "packages", json_type_array, &packages, reterr_message);
         if (r < 0)
                 return r;
 
         size_t n_members = json_object_array_length(members);
         size_t n_packages = json_object_array_length(packages);
         if (n_members > CARGO_PACKAGES_MAX)
-                return fail(reterr_message, -E2BIG, "%s: more than %u workspace members", context,
-                            CARGO_PACKAGES_MAX);
+                return test_fail(reterr_message, -E2BIG, "%s: more than %u workspace members", context,
+                                 CARGO_PACKAGES_MAX);
         m->packages = calloc(MAX(n_members, 1U), sizeof(CargoPackage));
         if (!m->packages)
                 return -ENOMEM;
 
         for (size_t i = 0; i < n_members; i++) {
                 json_object *id = json_object_array_get_idx(members, i), *found = NULL;
-                if (!is_plain_string(id))
-                        return fail(reterr_message, -EBADMSG,
-                                    "%s: 'workspace_members' item %zu is not a string", context, i + 1);
+                if (!test_json_is_plain_string(id))
+                        return test_fail(reterr_message, -EBADMSG,
+                                         "%s: 'workspace_members' item %zu is not a string", context, i + 1);
                 const char *ids = json_object_get_string(id);
                 if (cargo_metadata_find_package(m, ids))
-                        return fail(reterr_message, -EBADMSG, "%s: workspace member '%s' is listed twice",
-                                    context, ids);
+                        return test_fail(reterr_message, -EBADMSG,
+                                         "%s: workspace member '%s' is listed twice", context, ids);
 
                 /* With --no-deps the packages come in the members' order, so look there first. */
                 for (size_t k = 0; k < n_packages && !found; k++) {
                         json_object *p = json_object_array_get_idx(packages, (i + k) % n_packages);
-                        json_object *pid = member(p, "id");
-                        if (pid && is_plain_string(pid) && streq(json_object_get_string(pid), ids))
+                        json_object *pid = test_json_member(p, "id");
+                        if (pid && test_json_is_plain_string(pid) && streq(json_object_get_string(pid), ids))
                                 found = p;
                 }
                 if (!found)
-                        return fail(reterr_message, -EBADMSG,
-                                    "%s: workspace member '%s' is not in 'packages'", context, ids);
+                        return test_fail(reterr_message, -EBADMSG,
+                                         "%s: workspace member '%s' is not in 'packages'", context, ids);
                 m->n_packages++;
                 r = parse_package(found, ids, m->packages + i, reterr_message);
                 if (r < 0)
@@ -518,44 +312,44 @@ static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_
 
         /* Only test executables matter: libraries have no executable, and the binaries that integration
          * tests use are built outside the test profile. */
-        if (!member(j, "executable"))
+        if (!test_json_member(j, "executable"))
                 return 0;
-        r = get_string(j, context, "executable", &e->executable, reterr);
+        r = test_json_get_string(j, context, "executable", &e->executable, reterr);
         if (r < 0)
                 return r;
-        r = get_member(j, context, "profile", json_type_object, &profile, reterr);
+        r = test_json_get_member(j, context, "profile", json_type_object, &profile, reterr);
         if (r < 0)
                 return r;
         profile_context = strjoin(context, ": profile");
         if (!profile_context)
                 return -ENOMEM;
-        r = read_bool(profile, profile_context, "test", &test, reterr);
+        r = test_json_read_bool(profile, profile_context, "test", &test, reterr);
         if (r < 0)
                 return r;
         if (!test)
                 return 0;
         if (isempty(e->executable))
-                return fail(reterr, -EBADMSG, "%s: 'executable' is empty", context);
+                return test_fail(reterr, -EBADMSG, "%s: 'executable' is empty", context);
 
-        r = get_string(j, context, "package_id", &e->package_id, reterr);
+        r = test_json_get_string(j, context, "package_id", &e->package_id, reterr);
         if (r < 0)
                 return r;
         const CargoPackage *pkg = cargo_metadata_find_package(p->metadata, e->package_id);
         if (!pkg)
-                return fail(reterr, -EBADMSG, "%s: package '%s' is not a workspace member", context,
-                            e->package_id);
+                return test_fail(reterr, -EBADMSG, "%s: package '%s' is not a workspace member", context,
+                                 e->package_id);
         e->package_name = pkg->name;
 
-        r = get_member(j, context, "target", json_type_object, &target, reterr);
+        r = test_json_get_member(j, context, "target", json_type_object, &target, reterr);
         if (r < 0)
                 return r;
         target_context = strjoin(context, ": target");
         if (!target_context)
                 return -ENOMEM;
-        r = get_string(target, target_context, "name", &e->target_name, reterr);
+        r = test_json_get_string(target, target_context, "name", &e->target_name, reterr);
         if (r < 0)
                 return r;
-        r = read_strv(target, target_context, "kind", &kinds, reterr);
+        r = test_json_read_strv(target, target_context, "kind", &kinds, reterr);
         if (r < 0)
                 return r;
         r = cargo_target_kind_from_cargo(kinds, &e->target_kind);
@@ -570,7 +364,7 @@ static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_
 }
 
 static int build_line(CargoBuildParser *p, const char *line, size_t size, char **reterr) {
-        _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_(test_json_putp) json_object *j = NULL;
         _cleanup_free_ char *context = NULL;
         const char *reason = NULL;
         CargoBuildEvent e = {
@@ -583,24 +377,24 @@ static int build_line(CargoBuildParser *p, const char *line, size_t size, char *
         /* Skip empty lines (and a \r before the newline). */
         bool blank = true;
         for (size_t i = 0; i < size && blank; i++)
-                blank = is_json_space(line[i]);
+                blank = test_json_is_space(line[i]);
         if (blank)
                 return 0;
 
         if (asprintf(&context, "line %u", p->line) < 0)
                 return -ENOMEM;
-        r = json_parse_one(line, size, &j, &reason);
+        r = test_json_parse_one(line, size, &j, &reason);
         if (r == -EBADMSG)
-                return fail(reterr, r, "%s: not JSON: %s", context, reason);
+                return test_fail(reterr, r, "%s: not JSON: %s", context, reason);
         if (r < 0)
                 return r;
         if (!json_object_is_type(j, json_type_object))
-                return fail(reterr, -EBADMSG, "%s: not a JSON object", context);
-        r = get_string(j, context, "reason", &reason, reterr);
+                return test_fail(reterr, -EBADMSG, "%s: not a JSON object", context);
+        r = test_json_get_string(j, context, "reason", &reason, reterr);
         if (r < 0)
                 return r;
         if (p->finished)
-                return fail(reterr, -EBADMSG, "%s: '%s' after build-finished", context, reason);
+                return test_fail(reterr, -EBADMSG, "%s: '%s' after build-finished", context, reason);
 
         if (streq(reason, "compiler-artifact"))
                 return build_artifact(p, j, context, &e, reterr);
@@ -609,14 +403,14 @@ static int build_line(CargoBuildParser *p, const char *line, size_t size, char *
                 json_object *message;
                 if (!strextend(&context, ": compiler-message"))
                         return -ENOMEM;
-                r = get_member(j, context, "message", json_type_object, &message, reterr);
+                r = test_json_get_member(j, context, "message", json_type_object, &message, reterr);
                 if (r < 0)
                         return r;
-                if (!member(message, "rendered")) /* rustc renders nothing for some notes */
+                if (!test_json_member(message, "rendered")) /* rustc renders nothing for some notes */
                         return 0;
                 if (!strextend(&context, ": message"))
                         return -ENOMEM;
-                r = get_string(message, context, "rendered", &e.rendered, reterr);
+                r = test_json_get_string(message, context, "rendered", &e.rendered, reterr);
                 if (r < 0)
                         return r;
                 e.type = CARGO_BUILD_EVENT_MESSAGE;
@@ -626,7 +420,7 @@ static int build_line(CargoBuildParser *p, const char *line, size_t size, char *
         if (streq(reason, "build-finished")) {
                 if (!strextend(&context, ": build-finished"))
                         return -ENOMEM;
-                r = read_bool(j, context, "success", &e.success, reterr);
+                r = test_json_read_bool(j, context, "success", &e.success, reterr);
                 if (r < 0)
                         return r;
                 p->finished = true;
@@ -646,15 +440,15 @@ int cargo_build_parser_feed(CargoBuildParser *p, const char *data, size_t size, 
         assert(data || size == 0);
 
         if (p->failed < 0)
-                return fail(reterr_message, p->failed, "the build messages already failed to parse");
+                return test_fail(reterr_message, p->failed, "the build messages already failed to parse");
 
         while (size > 0) {
                 const char *nl = memchr(data, '\n', size);
                 size_t n = nl ? (size_t) (nl - data) : size;
 
                 if (p->pending.len + n > CARGO_BUILD_LINE_MAX)
-                        return p->failed = fail(reterr_message, -E2BIG, "line %u: longer than %u bytes",
-                                                p->line + 1, CARGO_BUILD_LINE_MAX);
+                        return p->failed = test_fail(reterr_message, -E2BIG, "line %u: longer than %u bytes",
+                                                     p->line + 1, CARGO_BUILD_LINE_MAX);
                 if (!nl) {
                         textbuf_append_len(&p->pending, data, n);
                         if (p->pending.oom)
@@ -686,7 +480,7 @@ int cargo_build_parser_finish(CargoBuildParser *p, char **reterr_message) {
         assert(p);
 
         if (p->failed < 0)
-                return fail(reterr_message, p->failed, "the build messages already failed to parse");
+                return test_fail(reterr_message, p->failed, "the build messages already failed to parse");
         if (p->pending.len > 0) {
                 p->line++;
                 r = build_line(p, p->pending.data, p->pending.len, reterr_message);
@@ -695,82 +489,61 @@ int cargo_build_parser_finish(CargoBuildParser *p, char **reterr_message) {
                         return p->failed = r;
         }
         if (!p->finished)
-                return p->failed = fail(reterr_message, -EBADMSG,
-                                        "cargo's messages ended after %u lines without build-finished",
-                                        p->line);
+                return p->failed = test_fail(reterr_message, -EBADMSG,
+                                             "cargo's messages ended after %u lines without build-finished",
+                                             p->line);
         return p->success;
 }
 
 int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **reterr_message) {
-        _cleanup_strv_free_ char **cases = NULL;
-        size_t n_cases = 0, allocated = 0;
-        unsigned line = 0;
+        _cleanup_(test_names_done) TestNames cases = {};
+        const char *line, *end = text + size;
+        unsigned number = 0;
+        size_t n;
+        int r;
 
         assert(text || size == 0);
         assert(ret);
 
         if (size > CARGO_LIST_SIZE_MAX)
-                return fail(reterr_message, -E2BIG, "test list: larger than %u bytes", CARGO_LIST_SIZE_MAX);
+                return test_fail(reterr_message, -E2BIG, "test list: larger than %u bytes",
+                                 CARGO_LIST_SIZE_MAX);
 
-        for (const char *p = text, *end = text + size; p < end; ) {
-                const char *nl = memchr(p, '\n', end - p);
-                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
-                const char *next = nl ? nl + 1 : end;
-
-                line++;
-                if (n > 0 && p[n - 1] == '\r')
-                        n--;
-                if (n == 0) {
-                        p = next;
+        for (const char *p = text; test_next_line(&p, end, &line, &n);) {
+                number++;
+                if (n == 0)
                         continue;
-                }
-                if (memchr(p, '\0', n))
-                        return fail(reterr_message, -EBADMSG, "test list: line %u: contains a NUL byte",
-                                    line);
+                if (memchr(line, '\0', n))
+                        return test_fail(reterr_message, -EBADMSG, "test list: line %u: contains a NUL byte",
+                                         number);
 
                 /* NAME: test, NAME: benchmark.  Names hold "::" but never ": ", so the suffix decides. */
                 size_t name_len;
                 bool is_test;
-                if (n >= 6 && memcmp(p + n - 6, ": test", 6) == 0) {
+                if (n >= 6 && memcmp(line + n - 6, ": test", 6) == 0) {
                         name_len = n - 6;
                         is_test = true;
-                } else if (n >= 11 && memcmp(p + n - 11, ": benchmark", 11) == 0) {
+                } else if (n >= 11 && memcmp(line + n - 11, ": benchmark", 11) == 0) {
                         name_len = n - 11;
                         is_test = false;
                 } else
-                        return fail(reterr_message, -EBADMSG,
-                                    "test list: line %u: expected 'NAME: test' or 'NAME: benchmark', "
-                                    "got '%.*s'", line, (int) MIN(n, 200U), p);
+                        return test_fail(reterr_message, -EBADMSG,
+                                         "test list: line %u: expected 'NAME: test' or 'NAME: benchmark', "
+                                         "got '%.*s'", number, (int) MIN(n, 200U), line);
                 if (name_len == 0)
-                        return fail(reterr_message, -EBADMSG, "test list: line %u: empty test name", line);
+                        return test_fail(reterr_message, -EBADMSG, "test list: line %u: empty test name",
+                                         number);
 
-                if (is_test) {
-                        if (n_cases >= CARGO_LIST_CASES_MAX)
-                                return fail(reterr_message, -E2BIG, "test list: more than %u cases",
-                                            CARGO_LIST_CASES_MAX);
-                        if (n_cases + 2 > allocated) {
-                                size_t a = MAX(allocated * 2, 16U);
-                                char **c = reallocarray(cases, a, sizeof(char *));
-                                if (!c)
-                                        return -ENOMEM;
-                                cases = c;
-                                allocated = a;
-                        }
-                        cases[n_cases] = strndup(p, name_len);
-                        if (!cases[n_cases])
-                                return -ENOMEM;
-                        cases[++n_cases] = NULL;
-                }
-                p = next;
+                if (!is_test)
+                        continue;
+                r = test_names_add(&cases, line, name_len, CARGO_LIST_CASES_MAX);
+                if (r == -E2BIG)
+                        return test_fail(reterr_message, r, "test list: more than %u cases",
+                                         CARGO_LIST_CASES_MAX);
+                if (r < 0)
+                        return r;
         }
-
-        if (!cases) {
-                cases = calloc(1, sizeof(char *));
-                if (!cases)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(cases);
-        return 0;
+        return test_names_steal(&cases, ret);
 }
 
 int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_args, char ***ret) {

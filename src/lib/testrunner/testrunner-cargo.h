@@ -30,8 +30,6 @@
 /* Largest `--list` output, and most cases in it. */
 #define CARGO_LIST_SIZE_MAX (64U << 20)
 #define CARGO_LIST_CASES_MAX (1U << 20)
-/* Deepest nesting of JSON arrays and objects accepted. */
-#define CARGO_JSON_DEPTH_MAX 64U
 
 typedef struct CargoTarget {
         char *name;

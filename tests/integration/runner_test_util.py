@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+"""What the end-to-end tests of the test runners (test-cargo.py, test-go.py) share: installing the build,
+writing small projects, reading the simple UI's lines, and following a --watch run's output."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(text).lstrip())
+
+
+def install(root, program):
+    """The path of program in the build installed under root (or in $MAELSTROM_TEST_INSTALLED)."""
+    destdir = os.environ.get("MAELSTROM_TEST_INSTALLED") or os.path.join(root, "install")
+    if not os.environ.get("MAELSTROM_TEST_INSTALLED"):
+        subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
+    found = [os.path.join(dp, f) for dp, _, fs in os.walk(destdir) for f in fs if f == program]
+    assert found, program + " was not installed"
+    return found[0]
+
+
+LINE = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) \((\d+\.\d{3})s\)$")
+
+
+def outcomes(stdout):
+    """{(package, name): outcome} of the simple UI's lines, and the names in order."""
+    found, order = {}, []
+    for line in stdout.splitlines():
+        m = LINE.match(line)
+        if m:
+            found[(m.group(1), m.group(2))] = m.group(3)
+            order.append(m.group(2))
+    return found, order
+
+
+def summary(stdout):
+    """(cases, passed, failed, timed out, errors, ignored, not run) of the summary line, or None."""
+    m = re.search(r"Summary: (\d+) cases: (\d+) passed, (\d+) failed, (\d+) timed out, (\d+) errors, "
+                  r"(\d+) ignored, (\d+) not run", stdout)
+    return tuple(map(int, m.groups())) if m else None
+
+
+class Watcher:
+    """A runner started with --watch, its stdout read as it comes."""
+
+    def __init__(self, args, cwd, env):
+        self.p = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        os.set_blocking(self.p.stdout.fileno(), False)
+        self.out = ""
+
+    def wait_for(self, text, count, seconds):
+        """Whether text shows count times within seconds."""
+        deadline = time.monotonic() + seconds
+        while self.out.count(text) < count and time.monotonic() < deadline:
+            try:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+            except BlockingIOError:
+                chunk = None
+            if chunk:
+                self.out += chunk.decode(errors="replace")
+            else:
+                time.sleep(0.05)
+        return self.out.count(text) >= count
+
+    def stop(self):
+        """Ctrl-C; returns the exit status."""
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.p.stdout.close()
+        return self.p.returncode

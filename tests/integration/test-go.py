@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT OR Apache-2.0
+"""maelstrom-go-test end to end, from the installed binaries, in standalone mode, on small Go modules that
+the test writes (no dependencies, so no module proxy is needed)."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from runner_test_util import Watcher, install, outcomes as outcomes_and_order, read, summary, write
+
+STATE = {}
+MODULE = "example.com/gm"
+
+
+def find_go():
+    for c in [shutil.which("go"), "/usr/local/go/bin/go", "/usr/lib/go/bin/go"]:
+        if c and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+# The main module: one package per concern.
+FILES = {
+    "go.mod": f"""
+        module {MODULE}
+
+        go 1.21
+    """,
+    "root.go": """
+        package gm
+
+        func Double(x int) int { return 2 * x }
+    """,
+    "root_test.go": """
+        package gm
+
+        import "testing"
+
+        func TestRoot(t *testing.T) {
+            if Double(2) != 4 {
+                t.Fatal("wrong")
+            }
+        }
+    """,
+    "basic/basic.go": """
+        package basic
+
+        func Reverse(s string) string {
+            r := []rune(s)
+            for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+                r[i], r[j] = r[j], r[i]
+            }
+            return string(r)
+        }
+    """,
+    "basic/basic_test.go": """
+        package basic
+
+        import (
+            "fmt"
+            "os"
+            "strings"
+            "testing"
+            "time"
+        )
+
+        func TestPass(t *testing.T) {
+            if Reverse("abc") != "cba" {
+                t.Fatal("reverse")
+            }
+        }
+
+        func TestFail(t *testing.T) {
+            fmt.Println("out of TestFail")
+            fmt.Fprintln(os.Stderr, "err of TestFail")
+            t.Errorf("it went wrong")
+        }
+
+        func TestPanic(t *testing.T) { panic("a panic") }
+
+        func TestSkip(t *testing.T) { t.Skip("not today") }
+
+        func TestSleep(t *testing.T) { time.Sleep(60 * time.Second) }
+
+        func TestSub(t *testing.T) {
+            t.Run("one", func(t *testing.T) {})
+            t.Run("skipped", func(t *testing.T) { t.Skip("sub skip") })
+        }
+
+        func TestSubFail(t *testing.T) {
+            t.Run("good", func(t *testing.T) {})
+            t.Run("bad", func(t *testing.T) { t.Fatal("sub failed") })
+        }
+
+        func BenchmarkReverse(b *testing.B) {
+            for i := 0; i < b.N; i++ {
+                Reverse("hello")
+            }
+        }
+
+        func ExampleReverse() {
+            fmt.Println(Reverse("hello"))
+            // Output: olleh
+        }
+
+        func ExampleReverse_wrong() {
+            fmt.Println(Reverse("hello"))
+            // Output: hello
+        }
+
+        func ExampleReverse_noOutput() {
+            fmt.Println(Reverse("not run"))
+        }
+
+        func FuzzReverse(f *testing.F) {
+            f.Add("seed")
+            f.Fuzz(func(t *testing.T, s string) {
+                if Reverse(Reverse(s)) != s {
+                    t.Fatal("not an involution")
+                }
+            })
+        }
+
+        func FuzzCorpus(f *testing.F) {
+            f.Fuzz(func(t *testing.T, s string) {
+                if strings.Contains(s, "boom") {
+                    t.Fatalf("seed %q from the corpus", s)
+                }
+            })
+        }
+    """,
+    # A seed corpus file under testdata/fuzz: it must reach the container.
+    "basic/testdata/fuzz/FuzzCorpus/seed1": """
+        go test fuzz v1
+        string("kaboom")
+    """,
+    "pkgdir/renamed.go": """
+        package renamed
+
+        func Name() string { return "renamed" }
+    """,
+    "pkgdir/renamed_ext_test.go": """
+        package renamed_test
+
+        import (
+            "testing"
+
+            "example.com/gm/pkgdir"
+        )
+
+        func TestExternal(t *testing.T) {
+            if renamed.Name() != "renamed" {
+                t.Fatal("name")
+            }
+        }
+    """,
+    "data/data.go": """
+        package data
+    """,
+    "data/data_test.go": """
+        package data
+
+        import (
+            "os"
+            "testing"
+        )
+
+        func TestGolden(t *testing.T) {
+            b, err := os.ReadFile("testdata/golden.txt")
+            if err != nil || string(b) != "golden\\n" {
+                t.Fatalf("golden: %q %v", b, err)
+            }
+            b, err = os.ReadFile("testdata/deeper/nested.txt")
+            if err != nil || string(b) != "nested\\n" {
+                t.Fatalf("nested: %q %v", b, err)
+            }
+        }
+
+        func TestWorkingDirectory(t *testing.T) {
+            wd, err := os.Getwd()
+            if err != nil || wd != "/go/src/example.com/gm/data" {
+                t.Fatalf("working directory %q %v", wd, err)
+            }
+            if _, err := os.Stat("data.go"); err != nil {
+                t.Fatal("the package's own files are missing")
+            }
+        }
+
+        func TestOnlyThisPackage(t *testing.T) {
+            // Not the subdirectories (other than testdata), nor other packages.
+            for _, p := range []string{"sub/sub.go", "../basic/basic.go", "../go.mod"} {
+                if _, err := os.Stat(p); err == nil {
+                    t.Errorf("%s is in the container", p)
+                }
+            }
+        }
+    """,
+    "data/testdata/golden.txt": "golden\n",
+    "data/testdata/deeper/nested.txt": "nested\n",
+    "data/sub/sub.go": """
+        package sub
+    """,
+    "isolation/isolation_test.go": """
+        package isolation
+
+        import (
+            "net"
+            "os"
+            "testing"
+            "time"
+        )
+
+        func TestPidOne(t *testing.T) {
+            if os.Getpid() != 1 {
+                t.Fatalf("pid %d", os.Getpid())
+            }
+        }
+
+        func TestNoNetwork(t *testing.T) {
+            ifaces, err := net.Interfaces()
+            if err != nil {
+                t.Fatal(err)
+            }
+            for _, i := range ifaces {
+                if i.Name != "lo" {
+                    t.Errorf("interface %s", i.Name)
+                }
+            }
+            if c, err := net.DialTimeout("tcp", "127.0.0.1:22", time.Second); err == nil {
+                c.Close()
+                t.Fatal("connected")
+            }
+        }
+
+        func TestReadOnlyRoot(t *testing.T) {
+            if err := os.WriteFile("/written", []byte("x"), 0o644); err == nil {
+                t.Fatal("wrote to /")
+            }
+            if err := os.WriteFile(t.TempDir()+"/f", []byte("x"), 0o644); err != nil {
+                t.Fatal("cannot write to a temporary directory:", err)
+            }
+        }
+    """,
+    "broken/broken.go": """
+        package broken
+
+        func Broken() int { return "not an int" }
+    """,
+    "broken/broken_test.go": """
+        package broken
+
+        import "testing"
+
+        func TestNeverRuns(t *testing.T) {}
+    """,
+    # Two packages whose test binaries go names alike (util.test).
+    "dup/one/util/util_test.go": """
+        package util
+
+        import "testing"
+
+        func TestOne(t *testing.T) {}
+    """,
+    "dup/two/util/util_test.go": """
+        package util
+
+        import "testing"
+
+        func TestTwo(t *testing.T) {}
+    """,
+    "notests/notests.go": """
+        package notests
+    """,
+    "nested/go.mod": """
+        module example.com/nested
+
+        go 1.21
+    """,
+    "nested/nested_test.go": """
+        package nested
+
+        import "testing"
+
+        func TestNested(t *testing.T) {}
+    """,
+}
+
+# The options module: vet, short, fullpath, and arguments for the test binary.
+OPTS_FILES = {
+    "go.mod": """
+        module example.com/opts
+
+        go 1.21
+    """,
+    "opts_test.go": """
+        package opts
+
+        import (
+            "flag"
+            "fmt"
+            "testing"
+        )
+
+        var greeting = flag.String("greeting", "", "")
+
+        func TestLong(t *testing.T) {
+            if testing.Short() {
+                t.Skip("short mode")
+            }
+        }
+
+        func TestGreeting(t *testing.T) {
+            if *greeting != "hello" {
+                t.Fatalf("greeting %q", *greeting)
+            }
+        }
+
+        func TestVet(t *testing.T) {
+            if false {
+                fmt.Printf("%d\\n", "vet does not like this")
+            }
+        }
+
+        func TestWhere(t *testing.T) { t.Error("where am I") }
+    """,
+}
+
+
+def make_module(root, files):
+    for path, text in files.items():
+        write(os.path.join(root, path), text)
+
+
+def setUpModule():
+    go = find_go()
+    if go is None:
+        raise unittest.SkipTest("go is not installed")
+    root = tempfile.mkdtemp(prefix="maelstrom-go-test-")
+    program = install(root, "maelstrom-go-test")
+    mod = os.path.join(root, "gm")
+    make_module(mod, FILES)
+    opts = os.path.join(root, "opts")
+    make_module(opts, OPTS_FILES)
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(program) + ":" + os.path.dirname(go) + ":" + env.get("PATH", "")
+    env["GOTOOLCHAIN"] = "local"
+    env["GOPROXY"] = "off"
+    env["XDG_CACHE_HOME"] = os.path.join(root, "cache")
+    # go's own build cache stays where it is (warm), even though XDG_CACHE_HOME moves.
+    if "GOCACHE" not in env:
+        env["GOCACHE"] = subprocess.run([go, "env", "GOCACHE"], stdout=subprocess.PIPE, text=True,
+                                        check=True).stdout.strip()
+    for k in list(env):
+        if k.startswith("MAELSTROM_GO_TEST_"):
+            del env[k]
+    STATE.update(root=root, mod=mod, opts=opts, env=env, bin=program, go=go)
+
+
+def tearDownModule():
+    if "root" in STATE:
+        shutil.rmtree(STATE["root"], ignore_errors=True)
+
+
+def run(*args, cwd=None, timeout=600, env=None):
+    return subprocess.run([STATE["bin"], *args], cwd=cwd or STATE["mod"], env=env or STATE["env"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
+def outcomes(stdout):
+    """{(package, name): outcome} of the simple UI's lines."""
+    return outcomes_and_order(stdout)[0]
+
+
+B = MODULE + "/basic"
+EXPECTED = {
+    (MODULE, "TestRoot"): "OK",
+    (B, "TestPass"): "OK",
+    (B, "TestFail"): "FAIL",
+    (B, "TestPanic"): "FAIL",
+    (B, "TestSkip"): "IGNORED",
+    (B, "TestSub"): "OK",
+    (B, "TestSubFail"): "FAIL",
+    (B, "ExampleReverse"): "OK",
+    (B, "ExampleReverse_wrong"): "FAIL",
+    (B, "FuzzReverse"): "OK",
+    (B, "FuzzCorpus"): "FAIL",
+    (MODULE + "/pkgdir", "TestExternal"): "OK",
+    (MODULE + "/data", "TestGolden"): "OK",
+    (MODULE + "/data", "TestWorkingDirectory"): "OK",
+    (MODULE + "/data", "TestOnlyThisPackage"): "OK",
+    (MODULE + "/isolation", "TestPidOne"): "OK",
+    (MODULE + "/isolation", "TestNoNetwork"): "OK",
+    (MODULE + "/isolation", "TestReadOnlyRoot"): "OK",
+    (MODULE + "/dup/one/util", "TestOne"): "OK",
+    (MODULE + "/dup/two/util", "TestTwo"): "OK",
+}
+
+
+class GoTest(unittest.TestCase):
+    def test_full_run(self):
+        # Everything but the sleeper (test_timeout has it).
+        p = run("--ui", "simple", "-x", "name.equals(TestSleep)")
+        out = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 1, out)
+        self.assertEqual(outcomes(p.stdout), EXPECTED, out)
+        # The package that did not build fails the run, but is no case.
+        self.assertEqual(summary(p.stdout), (20, 14, 5, 0, 0, 1, 0), out)
+
+        # The build error as go shows it, then the verdict; the other packages ran all the same.
+        self.assertEqual(out.count("broken/broken.go:3:"), 1, out)
+        self.assertEqual(out.count("FAIL\t" + MODULE + "/broken [build failed]"), 1, out)
+        self.assertNotIn("TestNeverRuns", out)
+        # A failure's output follows it, a subtest's failure shows, the seed from the corpus ran.
+        self.assertIn("out of TestFail", out)
+        self.assertIn("err of TestFail", out)
+        self.assertIn("it went wrong", out)
+        self.assertIn("a panic", out)
+        self.assertIn("sub failed", out)
+        self.assertIn('seed "kaboom" from the corpus', out)
+        # Not cases: benchmarks, examples without output, the nested module, subtests on their own.
+        for name in ["BenchmarkReverse", "ExampleReverse_noOutput", "TestNested", "TestSub/one"]:
+            self.assertNotIn(" " + name + " ...", p.stdout)
+
+        # State and binaries live under the module root; binaries that go names alike in different
+        # directories; no binary for a package without tests.
+        top = os.path.join(STATE["mod"], ".maelstrom-go-test")
+        listing = read(os.path.join(top, "state", "test-listing.toml"))
+        self.assertIn('"TestGolden"', listing)
+        bins = os.path.join(top, "cache", "bin")
+        self.assertEqual(sorted(os.listdir(bins)), ["0", "1"])
+        self.assertEqual(sorted(os.listdir(os.path.join(bins, "0"))),
+                         ["basic.test", "data.test", "gm.test", "isolation.test", "pkgdir.test", "util.test"])
+        self.assertEqual(os.listdir(os.path.join(bins, "1")), ["util.test"])
+
+        # The second run finds every binary up to date (go only touches them), and runs the same.
+        before = {f: os.stat(os.path.join(bins, "0", f)).st_ino for f in os.listdir(os.path.join(bins, "0"))}
+        p = run("--ui", "simple", "-x", "name.equals(TestSleep)")
+        self.assertEqual(outcomes(p.stdout), EXPECTED, p.stdout + p.stderr)
+        after = {f: os.stat(os.path.join(bins, "0", f)).st_ino for f in os.listdir(os.path.join(bins, "0"))}
+        self.assertEqual(before, after)
+
+    def test_timeout(self):
+        p = run("--ui", "simple", "-i", "name.equals(TestSleep)", "--timeout", "1")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {(B, "TestSleep"): "TIMEOUT"}, p.stdout)
+
+    def test_only_matching_packages_build(self):
+        # The broken package cannot match, so it is not built and the run passes.
+        p = run("--ui", "simple", "-i", "package_path.equals(data)")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(set(outcomes(p.stdout)), {(MODULE + "/data", n) for n in
+                                                   ["TestGolden", "TestWorkingDirectory", "TestOnlyThisPackage"]})
+        self.assertNotIn("broken", p.stdout + p.stderr)
+
+    def test_from_subdirectory(self):
+        # The module is found upward, and the whole module is its project.
+        cwd = os.path.join(STATE["mod"], "data", "testdata", "deeper")
+        p = run("--list", "-x", "package_path.equals(broken)", cwd=cwd)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), len(EXPECTED) + 1, p.stdout)
+        self.assertIn(MODULE + "/dup/two/util TestTwo", p.stdout.splitlines())
+        self.assertIn(MODULE + " TestRoot", p.stdout.splitlines())
+        p = run("--ui", "simple", "-i", "package_name.equals(renamed)", cwd=os.path.join(STATE["mod"], "basic"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {(MODULE + "/pkgdir", "TestExternal"): "OK"})
+        self.assertFalse(os.path.exists(os.path.join(STATE["mod"], "basic", ".maelstrom-go-test")))
+
+    def test_list_selectors(self):
+        def listed(*patterns):
+            args = ["--list"]
+            for pat in patterns:
+                args += ["-i", pat]
+            p = run(*args, "-x", "package_path.equals(broken)")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout.splitlines()
+
+        self.assertEqual(listed("name.starts_with(Fuzz)"), [B + " FuzzReverse", B + " FuzzCorpus"])
+        self.assertEqual(listed("n.m(^Example)"), [B + " ExampleReverse", B + " ExampleReverse_wrong"])
+        self.assertEqual(listed("package_import_path.equals(example.com/gm/pkgdir)"),
+                         [MODULE + "/pkgdir TestExternal"])
+        self.assertEqual(listed("p.ends_with(/pkgdir)"), [MODULE + "/pkgdir TestExternal"])
+        self.assertEqual(listed("package_i.eq(example.com/gm)"), [MODULE + " TestRoot"])
+        # package_path is empty at the module root; package_name is the package clause, not the directory.
+        self.assertEqual(listed("package_path.equals()"), [MODULE + " TestRoot"])
+        self.assertEqual(listed("package_p.g(iso*)"), [MODULE + "/isolation TestPidOne",
+                                                       MODULE + "/isolation TestNoNetwork",
+                                                       MODULE + "/isolation TestReadOnlyRoot"])
+        self.assertEqual(listed("package_name.equals(renamed)"), [MODULE + "/pkgdir TestExternal"])
+        self.assertEqual(listed("package_n.equals(pkgdir)"), [])
+        # Packages list in the order they finish building.
+        self.assertEqual(sorted(listed("package_name.equals(gm) | name.equals(TestGolden)")),
+                         [MODULE + " TestRoot", MODULE + "/data TestGolden"])
+        # A build error shows when a listing needs the package.
+        p = run("--list", "-i", "package_path.equals(broken)")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("[build failed]", p.stderr)
+        # Bad patterns: go's selectors only ("package" is short for package_import_path).
+        self.assertEqual(listed("package.equals(example.com/gm)"), [MODULE + " TestRoot"])
+        for bad in ["file.equals(x)", "test", "package_x.equals(x)", "p.e(x)", "name.equals(x"]:
+            p = run("--list", "-i", bad)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn("--include", p.stderr)
+
+    def test_options(self):
+        opts = STATE["opts"]
+        o = "example.com/opts"
+        # go vet runs by default, and fails the build; -vet=off builds it.
+        p = run("--ui", "simple", cwd=opts)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("Printf format %d has arg", p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {})
+        p = run("--ui", "simple", "--vet", "off", cwd=opts)
+        self.assertEqual(outcomes(p.stdout), {(o, "TestLong"): "OK", (o, "TestGreeting"): "FAIL",
+                                              (o, "TestVet"): "OK", (o, "TestWhere"): "FAIL"}, p.stdout)
+        self.assertRegex(p.stdout, r"(?m)^\s+opts_test\.go:\d+: where am I")
+        # -test.short, -test.fullpath, and arguments for the binary (after --).
+        p = run("--ui", "simple", "--vet", "off", "--short", "--fullpath", "--", "-greeting=hello", cwd=opts)
+        self.assertEqual(outcomes(p.stdout), {(o, "TestLong"): "IGNORED", (o, "TestGreeting"): "OK",
+                                              (o, "TestVet"): "OK", (o, "TestWhere"): "FAIL"}, p.stdout)
+        self.assertIn(os.path.join(opts, "opts_test.go") + ":", p.stdout)
+        env = dict(STATE["env"], MAELSTROM_GO_TEST_EXTRA_TEST_BINARY_ARGS="-greeting=hello")
+        p = run("--ui", "simple", "--vet", "off", "-i", "name.equals(TestGreeting)", cwd=opts, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_init_and_spec_file(self):
+        d = os.path.join(STATE["root"], "initmod")
+        make_module(d, {"go.mod": "module example.com/initmod\n\ngo 1.21\n",
+                        "a_test.go": 'package a\nimport ("os"; "testing")\n'
+                                     'func TestEnv(t *testing.T) { if os.Getenv("GREETING") != "hi" '
+                                     '{ t.Fatal("no greeting") } }\n'})
+        p = run("--init", cwd=d)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        path = os.path.join(d, "maelstrom-go-test.toml")
+        text = read(path)
+        self.assertIn("[[directives]]", text)
+        p = run("--init", cwd=d)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("exists", p.stderr)
+        p = run("--ui", "simple", cwd=d)
+        self.assertEqual(p.returncode, 1)
+        with open(path, "a") as f:
+            f.write('\n[[directives]]\nfilter = "name.equals(TestEnv)"\n'
+                    'added_environment = { GREETING = "hi" }\n')
+        p = run("--ui", "simple", cwd=d)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("example.com/initmod TestEnv ... OK", p.stdout)
+        with open(path, "a") as f:
+            f.write('\n[[directives]]\nfilter = "markers.contains(x)"\n')
+        p = run("--ui", "simple", cwd=d)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"maelstrom-go-test\.toml:\d+:\d+: directive \d+: filter")
+
+    def test_no_module(self):
+        d = tempfile.mkdtemp(dir=STATE["root"])
+        p = run("--list", cwd=d)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("No go.mod", p.stderr)
+
+    def test_broker_not_available(self):
+        p = run("-b", "h:1")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("not available yet", p.stderr)
+
+    def test_watch(self):
+        # (A name alone cannot keep the broken package from building: the package path can.)
+        touched = os.path.join(STATE["mod"], "data", "touched.txt")
+        w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i",
+                     "package_path.equals() & name.equals(TestRoot)"], cwd=STATE["mod"], env=STATE["env"])
+        try:
+            self.assertTrue(w.wait_for("Watching", 1, 300), w.out)
+            # What the run itself wrote under .maelstrom-go-test starts no new run.
+            self.assertFalse(w.wait_for("Watching", 2, 2), w.out)
+            with open(touched, "w") as f:
+                f.write("change\n")
+            self.assertTrue(w.wait_for("Watching", 2, 300), w.out)
+            self.assertEqual(w.out.count(MODULE + " TestRoot ... OK"), 2, w.out)
+        finally:
+            status = w.stop()
+            if os.path.exists(touched):
+                os.unlink(touched)
+        self.assertEqual(status, 0, w.out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
