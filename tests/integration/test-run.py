@@ -530,7 +530,9 @@ class Run(unittest.TestCase):
         e.update(HOME=STATE["home"], XDG_CACHE_HOME=os.path.join(STATE["home"], "cache"))
         p = subprocess.Popen([STATE["run"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              cwd=STATE["project"], env=e)
-        p.stdin.write(json.dumps(sh("echo started; exec sleep 617")).encode())
+        # A duration no other run on the machine uses, so that the process list below is about this job only.
+        marker = f"sleep {100000 + os.getpid() % 100000}"
+        p.stdin.write(json.dumps(sh(f"echo started; exec {marker}")).encode())
         p.stdin.flush()
         # The local worker is maelstrom-run's child.
         worker = None
@@ -554,7 +556,7 @@ class Run(unittest.TestCase):
         # The job died with its worker.
         time.sleep(0.5)
         ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
-        self.assertNotIn("sleep 617", ps)
+        self.assertNotIn(marker, ps)
 
     def test_no_leftovers(self):
         cache = os.path.join(STATE["home"], "cache", "maelstrom", "run")
