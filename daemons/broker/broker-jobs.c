@@ -609,7 +609,13 @@ int manager_fill_status(Manager *m, void *reply_ptr) {
         reply->jobs_running = m->scheduler.n_running;
         reply->jobs_completed = m->n_completed;
         reply->cache_bytes = cache_get_bytes(m->cache);
+        reply->cache_size_target = m->cache_size;
         reply->port = m->port;
+        const BlobStats *stats = blob_service_get_stats(m->blobs);
+        reply->blobs_received = stats->blobs_received;
+        reply->bytes_received = stats->bytes_received;
+        reply->blobs_sent = stats->blobs_sent;
+        reply->bytes_sent = stats->bytes_sent;
         return 0;
 }
 

@@ -53,7 +53,8 @@ int manager_new(const Config *config, Manager **ret) {
         r = mkdir_p(root, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the cache directory '%s': %m", root);
-        r = cache_new(root, config_get_number(config, "cache-size"), &m->cache);
+        m->cache_size = config_get_number(config, "cache-size");
+        r = cache_new(root, m->cache_size, &m->cache);
         if (r == -EBUSY)
                 return log_error_errno(r, "The cache '%s' is in use by another broker.", root);
         if (r < 0)

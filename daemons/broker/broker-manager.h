@@ -27,6 +27,7 @@ typedef struct Manager {
         Cache *cache;
         BlobService *blobs;
         uint16_t port;
+        uint64_t cache_size;     /* the target, bytes */
         sd_event_source *exit_timer;
 
         Scheduler scheduler;

@@ -181,6 +181,10 @@ class Cluster(unittest.TestCase):
         self.assertRegex(p.stdout, r"Jobs: 0 awaiting artifacts, 0 pending, 0 running, \d+ completed")
         self.assertGreater(status_field(r"(\d+) completed"), 15)
         self.assertGreater(status_field(r"Cache: (\d+) bytes"), 0)
+        self.assertRegex(p.stdout, r"Cache: \d+ bytes, target 1000000000 bytes")
+        # Every layer was uploaded, and fetched by the workers.
+        self.assertGreater(status_field(r"Transfers: (\d+) blobs \(\d+ bytes\) received"), 0)
+        self.assertGreater(status_field(r"received, (\d+) blobs \(\d+ bytes\) sent"), 0)
 
     def test_z_stop(self):
         p = admin("stop")
