@@ -60,6 +60,8 @@ int manager_new(const Config *config, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open the cache '%s': %m", root);
         r = blob_service_new(m->cache, manager_blob_stored, m, &m->blobs);
+        if (r >= 0)
+                r = manifest_table_new(m->cache, &m->manifests);
         if (r < 0)
                 return log_oom();
 
@@ -86,6 +88,7 @@ Manager *manager_free(Manager *m) {
         m->server = rpc_server_free(m->server);
         m->rpc = rpc_context_free(m->rpc);
         m->blobs = blob_service_free(m->blobs);
+        m->manifests = manifest_table_free(m->manifests);
         m->cache = cache_free(m->cache);
         m->exit_timer = sd_event_source_disable_unref(m->exit_timer);
         scheduler_done(&m->scheduler);

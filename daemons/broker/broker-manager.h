@@ -11,6 +11,7 @@
 
 #include "basic/macro.h"
 #include "blobrpc/blobrpc.h"
+#include "broker-manifests.h"
 #include "broker-scheduler.h"
 #include "cache/cache.h"
 #include "config/config.h"
@@ -26,6 +27,7 @@ typedef struct Manager {
         RpcServer *server;
         Cache *cache;
         BlobService *blobs;
+        ManifestTable *manifests;
         uint16_t port;
         uint64_t cache_size;     /* the target, bytes */
         sd_event_source *exit_timer;

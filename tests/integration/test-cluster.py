@@ -319,6 +319,11 @@ class Cluster(unittest.TestCase):
             digest = hashlib.sha256(b"the data the digest names").hexdigest()
             self.assertFalse(os.path.exists(blob_path("broker", digest)))
 
+            # A blob that is no manifest, named as a manifest layer: the broker fails the job.
+            rc, out, err = bad_peer("bad-manifest")
+            self.assertEqual(rc, 0, err)
+            self.assertRegex(out, r"^closed: OK\nerror: layer: manifest [0-9a-f]{64}: malformed\n$")
+
             # A worker that vanishes after the first chunk of a 100 MB blob.
             self.assertIn("big_digest", S, "needs the blob of test_g")
             self.assertEqual(bad_peer("vanish", S["big_digest"])[:2], (0, "first chunk\n"))

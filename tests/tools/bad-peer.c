@@ -7,7 +7,9 @@
  *   bad-peer ADDRESS garbage         a Session message that is not a protobuf ClientMessage
  *   bad-peer ADDRESS bad-digest      a PutBlob whose data does not match the digest it names
  *   bad-peer ADDRESS vanish HEX      GetBlob of blob HEX; on the first chunk, prints "first chunk" and
- *                                    exits at once, leaving the broker in the middle of the download */
+ *                                    exits at once, leaving the broker in the middle of the download
+ *   bad-peer ADDRESS bad-manifest    uploads a blob that is no manifest, submits a job that names it as a
+ *                                    manifest layer, and prints the job's result ("error: STEP: MESSAGE") */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +32,65 @@ static const RpcMethod method_put_blob = { "/maelstrom.v1.JobService/PutBlob", R
 static const RpcMethod method_get_blob = { "/maelstrom.v1.WorkerService/GetBlob",
                                            RPC_METHOD_SERVER_STREAMING };
 
+static const char not_a_manifest[] = "MAELMNFS but nothing that follows makes sense";
+
 typedef struct Peer {
         sd_event *event;
-        bool vanish;
+        RpcChannel *channel;
+        RpcCall *session;
+        bool vanish, manifest;
 } Peer;
+
+static int send_packed(RpcCall *call, const void *message);
+
+static int on_session_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        _cleanup_(proto_freep) Maelstrom__V1__ServerMessage *msg = NULL;
+        Peer *p = userdata;
+        int r;
+
+        r = proto_unpack(&maelstrom__v1__server_message__descriptor, data, size, (void **) &msg);
+        if (r < 0)
+                return r;
+        if (msg->kind_case != MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT)
+                return 0;
+        if (msg->result->outcome_case == MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR)
+                printf("error: %s: %s\n", msg->result->error->step, msg->result->error->message);
+        else
+                printf("not an error\n");
+        return sd_event_exit(p->event, 0);
+}
+
+static void on_session_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
+        Peer *p = userdata;
+        printf("session closed: %s\n", rpc_status_to_string(status));
+        (void) sd_event_exit(p->event, 0);
+}
+
+/* The blob is stored: a job that names it as a manifest layer. */
+static int submit_manifest_job(Peer *p) {
+        const RpcCallHandlers handlers = { .message = on_session_message, .closed = on_session_closed };
+        Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        Maelstrom__V1__Submit submit = MAELSTROM__V1__SUBMIT__INIT;
+        Maelstrom__V1__JobSpec spec = MAELSTROM__V1__JOB_SPEC__INIT;
+        Maelstrom__V1__Layer layer = MAELSTROM__V1__LAYER__INIT, *layers[] = { &layer };
+        Digest d;
+        int r;
+
+        digest_buffer(not_a_manifest, strlen(not_a_manifest), &d);
+        layer.digest = (ProtobufCBinaryData) { DIGEST_SIZE, d.bytes };
+        layer.kind = MAELSTROM__V1__LAYER_KIND__LAYER_KIND_MANIFEST;
+        spec.program = (char *) "/bin/true";
+        spec.layers = layers;
+        spec.n_layers = 1;
+        submit.job_id = 1;
+        submit.spec = &spec;
+        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
+        msg.submit = &submit;
+        r = rpc_channel_call(p->channel, &method_session, &handlers, p, &p->session);
+        if (r < 0)
+                return r;
+        return send_packed(p->session, &msg);
+}
 
 static int on_message(RpcCall *call, const void *data, size_t size, void *userdata) {
         Peer *p = userdata;
@@ -48,7 +105,15 @@ static int on_message(RpcCall *call, const void *data, size_t size, void *userda
 
 static void on_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
         Peer *p = userdata;
+        int r;
+
         printf("closed: %s\n", rpc_status_to_string(status));
+        if (p->manifest && status == RPC_STATUS_OK) {
+                r = submit_manifest_job(p);
+                if (r >= 0)
+                        return;
+                log_error_errno(r, "Failed to submit the job: %m");
+        }
         (void) sd_event_exit(p->event, 0);
 }
 
@@ -69,10 +134,9 @@ static int send_packed(RpcCall *call, const void *message) {
         return rpc_call_send(call, data, size);
 }
 
-/* One BlobChunk that names the digest of "expected" but carries other data. */
-static int send_bad_chunk(RpcCall *call) {
+/* One BlobChunk that names the digest of "expected" and carries "sent". */
+static int send_chunk(RpcCall *call, const char *expected, const char *sent) {
         Maelstrom__V1__BlobChunk chunk = MAELSTROM__V1__BLOB_CHUNK__INIT;
-        static const char expected[] = "the data the digest names", sent[] = "other data, same length!!";
         Digest d;
         int r;
 
@@ -103,11 +167,14 @@ static int start(RpcChannel *ch, const char *mode, const char *arg, Peer *p, Rpc
                         return r;
                 return rpc_call_send(*ret, junk, size);
         }
-        if (streq(mode, "bad-digest")) {
+        if (streq(mode, "bad-digest") || streq(mode, "bad-manifest")) {
+                p->manifest = streq(mode, "bad-manifest");
                 r = rpc_channel_call(ch, &method_put_blob, &handlers, p, ret);
                 if (r < 0)
                         return r;
-                return send_bad_chunk(*ret);
+                if (p->manifest)
+                        return send_chunk(*ret, not_a_manifest, not_a_manifest);
+                return send_chunk(*ret, "the data the digest names", "other data, same length!!");
         }
         if (streq(mode, "vanish") && arg) {
                 Maelstrom__V1__GetBlobRequest req = MAELSTROM__V1__GET_BLOB_REQUEST__INIT;
@@ -157,10 +224,12 @@ static int run(int argc, char *argv[]) {
                 r = rpc_channel_new_target(rpc, argv[1], &limits, &channel);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up a channel to '%s': %m", argv[1]);
+        p.channel = channel;
         r = start(channel, argv[2], argc > 3 ? argv[3] : NULL, &p, &call);
         if (r < 0)
                 return log_error_errno(r, "Failed to start '%s': %m", argv[2]);
         r = sd_event_loop(event);
+        p.session = rpc_call_free(p.session);
         call = rpc_call_free(call);
         channel = rpc_channel_free(channel);
         return r;
