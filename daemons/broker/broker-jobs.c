@@ -192,7 +192,8 @@ static int job_gather(BrokerJob *j, char **reterr_message) {
                 if (spec->layers[i]->kind != MAELSTROM__V1__LAYER_KIND__LAYER_KIND_MANIFEST)
                         continue;
                 if (!j->manifests[i]) {
-                        r = manifest_table_acquire(m->manifests, &j->layers[i], &j->manifests[i], reterr_message);
+                        r = manifest_table_acquire(m->manifests, &j->layers[i], &j->manifests[i],
+                                                   reterr_message);
                         if (r < 0)
                                 return r;
                 }
@@ -302,7 +303,8 @@ static int client_submit(BrokerClient *c, Maelstrom__V1__Submit *submit) {
                 return -ENOMEM;
         }
         for (size_t i = 0; i < spec->n_layers; i++) {
-                r = digest_from_bytes(spec->layers[i]->digest.data, spec->layers[i]->digest.len, &j->layers[i]);
+                const ProtobufCBinaryData *digest = &spec->layers[i]->digest;
+                r = digest_from_bytes(digest->data, digest->len, &j->layers[i]);
                 if (r < 0) {
                         job_free(j);
                         return r;

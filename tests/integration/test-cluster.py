@@ -21,6 +21,8 @@ import tempfile
 import textwrap
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
@@ -87,7 +89,7 @@ def setUpModule():
     log = open(os.path.join(root, "broker.log"), "w+")
     S.setdefault("logs", []).append(log)
     S["broker"] = subprocess.Popen([os.path.join(S["bin"], "maelstrom-broker"), "-c", "-", "--address", "127.0.0.1",
-                                    "--port", "0", "--cache-root", os.path.join(root, "broker"),
+                                    "--port", "0", "--http-port", "0", "--cache-root", os.path.join(root, "broker"),
                                     "--log-level", "debug"], stdout=log, stderr=log, env=env)
 
     def port():
@@ -95,6 +97,12 @@ def setUpModule():
             m = re.search(r"Listening on port (\d+)", f.read())
             return m and int(m.group(1))
     S["address"] = f"127.0.0.1:{wait_for('the broker to listen', port, timeout=20)}"
+
+    def http_port():
+        with open(os.path.join(root, "broker.log")) as f:
+            m = re.search(r"metrics on HTTP port (\d+)", f.read())
+            return m and int(m.group(1))
+    S["http"] = f"http://127.0.0.1:{wait_for('the broker to serve HTTP', http_port, timeout=20)}"
     start_worker("worker1")
     start_worker("worker2")
     wait_for("two workers", lambda: status_field(r"Workers: (\d+)") == 2)
@@ -238,6 +246,46 @@ class Cluster(unittest.TestCase):
         # Every layer was uploaded, and fetched by the workers.
         self.assertGreater(status_field(r"Transfers: (\d+) blobs \(\d+ bytes\) received"), 0)
         self.assertGreater(status_field(r"received, (\d+) blobs \(\d+ bytes\) sent"), 0)
+
+    def test_e_http(self):
+        def get(path, method="GET"):
+            with urllib.request.urlopen(urllib.request.Request(S["http"] + path, method=method), timeout=30) as r:
+                return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+        status, ctype, text = get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(ctype, "text/plain; version=0.0.4; charset=utf-8")
+        samples = {}
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = int(value)
+        # The same numbers as maelstrom-admin status.
+        t = transfers()
+        self.assertEqual(samples["maelstrom_broker_workers"], 2)
+        self.assertEqual(samples["maelstrom_broker_slots"], 4)
+        self.assertEqual(samples["maelstrom_broker_slots_used"], 0)
+        self.assertEqual(samples['maelstrom_broker_jobs{state="running"}'], 0)
+        self.assertEqual(samples['maelstrom_broker_jobs{state="pending"}'], 0)
+        self.assertEqual(samples['maelstrom_broker_jobs{state="awaiting_artifacts"}'], 0)
+        self.assertEqual(samples["maelstrom_broker_jobs_completed_total"], status_field(r"(\d+) completed"))
+        self.assertEqual(samples["maelstrom_broker_cache_bytes"], status_field(r"Cache: (\d+) bytes"))
+        self.assertEqual(samples["maelstrom_broker_blobs_received_total"], t["blobs_received"])
+        self.assertEqual(samples["maelstrom_broker_blob_bytes_received_total"], t["bytes_received"])
+        self.assertEqual(samples["maelstrom_broker_blobs_sent_total"], t["blobs_sent"])
+        self.assertEqual(samples["maelstrom_broker_blob_bytes_sent_total"], t["bytes_sent"])
+        # Every sample has a TYPE line.
+        types = set(re.findall(r"^# TYPE (\S+) (?:gauge|counter)$", text, re.M))
+        self.assertEqual({re.sub(r"\{.*", "", n) for n in samples}, types)
+
+        status, ctype, text = get("/")
+        self.assertEqual((status, ctype), (200, "text/html; charset=utf-8"))
+        self.assertIn("<h2>Workers (2)</h2>", text)
+        self.assertEqual(get("/metrics", method="HEAD")[2], "")
+        for path, method, code in [("/nope", "GET", 404), ("/", "POST", 405)]:
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                get(path, method)
+            self.assertEqual(e.exception.code, code)
 
     def test_f_killed_client_jobs_disappear(self):
         marker = f"orphan-{os.getpid()}"
