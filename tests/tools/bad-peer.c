@@ -19,6 +19,7 @@
 #include "basic/log.h"
 #include "basic/string-util.h"
 #include "basic/time-util.h"
+#include "blobrpc/blobrpc.h"
 #include "digest/digest.h"
 #include "maelstrom/v1/cluster.pb-c.h"
 #include "maelstrom/v1/job.pb-c.h"
@@ -40,8 +41,6 @@ typedef struct Peer {
         RpcCall *session;
         bool vanish, manifest;
 } Peer;
-
-static int send_packed(RpcCall *call, const void *message);
 
 static int on_session_message(RpcCall *call, const void *data, size_t size, void *userdata) {
         _cleanup_(proto_freep) Maelstrom__V1__ServerMessage *msg = NULL;
@@ -89,7 +88,7 @@ static int submit_manifest_job(Peer *p) {
         r = rpc_channel_call(p->channel, &method_session, &handlers, p, &p->session);
         if (r < 0)
                 return r;
-        return send_packed(p->session, &msg);
+        return blob_call_send_message(p->session, &msg);
 }
 
 static int on_message(RpcCall *call, const void *data, size_t size, void *userdata) {
@@ -123,17 +122,6 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(p->event, -ETIMEDOUT);
 }
 
-static int send_packed(RpcCall *call, const void *message) {
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t size;
-        int r;
-
-        r = proto_pack(message, &data, &size);
-        if (r < 0)
-                return r;
-        return rpc_call_send(call, data, size);
-}
-
 /* One BlobChunk that names the digest of "expected" and carries "sent". */
 static int send_chunk(RpcCall *call, const char *expected, const char *sent) {
         Maelstrom__V1__BlobChunk chunk = MAELSTROM__V1__BLOB_CHUNK__INIT;
@@ -144,7 +132,7 @@ static int send_chunk(RpcCall *call, const char *expected, const char *sent) {
         chunk.digest = (ProtobufCBinaryData) { DIGEST_SIZE, d.bytes };
         chunk.size = strlen(sent);
         chunk.data = (ProtobufCBinaryData) { strlen(sent), (uint8_t *) sent };
-        r = send_packed(call, &chunk);
+        r = blob_call_send_message(call, &chunk);
         if (r < 0)
                 return r;
         return rpc_call_close_send(call);
@@ -188,7 +176,7 @@ static int start(RpcChannel *ch, const char *mode, const char *arg, Peer *p, Rpc
                 if (r < 0)
                         return r;
                 req.digest = (ProtobufCBinaryData) { DIGEST_SIZE, d.bytes };
-                return send_packed(*ret, &req);
+                return blob_call_send_message(*ret, &req);
         }
         return -EINVAL;
 }
