@@ -8,22 +8,8 @@
 
 #include "basic/tests.h"
 #include "broker-manifests.h"
-#include "cache/cache-tree.h"
 #include "manifest/manifest.h"
-
-static char *make_temp_dir(void) {
-        char *p = NULL;
-        ASSERT_TRUE(asprintf(&p, "%s/test-broker-manifests-XXXXXX", getenv("TMPDIR") ?: "/tmp") >= 0);
-        ASSERT_TRUE(mkdtemp(p));
-        return p;
-}
-
-static void remove_temp_dir(char **p) {
-        if (!*p)
-                return;
-        ASSERT_OK(rm_rf_at(AT_FDCWD, *p));
-        *p = mfree(*p);
-}
+#include "test-temp-dir.h"
 
 static Digest store(Cache *c, const void *data, size_t size) {
         _cleanup_(cache_blob_writer_freep) CacheBlobWriter *w = NULL;
@@ -60,7 +46,7 @@ static Digest store_manifest(Cache *c, const char *const *contents, size_t n, in
 }
 
 TEST(pins_files_while_used) {
-        _cleanup_(remove_temp_dir) char *dir = make_temp_dir();
+        _cleanup_temp_dir_ char *dir = make_temp_dir();
         _cleanup_(cache_freep) Cache *c = NULL;
         _cleanup_(manifest_table_freep) ManifestTable *t = NULL;
         static const char *const files[] = { "first file", "second file", "first file" };
@@ -114,7 +100,7 @@ TEST(pins_files_while_used) {
 }
 
 TEST(refuses_bad_manifests) {
-        _cleanup_(remove_temp_dir) char *dir = make_temp_dir();
+        _cleanup_temp_dir_ char *dir = make_temp_dir();
         _cleanup_(cache_freep) Cache *c = NULL;
         _cleanup_(manifest_table_freep) ManifestTable *t = NULL;
         static const char *const files[] = { "some data" };
@@ -162,7 +148,7 @@ TEST(refuses_bad_manifests) {
 }
 
 TEST(idle_manifests_are_capped) {
-        _cleanup_(remove_temp_dir) char *dir = make_temp_dir();
+        _cleanup_temp_dir_ char *dir = make_temp_dir();
         _cleanup_(cache_freep) Cache *c = NULL;
         _cleanup_(manifest_table_freep) ManifestTable *t = NULL;
 
