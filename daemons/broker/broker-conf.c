@@ -28,7 +28,8 @@ static const ConfigValueDef broker_values[] = {
                 .name = "http-port",
                 .type = CONFIG_VALUE_NUMBER,
                 .max = 65535,
-                .help = "TCP port of the read-only status page and Prometheus metrics; unset = none",
+                .help = "TCP port of the read-only status page (/) and Prometheus metrics (/metrics); 0 = any "
+                        "free port, which is logged; unset = none",
         },
         {
                 .name = "cache-root",

@@ -53,7 +53,8 @@ struct BrokerJob {
         BrokerJobState state;
         Digest *layers;
         CacheEntry **pins;       /* the layer blobs, pinned while the job needs them */
-        size_t n_layers, n_missing;
+        BrokerManifest **manifests; /* of manifest layers, once their blob is there: their file blobs */
+        size_t n_layers;
         SchedJob sched;
         BrokerJob *prev, *next;  /* in the client's list */
         BrokerJob *aprev, *anext; /* in the manager's awaiting list */
@@ -123,10 +124,14 @@ static BrokerJob *job_free(BrokerJob *j) {
         sched_job_remove(&m->scheduler, &j->sched);
         if (j->state == BROKER_JOB_AWAITING_ARTIFACTS)
                 awaiting_unlink(m, j);
-        for (size_t i = 0; i < j->n_layers; i++)
+        for (size_t i = 0; i < j->n_layers; i++) {
                 if (j->pins && j->pins[i])
                         cache_unpin(j->pins[i]);
+                if (j->manifests && j->manifests[i])
+                        manifest_table_release(m->manifests, j->manifests[i]);
+        }
         free(j->pins);
+        free(j->manifests);
         free(j->layers);
         if (j->prev)
                 j->prev->next = j->next;
@@ -146,47 +151,21 @@ static int job_make_pending(BrokerJob *j) {
         int r = sched_job_enqueue(&m->scheduler, &j->sched);
         if (r < 0)
                 return r;
+        if (j->state == BROKER_JOB_AWAITING_ARTIFACTS)
+                awaiting_unlink(m, j);
         j->state = BROKER_JOB_PENDING;
         client_send_state(j->client, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING);
         return 0;
 }
 
-void manager_blob_stored(const Digest *d, void *userdata) {
-        Manager *m = userdata;
-        BrokerJob *next;
-        bool any = false;
-
-        for (BrokerJob *j = m->awaiting; j; j = next) {
-                next = j->anext;
-                for (size_t i = 0; i < j->n_layers; i++) {
-                        if (j->pins[i] || !digest_equal(&j->layers[i], d))
-                                continue;
-                        if (cache_get(m->cache, CACHE_BLOB, d, &j->pins[i]) < 0)
-                                continue;
-                        j->n_missing--;
-                }
-                if (j->n_missing > 0)
-                        continue;
-                awaiting_unlink(m, j);
-                if (job_make_pending(j) < 0) {
-                        log_warning("Out of memory queueing a job, dropping its client.");
-                        (void) rpc_call_cancel(j->client->call);
-                        continue;
-                }
-                any = true;
-        }
-        if (any)
-                manager_dispatch(m);
-}
-
-static void job_fail(BrokerClient *c, uint64_t id, const char *step) {
+static void job_fail(BrokerClient *c, uint64_t id, const char *step, const char *message) {
         Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
         Maelstrom__V1__JobResult result = MAELSTROM__V1__JOB_RESULT__INIT;
         Maelstrom__V1__ExecutionError e = MAELSTROM__V1__EXECUTION_ERROR__INIT;
 
         e.step = (char *) step;
         e.error_number = EINVAL;
-        e.message = (char *) "";
+        e.message = (char *) strempty(message);
         result.job_id = id;
         result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR;
         result.error = &e;
@@ -196,10 +175,83 @@ static void job_fail(BrokerClient *c, uint64_t id, const char *step) {
         c->manager->n_completed++;
 }
 
+/* Takes what the job needs from the cache, pinned: its layer blobs, and the file blobs that its manifest
+ * layers name.  Returns 1 once everything is there, 0 while something is missing, or a negative errno when a
+ * layer is bad, with *reterr_message saying why (NULL if out of memory). */
+static int job_gather(BrokerJob *j, char **reterr_message) {
+        Manager *m = j->client->manager;
+        const Maelstrom__V1__JobSpec *spec = j->submit->spec;
+        bool complete = true;
+        int r;
+
+        for (size_t i = 0; i < j->n_layers; i++) {
+                if (!j->pins[i] && cache_get(m->cache, CACHE_BLOB, &j->layers[i], &j->pins[i]) < 0) {
+                        complete = false;
+                        continue;
+                }
+                if (spec->layers[i]->kind != MAELSTROM__V1__LAYER_KIND__LAYER_KIND_MANIFEST)
+                        continue;
+                if (!j->manifests[i]) {
+                        r = manifest_table_acquire(m->manifests, &j->layers[i], &j->manifests[i],
+                                                   reterr_message);
+                        if (r < 0)
+                                return r;
+                }
+                if (broker_manifest_error(j->manifests[i])) {
+                        *reterr_message = strdup(broker_manifest_error(j->manifests[i]));
+                        return -EBADMSG;
+                }
+                if (!broker_manifest_complete(j->manifests[i]))
+                        complete = false;
+        }
+        return complete;
+}
+
+/* The job left awaiting-artifacts: it is pending now, or failed (then freed) if a layer is bad.  Returns
+ * whether it is pending; a negative errno if queueing it failed. */
+static int job_gathered(BrokerJob *j, int gathered, const char *message) {
+        if (gathered < 0) {
+                job_fail(j->client, j->id, "layer", message ?: strerror(-gathered));
+                job_free(j);
+                return 0;
+        }
+        int r = job_make_pending(j);
+        return r < 0 ? r : 1;
+}
+
+void manager_blob_stored(const Digest *d, void *userdata) {
+        Manager *m = userdata;
+        BrokerJob *next;
+        bool any = false;
+
+        manifest_table_blob_stored(m->manifests, d);
+        for (BrokerJob *j = m->awaiting; j; j = next) {
+                _cleanup_free_ char *message = NULL;
+                int r;
+
+                next = j->anext;
+                r = job_gather(j, &message);
+                if (r == 0)
+                        continue;
+                BrokerClient *c = j->client;
+                r = job_gathered(j, r, message);
+                if (r < 0) {
+                        log_warning("Out of memory queueing a job, dropping its client.");
+                        (void) rpc_call_cancel(c->call);
+                        continue;
+                }
+                any = any || r > 0;
+        }
+        if (any)
+                manager_dispatch(m);
+}
+
 /* Takes submit on success. */
 static int client_submit(BrokerClient *c, Maelstrom__V1__Submit *submit) {
         Manager *m = c->manager;
         const Maelstrom__V1__JobSpec *spec = submit->spec;
+        _cleanup_free_ char *message = NULL;
+        const char *invalid = NULL;
         BrokerJob *j;
         int r;
 
@@ -209,23 +261,21 @@ static int client_submit(BrokerClient *c, Maelstrom__V1__Submit *submit) {
                 return -E2BIG;
         c->last_id = submit->job_id;
 
-        if (spec->n_layers == 0 || spec->n_layers > JOB_MAX_LAYERS) {
-                job_fail(c, submit->job_id, spec->n_layers == 0 ? "job spec: no layers" : "job spec: too many layers");
-                protobuf_c_message_free_unpacked(&submit->base, NULL);
-                return 0;
-        }
-        if (spec->priority < -128 || spec->priority > 127) {
-                job_fail(c, submit->job_id, "job spec: priority out of range");
-                protobuf_c_message_free_unpacked(&submit->base, NULL);
-                return 0;
-        }
-        for (size_t i = 0; i < spec->n_mounts; i++)
-                if (spec->mounts[i]->type == MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_BIND) {
+        if (spec->n_layers == 0)
+                invalid = "no layers";
+        else if (spec->n_layers > JOB_MAX_LAYERS)
+                invalid = "too many layers";
+        else if (spec->priority < -128 || spec->priority > 127)
+                invalid = "priority out of range";
+        for (size_t i = 0; i < spec->n_mounts && !invalid; i++)
+                if (spec->mounts[i]->type == MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_BIND)
                         /* A bind mount names the client's files: only its local worker can run it. */
-                        job_fail(c, submit->job_id, "job spec: bind mounts run on the client's local worker");
-                        protobuf_c_message_free_unpacked(&submit->base, NULL);
-                        return 0;
-                }
+                        invalid = "bind mounts run on the client's local worker";
+        if (invalid) {
+                job_fail(c, submit->job_id, "job spec", invalid);
+                protobuf_c_message_free_unpacked(&submit->base, NULL);
+                return 0;
+        }
 
         j = calloc(1, sizeof(BrokerJob));
         if (!j)
@@ -236,6 +286,7 @@ static int client_submit(BrokerClient *c, Maelstrom__V1__Submit *submit) {
         j->n_layers = spec->n_layers;
         j->layers = calloc(spec->n_layers, sizeof(Digest));
         j->pins = calloc(spec->n_layers, sizeof(CacheEntry *));
+        j->manifests = calloc(spec->n_layers, sizeof(BrokerManifest *));
         j->next = c->jobs;
         if (c->jobs)
                 c->jobs->prev = j;
@@ -247,34 +298,34 @@ static int client_submit(BrokerClient *c, Maelstrom__V1__Submit *submit) {
         if (m->awaiting)
                 m->awaiting->aprev = j;
         m->awaiting = j;
-        if (!j->layers || !j->pins) {
+        if (!j->layers || !j->pins || !j->manifests) {
                 job_free(j);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < spec->n_layers; i++) {
-                r = digest_from_bytes(spec->layers[i]->digest.data, spec->layers[i]->digest.len, &j->layers[i]);
+                const ProtobufCBinaryData *digest = &spec->layers[i]->digest;
+                r = digest_from_bytes(digest->data, digest->len, &j->layers[i]);
                 if (r < 0) {
                         job_free(j);
                         return r;
                 }
-                if (cache_get(m->cache, CACHE_BLOB, &j->layers[i], &j->pins[i]) < 0)
-                        j->n_missing++;
         }
         sched_job_init(&j->sched, spec->priority, spec->estimated_duration_usec, j->layers, j->n_layers);
         j->submit = submit;
 
-        if (j->n_missing > 0) {
+        r = job_gather(j, &message);
+        if (r == 0) {
                 client_send_state(c, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_AWAITING_ARTIFACTS);
                 return 0;
         }
-        awaiting_unlink(m, j);
-        r = job_make_pending(j);
+        r = job_gathered(j, r, message);
         if (r < 0) {
                 j->submit = NULL; /* the caller frees it */
                 job_free(j);
                 return r;
         }
-        manager_dispatch(m);
+        if (r > 0)
+                manager_dispatch(m);
         return 0;
 }
 
@@ -609,7 +660,13 @@ int manager_fill_status(Manager *m, void *reply_ptr) {
         reply->jobs_running = m->scheduler.n_running;
         reply->jobs_completed = m->n_completed;
         reply->cache_bytes = cache_get_bytes(m->cache);
+        reply->cache_size_target = m->cache_size;
         reply->port = m->port;
+        const BlobStats *stats = blob_service_get_stats(m->blobs);
+        reply->blobs_received = stats->blobs_received;
+        reply->bytes_received = stats->bytes_received;
+        reply->blobs_sent = stats->blobs_sent;
+        reply->bytes_sent = stats->bytes_sent;
         return 0;
 }
 

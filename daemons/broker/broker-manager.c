@@ -53,12 +53,15 @@ int manager_new(const Config *config, Manager **ret) {
         r = mkdir_p(root, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the cache directory '%s': %m", root);
-        r = cache_new(root, config_get_number(config, "cache-size"), &m->cache);
+        m->cache_size = config_get_number(config, "cache-size");
+        r = cache_new(root, m->cache_size, &m->cache);
         if (r == -EBUSY)
                 return log_error_errno(r, "The cache '%s' is in use by another broker.", root);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the cache '%s': %m", root);
         r = blob_service_new(m->cache, manager_blob_stored, m, &m->blobs);
+        if (r >= 0)
+                r = manifest_table_new(m->cache, &m->manifests);
         if (r < 0)
                 return log_oom();
 
@@ -82,9 +85,11 @@ Manager *manager_free(Manager *m) {
         m->stopping = true;
         clients_free_all(m);
         workers_free_all(m);
+        m->http = http_server_free(m->http);
         m->server = rpc_server_free(m->server);
         m->rpc = rpc_context_free(m->rpc);
         m->blobs = blob_service_free(m->blobs);
+        m->manifests = manifest_table_free(m->manifests);
         m->cache = cache_free(m->cache);
         m->exit_timer = sd_event_source_disable_unref(m->exit_timer);
         scheduler_done(&m->scheduler);
@@ -172,7 +177,18 @@ static int on_new_admin_call(RpcServer *server, RpcCall *call, void *userdata) {
 
 /* ---- listening ---- */
 
+static int manager_serve_http_take(Manager *m, int fd) {
+        int r = http_server_new_take(m->event, fd, manager_http_handler, m, &m->http);
+        if (r < 0)
+                return log_error_errno(r, "Failed to serve HTTP: %m");
+        log_info("Serving the status page and metrics on HTTP port %u.", http_server_get_port(m->http));
+        return 0;
+}
+
 int manager_listen(Manager *m, const Config *config) {
+        _cleanup_strv_free_ char **names = NULL;
+        const char *host = config_get_string(config, "address") ?: "[::]";
+        unsigned n_listeners = 0;
         int n, r;
 
         r = rpc_server_add_method(m->server, &method_status, on_new_admin_call, m);
@@ -181,26 +197,34 @@ int manager_listen(Manager *m, const Config *config) {
         if (r < 0)
                 return log_error_errno(r, "Failed to register the gRPC methods: %m");
 
-        n = sd_listen_fds(/* unset_environment= */ true);
+        n = sd_listen_fds_with_names(/* unset_environment= */ true, &names);
         if (n < 0)
                 return log_error_errno(n, "Failed to get the sockets from systemd: %m");
-        if (n > 0) {
-                for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
-                        if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, /* listening= */ 1) <= 0) {
-                                log_warning("File descriptor %d from systemd is not a listening stream socket, "
-                                            "ignoring.", fd);
-                                (void) close(fd);
-                                continue;
-                        }
-                        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
-                        r = rpc_server_add_listener_take(m->server, fd);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to serve the socket from systemd: %m");
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                bool http = names && names[i] && streq(names[i], BROKER_FD_NAME_HTTP);
+
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, /* listening= */ 1) <= 0 || (http && m->http)) {
+                        log_warning("File descriptor %d from systemd is not a listening stream socket, or a "
+                                    "second one for HTTP, ignoring.", fd);
+                        (void) close(fd);
+                        continue;
                 }
-                log_info("Serving the sockets passed by systemd.");
-        } else {
+                (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+                if (http) {
+                        r = manager_serve_http_take(m, fd);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = rpc_server_add_listener_take(m->server, fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to serve the socket from systemd: %m");
+                log_info("Serving a socket passed by systemd.");
+                n_listeners++;
+        }
+        if (n_listeners == 0) {
                 _cleanup_free_ char *address = NULL;
-                const char *host = config_get_string(config, "address") ?: "[::]";
 
                 if (asprintf(&address, "%s:%u", host, (unsigned) config_get_number(config, "port")) < 0)
                         return log_oom();
@@ -208,6 +232,18 @@ int manager_listen(Manager *m, const Config *config) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to listen on '%s': %m", address);
                 log_info("Listening on port %u.", m->port);
+        }
+        if (!m->http && config_is_set(config, "http-port")) {
+                uint16_t port = (uint16_t) config_get_number(config, "http-port");
+                int fd;
+
+                r = http_listen(host, port, &fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to listen for HTTP on '%s' port %u: %m", host,
+                                               port);
+                r = manager_serve_http_take(m, fd);
+                if (r < 0)
+                        return r;
         }
         r = rpc_server_start(m->server);
         if (r < 0)

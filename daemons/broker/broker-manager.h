@@ -11,6 +11,8 @@
 
 #include "basic/macro.h"
 #include "blobrpc/blobrpc.h"
+#include "broker-http.h"
+#include "broker-manifests.h"
 #include "broker-scheduler.h"
 #include "cache/cache.h"
 #include "config/config.h"
@@ -26,7 +28,10 @@ typedef struct Manager {
         RpcServer *server;
         Cache *cache;
         BlobService *blobs;
+        ManifestTable *manifests;
+        HttpServer *http;        /* http-port, or NULL */
         uint16_t port;
+        uint64_t cache_size;     /* the target, bytes */
         sd_event_source *exit_timer;
 
         Scheduler scheduler;
@@ -57,3 +62,11 @@ void clients_free_all(Manager *m);
 void workers_free_all(Manager *m);
 /* For AdminService Status (a Maelstrom__V1__StatusReply *); the workers' array is malloc()ed into it. */
 int manager_fill_status(Manager *m, void *reply);
+
+/* ---- broker-status.c ---- */
+/* The status (a Maelstrom__V1__StatusReply *) as Prometheus text, and as an HTML page. */
+int broker_format_metrics(const void *status_reply, char **ret);
+int broker_format_status_page(const void *status_reply, char **ret);
+/* The pages of the HTTP endpoint (an http_handler_t; userdata is the Manager). */
+int manager_http_handler(const char *path, void *userdata, int *ret_status, const char **ret_type,
+                         char **ret_body);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -100,6 +101,7 @@ Manager *manager_free(Manager *m) {
         sessions_free_all(m);
         fetches_free_all(m);
         m->reconnect_timer = sd_event_source_disable_unref(m->reconnect_timer);
+        m->client_hangup = sd_event_source_disable_unref(m->client_hangup);
         m->broker_channel = rpc_channel_free(m->broker_channel);
         m->server = rpc_server_free(m->server);
         m->blobs = blob_service_free(m->blobs);
@@ -114,8 +116,15 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+static int on_client_hangup(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        log_debug("The client closed its connection, exiting.");
+        return sd_event_exit(m->event, 0);
+}
+
 int manager_serve_local_take(Manager *m, int fd) {
-        int type = 0;
+        _cleanup_close_ int watch_fd = -EBADF;
+        int type = 0, r;
         socklen_t l = sizeof type;
 
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM) {
@@ -124,7 +133,23 @@ int manager_serve_local_take(Manager *m, int fd) {
                                        "--local serves a client on file descriptor 3, which must be a connected "
                                        "stream socket: a client starts the local worker, not a user.");
         }
-        int r = rpc_server_add_connection_take(m->server, fd);
+        /* The worker exits when its client's session ends, but a client may also close the connection before
+         * any session reached us (gRPC starts a call lazily; a client with a broker may have nothing to run
+         * locally).  So the connection itself is watched for the peer's hang-up too. */
+        watch_fd = RET_NERRNO(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+        if (watch_fd < 0) {
+                safe_close(fd);
+                return log_error_errno(watch_fd, "Failed to duplicate the client's socket: %m");
+        }
+        r = sd_event_add_io(m->event, &m->client_hangup, watch_fd, EPOLLRDHUP, on_client_hangup, m);
+        if (r >= 0)
+                r = sd_event_source_set_io_fd_own(m->client_hangup, true);
+        if (r < 0) {
+                safe_close(fd);
+                return log_error_errno(r, "Failed to watch the client's socket: %m");
+        }
+        TAKE_FD(watch_fd);
+        r = rpc_server_add_connection_take(m->server, fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to serve the client: %m");
         return 0;

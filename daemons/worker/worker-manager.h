@@ -40,6 +40,7 @@ typedef struct Manager {
         Session *sessions;   /* list */
         unsigned n_sessions;
         bool had_session;
+        sd_event_source *client_hangup; /* local mode: the client's connection, watched for its end */
 
         Prioq *queue;        /* jobs waiting for a slot, best first (job_compare) */
         uint64_t next_seq;   /* arrival order of jobs, for fairness among equals */

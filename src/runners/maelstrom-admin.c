@@ -44,7 +44,10 @@ static void print_status(const Maelstrom__V1__StatusReply *s) {
         printf("Jobs: %" PRIu64 " awaiting artifacts, %" PRIu64 " pending, %" PRIu64 " running, %" PRIu64
                " completed\n",
                s->jobs_awaiting_artifacts, s->jobs_pending, s->jobs_running, s->jobs_completed);
-        printf("Cache: %" PRIu64 " bytes\n", s->cache_bytes);
+        printf("Cache: %" PRIu64 " bytes, target %" PRIu64 " bytes\n", s->cache_bytes, s->cache_size_target);
+        printf("Transfers: %" PRIu64 " blobs (%" PRIu64 " bytes) received, %" PRIu64 " blobs (%" PRIu64
+               " bytes) sent\n",
+               s->blobs_received, s->bytes_received, s->blobs_sent, s->bytes_sent);
 }
 
 static int on_reply(RpcCall *call, const void *data, size_t size, void *userdata) {

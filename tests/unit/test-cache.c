@@ -15,6 +15,7 @@
 #include "cache/cache-tree.h"
 #include "cache/cache.h"
 #include "manifest/manifest.h"
+#include "test-temp-dir.h"
 
 /* ---- helpers ---- */
 
@@ -26,20 +27,6 @@ static void assert_sys(long r, const char *expr, int line) {
 }
 #define ASSERT_SYS(expr) assert_sys((long) (expr), #expr, __LINE__)
 
-static char *make_temp_dir(void) {
-        char *p = NULL;
-        ASSERT_TRUE(asprintf(&p, "%s/test-cache-XXXXXX", getenv("TMPDIR") ?: "/tmp") >= 0);
-        ASSERT_TRUE(mkdtemp(p));
-        return p;
-}
-
-static void remove_temp_dir(char **p) {
-        if (!*p)
-                return;
-        ASSERT_OK(rm_rf_at(AT_FDCWD, *p));
-        *p = mfree(*p);
-}
-#define _cleanup_temp_dir_ _cleanup_(remove_temp_dir)
 
 static char *path_join(const char *a, const char *b) {
         char *p = NULL;

@@ -97,10 +97,50 @@ TEST(map) {
         Digest absent;
         digest_buffer("absent", 6, &absent);
         ASSERT_TRUE(digest_map_get(m, &absent) == NULL);
+
+        /* Removing every other entry keeps the rest findable, whatever their probe runs were. */
+        ASSERT_TRUE(digest_map_remove(m, &absent) == NULL);
+        for (int i = 0; i < 1000; i += 2)
+                free(digest_map_remove(m, &d[i]));
+        ASSERT_EQ(digest_map_size(m), 500);
+        for (int i = 0; i < 1000; i++) {
+                char want[16];
+                snprintf(want, sizeof want, "%d", i);
+                if (i % 2 == 0)
+                        ASSERT_TRUE(digest_map_get(m, &d[i]) == NULL);
+                else
+                        ASSERT_STREQ(digest_map_get(m, &d[i]), i == 7 ? "seven" : want);
+        }
+        ASSERT_EQ(digest_map_put(m, &d[0], strdup("back")), 1);
+        ASSERT_STREQ(digest_map_get(m, &d[0]), "back");
+}
+
+/* Many removals in a small, crowded map: long probe runs that wrap around the end. */
+TEST(map_remove_crowded) {
+        _cleanup_(digest_map_freep) DigestMap *m = NULL;
+        Digest d[12];
+
+        ASSERT_OK(digest_map_new(/* free_value= */ NULL, &m));
+        for (int round = 0; round < 200; round++) {
+                for (int i = 0; i < 12; i++) {
+                        int k = round * 12 + i;
+                        digest_buffer(&k, sizeof k, &d[i]);
+                        ASSERT_EQ(digest_map_put(m, &d[i], (void *) (intptr_t) (k + 1)), 1);
+                }
+                for (int i = 0; i < 12; i += 3)
+                        ASSERT_EQ((intptr_t) digest_map_remove(m, &d[i]), round * 12 + i + 1);
+                for (int i = 0; i < 12; i++)
+                        ASSERT_EQ((intptr_t) digest_map_get(m, &d[i]), i % 3 == 0 ? 0 : round * 12 + i + 1);
+                for (int i = 1; i < 12; i++)
+                        if (i % 3 != 0)
+                                ASSERT_EQ((intptr_t) digest_map_remove(m, &d[i]), round * 12 + i + 1);
+                ASSERT_EQ(digest_map_size(m), 0);
+        }
 }
 
 int main(void) {
         RUN(map);
+        RUN(map_remove_crowded);
         RUN(known_values);
         RUN(incremental_and_fd);
         RUN(hex);

@@ -19,6 +19,7 @@ struct BlobService {
         Cache *cache;
         blob_stored_func_t on_stored;
         void *userdata;
+        BlobStats stats;
 };
 
 int blob_call_send_message(RpcCall *call, const void *message) {
@@ -112,6 +113,7 @@ static int on_put_blob_message(RpcCall *call, const void *data, size_t size, voi
                         return r;
         } else if (chunk->digest.len > 0)
                 return -EBADMSG;
+        u->service->stats.bytes_received += chunk->data.len;
         return cache_blob_write(u->writer, chunk->data.data, chunk->data.len);
 }
 
@@ -126,6 +128,7 @@ static int on_put_blob_end(RpcCall *call, void *userdata) {
         u->writer = cache_blob_writer_free(u->writer);
         if (r < 0)
                 return r;
+        u->service->stats.blobs_received++;
         r = call_reply(call, &reply);
         if (u->service->on_stored)
                 u->service->on_stored(&u->digest, u->service->userdata);
@@ -158,6 +161,10 @@ int blob_service_new(Cache *c, blob_stored_func_t on_stored, void *userdata, Blo
         *b = (BlobService) { .cache = c, .on_stored = on_stored, .userdata = userdata };
         *ret = b;
         return 0;
+}
+
+const BlobStats *blob_service_get_stats(const BlobService *b) {
+        return &b->stats;
 }
 
 BlobService *blob_service_free(BlobService *b) {
@@ -231,13 +238,16 @@ int blob_send_chunks(RpcCall *call, int fd, const Digest *d, uint64_t size, uint
 
 /* Queues chunks, and finishes the call after the last. */
 static int download_pump(Download *d) {
+        uint64_t before = d->offset;
         int r;
 
         if (d->finished)
                 return 0;
         r = blob_send_chunks(d->call, d->fd, &d->digest, d->size, &d->offset, &d->first_sent);
+        d->service->stats.bytes_sent += d->offset - before;
         if (r <= 0)
                 return r;
+        d->service->stats.blobs_sent++;
         d->finished = true;
         return rpc_call_finish(d->call, RPC_STATUS_OK, /* message= */ NULL);
 }

@@ -29,11 +29,20 @@ typedef void (*blob_stored_func_t)(const Digest *d, void *userdata);
  * transfer from here. */
 typedef void (*blob_transfer_done_func_t)(BlobTransfer *t, int error, void *userdata);
 
+/* What a BlobService moved since it was created (for status and metrics). */
+typedef struct BlobStats {
+        uint64_t blobs_received; /* stored by PutBlob (verified; a blob already present counts too) */
+        uint64_t bytes_received; /* blob data received by PutBlob, stored or not */
+        uint64_t blobs_sent;     /* GetBlob downloads sent whole (the last chunk queued) */
+        uint64_t bytes_sent;     /* blob data queued by GetBlob */
+} BlobStats;
+
 /* The blob methods of a server, over cache c.  on_stored (may be NULL) is called after each PutBlob.  Free
  * it after the servers it was added to. */
 int blob_service_new(Cache *c, blob_stored_func_t on_stored, void *userdata, BlobService **ret);
 BlobService *blob_service_free(BlobService *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BlobService *, blob_service_free);
+const BlobStats *blob_service_get_stats(const BlobService *b);
 /* Registers MissingBlobs and PutBlob of JobService on s. */
 int blob_service_add_job_methods(BlobService *b, RpcServer *s);
 /* Registers GetBlob of WorkerService on s. */

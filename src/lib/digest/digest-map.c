@@ -95,6 +95,33 @@ void *digest_map_get(const DigestMap *m, const Digest *d) {
         return s->used ? s->value : NULL;
 }
 
+void *digest_map_remove(DigestMap *m, const Digest *d) {
+        size_t mask = m->n_slots - 1, hole, j;
+        Slot *s = find(m, d);
+        void *value;
+
+        if (!s->used)
+                return NULL;
+        value = s->value;
+        /* Backward shift: each later slot of the probe run moves into the hole unless its home slot lies
+         * cyclically in (hole, slot], where it would no longer be found. */
+        hole = j = (size_t) (s - m->slots);
+        for (;;) {
+                j = (j + 1) & mask;
+                if (!m->slots[j].used)
+                        break;
+                size_t home = slot_of(m, &m->slots[j].key);
+                bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+                if (stays)
+                        continue;
+                m->slots[hole] = m->slots[j];
+                hole = j;
+        }
+        m->slots[hole] = (Slot) {};
+        m->n_used--;
+        return value;
+}
+
 size_t digest_map_size(const DigestMap *m) {
         return m->n_used;
 }

@@ -17,4 +17,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(DigestMap *, digest_map_free);
 /* Sets d → value, replacing (and freeing) any previous value.  Returns 1 if d is new, 0 if replaced. */
 int digest_map_put(DigestMap *m, const Digest *d, void *value);
 void *digest_map_get(const DigestMap *m, const Digest *d);
+/* Takes d out of the map and returns its value, which is not freed; NULL if d is absent. */
+void *digest_map_remove(DigestMap *m, const Digest *d);
 size_t digest_map_size(const DigestMap *m);
