@@ -78,6 +78,7 @@ def setUpModule():
     os.makedirs(S["project"])
     # maelstrom-run finds its local worker next to itself.
     for prog in ["src/runners/maelstrom-run", "src/runners/maelstrom-admin", "src/runners/cargo-maelstrom",
+                 "src/runners/maelstrom-go-test",
                  "daemons/worker/maelstrom-worker", "daemons/broker/maelstrom-broker", "tests/tools/bad-peer"]:
         shutil.copy(os.path.join(BUILD, prog), S["bin"])
     shutil.copy(os.environ.get("MAELSTROM_TEST_JOB_HELPER") or os.path.join(BUILD, "tests/tools/job-helper"),
@@ -446,6 +447,62 @@ class Cluster(unittest.TestCase):
         self.assertEqual(clustered[:2], standalone[:2], clustered[2])
         # The four cases that run went through the broker.
         self.assertGreaterEqual(status_field(r"(\d+) completed") - completed, 4)
+
+    def test_i_go_test_through_the_broker(self):
+        go = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else None)
+        if go is None:
+            self.skipTest("go is not installed")
+        mod = os.path.join(S["root"], "gomod")
+        files = {
+            "go.mod": "module example.com/clustered\n\ngo 1.21\n",
+            "pkg/pkg_test.go": textwrap.dedent("""
+                package pkg
+
+                import (
+                    "os"
+                    "testing"
+                )
+
+                func TestPasses(t *testing.T) {}
+                func TestFails(t *testing.T) { t.Fatal("no") }
+                func TestPidOne(t *testing.T) {
+                    if os.Getpid() != 1 {
+                        t.Fatal(os.Getpid())
+                    }
+                }
+                func TestTestdata(t *testing.T) {
+                    b, err := os.ReadFile("testdata/golden.txt")
+                    if err != nil || string(b) != "gold\\n" {
+                        t.Fatal(err, string(b))
+                    }
+                }
+                func TestSkipped(t *testing.T) { t.Skip("later") }
+            """),
+            "pkg/testdata/golden.txt": "gold\n",
+        }
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(mod, name)), exist_ok=True)
+            with open(os.path.join(mod, name), "w") as f:
+                f.write(text)
+        # go needs the real home (its build cache); the runner's caches stay in the module.
+        env = dict(S["env"], HOME=os.path.expanduser("~"), GOFLAGS="-mod=mod", GOTOOLCHAIN="local",
+                   PATH=S["bin"] + ":" + os.path.dirname(go) + ":" + S["env"].get("PATH", ""))
+        line = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) ")
+
+        def outcomes(*extra):
+            p = subprocess.run([os.path.join(S["bin"], "maelstrom-go-test"), "--ui", "simple", *extra], cwd=mod,
+                               env=env, capture_output=True, text=True, timeout=300)
+            found = {m.group(2): m.group(3) for m in map(line.match, p.stdout.splitlines()) if m}
+            return p.returncode, found, p.stdout + p.stderr
+
+        completed = status_field(r"(\d+) completed")
+        standalone = outcomes()
+        clustered = outcomes("--broker", S["address"])
+        self.assertEqual(standalone[1], {"TestPasses": "OK", "TestFails": "FAIL", "TestPidOne": "OK",
+                                         "TestTestdata": "OK", "TestSkipped": "IGNORED"}, standalone[2])
+        self.assertEqual(clustered[:2], standalone[:2], clustered[2])
+        # All five ran through the broker (a skip is known only once the case has run).
+        self.assertGreaterEqual(status_field(r"(\d+) completed") - completed, 5)
 
     def test_j_unprivileged_worker(self):
         try:

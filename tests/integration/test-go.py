@@ -559,11 +559,6 @@ class GoTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("No go.mod", p.stderr)
 
-    def test_broker_not_available(self):
-        p = run("-b", "h:1")
-        self.assertEqual(p.returncode, 2)
-        self.assertIn("not available yet", p.stderr)
-
     def test_watch(self):
         # (A name alone cannot keep the broken package from building: the package path can.)
         touched = os.path.join(STATE["mod"], "data", "touched.txt")

@@ -265,8 +265,7 @@ class Programs(unittest.TestCase):
         self.assertIn("environment variable MAELSTROM_PYTEST_REPEAT: invalid number 'x' for 'repeat'", p.stderr)
 
     def test_not_available_exits_2(self):
-        for prog, args in [("maelstrom-go-test", ["-b", "h:1"]),
-                           ("maelstrom-pytest", [])]:
+        for prog, args in [("maelstrom-pytest", [])]:
             with self.subTest(prog=prog):
                 p = self.run_prog(prog, *args)
                 self.assertEqual(p.returncode, 2)
