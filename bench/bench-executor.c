@@ -14,7 +14,8 @@
  *   bench-executor --spawn N K                             plain posix_spawn of /bin/true, for reference
  *
  * BENCH_RSS_MB=M in the environment first touches M MiB of heap, to see what a large worker (gRPC, caches)
- * costs each clone: the child gets a copy of the parent's page tables. */
+ * costs each clone: the child gets a copy of the parent's page tables.  BENCH_PROC=1 gives each job a proc
+ * mount on /proc (the container then locks its mounts: see executor.c). */
 
 #include <signal.h>
 #include <spawn.h>
@@ -118,6 +119,7 @@ int main(int argc, char *argv[]) {
         static const char *const env[] = { "PATH=/bin", NULL };
         Bench b = {};
         const char *layers[1];
+        ExecMount proc = { .type = MOUNT_PROC, .mount_point = "/proc" };
         _cleanup_free_ char *ballast = NULL;
         char scratch[] = "/tmp/bench-executor-XXXXXX";
         unsigned k;
@@ -150,6 +152,11 @@ int main(int argc, char *argv[]) {
                         b.spec.network = NETWORK_LOCAL;
                 else if (!streq(argv[4], "disabled"))
                         return EXIT_FAILURE;
+        }
+
+        if (getenv("BENCH_PROC") && streq(getenv("BENCH_PROC"), "1")) {
+                b.spec.mounts = &proc;
+                b.spec.n_mounts = 1;
         }
 
         if (!mkdtemp(scratch))

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -372,6 +373,13 @@ int main(int argc, char **argv) {
                         printf("%s\n", *e);
                 return 0;
         }
+        /* Try to undo a mount, or make one: print "ok" or the errno's name. */
+        if (strcmp(cmd, "umount") == 0 && argc == 3)
+                return print_errno("umount", umount2(argv[2], 0));
+        if (strcmp(cmd, "remount-rw") == 0 && argc == 3)
+                return print_errno("remount-rw", mount(NULL, argv[2], NULL, MS_REMOUNT | MS_BIND, NULL));
+        if (strcmp(cmd, "tmpfs") == 0 && argc == 3)
+                return print_errno("tmpfs", mount("tmpfs", argv[2], "tmpfs", 0, NULL));
         int r = network_command(argc, argv);
         if (r >= 0)
                 return r;

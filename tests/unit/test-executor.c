@@ -726,6 +726,50 @@ TEST(errors) {
         assert_exec_error(&j, ENOENT, missing);
 }
 
+TEST(mount_lock) {
+        const char *sysctl_error = geteuid() == 0 ? "EROFS" : "EACCES";
+        _cleanup_free_ char *expected = NULL;
+        Job j;
+
+        /* A job that runs as the host's root may write any sysctl (the kernel checks the uid only), so the
+         * host's entries of its proc are read-only; and none of its mounts can be undone or made writable,
+         * although it has every capability in its namespaces.  It can still mount over them. */
+        job_init(&j, "v=$(cat /proc/sys/vm/stat_interval); helper sysctl /proc/sys/vm/stat_interval $v; "
+                     "helper umount /proc/sys; helper remount-rw /proc/sys; "
+                     "helper sysctl /proc/sys/vm/stat_interval $v; helper umount /proc; "
+                     "helper remount-rw /sys; helper umount /sys; "
+                     "helper remount-rw /mnt/ro; helper umount /mnt/ro; helper write /mnt/ro/new; "
+                     "helper tmpfs /tmp && echo hi > /tmp/x && cat /tmp/x; "
+                     "grep -c ' /proc/sys proc ro,' /proc/self/mounts; echo $$; id -u; id -g");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        job_add_mount(&j, MOUNT_SYS, "/sys");
+        job_add_mount(&j, MOUNT_TMP, "/tmp");
+        j.mounts[j.spec.n_mounts++] = (ExecMount) { .type = MOUNT_BIND, .mount_point = "/mnt/ro",
+                                                    .source = T.host_ro, .read_only = true };
+        expected = strjoin("sysctl: ", sysctl_error, "\n"
+                           "umount: EINVAL\nremount-rw: EPERM\n"
+                           "sysctl: ", sysctl_error, "\n"
+                           "umount: EINVAL\n"
+                           "remount-rw: EPERM\numount: EINVAL\n"
+                           "remount-rw: EPERM\numount: EINVAL\nwrite: EROFS\n"
+                           "tmpfs: ok\nhi\n"
+                           "1\n1\n0\n0\n");
+        ASSERT_TRUE(expected);
+        job_run_expect(&j, expected);
+        ASSERT_FALSE(path_exists(T.host_ro, "new"));
+
+        /* The ids are the job's, a writable root stays writable, bind mounts keep read-write. */
+        job_init(&j, "id -u; id -g; echo x > /new && cat /new; "
+                     "echo from-job > /mnt/rw/locked && echo rw-ok; grep -c '^NSpid:.1$' /proc/1/status");
+        job_add_mount(&j, MOUNT_PROC, "/proc");
+        j.mounts[j.spec.n_mounts++] = (ExecMount) { .type = MOUNT_BIND, .mount_point = "/mnt/rw",
+                                                    .source = T.host_rw };
+        j.spec.user = 1234;
+        j.spec.group = 5678;
+        j.spec.writable = true;
+        job_run_expect(&j, "1234\n5678\nx\nrw-ok\n1\n");
+}
+
 static char *interfaces(const char *proc_net_dev) {
         _cleanup_strv_free_ char **l = NULL;
         const char *p = proc_net_dev;
@@ -888,7 +932,7 @@ TEST(network_pool) {
                                             "cat /sys/class/net/lo/flags; "
                                             "helper sysctl /sys/class/net/lo/mtu 1280");
         job_add_mount(&j, MOUNT_SYS, "/sys");
-        ASSERT_EQ(pool_job_run(&j, root ? "lo down\nlo\n0x8\nsysctl: EPERM\n"
+        ASSERT_EQ(pool_job_run(&j, root ? "lo down\nlo\n0x8\nsysctl: EROFS\n"
                                         : "lo down\nlo\n0x8\nsysctl: EACCES\n"),
                   disabled);
 
@@ -922,19 +966,19 @@ TEST(network_pool) {
         pool_job_init(&j, NETWORK_LOOPBACK, "helper netns");
         ASSERT_EQ(pool_job_run(&j, ""), cookie);
 
-        /* sysctls: a job in a pooled namespace may not write them.  As the host's root it may (the kernel
-         * checks the uid only), so with a proc mount it gets a namespace of its own.  Either way, the next
-         * job sees the default. */
+        /* sysctls: a job in a pooled namespace may not write them, not even as the host's root (which the
+         * kernel lets write any, whatever its capabilities): its /proc/sys is read-only.  The next job sees
+         * the default. */
         pool_job_init(&j, NETWORK_DISABLED,
                       "helper netns; helper sysctl /proc/sys/net/ipv4/ip_local_port_range '40000 40100'; "
                       "cat /proc/sys/net/ipv4/ip_local_port_range");
         job_add_mount(&j, MOUNT_PROC, "/proc");
-        cookie = pool_job_run(&j, root ? "sysctl: ok\n40000\t40100\n" : "sysctl: EACCES\n32768\t60999\n");
-        ASSERT_TRUE(root ? cookie != disabled : cookie == disabled);
+        ASSERT_EQ(pool_job_run(&j, root ? "sysctl: EROFS\n32768\t60999\n"
+                                        : "sysctl: EACCES\n32768\t60999\n"),
+                  disabled);
         pool_job_init(&j, NETWORK_DISABLED, "helper netns; cat /proc/sys/net/ipv4/ip_local_port_range");
         job_add_mount(&j, MOUNT_PROC, "/proc");
-        cookie = pool_job_run(&j, "32768\t60999\n");
-        ASSERT_TRUE(root ? cookie != disabled : cookie == disabled);
+        ASSERT_EQ(pool_job_run(&j, "32768\t60999\n"), disabled);
 
         /* Jobs that run at once never share a namespace: two from the pool, the third one of its own. */
         executor_set_netns_pool_max(T.x, 2);
@@ -1070,8 +1114,10 @@ TEST(tty) {
                 j.spec.tty = true;
                 j.spec.rows = 40;
                 j.spec.columns = 100;
-                if (devpts)
+                if (devpts) {
                         job_add_mount(&j, MOUNT_DEVPTS, "/dev/pts");
+                        job_add_mount(&j, MOUNT_PROC, "/proc"); /* the mounts get locked: see mount_lock */
+                }
                 s = run_tty_job(&j, "hello\n", 0, 0);
                 fprintf(stderr, "  tty output: %s", s);
                 /* (the terminal echoes the input whenever it arrives) */
@@ -1163,6 +1209,7 @@ int main(int argc, char *argv[]) {
         RUN(path_search);
         RUN(root_file_system);
         RUN(mounts);
+        RUN(mount_lock);
         RUN(errors);
         RUN(network);
         RUN(network_pool);

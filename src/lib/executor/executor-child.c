@@ -58,15 +58,19 @@ _child_ static _noreturn_ void child_fail(const ChildPlan *p, ChildStep step, lo
         child_fail_at(p, step, /* index= */ 0, error, /* fs_fd= */ -EBADF);
 }
 
-_child_ static long child_write_file(const char *path, const char *s) {
+_child_ static long child_write_file_at(long dir, const char *path, const char *s) {
         long fd, r;
 
-        fd = child_syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+        fd = child_syscall(SYS_openat, dir, path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 return fd;
         r = child_syscall(SYS_write, fd, s, child_strlen(s));
         (void) child_syscall(SYS_close, fd);
         return r < 0 ? r : 0;
+}
+
+_child_ static long child_write_file(const char *path, const char *s) {
+        return child_write_file_at(AT_FDCWD, path, s);
 }
 
 _child_ static long child_loopback_up(void) {
@@ -209,6 +213,34 @@ _child_ static void child_tty(const ChildPlan *p, long devpts) {
         (void) child_syscall(SYS_close, p->tty_socket);
 }
 
+/* The entries of a proc that reach the whole host rather than the job's namespaces, and that the host's root
+ * may write whatever its capabilities (the kernel checks the uid only): sysctls, the magic SysRq key, IRQ
+ * affinities, PCI devices, file system (nfsd) and ACPI settings.  The job gets them read-only, as Docker
+ * does; the lock (child_lock_mounts()) keeps them so. */
+static const char *const proc_host_entries[] = { "sys", "sysrq-trigger", "irq", "bus", "fs", "acpi", NULL };
+
+/* proc: the job's proc mount i, attached. */
+_child_ static void child_proc_read_only(const ChildPlan *p, size_t i, long proc) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+        for (const char *const *e = proc_host_entries; *e; e++) {
+                long mnt, r;
+
+                mnt = child_syscall(SYS_open_tree, proc, *e, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (mnt == -ENOENT)
+                        continue; /* not built into this kernel */
+                r = mnt;
+                if (r >= 0)
+                        r = child_syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &attr, sizeof attr);
+                if (r >= 0)
+                        r = child_syscall(SYS_move_mount, mnt, "", proc, *e, MOVE_MOUNT_F_EMPTY_PATH);
+                if (mnt >= 0)
+                        (void) child_syscall(SYS_close, mnt);
+                if (r < 0)
+                        child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
+        }
+}
+
 /* sysfs_attached: whether p->sysfs_fd itself was attached already (by an earlier sys mount). */
 _child_ static void child_mount(const ChildPlan *p, size_t i, long root, bool *sysfs_attached) {
         const ChildMount *m = &p->mounts[i];
@@ -259,6 +291,8 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, long root, bool *s
         r = child_syscall(SYS_move_mount, mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
         if (r < 0)
                 child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
+        if (m->type == MOUNT_PROC)
+                child_proc_read_only(p, i, mnt);
         if (p->tty_socket >= 0 && i == p->devpts_index)
                 child_tty(p, mnt);
         if (mnt == p->sysfs_fd)
@@ -266,6 +300,28 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, long root, bool *s
         else
                 (void) child_syscall(SYS_close, mnt);
         (void) child_syscall(SYS_close, target);
+}
+
+/* Lock every mount of the container.  A mount namespace copied for a less privileged user namespace than
+ * its owner gets its mounts locked: none can be unmounted (to reveal what it covers) or moved, and none can
+ * lose its read-only, nosuid, nodev or noexec flag, although the job has CAP_SYS_ADMIN over the copy.  So we
+ * enter a user namespace of our own, which maps the job's ids onto themselves (its ids are unchanged, and
+ * it is still PID 1), with a copy of the mount namespace; its UTS and cgroup namespaces are made here too,
+ * so that the job owns them (the parent left them out of the first unshare).  It loses its capabilities over
+ * the IPC and network namespaces, which belong to the first user namespace, as a job in a pooled network
+ * namespace has none over that anyway.  setgroups is "deny" already: a user namespace inherits it.
+ * self: the host's /proc/self, opened before pivot_root (the job may have no proc of its own). */
+_child_ static void child_lock_mounts(const ChildPlan *p, long self) {
+        long r;
+
+        r = child_syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWCGROUP);
+        if (r >= 0)
+                r = child_write_file_at(self, "uid_map", p->lock_uid_map);
+        if (r >= 0)
+                r = child_write_file_at(self, "gid_map", p->lock_gid_map);
+        (void) child_syscall(SYS_close, self);
+        if (r < 0)
+                child_fail(p, STEP_LOCK_MOUNTS, r);
 }
 
 _child_ static _noreturn_ void child_exec(const ChildPlan *p) {
@@ -301,7 +357,7 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
         struct timespec ts;
         ChildReport ready = { .step = STEP_READY };
         bool sysfs_attached = false;
-        long root, r;
+        long root, self = -EBADF, r;
 
         r = child_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
         if (r < 0)
@@ -332,6 +388,11 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
         root = child_overlay(p);
         for (size_t i = 0; i < p->n_mounts; i++)
                 child_mount(p, i, root, &sysfs_attached);
+        if (p->lock_mounts) {
+                self = child_syscall(SYS_openat, AT_FDCWD, "/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (self < 0)
+                        child_fail(p, STEP_LOCK_MOUNTS, self);
+        }
 
         r = child_syscall(SYS_fchdir, root);
         if (r >= 0)
@@ -342,6 +403,8 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
         if (r < 0)
                 child_fail(p, STEP_UNMOUNT_OLD_ROOT, r);
         (void) child_syscall(SYS_close, root);
+        if (p->lock_mounts)
+                child_lock_mounts(p, self);
         r = child_syscall(SYS_chdir, p->working_directory);
         if (r < 0)
                 child_fail(p, STEP_CHDIR, r);
@@ -466,7 +529,8 @@ _child_ static ChildStep child_launch_netns(ChildPlan *p, long *ret_error) {
                         r = child_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
                 if (r >= 0)
                         r = child_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
-                                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+                                          MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                  MOUNT_ATTR_NOEXEC);
                 (void) child_syscall(SYS_close, fs);
                 if (r < 0)
                         return *ret_error = r, STEP_POOL_SYSFS;

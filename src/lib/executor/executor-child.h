@@ -36,6 +36,7 @@ typedef enum ChildStep {
         STEP_TTY,
         STEP_PIVOT_ROOT,
         STEP_UNMOUNT_OLD_ROOT,
+        STEP_LOCK_MOUNTS,
         STEP_CHDIR,
         STEP_STDIO,
         STEP_CLOSE_FDS,
@@ -137,6 +138,10 @@ typedef struct ChildPlan {
         char **envp;       /* executor_start() has returned, when the caller's spec may be gone */
         void *stack;       /* the child's, with a guard page below; freed once the child is gone */
         int sysfs_fd;      /* a detached sysfs mount of the pooled network namespace, or -EBADF */
+        /* Lock every mount (see child_lock_mounts()): enter a user and mount namespace of their own, whose
+         * maps are these (the job's ids onto themselves). */
+        bool lock_mounts;
+        char lock_uid_map[64], lock_gid_map[64];
         ChildLaunch launch;
 } ChildPlan;
 

@@ -25,7 +25,11 @@
  *      systems through fsopen/fsmount, bind mounts and devices through open_tree(OPEN_TREE_CLONE) of the host
  *      path (+ mount_setattr for read-only), all before pivot_root because the kernel lets a user namespace
  *      mount proc and sysfs only while a full host instance is visible in its mount namespace;
- *   6. pivot_root(".", "."), detaches the old root, chdirs to the working directory;
+ *   6. pivot_root(".", "."), detaches the old root; with a proc, sys or read-only bind mount, enters a user
+ *      namespace and a mount namespace of its own so that the kernel locks every mount (see
+ *      child_lock_mounts(): a proc's host-wide entries, /proc/sys above all, are bound read-only over
+ *      themselves, and sysfs is read-only, as the host's root may write them whatever its capabilities);
+ *      chdirs to the working directory;
  *   7. sets up stdin (the host's /dev/null, or the tty), stdout and stderr, marks every other fd CLOEXEC,
  *      setsid()s (and takes the tty as controlling terminal), resets signal dispositions and the mask
  *      (a tty comes from the container's own devpts instance when the job mounts one on /dev/pts: the
@@ -50,14 +54,15 @@
  * them the kernel's work of installing it.  The job's user namespace is then a child of the pool's: the job
  * has every capability over its own namespaces but none over the network namespace, so it cannot bring lo up
  * or down, add addresses or routes, or mount a sysfs (the zygote mounts one for it).  The sysctls of the
- * namespace are writable by the host's root whatever its capabilities, so a job that runs as the host's root
- * gets a pooled namespace only if it has no proc and no bind mount to reach /proc/sys through.  A namespace
- * serves one job at a time, goes back to the pool once that job's PID 1 is reaped (every process of the job
- * is gone, and every socket they held with them), and is handed out again only if the kernel counts no
- * socket in it at all (its /proc/net/sockstat, opened from inside when it was made): a listening socket kept
- * alive by file descriptors in flight, or a TCP connection in TIME_WAIT, gets it thrown away instead, so
- * that a job never finds what an earlier one left, not even a port in use.  Whatever fails on that path,
- * the job gets a network namespace of its own, as outside the pool. */
+ * namespace are writable by the host's root whatever its capabilities: a job's own proc has /proc/sys
+ * read-only and locked, but a job that runs as the host's root gets a pooled namespace only if it has no
+ * bind mount to reach a /proc/sys through.  A namespace serves one job at a time, goes back to the pool once
+ * that job's PID 1 is reaped (every process of the job is gone, and every socket they held with them), and
+ * is handed out again only if the kernel counts no socket in it at all (its /proc/net/sockstat, opened from
+ * inside when it was made): a listening socket kept alive by file descriptors in flight, or a TCP connection
+ * in TIME_WAIT, gets it thrown away instead, so that a job never finds what an earlier one left, not even a
+ * port in use.  Whatever fails on that path, the job gets a network namespace of its own, as outside the
+ * pool. */
 
 #include <assert.h>
 #include <errno.h>
@@ -139,7 +144,9 @@ static const struct {
 } new_fs_table[_MOUNT_TYPE_MAX] = {
         [MOUNT_TMP] = { "tmpfs", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV },
         [MOUNT_PROC] = { "proc", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
-        [MOUNT_SYS] = { "sysfs", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
+        /* Read-only: much of it is the host's, and writable by the host's root whatever its capabilities. */
+        [MOUNT_SYS] = { "sysfs", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                         MOUNT_ATTR_NOEXEC },
         [MOUNT_DEVPTS] = { "devpts", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "ptmxmode", "0666" },
         [MOUNT_MQUEUE] = { "mqueue", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
 };
@@ -838,6 +845,10 @@ static int plan_mounts(ChildPlan *p, const ExecSpec *spec, char **reterr_step) {
                 case _MOUNT_TYPE_INVALID:
                         return -EINVAL;
                 }
+                /* Without the lock, the job could unmount its proc's read-only /proc/sys, or remount
+                 * a read-only mount read-write (see child_lock_mounts()). */
+                if (IN_SET(em->type, MOUNT_PROC, MOUNT_SYS) || m.read_only)
+                        p->lock_mounts = true;
                 r = plan_add_mount(p, &m);
                 if (r < 0)
                         return r;
@@ -1007,6 +1018,7 @@ static const char *child_step_verb(ChildStep s) {
                 [STEP_TTY] = "allocate a pseudo-terminal in the job's devpts",
                 [STEP_PIVOT_ROOT] = "pivot_root into the container",
                 [STEP_UNMOUNT_OLD_ROOT] = "unmount the old root",
+                [STEP_LOCK_MOUNTS] = "lock the mounts",
                 [STEP_CHDIR] = "change to the working directory",
                 [STEP_STDIO] = "set up standard input and output",
                 [STEP_CLOSE_FDS] = "close inherited file descriptors",
@@ -1603,11 +1615,11 @@ static bool executor_netns_poolable(const Executor *x, const ExecSpec *spec) {
                 return false;
         /* The sysctls of /proc/sys are writable by the host's root, whatever its capabilities (the kernel
          * checks the uid only), so a job that runs as root on the host could change those of the namespace
-         * for the jobs after it: not through a pooled one, if it can reach /proc/sys.  A job cannot mount a
-         * proc of its own without one it can see already. */
+         * for the jobs after it: not through a pooled one, if a bind mount reaches a /proc/sys.  Its own
+         * proc has /proc/sys read-only, locked (see child_lock_mounts()), and it cannot mount another. */
         if (x->uid == 0)
                 for (size_t i = 0; i < spec->n_mounts; i++)
-                        if (IN_SET(spec->mounts[i].type, MOUNT_PROC, MOUNT_BIND))
+                        if (spec->mounts[i].type == MOUNT_BIND)
                                 return false;
         return true;
 }
@@ -1716,6 +1728,10 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         p->stdin_fd = p->stdout_fd = p->stderr_fd = p->report_fd = p->tty_socket = p->sysfs_fd = -EBADF;
         snprintf(p->uid_map, sizeof p->uid_map, "%u %u 1\n", (unsigned) spec->user, (unsigned) x->uid);
         snprintf(p->gid_map, sizeof p->gid_map, "%u %u 1\n", (unsigned) spec->group, (unsigned) x->gid);
+        snprintf(p->lock_uid_map, sizeof p->lock_uid_map, "%u %u 1\n", (unsigned) spec->user,
+                 (unsigned) spec->user);
+        snprintf(p->lock_gid_map, sizeof p->lock_gid_map, "%u %u 1\n", (unsigned) spec->group,
+                 (unsigned) spec->group);
         p->writable = spec->writable;
         p->tmpfs_dir = x->root_dir;
         p->upper_dir = x->upper_dir;
@@ -1804,7 +1820,9 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         r = stack_new(CHILD_STACK_SIZE, &p->stack);
         if (r < 0)
                 return r;
-        p->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWUTS;
+        p->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC;
+        if (!p->lock_mounts)
+                p->unshare_flags |= CLONE_NEWCGROUP | CLONE_NEWUTS; /* else made with the lock's */
         int child_fds[] = { out_w, err_w, report_w, slave, tty_w };
         r = execution_launch(e, spec, child_fds, ELEMENTSOF(child_fds));
         if (r >= 0)
