@@ -304,6 +304,25 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("gamma t ... OK", p.stdout)
 
+    def test_build_dir_template(self):
+        # <build-dir> is the profile's output directory: a layer can take files from it.
+        ws = small_crate("epsilon", """
+            #[test] fn reads_build_dir() {
+                assert_eq!(std::fs::read_to_string("/built/marker.txt").unwrap(), "built\\n");
+            }
+        """, spec="""
+            [[directives]]
+            added_layers = [
+                { paths = ["<build-dir>/marker.txt"], strip_prefix = "<build-dir>/", prepend_prefix = "/built" },
+            ]
+        """)
+        build_dir = os.path.join(STATE["env"]["CARGO_TARGET_DIR"], "debug")
+        os.makedirs(build_dir, exist_ok=True)
+        write(os.path.join(build_dir, "marker.txt"), "built\n")
+        p = run("--ui", "simple", cwd=ws)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("epsilon reads_build_dir ... OK", p.stdout)
+
     def test_bad_spec_file(self):
         ws = small_crate("delta", "#[test] fn t() {}\n", spec="[[directives]]\nfilter = \"all\"\nlayer = []\n")
         p = run("--ui", "simple", cwd=ws)
