@@ -164,6 +164,24 @@ def bad_peer(*args):
     return p.returncode, p.stdout, p.stderr
 
 
+RESULT_LINE = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) ")
+
+
+def write_tree(root, files):
+    for name, text in files.items():
+        os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
+        with open(os.path.join(root, name), "w") as f:
+            f.write(text)
+
+
+def runner_outcomes(runner, cwd, env, *extra):
+    """Runs a test runner with the simple UI: its exit status, {case: outcome}, and its output."""
+    p = subprocess.run([os.path.join(S["bin"], runner), "--ui", "simple", *extra], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=300)
+    found = {m.group(2): m.group(3) for m in map(RESULT_LINE.match, p.stdout.splitlines()) if m}
+    return p.returncode, found, p.stdout + p.stderr
+
+
 def find_cargo():
     for c in [shutil.which("cargo"), os.path.expanduser("~/.cargo/bin/cargo"), "/root/.cargo/bin/cargo"]:
         if c and os.access(c, os.X_OK):
@@ -420,27 +438,16 @@ class Cluster(unittest.TestCase):
                 added_layers = [{ paths = ["data/input.txt"] }]
             """),
         }
-        for name, text in files.items():
-            os.makedirs(os.path.dirname(os.path.join(ws, name)), exist_ok=True)
-            with open(os.path.join(ws, name), "w") as f:
-                f.write(text)
+        write_tree(ws, files)
         # cargo needs the real home (its toolchains); the caches stay in the scratch directory.
         env = dict(S["env"], HOME=os.path.expanduser("~"), CARGO_TARGET_DIR=os.path.join(ws, "target"),
                    CARGO_TERM_COLOR="never", PATH=S["bin"] + ":" + os.path.dirname(cargo) + ":" +
                    S["env"].get("PATH", ""))
         subprocess.run([cargo, "test", "--no-run", "-q"], cwd=ws, env=env, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=600)
-        line = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) ")
-
-        def outcomes(*extra):
-            p = subprocess.run([os.path.join(S["bin"], "cargo-maelstrom"), "--ui", "simple", *extra], cwd=ws,
-                               env=env, capture_output=True, text=True, timeout=300)
-            found = {m.group(2): m.group(3) for m in map(line.match, p.stdout.splitlines()) if m}
-            return p.returncode, found, p.stdout + p.stderr
-
         completed = status_field(r"(\d+) completed")
-        standalone = outcomes()
-        clustered = outcomes("--broker", S["address"])
+        standalone = runner_outcomes("cargo-maelstrom", ws, env)
+        clustered = runner_outcomes("cargo-maelstrom", ws, env, "--broker", S["address"])
         self.assertEqual(standalone[1], {"tests::passes": "OK", "tests::fails": "FAIL", "tests::pid_one": "OK",
                                          "tests::reads_layer_file": "OK", "tests::ignored": "IGNORED"},
                          standalone[2])
@@ -480,24 +487,13 @@ class Cluster(unittest.TestCase):
             """),
             "pkg/testdata/golden.txt": "gold\n",
         }
-        for name, text in files.items():
-            os.makedirs(os.path.dirname(os.path.join(mod, name)), exist_ok=True)
-            with open(os.path.join(mod, name), "w") as f:
-                f.write(text)
+        write_tree(mod, files)
         # go needs the real home (its build cache); the runner's caches stay in the module.
         env = dict(S["env"], HOME=os.path.expanduser("~"), GOFLAGS="-mod=mod", GOTOOLCHAIN="local",
                    PATH=S["bin"] + ":" + os.path.dirname(go) + ":" + S["env"].get("PATH", ""))
-        line = re.compile(r"^(\S+) (\S+) \.\.\. (OK|FAIL|TIMEOUT|ERROR|IGNORED) ")
-
-        def outcomes(*extra):
-            p = subprocess.run([os.path.join(S["bin"], "maelstrom-go-test"), "--ui", "simple", *extra], cwd=mod,
-                               env=env, capture_output=True, text=True, timeout=300)
-            found = {m.group(2): m.group(3) for m in map(line.match, p.stdout.splitlines()) if m}
-            return p.returncode, found, p.stdout + p.stderr
-
         completed = status_field(r"(\d+) completed")
-        standalone = outcomes()
-        clustered = outcomes("--broker", S["address"])
+        standalone = runner_outcomes("maelstrom-go-test", mod, env)
+        clustered = runner_outcomes("maelstrom-go-test", mod, env, "--broker", S["address"])
         self.assertEqual(standalone[1], {"TestPasses": "OK", "TestFails": "FAIL", "TestPidOne": "OK",
                                          "TestTestdata": "OK", "TestSkipped": "IGNORED"}, standalone[2])
         self.assertEqual(clustered[:2], standalone[:2], clustered[2])
