@@ -84,8 +84,13 @@ int manager_fetch(Manager *m, const Digest *d) {
 void manager_notify_status(Manager *m) {
         if (m->local)
                 return;
-        (void) sd_notifyf(/* unset_environment= */ false, "STATUS=%s %s, %u of %u slots in use",
-                          m->broker_session ? "Attached to" : "Connecting to", m->broker, m->running, m->slots);
+        if (!m->broker)
+                (void) sd_notifyf(/* unset_environment= */ false, "STATUS=Serving local clients, %u of %u slots in use",
+                                  m->running, m->slots);
+        else
+                (void) sd_notifyf(/* unset_environment= */ false, "STATUS=%s %s, %u of %u slots in use",
+                                  m->broker_session ? "Attached to" : "Connecting to", m->broker, m->running,
+                                  m->slots);
 }
 
 static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {

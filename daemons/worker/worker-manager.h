@@ -53,6 +53,10 @@ typedef struct Manager {
         bool stopping;
         Fetch *fetches;            /* blobs being fetched from the broker (list) */
         Job *fetch_waiters;        /* jobs holding a slot while their blobs arrive (list) */
+
+        /* Local clients on the sockets from systemd (worker-listen.c) */
+        usec_t refusal_log_start;  /* rate limit of the messages about refused peers */
+        unsigned n_refusals_logged;
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -62,6 +66,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Local mode: serve JobService on the connected socket fd (taken). */
 int manager_serve_local_take(Manager *m, int fd);
 int manager_run(Manager *m);
+
+/* ---- worker-listen.c ---- */
+/* FileDescriptorName= of maelstrom-worker.socket. */
+#define WORKER_LISTEN_FD_NAME "jobs"
+/* Serves JobService on the listening sockets systemd passed (named WORKER_LISTEN_FD_NAME; others are closed).
+ * Returns how many it serves. */
+int manager_listen_fds(Manager *m);
+/* 0 if the peer of the connected unix socket fd may use the worker: root, our own user, or a member of the
+ * socket file's group; -EPERM if not.  *ret_uid gets the peer's uid either way (when known). */
+int manager_check_peer(int fd, uid_t *ret_uid);
+/* A client uploaded the blob d (PutBlob): the jobs waiting for it go on. */
+void manager_blob_stored(const Digest *d, void *userdata);
 
 /* ---- worker-broker.c (cluster mode) ---- */
 /* Dials the broker and attaches; on failure or when the connection is lost, retries with backoff. */

@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+from testlib import wait_for
 
 BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
@@ -30,16 +31,6 @@ S = {}  # broker, workers, directories
 
 def sh(script):
     return {"program": "/bin/sh", "arguments": ["-c", script], "layers": LAYERS}
-
-
-def wait_for(what, predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_worker(name):

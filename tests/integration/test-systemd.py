@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT OR Apache-2.0
+"""The daemons under systemd, without systemd as PID 1: the installed units pass systemd-analyze verify and keep
+their exposure scores; socket activation through systemd-socket-activate (the broker accepts clients on the
+inherited TCP socket, the worker serves local clients on its inherited unix socket and checks their
+credentials).
+
+Only 127.0.0.1 and unix sockets in a scratch directory are used.  Every wait is bounded."""
+
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from testlib import wait_for
+
+BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
+BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
+TEST_USER = "maelstrom-test"
+APPLETS = ["sh", "echo", "sleep", "cat"]
+LAYERS = [
+    {"paths": ["/bin/busybox"]},
+    {"symlinks": [{"link": f"/bin/{a}", "target": "/bin/busybox"} for a in APPLETS]},
+    {"stubs": ["/{proc,sys,tmp,dev}/", "/dev/{null,zero}"]},
+]
+UNITS = ["maelstrom-broker.socket", "maelstrom-broker.service", "maelstrom-worker.service",
+         "maelstrom-worker@.service", "maelstrom-worker.socket"]
+# The highest exposure scores (systemd-analyze security --offline, in tenths) the units may have: the broker
+# takes every restriction; the worker builds containers (see the comments in its unit).
+MAX_EXPOSURE = {"maelstrom-broker.service": 20, "maelstrom-worker.service": 35, "maelstrom-worker@.service": 35}
+S = {}
+
+
+def setUpModule():
+    root = tempfile.mkdtemp(prefix="maelstrom-systemd-test-")
+    os.chmod(root, 0o755)
+    destdir = os.path.join(root, "install")
+    subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL)
+    found = {os.path.relpath(os.path.join(dp, f), destdir): os.path.join(dp, f)
+             for dp, _, fs in os.walk(destdir) for f in fs}
+    found.update({os.path.basename(k): v for k, v in list(found.items()) if k.startswith(("usr/local/bin/",
+                                                                                          "usr/bin/", "lib/"))})
+    S.update(root=root, destdir=destdir, files=found, procs=[])
+    S["bin"] = os.path.dirname(found["maelstrom-worker"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_", "NOTIFY_SOCKET",
+                                                                    "LISTEN_", "WATCHDOG_"))}
+    env.update(HOME=root, XDG_CACHE_HOME=os.path.join(root, "cache"), XDG_CONFIG_HOME=os.path.join(root, "config"))
+    S["env"] = env
+
+
+def tearDownModule():
+    for p in S.get("procs", []):
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=30)
+    if "root" in S:
+        shutil.rmtree(S["root"], ignore_errors=True)
+
+
+def scratch(name):
+    d = os.path.join(S["root"], name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def socket_activate(listen, fdname, argv, log):
+    """Runs argv under systemd-socket-activate, which execs it on the first connection."""
+    cmd = ["systemd-socket-activate", "-l", listen, f"--fdname={fdname}"]
+    for k in ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if k in S["env"]:
+            cmd.append(f"-E{k}={S['env'][k]}")
+    p = subprocess.Popen(cmd + argv, stdout=log, stderr=log, env=S["env"])
+    S["procs"].append(p)
+    return p
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    return p.wait(timeout=30)
+
+
+class Units(unittest.TestCase):
+    def unit_dir(self):
+        d = scratch("units")
+        for unit in UNITS:
+            self.assertIn(unit, S["files"], f"{unit} was not installed")
+            with open(S["files"][unit]) as f:
+                text = f.read()
+            # ExecStart= names the installed binaries: point it at the scratch installation.
+            text = re.sub(r"(ExecStart=)(\S*/)(maelstrom-\w+)", lambda m: m.group(1) + os.path.join(S["bin"], m.group(3)),
+                          text)
+            with open(os.path.join(d, unit), "w") as f:
+                f.write(text)
+        return d
+
+    def test_verify(self):
+        d = self.unit_dir()
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no", "--generators=no",
+                            *[os.path.join(d, u) for u in UNITS]], capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # Warnings about our units are failures too (warnings about the host's units are not ours).
+        ours = [line for line in p.stderr.splitlines() if "maelstrom" in line]
+        self.assertEqual(ours, [], p.stderr)
+
+    def test_exposure(self):
+        d = self.unit_dir()
+        for unit, limit in MAX_EXPOSURE.items():
+            p = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager",
+                                f"--threshold={limit}", os.path.join(d, unit)], capture_output=True, text=True,
+                               timeout=120)
+            score = re.search(r"Overall exposure level for \S+: (\d+\.\d)", p.stdout)
+            self.assertTrue(score, p.stdout + p.stderr)
+            self.assertEqual(p.returncode, 0, f"{unit}: exposure {score.group(1)} above {limit / 10}")
+            self.assertLessEqual(float(score.group(1)) * 10, limit)
+
+    def test_sysusers_and_tmpfiles(self):
+        root = scratch("sysroot")
+        os.makedirs(os.path.join(root, "etc"), exist_ok=True)
+        conf = [p for n, p in S["files"].items() if n.endswith("sysusers.d/maelstrom.conf")]
+        self.assertEqual(len(conf), 1)
+        subprocess.run(["systemd-sysusers", f"--root={root}", conf[0]], check=True, capture_output=True, timeout=60)
+        with open(os.path.join(root, "etc/passwd")) as f:
+            users = {line.split(":")[0]: line.split(":") for line in f}
+        with open(os.path.join(root, "etc/group")) as f:
+            groups = [line.split(":")[0] for line in f]
+        self.assertIn("maelstrom-broker", users)
+        self.assertIn("maelstrom-worker", users)
+        self.assertIn("maelstrom", groups)
+        self.assertEqual(users["maelstrom-worker"][6].strip(), "/usr/sbin/nologin")
+
+        conf = [p for n, p in S["files"].items() if n.endswith("tmpfiles.d/maelstrom.conf")]
+        self.assertEqual(len(conf), 1)
+        subprocess.run(["systemd-tmpfiles", "--create", f"--root={root}", conf[0]], check=True,
+                       capture_output=True, timeout=60)
+        self.assertTrue(os.path.isdir(os.path.join(root, "run/maelstrom")))
+        self.assertTrue(os.path.isdir(os.path.join(root, "var/cache/maelstrom")))
+
+
+def http2_greeted(path, user=None):
+    """Connects to the unix socket (as user) and says the HTTP/2 preface: True if the server answers with its
+    SETTINGS frame, False if it closes the connection."""
+    script = ("import socket,sys\n"
+              "s=socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect(sys.argv[1])\n"
+              "try:\n"
+              " s.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n'+bytes([0,0,0,4,0,0,0,0,0]))\n"
+              " d=s.recv(9)\n"
+              "except (BrokenPipeError, ConnectionResetError):\n"
+              " d=b''\n"
+              "sys.exit(0 if len(d)==9 and d[3]==4 else 3)\n")
+    cmd = [sys.executable, "-c", script, path]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--inh-caps=-all"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if p.returncode not in (0, 3):
+        raise AssertionError(f"the socket client failed: {p.stderr}")
+    return p.returncode == 0
+
+
+def ensure_test_user():
+    try:
+        return pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
+                       check=True)
+        return pwd.getpwnam(TEST_USER)
+
+
+class SocketActivation(unittest.TestCase):
+    def test_broker(self):
+        d = scratch("sa-broker")
+        port = free_port()
+        with open(os.path.join(d, "log"), "w") as log:
+            p = socket_activate(f"127.0.0.1:{port}", "grpc",
+                                [os.path.join(S["bin"], "maelstrom-broker"), "-c", "-", "--cache-root",
+                                 os.path.join(d, "cache"), "--log-level", "debug"], log)
+            admin = subprocess.run([os.path.join(S["bin"], "maelstrom-admin"), "-b", f"127.0.0.1:{port}", "status"],
+                                   capture_output=True, text=True, env=S["env"], timeout=60)
+            self.assertEqual(admin.returncode, 0, admin.stderr)
+            self.assertRegex(admin.stdout, r"Workers: 0")
+            self.assertEqual(stop(p), 0)
+        with open(os.path.join(d, "log")) as f:
+            text = f.read()
+        self.assertIn("Serving the sockets passed by systemd", text)
+        self.assertNotIn("Listening on port", text)
+
+    def test_worker_local_clients(self):
+        if BUSYBOX is None:
+            self.skipTest("busybox is not installed")
+        if os.geteuid() != 0:
+            self.skipTest("checking other users' credentials needs root")
+        user = ensure_test_user()
+        d = scratch("sa-worker")
+        os.chmod(d, 0o755)
+        sock = os.path.join(d, "worker.sock")
+        project = scratch("sa-worker-project")
+        with open(os.path.join(d, "log"), "w") as log:
+            p = socket_activate(sock, "jobs", [os.path.join(S["bin"], "maelstrom-worker"), "-c", "-", "--cache-root",
+                                               os.path.join(d, "cache"), "--slots", "2", "--log-level", "debug"], log)
+            wait_for("the socket", lambda: os.path.exists(sock))
+            # Jobs from a client that connects as it would to a broker (root may).
+            jobs = "".join(json.dumps({"program": "/bin/sh", "arguments": ["-c", f"echo local{i}"],
+                                       "layers": LAYERS}) + "\n" for i in range(3))
+            run = subprocess.run([os.path.join(S["bin"], "maelstrom-run"), "--broker", f"unix:{sock}",
+                                  "--cache-root", os.path.join(d, "client"), "--slots", "1"],
+                                 input=jobs, capture_output=True, text=True, cwd=project, env=S["env"], timeout=120)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertEqual(sorted(run.stdout.split()), ["local0", "local1", "local2"])
+
+            # The file permissions let anyone connect; the worker's own check refuses a stranger...
+            os.chmod(sock, 0o777)
+            self.assertTrue(http2_greeted(sock))
+            self.assertFalse(http2_greeted(sock, TEST_USER))
+            # ... and lets in a member of the socket's group.
+            os.chown(sock, 0, user.pw_gid)
+            self.assertTrue(http2_greeted(sock, TEST_USER))
+            self.assertEqual(stop(p), 0)
+        with open(os.path.join(d, "log")) as f:
+            text = f.read()
+        self.assertIn("Serving local clients on the socket from systemd", text)
+        self.assertRegex(text, rf"Refused a local client \(uid {user.pw_uid}\)")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
