@@ -41,6 +41,7 @@ struct BrokerWorker {
         RpcCall *call;
         char *name;
         bool attached;           /* said hello */
+        bool drained;            /* DrainWorker: no new jobs, whatever slots it announces */
         SchedWorker sched;
         BrokerWorker *prev, *next;
 };
@@ -453,6 +454,29 @@ static int worker_hello(BrokerWorker *w, const Maelstrom__V1__WorkerHello *hello
         return 0;
 }
 
+/* WorkerSlots: the worker's slot count changed (0: it is draining).  Its running jobs go on either way. */
+static int worker_set_slots(BrokerWorker *w, unsigned slots) {
+        if (slots > WORKER_MAX_SLOTS)
+                return -EINVAL;
+        w->sched.slots = w->drained ? 0 : slots;
+        log_info("Worker '%s' now has %u slots.", w->name, slots);
+        manager_dispatch(w->manager);
+        return 0;
+}
+
+int manager_drain_worker(Manager *m, const char *name) {
+        for (BrokerWorker *w = m->workers; w; w = w->next) {
+                if (!w->attached || !streq(w->name, name))
+                        continue;
+                w->drained = true;
+                w->sched.slots = 0;
+                log_notice("Draining worker '%s': it gets no new jobs.", w->name);
+                manager_notify_status(m);
+                return 0;
+        }
+        return -ENOENT;
+}
+
 /* A message of the worker about one of its jobs. */
 static int worker_job_message(BrokerWorker *w, Maelstrom__V1__ServerMessage *msg) {
         Manager *m = w->manager;
@@ -502,6 +526,8 @@ static int on_worker_message(RpcCall *call, const void *data, size_t size, void 
                         r = worker_hello(w, msg->hello);
                 else if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB && w->attached)
                         r = worker_job_message(w, msg->job);
+                else if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_SLOTS && w->attached)
+                        r = worker_set_slots(w, msg->slots->slots);
                 else
                         r = -EBADMSG;
         }

@@ -14,6 +14,7 @@
 #include "broker-scheduler.h"
 #include "cache/cache.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
 #include "rpc/rpc.h"
 
 typedef struct BrokerClient BrokerClient;
@@ -37,6 +38,9 @@ typedef struct Manager {
         uint64_t n_awaiting, n_completed;
         uint64_t next_worker_job_id;
         bool stopping;
+
+        /* Under systemd and on D-Bus (broker-control.c) */
+        DaemonControl *control;  /* SIGHUP and the watchdog */
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -46,6 +50,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_listen(Manager *m, const Config *config);
 int manager_run(Manager *m);
 void manager_notify_status(Manager *m);
+/* Stops every worker and drops every client (AdminService Stop, D-Bus Stop); the loop exits shortly after, once
+ * the messages left. */
+void manager_stop(Manager *m);
+
+/* ---- broker-control.c ---- */
+/* Reloading on SIGHUP and the watchdog.  config is borrowed: it must outlive m. */
+int manager_control_start(Manager *m, const Config *config);
+void manager_control_done(Manager *m);
 
 /* ---- broker-jobs.c ---- */
 int manager_add_job_methods(Manager *m);
@@ -55,5 +67,7 @@ void manager_blob_stored(const Digest *d, void *userdata);
 void manager_stop_all(Manager *m);
 void clients_free_all(Manager *m);
 void workers_free_all(Manager *m);
+/* DrainWorker: the attached worker of that name gets no new jobs from now on.  -ENOENT if there is none. */
+int manager_drain_worker(Manager *m, const char *name);
 /* For AdminService Status (a Maelstrom__V1__StatusReply *); the workers' array is malloc()ed into it. */
 int manager_fill_status(Manager *m, void *reply);

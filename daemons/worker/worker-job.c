@@ -475,6 +475,7 @@ void manager_dispatch(Manager *m) {
         Job *j;
         while (m->running < m->slots && (j = prioq_pop(m->queue)))
                 job_start(j);
+        manager_notify_status(m);
 }
 
 static bool network_valid(int n) {
@@ -521,6 +522,8 @@ int job_submit(Session *s, void *submit_message) {
                 problem = "job spec: invalid network";
         else if (spec->priority < -128 || spec->priority > 127)
                 problem = "job spec: priority out of range";
+        else if (m->draining && !session_is_broker(s))
+                problem = "the worker is draining: it takes no new jobs";
         if (problem) {
                 /* The peer's mistake costs that job only; the job took the message either way. */
                 job_fail(j, problem, EINVAL, NULL);

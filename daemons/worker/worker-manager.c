@@ -92,6 +92,7 @@ int manager_new(const Config *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_control_done(m);
         /* Sessions first (they drop their jobs, killing those that run), then the server. */
         m->stopping = true;
         sessions_free_all(m);

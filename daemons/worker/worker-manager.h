@@ -15,6 +15,7 @@
 #include "blobrpc/blobrpc.h"
 #include "cache/cache.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
 #include "executor/executor.h"
 #include "rpc/rpc.h"
 
@@ -57,6 +58,10 @@ typedef struct Manager {
         /* Local clients on the sockets from systemd (worker-listen.c) */
         usec_t refusal_log_start;  /* rate limit of the messages about refused peers */
         unsigned n_refusals_logged;
+
+        /* Under systemd and on D-Bus (worker-control.c) */
+        DaemonControl *control;    /* SIGHUP and the watchdog; not in local mode */
+        bool draining;             /* finishing what runs, taking nothing new */
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -66,6 +71,21 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Local mode: serve JobService on the connected socket fd (taken). */
 int manager_serve_local_take(Manager *m, int fd);
 int manager_run(Manager *m);
+
+/* ---- worker-control.c: under systemd, and what the D-Bus object does ---- */
+/* The highest slot count (as the slots value allows). */
+#define WORKER_SLOTS_MAX 1000U
+/* Reloading on SIGHUP and the watchdog (nothing in local mode).  config is borrowed: it must outlive m. */
+int manager_control_start(Manager *m, const Config *config);
+void manager_control_done(Manager *m);
+/* SetSlots: -EINVAL outside 1..WORKER_SLOTS_MAX.  Ends draining; the broker is told. */
+int manager_set_slots(Manager *m, unsigned slots);
+/* Drain: running (and queued) jobs finish; the broker sends nothing new, local clients' new jobs are refused. */
+void manager_drain(Manager *m);
+/* PruneCache: evicts every cache entry that no job uses. */
+int manager_prune_cache(Manager *m);
+/* Stop: exits the loop cleanly (running jobs are killed, the broker runs them elsewhere). */
+void manager_stop(Manager *m);
 
 /* ---- worker-listen.c ---- */
 /* FileDescriptorName= of maelstrom-worker.socket. */
@@ -88,13 +108,17 @@ void manager_broker_lost(Manager *m);
 int manager_fetch(Manager *m, const Digest *d);
 void fetches_free_all(Manager *m);
 void manager_notify_status(Manager *m);
+/* Tells the broker our slot count (0 while draining), if attached. */
+void manager_send_slots(Manager *m);
 
 /* ---- worker-session.c ---- */
 int manager_add_methods(Manager *m);
 void sessions_free_all(Manager *m);
 void session_send_state(Session *s, uint64_t job_id, int state);
-/* Sends the packed ServerMessage; errors are logged and the session is closed. */
+/* Sends the ServerMessage; errors are logged and the session is closed. */
 void session_send(Session *s, const void *server_message);
+/* Sends a message as it is (a WorkerMessage to the broker); errors as above. */
+void session_send_message(Session *s, const void *message);
 /* The host path a local client said holds the blob d, or NULL. */
 const char *session_local_blob(Session *s, const Digest *d);
 bool session_is_broker(Session *s);

@@ -13,9 +13,8 @@
 
 static int run(const Config *c) {
         _cleanup_(manager_freep) Manager *m = NULL;
-        int r;
-
         bool local = config_get_bool(c, "local"), cluster = config_get_string(c, "broker");
+        int r;
 
         if (!local && !cluster && sd_listen_fds(/* unset_environment= */ false) <= 0) {
                 log_error("No broker configured: set it with --broker/-b, MAELSTROM_WORKER_BROKER or the broker "
@@ -33,6 +32,8 @@ static int run(const Config *c) {
                 if (r >= 0 && cluster)
                         r = manager_connect(m) == -ENOMEM ? -ENOMEM : 0; /* else it retries */
         }
+        if (r >= 0)
+                r = manager_control_start(m, c);
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_run(m);

@@ -3,7 +3,8 @@
 """The daemons under systemd, without systemd as PID 1: the installed units pass systemd-analyze verify and keep
 their exposure scores; socket activation through systemd-socket-activate (the broker accepts clients on the
 inherited TCP socket, the worker serves local clients on its inherited unix socket and checks their
-credentials).
+credentials); readiness, status, the watchdog, reloading on SIGHUP and stopping, through a NOTIFY_SOCKET the test
+listens on.
 
 Only 127.0.0.1 and unix sockets in a scratch directory are used.  Every wait is bounded."""
 
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -63,7 +65,8 @@ def tearDownModule():
             p.kill()
         p.wait(timeout=30)
     if "root" in S:
-        shutil.rmtree(S["root"], ignore_errors=True)
+        if not os.environ.get("MAELSTROM_TEST_KEEP"):
+            shutil.rmtree(S["root"], ignore_errors=True)
 
 
 def scratch(name):
@@ -233,6 +236,170 @@ class SocketActivation(unittest.TestCase):
             text = f.read()
         self.assertIn("Serving local clients on the socket from systemd", text)
         self.assertRegex(text, rf"Refused a local client \(uid {user.pw_uid}\)")
+
+
+class NotifySocket:
+    """The datagram socket sd_notify() writes to, read all the time as systemd does (a daemon blocks in
+    sd_notify() once a few datagrams wait)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.1)
+        self.messages = []
+        self.seen = 0  # messages before this one were matched or passed over by wait()
+        self.lock = threading.Lock()
+        self.closed = False
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        while not self.closed:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            message = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            with self.lock:
+                self.messages.append(message)
+
+    def close(self):
+        self.closed = True
+        self.thread.join()
+        self.sock.close()
+
+    def poll(self):
+        """The messages so far."""
+        with self.lock:
+            return list(self.messages)
+
+    def wait(self, what, predicate, timeout=30):
+        """Waits for a message for which predicate (of its fields) holds, after the one the last wait() found;
+        returns it."""
+        def found():
+            messages = self.poll()
+            for i in range(self.seen, len(messages)):
+                if predicate(messages[i]):
+                    self.seen = i + 1
+                    return messages[i]
+            return None
+        return wait_for(what, found, timeout=timeout, interval=0.01)
+
+    def status(self):
+        """The last STATUS= sent."""
+        return next((m["STATUS"] for m in reversed(self.poll()) if "STATUS" in m), "")
+
+    def count(self, key):
+        return sum(1 for m in self.poll() if key in m)
+
+
+def start_daemon(name, argv, notify, watchdog_usec=None):
+    env = dict(S["env"], NOTIFY_SOCKET=notify.path)
+    if watchdog_usec:
+        env["WATCHDOG_USEC"] = str(watchdog_usec)
+    log = open(os.path.join(S["root"], f"{name}.log"), "w")
+    p = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
+    log.close()
+    S["procs"].append(p)
+    return p
+
+
+def read_log(name):
+    with open(os.path.join(S["root"], f"{name}.log")) as f:
+        return f.read()
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+class Lifecycle(unittest.TestCase):
+    """A broker and a worker started as systemd would start their services: Type=notify, WatchdogSec=."""
+
+    def admin_status(self):
+        p = subprocess.run([os.path.join(S["bin"], "maelstrom-admin"), "-b", self.address, "status"],
+                           capture_output=True, text=True, env=S["env"], timeout=60)
+        return p.stdout if p.returncode == 0 else ""
+
+    def worker_slots(self):
+        m = re.search(r"worker \S+: (\d+) slots", self.admin_status())
+        return m and int(m.group(1))
+
+    def test_lifecycle(self):
+        d = scratch("lifecycle")
+        nb, nw = NotifySocket(os.path.join(d, "notify-broker")), NotifySocket(os.path.join(d, "notify-worker"))
+        self.addCleanup(nb.close)
+        self.addCleanup(nw.close)
+        broker_conf, worker_conf = os.path.join(d, "broker.conf"), os.path.join(d, "worker.conf")
+        write(broker_conf, 'address = "127.0.0.1";\ncache-size = "100 MB";\n')
+        broker = start_daemon("lifecycle-broker", [os.path.join(S["bin"], "maelstrom-broker"), "-c", broker_conf,
+                                                   "--cache-root", os.path.join(d, "broker"), "--log-level", "debug"], nb,
+                              watchdog_usec=400000)
+
+        # Ready, with the port it chose in its status; then the watchdog is petted, a few times a period.
+        nb.wait("READY=1 from the broker", lambda m: m.get("READY") == "1")
+        status = wait_for("the broker's status", lambda: re.search(r"Port (\d+)", nb.status()))
+        self.address = "127.0.0.1:" + status.group(1)
+        before = nb.count("WATCHDOG")
+        time.sleep(1.0)
+        self.assertGreaterEqual(nb.count("WATCHDOG") - before, 3)
+
+        write(worker_conf, f'broker = "{self.address}";\nslots = 2;\n')
+        worker = start_daemon("lifecycle-worker", [os.path.join(S["bin"], "maelstrom-worker"), "-c", worker_conf,
+                                                   "--cache-root", os.path.join(d, "worker"), "--log-level", "debug"], nw,
+                              watchdog_usec=400000)
+        nw.wait("READY=1 from the worker", lambda m: m.get("READY") == "1")
+        wait_for("the worker attached", lambda: nw.status().startswith("Attached to"))
+        wait_for("the worker's two slots at the broker", lambda: self.worker_slots() == 2)
+        before = nw.count("WATCHDOG")
+        time.sleep(1.0)
+        self.assertGreaterEqual(nw.count("WATCHDOG") - before, 3)
+
+        # A reload changes the slots live, and the broker hears of it.
+        write(worker_conf, f'broker = "{self.address}";\nslots = 3;\n')
+        worker.send_signal(signal.SIGHUP)
+        m = nw.wait("RELOADING=1", lambda m: m.get("RELOADING") == "1")
+        self.assertTrue(m.get("MONOTONIC_USEC", "").isdigit())
+        nw.wait("READY=1 after the reload", lambda m: m.get("READY") == "1")
+        wait_for("three slots", lambda: "of 3 slots" in nw.status())
+        wait_for("the worker's three slots at the broker", lambda: self.worker_slots() == 3)
+        self.assertIn("Reloaded the configuration (changed: slots)", read_log("lifecycle-worker"))
+
+        # Broken configurations keep the old one, and say why.
+        for broken in ["slots = ;\n", f'broker = "{self.address}";\nslots = 5000;\n']:
+            write(worker_conf, broken)
+            worker.send_signal(signal.SIGHUP)
+            nw.wait("RELOADING=1", lambda m: m.get("RELOADING") == "1")
+            nw.wait("READY=1 after the failed reload", lambda m: m.get("READY") == "1")
+            self.assertIn("of 3 slots", nw.status())
+        log = read_log("lifecycle-worker")
+        self.assertEqual(log.count("Failed to reload the configuration, keeping the old one"), 2, log)
+        self.assertIn("worker.conf", log)
+        self.assertEqual(self.worker_slots(), 3)
+
+        # A value that cannot change live is named.
+        write(worker_conf, f'broker = "{self.address}";\nslots = 3;\nseccomp = "none";\n')
+        worker.send_signal(signal.SIGHUP)
+        nw.wait("READY=1 after the reload", lambda m: m.get("READY") == "1")
+        wait_for("the notice", lambda: "The new value of 'seccomp' takes effect when maelstrom-worker restarts"
+                 in read_log("lifecycle-worker"))
+
+        # The broker reloads its cache size (the command line's log level wins over the file's).
+        write(broker_conf, 'address = "127.0.0.1";\ncache-size = "200 MB";\nlog-level = "error";\n')
+        broker.send_signal(signal.SIGHUP)
+        nb.wait("READY=1 after the broker's reload", lambda m: m.get("READY") == "1")
+        wait_for("the broker's reload", lambda: "(changed: cache-size)" in read_log("lifecycle-broker"))
+
+        # Stopping: STOPPING=1, and a clean exit.
+        worker.send_signal(signal.SIGTERM)
+        self.assertEqual(worker.wait(timeout=30), 0)
+        nw.wait("STOPPING=1 from the worker", lambda m: m.get("STOPPING") == "1")
+        broker.send_signal(signal.SIGTERM)
+        self.assertEqual(broker.wait(timeout=30), 0)
+        nb.wait("STOPPING=1 from the broker", lambda m: m.get("STOPPING") == "1")
 
 
 if __name__ == "__main__":
