@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* The broker under systemd: reloading and the watchdog. */
+/* The broker under systemd: reloading, the watchdog, and the D-Bus object. */
 #include "basic/log.h"
 #include "broker-manager.h"
 
@@ -13,9 +13,10 @@ int manager_control_start(Manager *m, const Config *config) {
                                    &m->control);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up reloading and the watchdog: %m");
-        return 0;
+        return manager_dbus_start(m, config);
 }
 
 void manager_control_done(Manager *m) {
+        m->bus = bus_service_free(m->bus);
         m->control = daemon_control_free(m->control);
 }

@@ -157,6 +157,7 @@ void manager_blob_stored(const Digest *d, void *userdata) {
         BrokerJob *next;
         bool any = false;
 
+        bus_service_mark_changed(m->bus); /* CacheBytes */
         for (BrokerJob *j = m->awaiting; j; j = next) {
                 next = j->anext;
                 for (size_t i = 0; i < j->n_layers; i++) {
@@ -411,6 +412,7 @@ static BrokerWorker *worker_free(BrokerWorker *w) {
                         log_notice("Worker '%s' went away; its %d jobs run elsewhere.", strna(w->name), r);
                 else
                         log_info("Worker '%s' detached.", strna(w->name));
+                (void) bus_service_emit_signal(m->bus, "WorkerDetached", "s", w->name);
         }
         sched_worker_done(&w->sched);
         rpc_call_free(w->call);
@@ -449,6 +451,7 @@ static int worker_hello(BrokerWorker *w, const Maelstrom__V1__WorkerHello *hello
         sched_worker_add(&m->scheduler, &w->sched);
         w->attached = true;
         log_info("Worker '%s' attached with %u slots.", w->name, hello->slots);
+        (void) bus_service_emit_signal(m->bus, "WorkerAttached", "su", w->name, hello->slots);
         manager_dispatch(m);
         manager_notify_status(m);
         return 0;

@@ -108,6 +108,7 @@ void manager_notify_status(Manager *m) {
                           "STATUS=Port %u: %u workers, %u of %u slots in use, %zu jobs pending, %" PRIu64
                           " awaiting artifacts",
                           m->port, workers, used, slots, sched_n_pending(&m->scheduler), m->n_awaiting);
+        bus_service_mark_changed(m->bus);
 }
 
 /* ---- AdminService ---- */

@@ -39,8 +39,9 @@ typedef struct Manager {
         uint64_t next_worker_job_id;
         bool stopping;
 
-        /* Under systemd and on D-Bus (broker-control.c) */
+        /* Under systemd and on D-Bus (broker-control.c, broker-dbus.c) */
         DaemonControl *control;  /* SIGHUP and the watchdog */
+        BusService *bus;         /* the D-Bus object, or NULL */
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -55,9 +56,15 @@ void manager_notify_status(Manager *m);
 void manager_stop(Manager *m);
 
 /* ---- broker-control.c ---- */
-/* Reloading on SIGHUP and the watchdog.  config is borrowed: it must outlive m. */
+/* Reloading on SIGHUP, the watchdog, and the D-Bus object.  config is borrowed: it must outlive m. */
 int manager_control_start(Manager *m, const Config *config);
 void manager_control_done(Manager *m);
+
+/* ---- broker-dbus.c: org.maelstrom.Broker1 ---- */
+/* Exports the object on the bus config's "bus" value names; m->bus stays NULL without D-Bus.
+ * bus_service_mark_changed(m->bus) when what the properties show changes, and bus_service_emit_signal(m->bus,
+ * "WorkerAttached", "su", name, slots) / ("WorkerDetached", "s", name) as workers come and go. */
+int manager_dbus_start(Manager *m, const Config *config);
 
 /* ---- broker-jobs.c ---- */
 int manager_add_job_methods(Manager *m);

@@ -82,6 +82,7 @@ int manager_fetch(Manager *m, const Digest *d) {
 }
 
 void manager_notify_status(Manager *m) {
+        bus_service_mark_changed(m->bus);
         if (m->local)
                 return;
         (void) sd_notifyf(/* unset_environment= */ false, "STATUS=%s%s, %u of %u slots in use%s",

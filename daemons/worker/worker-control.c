@@ -36,10 +36,11 @@ int manager_control_start(Manager *m, const Config *config) {
         r = daemon_control_new(m->event, config, m->cache, live_values, on_reload, on_reloaded, m, &m->control);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up reloading and the watchdog: %m");
-        return 0;
+        return manager_dbus_start(m, config);
 }
 
 void manager_control_done(Manager *m) {
+        m->bus = bus_service_free(m->bus);
         m->control = daemon_control_free(m->control);
 }
 

@@ -110,6 +110,8 @@ static int on_accept(int fd, void *userdata) {
 
 void manager_blob_stored(const Digest *d, void *userdata) {
         Manager *m = userdata;
+
+        bus_service_mark_changed(m->bus); /* CacheBytes */
         if (m->fetch_waiters)
                 jobs_fetched(m, d, /* error= */ 0);
 }

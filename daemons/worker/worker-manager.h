@@ -61,6 +61,7 @@ typedef struct Manager {
 
         /* Under systemd and on D-Bus (worker-control.c) */
         DaemonControl *control;    /* SIGHUP and the watchdog; not in local mode */
+        BusService *bus;           /* the D-Bus object (worker-dbus.c), or NULL */
         bool draining;             /* finishing what runs, taking nothing new */
 } Manager;
 
@@ -86,6 +87,11 @@ void manager_drain(Manager *m);
 int manager_prune_cache(Manager *m);
 /* Stop: exits the loop cleanly (running jobs are killed, the broker runs them elsewhere). */
 void manager_stop(Manager *m);
+
+/* ---- worker-dbus.c: org.maelstrom.Worker1 ---- */
+/* Exports the object on the bus config's "bus" value names (its name gets the "instance" value as a suffix);
+ * m->bus stays NULL without D-Bus.  bus_service_mark_changed(m->bus) when what the properties show changes. */
+int manager_dbus_start(Manager *m, const Config *config);
 
 /* ---- worker-listen.c ---- */
 /* FileDescriptorName= of maelstrom-worker.socket. */

@@ -10,29 +10,22 @@ Only 127.0.0.1 and unix sockets in a scratch directory are used.  Every wait is 
 
 import json
 import os
-import pwd
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
-from testlib import wait_for
+from testlib import Processes, busybox_layers, clean_env, ensure_user, free_port, install_build, sh_job, wait_for
 
 BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
 TEST_USER = "maelstrom-test"
-APPLETS = ["sh", "echo", "sleep", "cat"]
-LAYERS = [
-    {"paths": ["/bin/busybox"]},
-    {"symlinks": [{"link": f"/bin/{a}", "target": "/bin/busybox"} for a in APPLETS]},
-    {"stubs": ["/{proc,sys,tmp,dev}/", "/dev/{null,zero}"]},
-]
+LAYERS = busybox_layers(["sh", "echo"])
 UNITS = ["maelstrom-broker.socket", "maelstrom-broker.service", "maelstrom-worker.service",
          "maelstrom-worker@.service", "maelstrom-worker.socket"]
 # The highest exposure scores (systemd-analyze security --offline, in tenths) the units may have: the broker
@@ -42,24 +35,18 @@ S = {}
 
 
 def setUpModule():
-    root = tempfile.mkdtemp(prefix="maelstrom-systemd-test-")
-    os.chmod(root, 0o755)
-    destdir = os.path.join(root, "install")
-    subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
-                   check=True, stdout=subprocess.DEVNULL)
-    found = {os.path.relpath(os.path.join(dp, f), destdir): os.path.join(dp, f)
-             for dp, _, fs in os.walk(destdir) for f in fs}
+    root, found = install_build(BUILD, "maelstrom-systemd-test-")
     found.update({os.path.basename(k): v for k, v in list(found.items()) if k.startswith(("usr/local/bin/",
                                                                                           "usr/bin/", "lib/"))})
-    S.update(root=root, destdir=destdir, files=found, procs=[])
+    S.update(root=root, files=found, procs=[], daemons=Processes(root))
     S["bin"] = os.path.dirname(found["maelstrom-worker"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_", "NOTIFY_SOCKET",
-                                                                    "LISTEN_", "WATCHDOG_"))}
-    env.update(HOME=root, XDG_CACHE_HOME=os.path.join(root, "cache"), XDG_CONFIG_HOME=os.path.join(root, "config"))
+    env = clean_env(root)
     S["env"] = env
 
 
 def tearDownModule():
+    if "daemons" in S:
+        S["daemons"].kill_all()
     for p in S.get("procs", []):
         if p.poll() is None:
             p.kill()
@@ -73,12 +60,6 @@ def scratch(name):
     d = os.path.join(S["root"], name)
     os.makedirs(d, exist_ok=True)
     return d
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def socket_activate(listen, fdname, argv, log):
@@ -105,8 +86,8 @@ class Units(unittest.TestCase):
             with open(S["files"][unit]) as f:
                 text = f.read()
             # ExecStart= names the installed binaries: point it at the scratch installation.
-            text = re.sub(r"(ExecStart=)(\S*/)(maelstrom-\w+)", lambda m: m.group(1) + os.path.join(S["bin"], m.group(3)),
-                          text)
+            text = re.sub(r"(ExecStart=)(\S*/)(maelstrom-\w+)",
+                          lambda m: m.group(1) + os.path.join(S["bin"], m.group(3)), text)
             with open(os.path.join(d, unit), "w") as f:
                 f.write(text)
         return d
@@ -174,22 +155,13 @@ def http2_greeted(path, user=None):
     return p.returncode == 0
 
 
-def ensure_test_user():
-    try:
-        return pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
-                       check=True)
-        return pwd.getpwnam(TEST_USER)
-
-
 class SocketActivation(unittest.TestCase):
     def test_broker(self):
         d = scratch("sa-broker")
         port = free_port()
         with open(os.path.join(d, "log"), "w") as log:
             p = socket_activate(f"127.0.0.1:{port}", "grpc",
-                                [os.path.join(S["bin"], "maelstrom-broker"), "-c", "-", "--cache-root",
+                                [os.path.join(S["bin"], "maelstrom-broker"), "-c", "-", "--bus=none", "--cache-root",
                                  os.path.join(d, "cache"), "--log-level", "debug"], log)
             admin = subprocess.run([os.path.join(S["bin"], "maelstrom-admin"), "-b", f"127.0.0.1:{port}", "status"],
                                    capture_output=True, text=True, env=S["env"], timeout=60)
@@ -206,18 +178,18 @@ class SocketActivation(unittest.TestCase):
             self.skipTest("busybox is not installed")
         if os.geteuid() != 0:
             self.skipTest("checking other users' credentials needs root")
-        user = ensure_test_user()
+        user = ensure_user(TEST_USER)
         d = scratch("sa-worker")
         os.chmod(d, 0o755)
         sock = os.path.join(d, "worker.sock")
         project = scratch("sa-worker-project")
         with open(os.path.join(d, "log"), "w") as log:
-            p = socket_activate(sock, "jobs", [os.path.join(S["bin"], "maelstrom-worker"), "-c", "-", "--cache-root",
-                                               os.path.join(d, "cache"), "--slots", "2", "--log-level", "debug"], log)
+            p = socket_activate(sock, "jobs", [os.path.join(S["bin"], "maelstrom-worker"), "-c", "-", "--bus=none",
+                                               "--cache-root", os.path.join(d, "cache"), "--slots", "2",
+                                               "--log-level", "debug"], log)
             wait_for("the socket", lambda: os.path.exists(sock))
             # Jobs from a client that connects as it would to a broker (root may).
-            jobs = "".join(json.dumps({"program": "/bin/sh", "arguments": ["-c", f"echo local{i}"],
-                                       "layers": LAYERS}) + "\n" for i in range(3))
+            jobs = "".join(json.dumps(sh_job(f"echo local{i}", LAYERS)) + "\n" for i in range(3))
             run = subprocess.run([os.path.join(S["bin"], "maelstrom-run"), "--broker", f"unix:{sock}",
                                   "--cache-root", os.path.join(d, "client"), "--slots", "1"],
                                  input=jobs, capture_output=True, text=True, cwd=project, env=S["env"], timeout=120)
@@ -298,16 +270,11 @@ def start_daemon(name, argv, notify, watchdog_usec=None):
     env = dict(S["env"], NOTIFY_SOCKET=notify.path)
     if watchdog_usec:
         env["WATCHDOG_USEC"] = str(watchdog_usec)
-    log = open(os.path.join(S["root"], f"{name}.log"), "w")
-    p = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
-    log.close()
-    S["procs"].append(p)
-    return p
+    return S["daemons"].spawn(name, argv, env)
 
 
 def read_log(name):
-    with open(os.path.join(S["root"], f"{name}.log")) as f:
-        return f.read()
+    return S["daemons"].read_log(name)
 
 
 def write(path, text):
@@ -335,8 +302,9 @@ class Lifecycle(unittest.TestCase):
         self.addCleanup(nw.close)
         broker_conf, worker_conf = os.path.join(d, "broker.conf"), os.path.join(d, "worker.conf")
         write(broker_conf, 'address = "127.0.0.1";\ncache-size = "100 MB";\n')
-        broker = start_daemon("lifecycle-broker", [os.path.join(S["bin"], "maelstrom-broker"), "-c", broker_conf,
-                                                   "--cache-root", os.path.join(d, "broker"), "--log-level", "debug"], nb,
+        broker = start_daemon("lifecycle-broker",
+                              [os.path.join(S["bin"], "maelstrom-broker"), "-c", broker_conf, "--bus=none",
+                               "--cache-root", os.path.join(d, "broker"), "--log-level", "debug"], nb,
                               watchdog_usec=400000)
 
         # Ready, with the port it chose in its status; then the watchdog is petted, a few times a period.
@@ -348,8 +316,9 @@ class Lifecycle(unittest.TestCase):
         self.assertGreaterEqual(nb.count("WATCHDOG") - before, 3)
 
         write(worker_conf, f'broker = "{self.address}";\nslots = 2;\n')
-        worker = start_daemon("lifecycle-worker", [os.path.join(S["bin"], "maelstrom-worker"), "-c", worker_conf,
-                                                   "--cache-root", os.path.join(d, "worker"), "--log-level", "debug"], nw,
+        worker = start_daemon("lifecycle-worker",
+                              [os.path.join(S["bin"], "maelstrom-worker"), "-c", worker_conf, "--bus=none",
+                               "--cache-root", os.path.join(d, "worker"), "--log-level", "debug"], nw,
                               watchdog_usec=400000)
         nw.wait("READY=1 from the worker", lambda m: m.get("READY") == "1")
         wait_for("the worker attached", lambda: nw.status().startswith("Attached to"))

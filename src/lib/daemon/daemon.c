@@ -88,3 +88,34 @@ DaemonControl *daemon_control_free(DaemonControl *d) {
 const Config *daemon_control_config(const DaemonControl *d) {
         return d->reloaded ?: d->initial;
 }
+
+static void on_bus_lost(BusService *s, int error, void *userdata) {
+        sd_bus *bus = bus_service_get_bus(s);
+
+        if (bus_service_is_explicit(s)) {
+                log_error_errno(error, "Lost the D-Bus name or connection, exiting: %m");
+                (void) sd_event_exit(sd_bus_get_event(bus), error);
+                return;
+        }
+        log_warning_errno(error, "Lost the D-Bus name or connection, going on without D-Bus: %m");
+}
+
+int daemon_bus_start(sd_event *e, BusServiceOptions *o, BusService **ret) {
+        BusService *s = NULL;
+        bool explicit;
+        int why, r;
+
+        o->lost = on_bus_lost;
+        r = bus_service_new(e, o, &s, &explicit, &why);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export %s on the %s bus: %m", o->name,
+                                       o->bus ?: "default");
+        if (!s && why < 0)
+                log_warning_errno(why, "No D-Bus bus to export %s on, going on without it: %m", o->name);
+        else if (!s)
+                log_info("Not on D-Bus, as configured.");
+        else
+                log_debug("Exporting %s on the %s bus.", o->name, bus_kind_to_string(bus_service_get_kind(s)));
+        *ret = s;
+        return 0;
+}

@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "bus/bus.h"
 #include "cache/cache.h"
 #include "config/config.h"
 
@@ -32,3 +33,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(DaemonControl *, daemon_control_free);
 
 /* The configuration in force: the initial one, or the last one reloaded. */
 const Config *daemon_control_config(const DaemonControl *d);
+
+/* Exports a daemon's D-Bus object (o->lost is set here) and logs where, or why not.  When the bus was named
+ * explicitly (--bus=), failing to reach it is an error, and losing the name or the connection later makes the
+ * loop exit with that error (systemd restarts the daemon); when it was not, the daemon goes on without D-Bus
+ * after one warning.  *ret is NULL when there is no D-Bus. */
+int daemon_bus_start(sd_event *e, BusServiceOptions *o, BusService **ret);
