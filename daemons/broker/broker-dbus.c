@@ -6,11 +6,12 @@
 #include "basic/log.h"
 #include "basic/string-util.h"
 #include "broker-manager.h"
+#include "maelstrom/maelstrom.h"
 #include "maelstrom/v1/cluster.pb-c.h"
 
-#define BROKER_BUS_NAME "org.maelstrom.Broker1"
-#define BROKER_BUS_PATH "/org/maelstrom/Broker1"
-#define BROKER_BUS_INTERFACE "org.maelstrom.Broker1"
+#define BROKER_BUS_NAME MAELSTROM_BROKER_BUS_NAME
+#define BROKER_BUS_PATH MAELSTROM_BROKER_BUS_PATH
+#define BROKER_BUS_INTERFACE MAELSTROM_BROKER_BUS_INTERFACE
 /* A worker's name as the broker got it in its hello (at most 256 bytes). */
 #define WORKER_NAME_MAX 256U
 
@@ -116,7 +117,7 @@ static int method_drain_worker(sd_bus_message *msg, void *userdata, sd_bus_error
                 return r;
         if (isempty(name) || strlen(name) > WORKER_NAME_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid worker name.");
-        r = bus_service_verify_polkit(m->bus, msg, "org.maelstrom.broker.drain-worker", error);
+        r = bus_service_verify_polkit(m->bus, msg, MAELSTROM_POLKIT_BROKER_DRAIN_WORKER, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = manager_drain_worker(m, name);
@@ -129,7 +130,7 @@ static int method_drain_worker(sd_bus_message *msg, void *userdata, sd_bus_error
 
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        int r = bus_service_verify_polkit(m->bus, msg, "org.maelstrom.broker.stop", error);
+        int r = bus_service_verify_polkit(m->bus, msg, MAELSTROM_POLKIT_BROKER_STOP, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         /* The reply leaves when the connection is flushed, on the way out. */

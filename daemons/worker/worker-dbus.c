@@ -6,11 +6,12 @@
 
 #include "basic/log.h"
 #include "basic/string-util.h"
+#include "maelstrom/maelstrom.h"
 #include "worker-manager.h"
 
-#define WORKER_BUS_NAME "org.maelstrom.Worker1"
-#define WORKER_BUS_PATH "/org/maelstrom/Worker1"
-#define WORKER_BUS_INTERFACE "org.maelstrom.Worker1"
+#define WORKER_BUS_NAME MAELSTROM_WORKER_BUS_NAME
+#define WORKER_BUS_PATH MAELSTROM_WORKER_BUS_PATH
+#define WORKER_BUS_INTERFACE MAELSTROM_WORKER_BUS_INTERFACE
 
 /* The state the changing properties show. */
 typedef struct WorkerBusState {
@@ -65,7 +66,7 @@ static int method_set_slots(sd_bus_message *msg, void *userdata, sd_bus_error *e
         if (slots < 1 || slots > WORKER_SLOTS_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Slots must be 1 to %u, not %" PRIu32 ".",
                                          WORKER_SLOTS_MAX, slots);
-        r = authorize(m, msg, "org.maelstrom.worker.set-slots", error);
+        r = authorize(m, msg, MAELSTROM_POLKIT_WORKER_SET_SLOTS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = manager_set_slots(m, slots);
@@ -76,7 +77,7 @@ static int method_set_slots(sd_bus_message *msg, void *userdata, sd_bus_error *e
 
 static int method_drain(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        int r = authorize(m, msg, "org.maelstrom.worker.drain", error);
+        int r = authorize(m, msg, MAELSTROM_POLKIT_WORKER_DRAIN, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         manager_drain(m);
@@ -85,7 +86,7 @@ static int method_drain(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
 static int method_prune_cache(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        int r = authorize(m, msg, "org.maelstrom.worker.prune-cache", error);
+        int r = authorize(m, msg, MAELSTROM_POLKIT_WORKER_PRUNE_CACHE, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = manager_prune_cache(m);
@@ -97,7 +98,7 @@ static int method_prune_cache(sd_bus_message *msg, void *userdata, sd_bus_error 
 
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        int r = authorize(m, msg, "org.maelstrom.worker.stop", error);
+        int r = authorize(m, msg, MAELSTROM_POLKIT_WORKER_STOP, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         /* The reply leaves when the connection is flushed, on the way out. */

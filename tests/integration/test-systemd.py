@@ -115,9 +115,11 @@ class Units(unittest.TestCase):
     def test_sysusers_and_tmpfiles(self):
         root = scratch("sysroot")
         os.makedirs(os.path.join(root, "etc"), exist_ok=True)
-        conf = [p for n, p in S["files"].items() if n.endswith("sysusers.d/maelstrom.conf")]
-        self.assertEqual(len(conf), 1)
-        subprocess.run(["systemd-sysusers", f"--root={root}", conf[0]], check=True, capture_output=True, timeout=60)
+        conf = [p for n, p in S["files"].items() if re.search(r"sysusers\.d/maelstrom-(broker|worker)\.conf$", n)]
+        self.assertEqual(len(conf), 2)
+        p = subprocess.run(["systemd-sysusers", f"--root={root}", *conf], check=True, capture_output=True,
+                           text=True, timeout=60)
+        self.assertNotIn("onflict", p.stderr)
         with open(os.path.join(root, "etc/passwd")) as f:
             users = {line.split(":")[0]: line.split(":") for line in f}
         with open(os.path.join(root, "etc/group")) as f:
@@ -127,12 +129,11 @@ class Units(unittest.TestCase):
         self.assertIn("maelstrom", groups)
         self.assertEqual(users["maelstrom-worker"][6].strip(), "/usr/sbin/nologin")
 
-        conf = [p for n, p in S["files"].items() if n.endswith("tmpfiles.d/maelstrom.conf")]
+        conf = [p for n, p in S["files"].items() if n.endswith("tmpfiles.d/maelstrom-worker.conf")]
         self.assertEqual(len(conf), 1)
         subprocess.run(["systemd-tmpfiles", "--create", f"--root={root}", conf[0]], check=True,
                        capture_output=True, timeout=60)
         self.assertTrue(os.path.isdir(os.path.join(root, "run/maelstrom")))
-        self.assertTrue(os.path.isdir(os.path.join(root, "var/cache/maelstrom")))
 
 
 def http2_greeted(path, user=None):

@@ -16,6 +16,7 @@
 
 #include "basic/macro.h"
 #include "basic/time-util.h"
+#include "maelstrom/maelstrom.h"
 
 typedef enum BusKind {
         BUS_KIND_SYSTEM,
@@ -30,9 +31,9 @@ const char *bus_kind_to_string(BusKind k);
 BusKind bus_kind_from_string(const char *s);
 
 /* Errors of our interfaces: org.maelstrom.Error.<Name>, mapped to and from errnos (sd_bus_error_add_map()). */
-#define BUS_ERROR_NOT_FOUND "org.maelstrom.Error.NotFound"          /* ENOENT */
-#define BUS_ERROR_SHUTTING_DOWN "org.maelstrom.Error.ShuttingDown"  /* ESHUTDOWN */
-#define BUS_ERROR_BUSY "org.maelstrom.Error.Busy"                   /* EBUSY */
+#define BUS_ERROR_NOT_FOUND MAELSTROM_BUS_ERROR_NOT_FOUND          /* ENOENT */
+#define BUS_ERROR_SHUTTING_DOWN MAELSTROM_BUS_ERROR_SHUTTING_DOWN  /* ESHUTDOWN */
+#define BUS_ERROR_BUSY MAELSTROM_BUS_ERROR_BUSY                    /* EBUSY */
 /* Registers the table above (idempotent). */
 int bus_error_map_register(void);
 
