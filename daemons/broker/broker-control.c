@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /* The broker under systemd: reloading, the watchdog, and the D-Bus object. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "basic/log.h"
 #include "broker-manager.h"
 
@@ -19,4 +23,19 @@ int manager_control_start(Manager *m, const Config *config) {
 void manager_control_done(Manager *m) {
         m->bus = bus_service_free(m->bus);
         m->control = daemon_control_free(m->control);
+}
+
+void manager_log_worker(int level, const char *worker, uint64_t job_id, const char *format, ...) {
+        char worker_field[300], job_field[40];
+        const char *fields[3] = { worker_field };
+        va_list ap;
+
+        (void) snprintf(worker_field, sizeof worker_field, "WORKER=%s", strna(worker));
+        if (job_id != 0) {
+                (void) snprintf(job_field, sizeof job_field, "JOB_ID=%" PRIu64, job_id);
+                fields[1] = job_field;
+        }
+        va_start(ap, format);
+        daemon_log_structv(level, fields, format, ap);
+        va_end(ap);
 }

@@ -409,9 +409,10 @@ static BrokerWorker *worker_free(BrokerWorker *w) {
                 if (r < 0)
                         log_error_errno(r, "Failed to requeue the jobs of a worker: %m");
                 else if (r > 0)
-                        log_notice("Worker '%s' went away; its %d jobs run elsewhere.", strna(w->name), r);
+                        manager_log_worker(LOG_NOTICE, w->name, 0, "Worker '%s' went away; its %d jobs run elsewhere.",
+                                           strna(w->name), r);
                 else
-                        log_info("Worker '%s' detached.", strna(w->name));
+                        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' detached.", strna(w->name));
                 (void) bus_service_emit_signal(m->bus, "WorkerDetached", "s", w->name);
         }
         sched_worker_done(&w->sched);
@@ -450,7 +451,7 @@ static int worker_hello(BrokerWorker *w, const Maelstrom__V1__WorkerHello *hello
                 return r;
         sched_worker_add(&m->scheduler, &w->sched);
         w->attached = true;
-        log_info("Worker '%s' attached with %u slots.", w->name, hello->slots);
+        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' attached with %u slots.", w->name, hello->slots);
         (void) bus_service_emit_signal(m->bus, "WorkerAttached", "su", w->name, hello->slots);
         manager_dispatch(m);
         manager_notify_status(m);
@@ -462,7 +463,7 @@ static int worker_set_slots(BrokerWorker *w, unsigned slots) {
         if (slots > WORKER_MAX_SLOTS)
                 return -EINVAL;
         w->sched.slots = w->drained ? 0 : slots;
-        log_info("Worker '%s' now has %u slots.", w->name, slots);
+        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' now has %u slots.", w->name, slots);
         manager_dispatch(w->manager);
         return 0;
 }
@@ -473,7 +474,7 @@ int manager_drain_worker(Manager *m, const char *name) {
                         continue;
                 w->drained = true;
                 w->sched.slots = 0;
-                log_notice("Draining worker '%s': it gets no new jobs.", w->name);
+                manager_log_worker(LOG_NOTICE, w->name, 0, "Draining worker '%s': it gets no new jobs.", w->name);
                 manager_notify_status(m);
                 return 0;
         }
@@ -589,6 +590,8 @@ void manager_dispatch(Manager *m) {
                 submit.spec = j->submit->spec;
                 msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
                 msg.submit = &submit;
+                manager_log_worker(LOG_DEBUG, w->name, j->worker_job_id, "Job %" PRIu64 " of a client runs on worker "
+                                   "'%s' as job %" PRIu64 ".", j->id, w->name, j->worker_job_id);
                 /* A failure cancels the worker's stream: its "closed" requeues the job. */
                 worker_send_job_message(w, &msg);
         }

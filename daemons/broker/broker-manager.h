@@ -59,6 +59,9 @@ void manager_stop(Manager *m);
 /* Reloading on SIGHUP, the watchdog, and the D-Bus object.  config is borrowed: it must outlive m. */
 int manager_control_start(Manager *m, const Config *config);
 void manager_control_done(Manager *m);
+/* Logs about a worker (and a job, the broker's id of it that the worker sees, unless 0), with WORKER= and
+ * JOB_ID= for the journal (journalctl WORKER=host:1234). */
+_printf_(4, 5) void manager_log_worker(int level, const char *worker, uint64_t job_id, const char *format, ...);
 
 /* ---- broker-dbus.c: org.maelstrom.Broker1 ---- */
 /* Exports the object on the bus config's "bus" value names; m->bus stays NULL without D-Bus.

@@ -4,7 +4,7 @@
 their exposure scores; socket activation through systemd-socket-activate (the broker accepts clients on the
 inherited TCP socket, the worker serves local clients on its inherited unix socket and checks their
 credentials); readiness, status, the watchdog, reloading on SIGHUP and stopping, through a NOTIFY_SOCKET the test
-listens on.
+listens on; structured fields (WORKER=, JOB_ID=) through a journal socket the test listens on.
 
 Only 127.0.0.1 and unix sockets in a scratch directory are used.  Every wait is bounded."""
 
@@ -370,6 +370,85 @@ class Lifecycle(unittest.TestCase):
         broker.send_signal(signal.SIGTERM)
         self.assertEqual(broker.wait(timeout=30), 0)
         nb.wait("STOPPING=1 from the broker", lambda m: m.get("STOPPING") == "1")
+
+
+def journal_fields(datagram):
+    """The fields of a datagram of journald's native protocol (KEY=value lines, or KEY, a length and the value)."""
+    fields, i = {}, 0
+    while i < len(datagram):
+        end = datagram.index(b"\n", i)
+        line = datagram[i:end]
+        if b"=" in line:
+            key, value = line.split(b"=", 1)
+            i = end + 1
+        else:
+            size = int.from_bytes(datagram[end + 1:end + 9], "little")
+            key, value = line, datagram[end + 9:end + 9 + size]
+            i = end + 9 + size + 1
+        fields[key.decode()] = value.decode(errors="replace")
+    return fields
+
+
+class Journal(unittest.TestCase):
+    """The broker logs to the journal with fields, when stderr is the journal's (JOURNAL_STREAM): run in a
+    mount namespace where /run/systemd/journal/socket is the test's socket."""
+
+    def test_worker_and_job_fields(self):
+        if os.geteuid() != 0 or BUSYBOX is None:
+            self.skipTest("needs root (a mount namespace, containers) and busybox")
+        d = scratch("journal")
+        sock_path = os.path.join(d, "journal.sock")
+        journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        journal.bind(sock_path)
+        journal.settimeout(0.2)
+        self.addCleanup(journal.close)
+        port = free_port()
+        log = open(os.path.join(d, "broker.log"), "w")
+        self.addCleanup(log.close)
+        st = os.fstat(log.fileno())
+        env = dict(S["env"], JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+        script = ("mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/journal && "
+                  "touch /run/systemd/journal/socket && mount --bind \"$0\" /run/systemd/journal/socket && "
+                  "exec \"$@\"")
+        broker = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, sock_path,
+                                   os.path.join(S["bin"], "maelstrom-broker"), "-c", "-", "--bus=none",
+                                   "--address", "127.0.0.1", "--port", str(port), "--cache-root",
+                                   os.path.join(d, "broker"), "--log-level", "debug"],
+                                  stdout=log, stderr=log, env=env)
+        S["procs"].append(broker)
+        address = f"127.0.0.1:{port}"
+        worker = S["daemons"].spawn("journal-worker", [os.path.join(S["bin"], "maelstrom-worker"), "-c", "-",
+                                                       "--bus=none", "--broker", address, "--slots", "1",
+                                                       "--cache-root", os.path.join(d, "worker")], S["env"])
+        messages = []
+
+        def received(predicate):
+            try:
+                messages.append(journal_fields(journal.recv(65536)))
+            except socket.timeout:
+                pass
+            return next((m for m in messages if predicate(m)), None)
+        attached = wait_for("the attachment in the journal", lambda: received(
+            lambda m: "attached" in m.get("MESSAGE", "")), interval=0)
+        self.assertRegex(attached["MESSAGE"], r"^Worker '\S+' attached with 1 slots\.$")
+        self.assertEqual(attached["WORKER"], re.search(r"Worker '(\S+)'", attached["MESSAGE"]).group(1))
+        self.assertEqual(attached["PRIORITY"], "6")
+        self.assertEqual(attached["SYSLOG_IDENTIFIER"], "maelstrom-broker")
+
+        run = subprocess.run([os.path.join(S["bin"], "maelstrom-run"), "--broker", address, "--cache-root",
+                              os.path.join(d, "client")], input=json.dumps(sh_job("echo hi", LAYERS)) + "\n",
+                             capture_output=True, text=True, cwd=d, env=S["env"], timeout=120)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        dispatched = wait_for("the job in the journal", lambda: received(lambda m: "JOB_ID" in m), interval=0)
+        self.assertEqual(dispatched["WORKER"], attached["WORKER"])
+        self.assertEqual(dispatched["PRIORITY"], "7")
+        self.assertIn(f"as job {dispatched['JOB_ID']}.", dispatched["MESSAGE"])
+        # The other messages went to stderr, with the priority prefix journald reads.
+        with open(os.path.join(d, "broker.log")) as f:
+            self.assertRegex(f.read(), r"(?m)^<6>Listening on port \d+\.$")
+        worker.terminate()
+        broker.terminate()
+        self.assertEqual(broker.wait(timeout=30), 0)
 
 
 if __name__ == "__main__":

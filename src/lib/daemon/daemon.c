@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "basic/log.h"
 #include "basic/string-util.h"
@@ -118,4 +122,40 @@ int daemon_bus_start(sd_event *e, BusServiceOptions *o, BusService **ret) {
                 log_debug("Exporting %s on the %s bus.", o->name, bus_kind_to_string(bus_service_get_kind(s)));
         *ret = s;
         return 0;
+}
+
+void daemon_log_struct(int level, const char *const *fields, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        daemon_log_structv(level, fields, format, ap);
+        va_end(ap);
+}
+
+void daemon_log_structv(int level, const char *const *fields, const char *format, va_list ap) {
+        char message[2048], priority[32], identifier[300];
+        struct iovec iov[3 + DAEMON_LOG_MAX_FIELDS];
+        size_t n = 0;
+
+        if (log_get_max_level() < level)
+                return;
+        (void) vsnprintf(message, sizeof message, format, ap);
+
+        if (log_get_journal()) {
+                _cleanup_free_ char *m = strjoin("MESSAGE=", message);
+
+                (void) snprintf(priority, sizeof priority, "PRIORITY=%d", level);
+                (void) snprintf(identifier, sizeof identifier, "SYSLOG_IDENTIFIER=%s",
+                                log_get_program() ?: program_invocation_short_name);
+                if (m) {
+                        iov[n++] = (struct iovec) { m, strlen(m) };
+                        iov[n++] = (struct iovec) { priority, strlen(priority) };
+                        iov[n++] = (struct iovec) { identifier, strlen(identifier) };
+                        for (size_t i = 0; fields && fields[i] && i < DAEMON_LOG_MAX_FIELDS; i++)
+                                iov[n++] = (struct iovec) { (void *) fields[i], strlen(fields[i]) };
+                        if (sd_journal_sendv(iov, (int) n) >= 0)
+                                return;
+                }
+        }
+        log_full(level, "%s", message);
 }

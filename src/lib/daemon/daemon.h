@@ -8,6 +8,8 @@
  * applies the live values the daemons share: log-level, and cache-size to their cache.  Like config-main.c,
  * this is a part of src/lib that talks to the administrator: it logs. */
 
+#include <stdarg.h>
+
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
@@ -39,3 +41,11 @@ const Config *daemon_control_config(const DaemonControl *d);
  * loop exit with that error (systemd restarts the daemon); when it was not, the daemon goes on without D-Bus
  * after one warning.  *ret is NULL when there is no D-Bus. */
 int daemon_bus_start(sd_event *e, BusServiceOptions *o, BusService **ret);
+
+/* At most this many fields besides the message, priority and identifier. */
+#define DAEMON_LOG_MAX_FIELDS 8U
+/* Logs like log_full(level, ...), and when stderr is connected to the journal, sends the message to the
+ * journal directly instead, with the fields ("WORKER=host:1234", "JOB_ID=7", NULL-terminated) for operators to
+ * query (journalctl WORKER=host:1234).  Elsewhere, or if the journal refuses it, the fields are dropped. */
+_printf_(3, 4) void daemon_log_struct(int level, const char *const *fields, const char *format, ...);
+_printf_(3, 0) void daemon_log_structv(int level, const char *const *fields, const char *format, va_list ap);
