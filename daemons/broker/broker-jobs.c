@@ -41,6 +41,7 @@ struct BrokerWorker {
         RpcCall *call;
         char *name;
         bool attached;           /* said hello */
+        bool drained;            /* DrainWorker: no new jobs, whatever slots it announces */
         SchedWorker sched;
         BrokerWorker *prev, *next;
 };
@@ -224,6 +225,7 @@ void manager_blob_stored(const Digest *d, void *userdata) {
         BrokerJob *next;
         bool any = false;
 
+        bus_service_mark_changed(m->bus); /* CacheBytes */
         manifest_table_blob_stored(m->manifests, d);
         for (BrokerJob *j = m->awaiting; j; j = next) {
                 _cleanup_free_ char *message = NULL;
@@ -458,9 +460,11 @@ static BrokerWorker *worker_free(BrokerWorker *w) {
                 if (r < 0)
                         log_error_errno(r, "Failed to requeue the jobs of a worker: %m");
                 else if (r > 0)
-                        log_notice("Worker '%s' went away; its %d jobs run elsewhere.", strna(w->name), r);
+                        manager_log_worker(LOG_NOTICE, w->name, 0, "Worker '%s' went away; its %d jobs run elsewhere.",
+                                           strna(w->name), r);
                 else
-                        log_info("Worker '%s' detached.", strna(w->name));
+                        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' detached.", strna(w->name));
+                (void) bus_service_emit_signal(m->bus, "WorkerDetached", "s", w->name);
         }
         sched_worker_done(&w->sched);
         rpc_call_free(w->call);
@@ -498,10 +502,34 @@ static int worker_hello(BrokerWorker *w, const Maelstrom__V1__WorkerHello *hello
                 return r;
         sched_worker_add(&m->scheduler, &w->sched);
         w->attached = true;
-        log_info("Worker '%s' attached with %u slots.", w->name, hello->slots);
+        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' attached with %u slots.", w->name, hello->slots);
+        (void) bus_service_emit_signal(m->bus, "WorkerAttached", "su", w->name, hello->slots);
         manager_dispatch(m);
         manager_notify_status(m);
         return 0;
+}
+
+/* WorkerSlots: the worker's slot count changed (0: it is draining).  Its running jobs go on either way. */
+static int worker_set_slots(BrokerWorker *w, unsigned slots) {
+        if (slots > WORKER_MAX_SLOTS)
+                return -EINVAL;
+        w->sched.slots = w->drained ? 0 : slots;
+        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' now has %u slots.", w->name, slots);
+        manager_dispatch(w->manager);
+        return 0;
+}
+
+int manager_drain_worker(Manager *m, const char *name) {
+        for (BrokerWorker *w = m->workers; w; w = w->next) {
+                if (!w->attached || !streq(w->name, name))
+                        continue;
+                w->drained = true;
+                w->sched.slots = 0;
+                manager_log_worker(LOG_NOTICE, w->name, 0, "Draining worker '%s': it gets no new jobs.", w->name);
+                manager_notify_status(m);
+                return 0;
+        }
+        return -ENOENT;
 }
 
 /* A message of the worker about one of its jobs. */
@@ -553,6 +581,8 @@ static int on_worker_message(RpcCall *call, const void *data, size_t size, void 
                         r = worker_hello(w, msg->hello);
                 else if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB && w->attached)
                         r = worker_job_message(w, msg->job);
+                else if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_SLOTS && w->attached)
+                        r = worker_set_slots(w, msg->slots->slots);
                 else
                         r = -EBADMSG;
         }
@@ -611,6 +641,8 @@ void manager_dispatch(Manager *m) {
                 submit.spec = j->submit->spec;
                 msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
                 msg.submit = &submit;
+                manager_log_worker(LOG_DEBUG, w->name, j->worker_job_id, "Job %" PRIu64 " of a client runs on worker "
+                                   "'%s' as job %" PRIu64 ".", j->id, w->name, j->worker_job_id);
                 /* A failure cancels the worker's stream: its "closed" requeues the job. */
                 worker_send_job_message(w, &msg);
         }

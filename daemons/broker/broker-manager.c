@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
@@ -82,6 +84,7 @@ int manager_new(const Config *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_control_done(m);
         m->stopping = true;
         clients_free_all(m);
         workers_free_all(m);
@@ -110,6 +113,7 @@ void manager_notify_status(Manager *m) {
                           "STATUS=Port %u: %u workers, %u of %u slots in use, %zu jobs pending, %" PRIu64
                           " awaiting artifacts",
                           m->port, workers, used, slots, sched_n_pending(&m->scheduler), m->n_awaiting);
+        bus_service_mark_changed(m->bus);
 }
 
 /* ---- AdminService ---- */
@@ -147,6 +151,15 @@ static int on_exit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(m->event, 0);
 }
 
+void manager_stop(Manager *m) {
+        log_info("Stopping the cluster, as asked.");
+        manager_stop_all(m);
+        if (!m->exit_timer &&
+            sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC, STOP_GRACE_USEC,
+                                       /* accuracy= */ 0, on_exit_timer, m) < 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
 static int on_stop_message(RpcCall *call, const void *data, size_t size, void *userdata) {
         Manager *m = userdata;
         _cleanup_(proto_freep) Maelstrom__V1__StopRequest *req = NULL;
@@ -156,12 +169,8 @@ static int on_stop_message(RpcCall *call, const void *data, size_t size, void *u
         r = proto_unpack(&maelstrom__v1__stop_request__descriptor, data, size, (void **) &req);
         if (r < 0)
                 return r;
-        log_info("Stopping the cluster, as asked.");
-        manager_stop_all(m);
         r = call_reply(call, &reply);
-        if (!m->exit_timer)
-                (void) sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC, STOP_GRACE_USEC,
-                                                  /* accuracy= */ 0, on_exit_timer, m);
+        manager_stop(m);
         return r;
 }
 
@@ -183,6 +192,20 @@ static int manager_serve_http_take(Manager *m, int fd) {
                 return log_error_errno(r, "Failed to serve HTTP: %m");
         log_info("Serving the status page and metrics on HTTP port %u.", http_server_get_port(m->http));
         return 0;
+}
+
+/* The port a TCP socket is bound to, 0 if none. */
+static uint16_t socket_port(int fd) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } u = {};
+        socklen_t l = sizeof(u);
+
+        if (getsockname(fd, &u.sa, &l) < 0)
+                return 0;
+        return ntohs(u.sa.sa_family == AF_INET6 ? u.in6.sin6_port : u.sa.sa_family == AF_INET ? u.in.sin_port : 0);
 }
 
 int manager_listen(Manager *m, const Config *config) {
@@ -217,6 +240,8 @@ int manager_listen(Manager *m, const Config *config) {
                                 return r;
                         continue;
                 }
+                if (m->port == 0)
+                        m->port = socket_port(fd);
                 r = rpc_server_add_listener_take(m->server, fd);
                 if (r < 0)
                         return log_error_errno(r, "Failed to serve the socket from systemd: %m");

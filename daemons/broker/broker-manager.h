@@ -16,6 +16,7 @@
 #include "broker-scheduler.h"
 #include "cache/cache.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
 #include "rpc/rpc.h"
 
 typedef struct BrokerClient BrokerClient;
@@ -42,6 +43,10 @@ typedef struct Manager {
         uint64_t n_awaiting, n_completed;
         uint64_t next_worker_job_id;
         bool stopping;
+
+        /* Under systemd and on D-Bus (broker-control.c, broker-dbus.c) */
+        DaemonControl *control;  /* SIGHUP and the watchdog */
+        BusService *bus;         /* the D-Bus object, or NULL */
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -51,6 +56,23 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_listen(Manager *m, const Config *config);
 int manager_run(Manager *m);
 void manager_notify_status(Manager *m);
+/* Stops every worker and drops every client (AdminService Stop, D-Bus Stop); the loop exits shortly after, once
+ * the messages left. */
+void manager_stop(Manager *m);
+
+/* ---- broker-control.c ---- */
+/* Reloading on SIGHUP, the watchdog, and the D-Bus object.  config is borrowed: it must outlive m. */
+int manager_control_start(Manager *m, const Config *config);
+void manager_control_done(Manager *m);
+/* Logs about a worker (and a job, the broker's id of it that the worker sees, unless 0), with WORKER= and
+ * JOB_ID= for the journal (journalctl WORKER=host:1234). */
+_printf_(4, 5) void manager_log_worker(int level, const char *worker, uint64_t job_id, const char *format, ...);
+
+/* ---- broker-dbus.c: org.maelstrom.Broker1 ---- */
+/* Exports the object on the bus config's "bus" value names; m->bus stays NULL without D-Bus.
+ * bus_service_mark_changed(m->bus) when what the properties show changes, and bus_service_emit_signal(m->bus,
+ * "WorkerAttached", "su", name, slots) / ("WorkerDetached", "s", name) as workers come and go. */
+int manager_dbus_start(Manager *m, const Config *config);
 
 /* ---- broker-jobs.c ---- */
 int manager_add_job_methods(Manager *m);
@@ -60,6 +82,8 @@ void manager_blob_stored(const Digest *d, void *userdata);
 void manager_stop_all(Manager *m);
 void clients_free_all(Manager *m);
 void workers_free_all(Manager *m);
+/* DrainWorker: the attached worker of that name gets no new jobs from now on.  -ENOENT if there is none. */
+int manager_drain_worker(Manager *m, const char *name);
 /* For AdminService Status (a Maelstrom__V1__StatusReply *); the workers' array is malloc()ed into it. */
 int manager_fill_status(Manager *m, void *reply);
 

@@ -13,6 +13,8 @@ static int run(const Config *c) {
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_listen(m, c);
+        if (r >= 0)
+                r = manager_control_start(m, c);
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_run(m);

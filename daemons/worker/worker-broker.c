@@ -82,10 +82,25 @@ int manager_fetch(Manager *m, const Digest *d) {
 }
 
 void manager_notify_status(Manager *m) {
+        bus_service_mark_changed(m->bus);
         if (m->local)
                 return;
-        (void) sd_notifyf(/* unset_environment= */ false, "STATUS=%s %s, %u of %u slots in use",
-                          m->broker_session ? "Attached to" : "Connecting to", m->broker, m->running, m->slots);
+        (void) sd_notifyf(/* unset_environment= */ false, "STATUS=%s%s, %u of %u slots in use%s",
+                          !m->broker ? "Serving local clients" : m->broker_session ? "Attached to " :
+                          m->draining ? "Detached from " : "Connecting to ", strempty(m->broker),
+                          m->running, m->slots, m->draining ? ", draining" : "");
+}
+
+void manager_send_slots(Manager *m) {
+        Maelstrom__V1__WorkerMessage msg = MAELSTROM__V1__WORKER_MESSAGE__INIT;
+        Maelstrom__V1__WorkerSlots slots = MAELSTROM__V1__WORKER_SLOTS__INIT;
+
+        if (!m->broker_session)
+                return;
+        slots.slots = m->draining ? 0 : m->slots;
+        msg.kind_case = MAELSTROM__V1__WORKER_MESSAGE__KIND_SLOTS;
+        msg.slots = &slots;
+        session_send_message(m->broker_session, &msg);
 }
 
 static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -98,8 +113,8 @@ static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
 static void schedule_reconnect(Manager *m) {
         int r;
 
-        if (m->stopping || m->reconnect_timer)
-                return;
+        if (m->stopping || m->draining || m->reconnect_timer)
+                return; /* a draining worker has nothing to finish once its broker is gone */
         m->backoff = m->backoff == 0 ? BACKOFF_MIN : MIN(m->backoff * 2, BACKOFF_MAX);
         log_debug("Reconnecting to the broker in %" PRIu64 " ms.", m->backoff / USEC_PER_MSEC);
         r = sd_event_add_time_relative(m->event, &m->reconnect_timer, CLOCK_MONOTONIC, m->backoff,

@@ -27,6 +27,13 @@ static const ConfigValueDef worker_values[] = {
                 .help = "Directory of the worker's cache of blobs and layers",
         },
         {
+                .name = "instance",
+                .type = CONFIG_VALUE_STRING,
+                .metavar = "NAME",
+                .help = "Name of this worker among several on one host (maelstrom-worker@NAME.service): its D-Bus name "
+                        "is org.maelstrom.Worker1.NAME; unset = org.maelstrom.Worker1",
+        },
+        {
                 .name = "seccomp",
                 .type = CONFIG_VALUE_STRING,
                 .metavar = "FILTER",

@@ -192,9 +192,11 @@ static int job_wait_for(Job *j, const Digest *d) {
         for (size_t i = 0; i < j->n_waiting_for; i++)
                 if (digest_equal(&j->waiting_for[i], d))
                         return 0;
-        r = manager_fetch(session_manager(j->session), d);
-        if (r < 0)
-                return r;
+        if (session_is_broker(j->session)) {
+                r = manager_fetch(session_manager(j->session), d);
+                if (r < 0)
+                        return r;
+        } /* else a client on the worker's socket uploads it, and manager_blob_stored() says when it is there */
         w = reallocarray(j->waiting_for, j->n_waiting_for + 1, sizeof(Digest));
         if (!w)
                 return -ENOMEM;
@@ -273,8 +275,9 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                 }
                                 continue;
                         }
-                        if (!path && session_is_broker(j->session)) {
-                                /* Fetched from the broker; the job waits (job_start() says -EAGAIN). */
+                        if (!path && !m->local) {
+                                /* Fetched from the broker, or uploaded by a client on the worker's socket; the
+                                 * job waits (job_start() says -EAGAIN). */
                                 r = job_wait_for(j, &e.missing[i]);
                                 if (r < 0) {
                                         if (asprintf(reterr_step, "fetch blob %s from the broker", hex) < 0)
@@ -472,6 +475,7 @@ void manager_dispatch(Manager *m) {
         Job *j;
         while (m->running < m->slots && (j = prioq_pop(m->queue)))
                 job_start(j);
+        manager_notify_status(m);
 }
 
 static bool network_valid(int n) {
@@ -518,6 +522,8 @@ int job_submit(Session *s, void *submit_message) {
                 problem = "job spec: invalid network";
         else if (spec->priority < -128 || spec->priority > 127)
                 problem = "job spec: priority out of range";
+        else if (m->draining && !session_is_broker(s))
+                problem = "the worker is draining: it takes no new jobs";
         if (problem) {
                 /* The peer's mistake costs that job only; the job took the message either way. */
                 job_fail(j, problem, EINVAL, NULL);

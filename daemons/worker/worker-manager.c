@@ -24,7 +24,7 @@ int manager_new(const Config *config, Manager **ret) {
         m->inline_limit = config_get_number(config, "inline-limit");
         m->seccomp = streq(config_get_string(config, "seccomp"), "default");
         m->local = config_get_bool(config, "local");
-        if (!m->local) {
+        if (!m->local && config_get_string(config, "broker")) {
                 m->broker = strdup(config_get_string(config, "broker"));
                 if (!m->broker)
                         return log_oom();
@@ -82,7 +82,7 @@ int manager_new(const Config *config, Manager **ret) {
         r = rpc_server_new(m->rpc, /* limits= */ NULL, &m->server);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the gRPC server: %m");
-        r = blob_service_new(m->cache, /* on_stored= */ NULL, /* userdata= */ NULL, &m->blobs);
+        r = blob_service_new(m->cache, manager_blob_stored, m, &m->blobs);
         if (r < 0)
                 return log_oom();
         r = manager_add_methods(m);
@@ -96,6 +96,7 @@ int manager_new(const Config *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_control_done(m);
         /* Sessions first (they drop their jobs, killing those that run), then the server. */
         m->stopping = true;
         sessions_free_all(m);

@@ -15,6 +15,7 @@
 #include "blobrpc/blobrpc.h"
 #include "cache/cache.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
 #include "executor/executor.h"
 #include "rpc/rpc.h"
 
@@ -54,6 +55,15 @@ typedef struct Manager {
         bool stopping;
         Fetch *fetches;            /* blobs being fetched from the broker (list) */
         Job *fetch_waiters;        /* jobs holding a slot while their blobs arrive (list) */
+
+        /* Local clients on the sockets from systemd (worker-listen.c) */
+        usec_t refusal_log_start;  /* rate limit of the messages about refused peers */
+        unsigned n_refusals_logged;
+
+        /* Under systemd and on D-Bus (worker-control.c) */
+        DaemonControl *control;    /* SIGHUP and the watchdog; not in local mode */
+        BusService *bus;           /* the D-Bus object (worker-dbus.c), or NULL */
+        bool draining;             /* finishing what runs, taking nothing new */
 } Manager;
 
 int manager_new(const Config *config, Manager **ret);
@@ -64,6 +74,38 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_serve_local_take(Manager *m, int fd);
 int manager_run(Manager *m);
 
+/* ---- worker-control.c: under systemd, and what the D-Bus object does ---- */
+/* The highest slot count (as the slots value allows). */
+#define WORKER_SLOTS_MAX 1000U
+/* Reloading on SIGHUP and the watchdog (nothing in local mode).  config is borrowed: it must outlive m. */
+int manager_control_start(Manager *m, const Config *config);
+void manager_control_done(Manager *m);
+/* SetSlots: -EINVAL outside 1..WORKER_SLOTS_MAX.  Ends draining; the broker is told. */
+int manager_set_slots(Manager *m, unsigned slots);
+/* Drain: running (and queued) jobs finish; the broker sends nothing new, local clients' new jobs are refused. */
+void manager_drain(Manager *m);
+/* PruneCache: evicts every cache entry that no job uses. */
+int manager_prune_cache(Manager *m);
+/* Stop: exits the loop cleanly (running jobs are killed, the broker runs them elsewhere). */
+void manager_stop(Manager *m);
+
+/* ---- worker-dbus.c: org.maelstrom.Worker1 ---- */
+/* Exports the object on the bus config's "bus" value names (its name gets the "instance" value as a suffix);
+ * m->bus stays NULL without D-Bus.  bus_service_mark_changed(m->bus) when what the properties show changes. */
+int manager_dbus_start(Manager *m, const Config *config);
+
+/* ---- worker-listen.c ---- */
+/* FileDescriptorName= of maelstrom-worker.socket. */
+#define WORKER_LISTEN_FD_NAME "jobs"
+/* Serves JobService on the listening sockets systemd passed (named WORKER_LISTEN_FD_NAME; others are closed).
+ * Returns how many it serves. */
+int manager_listen_fds(Manager *m);
+/* 0 if the peer of the connected unix socket fd may use the worker: root, our own user, or a member of the
+ * socket file's group; -EPERM if not.  *ret_uid gets the peer's uid either way (when known). */
+int manager_check_peer(int fd, uid_t *ret_uid);
+/* A client uploaded the blob d (PutBlob): the jobs waiting for it go on. */
+void manager_blob_stored(const Digest *d, void *userdata);
+
 /* ---- worker-broker.c (cluster mode) ---- */
 /* Dials the broker and attaches; on failure or when the connection is lost, retries with backoff. */
 int manager_connect(Manager *m);
@@ -73,13 +115,17 @@ void manager_broker_lost(Manager *m);
 int manager_fetch(Manager *m, const Digest *d);
 void fetches_free_all(Manager *m);
 void manager_notify_status(Manager *m);
+/* Tells the broker our slot count (0 while draining), if attached. */
+void manager_send_slots(Manager *m);
 
 /* ---- worker-session.c ---- */
 int manager_add_methods(Manager *m);
 void sessions_free_all(Manager *m);
 void session_send_state(Session *s, uint64_t job_id, int state);
-/* Sends the packed ServerMessage; errors are logged and the session is closed. */
+/* Sends the ServerMessage; errors are logged and the session is closed. */
 void session_send(Session *s, const void *server_message);
+/* Sends a message as it is (a WorkerMessage to the broker); errors as above. */
+void session_send_message(Session *s, const void *message);
 /* The host path a local client said holds the blob d, or NULL. */
 const char *session_local_blob(Session *s, const Digest *d);
 bool session_is_broker(Session *s);

@@ -75,9 +75,16 @@ void sessions_free_all(Manager *m) {
                 session_free(m->sessions);
 }
 
+void session_send_message(Session *s, const void *message) {
+        int r = blob_call_send_message(s->call, message);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to send to a client, closing its session: %m");
+                (void) rpc_call_cancel(s->call);
+        }
+}
+
 void session_send(Session *s, const void *server_message) {
         Maelstrom__V1__WorkerMessage wrapped = MAELSTROM__V1__WORKER_MESSAGE__INIT;
-        int r;
 
         if (s->broker) {
                 /* To the broker, the same messages travel inside a WorkerMessage. */
@@ -85,11 +92,7 @@ void session_send(Session *s, const void *server_message) {
                 wrapped.job = (Maelstrom__V1__ServerMessage *) server_message;
                 server_message = &wrapped;
         }
-        r = blob_call_send_message(s->call, server_message);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to send to a client, closing its session: %m");
-                (void) rpc_call_cancel(s->call);
-        }
+        session_send_message(s, server_message);
 }
 
 void session_send_state(Session *s, uint64_t job_id, int state) {
@@ -249,6 +252,8 @@ static int on_new_session(RpcServer *server, RpcCall *call, void *userdata) {
 
         if (m->local && m->had_session)
                 return -EBUSY; /* a transient worker serves its one client */
+        if (m->draining)
+                return -ESHUTDOWN;
         r = session_new(m, call, /* broker= */ false, /* ret= */ NULL);
         if (r < 0)
                 return r;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <stdlib.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "basic/log.h"
 #include "config/config-main.h"
 #include "worker-conf.h"
@@ -11,20 +13,27 @@
 
 static int run(const Config *c) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        bool local = config_get_bool(c, "local"), cluster = config_get_string(c, "broker");
         int r;
 
-        if (!config_get_bool(c, "local") && !config_get_string(c, "broker")) {
+        if (!local && !cluster && sd_listen_fds(/* unset_environment= */ false) <= 0) {
                 log_error("No broker configured: set it with --broker/-b, MAELSTROM_WORKER_BROKER or the broker "
-                          "key of worker.conf (or run a client's local worker with --local).");
+                          "key of worker.conf (or pass a socket for local clients, as maelstrom-worker.socket "
+                          "does, or run a client's local worker with --local).");
                 return EXIT_USAGE;
         }
         r = manager_new(c, &m);
         if (r < 0)
                 return EXIT_FAILURE;
-        if (config_get_bool(c, "local"))
+        if (local)
                 r = manager_serve_local_take(m, LOCAL_FD);
-        else
-                r = manager_connect(m) == -ENOMEM ? -ENOMEM : 0; /* else it retries */
+        else {
+                r = manager_listen_fds(m);
+                if (r >= 0 && cluster)
+                        r = manager_connect(m) == -ENOMEM ? -ENOMEM : 0; /* else it retries */
+        }
+        if (r >= 0)
+                r = manager_control_start(m, c);
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_run(m);

@@ -24,6 +24,8 @@ import unittest
 import urllib.error
 import urllib.request
 
+from testlib import wait_for
+
 BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
 APPLETS = ["sh", "cat", "echo", "sleep", "true", "wc", "sha256sum"]
@@ -40,16 +42,6 @@ S = {}  # broker, workers, directories
 
 def sh(script):
     return {"program": "/bin/sh", "arguments": ["-c", script], "layers": LAYERS}
-
-
-def wait_for(what, predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_worker(name, user=None):

@@ -40,7 +40,7 @@ RUNNER = CLIENT + ["repeat", "stop-after", "timeout", "quiet", "ui"]
 VALUES = {
     "maelstrom-broker": ["log-level", "address", "port", "http-port", "cache-root", "cache-size", "bus"],
     "maelstrom-worker": ["log-level", "broker", "slots", "cache-root", "cache-size", "inline-limit", "seccomp",
-                         "bus"],
+                         "bus", "instance"],
     "cargo-maelstrom": RUNNER + ["features", "all-features", "no-default-features", "profile", "target",
                                  "target-dir", "manifest-path", "frozen", "locked", "offline",
                                  "extra-test-binary-args"],

@@ -80,6 +80,12 @@ TEST(strv) {
         ASSERT_STREQ(l[2], "c");
         ASSERT_TRUE(strv_contains(l, "bb"));
         ASSERT_FALSE(strv_contains(l, "b"));
+        ASSERT_TRUE(strv_equal(l, ((char *[]) { "a", "bb", "c", NULL })));
+        ASSERT_FALSE(strv_equal(l, ((char *[]) { "a", "bb", NULL })));
+        ASSERT_FALSE(strv_equal(l, ((char *[]) { "a", "bb", "c", "d", NULL })));
+        ASSERT_FALSE(strv_equal(l, ((char *[]) { "a", "b", "c", NULL })));
+        ASSERT_TRUE(strv_equal(NULL, ((char *[]) { NULL })));
+        ASSERT_FALSE(strv_equal(NULL, l));
         j = strv_join(l, ",");
         ASSERT_STREQ(j, "a,bb,c");
 

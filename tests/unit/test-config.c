@@ -438,6 +438,37 @@ static void rm_rf(const char *path) {
                 fprintf(stderr, "could not remove %s\n", path);
 }
 
+TEST(reparse_and_diff) {
+        _cleanup_(config_freep) Config *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        _cleanup_strv_free_ char **changed = NULL, **none = NULL;
+        _cleanup_free_ char *err = NULL, *file = path_of("reload.conf");
+
+        write_file("reload.conf", "count = 5;\nname = \"one\";\n");
+        ASSERT_OK(parse(&daemon_program, 0, NOENV, ARGV("-c", file, "--flag", "--size", "2 MB"), &a, &err));
+        ASSERT_EQ(config_get_number(a, "count"), 5);
+
+        /* The same command line, the file of now; the command line still wins over the file. */
+        write_file("reload.conf", "count = 7;\nname = \"one\";\nflag = false;\nsize = 4096;\nitems = [\"x\"];\n");
+        ASSERT_OK(config_reparse(a, /* ctx= */ NULL, &b, &err));
+        ASSERT_EQ(config_get_number(b, "count"), 7);
+        ASSERT_TRUE(config_get_bool(b, "flag"));
+        ASSERT_EQ(config_get_number(b, "size"), 2000000);
+        ASSERT_OK(config_diff(a, b, &changed));
+        ASSERT_TRUE(strv_equal(changed, ((char *[]) { "count", "items", NULL })));
+        ASSERT_OK(config_diff(b, b, &none));
+        ASSERT_TRUE(strv_isempty(none) && none);
+
+        /* A broken file: an error that names it, and the caller keeps what it has. */
+        write_file("reload.conf", "count = ;\n");
+        ASSERT_ERROR(config_reparse(a, /* ctx= */ NULL, &c, &err), EINVAL);
+        ASSERT_TRUE(err && strstr(err, "reload.conf"));
+        ASSERT_TRUE(!c);
+        err = mfree(err);
+        write_file("reload.conf", "count = 1000;\n");
+        ASSERT_ERROR(config_reparse(a, /* ctx= */ NULL, &d, &err), EINVAL);
+        ASSERT_TRUE(err && strstr(err, "count"));
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir) != NULL);
 
@@ -450,6 +481,7 @@ int main(void) {
         RUN(errors);
         RUN(positional);
         RUN(default_files);
+        RUN(reparse_and_diff);
 
         rm_rf(tmpdir);
         return 0;

@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -862,6 +863,71 @@ TEST(tcp) {
         sd_event_unref(event);
 }
 
+typedef struct FilterState {
+        unsigned n_seen;
+        bool refuse;
+        pid_t last_pid;
+} FilterState;
+
+static int filter_peer(int fd, void *userdata) {
+        FilterState *st = userdata;
+        struct ucred cred;
+        socklen_t l = sizeof(cred);
+
+        ASSERT_OK_ERRNO((getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l)));
+        st->n_seen++;
+        st->last_pid = cred.pid;
+        return st->refuse ? -EPERM : 0;
+}
+
+TEST(filtered_listener) {
+        sd_event *event = NULL;
+        RpcContext *context = NULL;
+        RpcChannel *channel = NULL;
+        TestServer ts = {};
+        TestClient tc = {};
+        FilterState st = { .refuse = true };
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char dir[] = "/tmp/test-rpc-XXXXXX", target[sizeof(sa.sun_path) + 8];
+        int fd;
+
+        ASSERT_TRUE(mkdtemp(dir));
+        (void) snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
+        (void) snprintf(target, sizeof(target), "unix:%s", sa.sun_path);
+        fd = ASSERT_OK_ERRNO((socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)));
+        ASSERT_OK_ERRNO((bind(fd, (struct sockaddr *) &sa, sizeof(sa))));
+        ASSERT_OK_ERRNO((listen(fd, 16)));
+
+        ASSERT_OK(sd_event_new(&event));
+        ASSERT_OK(rpc_context_new(event, &context));
+        ASSERT_OK(rpc_server_new(context, NULL, &ts.server));
+        ASSERT_OK(rpc_server_add_method(ts.server, &method_unary, on_tcp_call, &ts));
+        ASSERT_OK(rpc_server_add_filtered_listener_take(ts.server, fd, filter_peer, &st));
+
+        /* Refused: the connection is closed before gRPC sees it. */
+        ASSERT_OK(rpc_channel_new_target(context, target, NULL, &channel));
+        ASSERT_OK(rpc_channel_call(channel, &method_unary, &client_handlers, &tc, &tc.call));
+        ASSERT_OK(rpc_call_send(tc.call, "tcp", 3));
+        RUN_UNTIL(event, tc.closed);
+        ASSERT_EQ(tc.status, RPC_STATUS_UNAVAILABLE);
+        ASSERT_TRUE(st.n_seen >= 1);
+        ASSERT_EQ(st.last_pid, getpid());
+        ASSERT_EQ(ts.n_calls, 0);
+        rpc_call_free(tc.call);
+        rpc_channel_free(channel);
+
+        /* Accepted. */
+        st.refuse = false;
+        tcp_unary(event, context, target);
+        ASSERT_EQ(ts.n_calls, 1);
+
+        test_server_free(event, &ts);
+        rpc_context_free(context);
+        sd_event_unref(event);
+        (void) unlink(sa.sun_path);
+        (void) rmdir(dir);
+}
+
 TEST(tcp_connection_refused) {
         sd_event *event = NULL;
         RpcContext *context = NULL;
@@ -1176,6 +1242,7 @@ int main(int argc, char *argv[]) {
         RUN(send_queue_limit);
         RUN(tcp);
         RUN(tcp_connection_refused);
+        RUN(filtered_listener);
         RUN(free_in_callbacks);
         RUN(free_with_calls_in_flight);
         RUN(protocol_enforcement);

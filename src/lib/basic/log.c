@@ -37,6 +37,16 @@ int log_get_max_level(void) {
         return log_max_level;
 }
 
+bool log_get_journal(void) {
+        if (log_journal < 0)
+                log_journal = stderr_is_journal();
+        return log_journal;
+}
+
+const char *log_get_program(void) {
+        return log_program;
+}
+
 static const struct {
         const char *name;
         int level;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "basic/macro.h"
@@ -12,6 +13,9 @@
 void log_setup(const char *program_name);
 void log_set_max_level(int level);
 int log_get_max_level(void);
+/* Whether stderr is connected to journald (JOURNAL_STREAM), and the name given to log_setup(). */
+bool log_get_journal(void);
+const char *log_get_program(void);
 
 /* "error", "warning", "info", "debug" (also "err", "notice"). */
 int log_level_from_string(const char *s);

@@ -17,6 +17,13 @@ size_t strv_length(char * const *l) {
         return n;
 }
 
+bool strv_equal(char * const *a, char * const *b) {
+        for (; !strv_isempty(a) && !strv_isempty(b); a++, b++)
+                if (!streq(*a, *b))
+                        return false;
+        return strv_isempty(a) && strv_isempty(b);
+}
+
 int strv_consume(char ***l, char *s) {
         if (!s)
                 return -ENOMEM;

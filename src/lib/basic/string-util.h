@@ -25,6 +25,8 @@ int strv_consume(char ***l, char *s);
 int strv_extend_strv(char ***l, char * const *other);
 char **strv_copy(char * const *l);
 bool strv_contains(char * const *l, const char *s);
+/* Same strings in the same order; NULL equals the empty vector. */
+bool strv_equal(char * const *a, char * const *b);
 /* Split on ASCII whitespace; empty or blank input gives an empty (non-NULL) vector. */
 int strv_split_whitespace(const char *s, char ***ret);
 /* Join with separator; an empty vector gives "". */

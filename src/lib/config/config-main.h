@@ -16,5 +16,11 @@
  * already printed, when it should exit with EXIT_USAGE. */
 int config_main_load(const ConfigProgram *p, int argc, char **argv, Config **ret);
 
+/* For a daemon's SIGHUP: parses the configuration again (config_reparse()), applies its log level, and logs
+ * which values changed, and which of them (not in the NULL-terminated list live) need a restart.  Returns 0 with
+ * *ret set, and *ret_changed the names of the values that differ from old; on failure, logs why, and the caller
+ * keeps old. */
+int config_main_reload(const Config *old, const char *const *live, Config **ret, char ***ret_changed);
+
 /* Say plainly that a part of the program is not available yet, and return EXIT_NOT_AVAILABLE. */
 int config_main_not_available(const ConfigProgram *p, const char *what);

@@ -42,6 +42,7 @@ struct Config {
         CliAssignment *cli;
         size_t n_cli;
         char **main_args; /* the var-args after "--", for the main list */
+        char **argv;      /* the command line parsed, for config_reparse() */
 };
 
 static const char *const config_value_type_table[_CONFIG_VALUE_TYPE_MAX] = {
@@ -100,6 +101,7 @@ Config *config_free(Config *c) {
         free(c->cli);
         strv_free(c->main_args);
         strv_free(c->positional);
+        strv_free(c->argv);
         free(c->config_file);
         free(c);
         return NULL;
@@ -777,8 +779,14 @@ int config_parse(const ConfigProgram *p, int argc, char *const *argv, const Conf
                 return -ENOMEM;
         c->program = p;
         c->positional = calloc(1, sizeof(char *));
-        if (!c->positional)
+        c->argv = calloc(argc + 1, sizeof(char *));
+        if (!c->positional || !c->argv)
                 return -ENOMEM;
+        for (int i = 0; i < argc; i++) {
+                c->argv[i] = strdup(argv[i]);
+                if (!c->argv[i])
+                        return -ENOMEM;
+        }
 
         FOREACH_VALUE_DEF(d, p)
                 n++;
@@ -840,6 +848,43 @@ int config_parse(const ConfigProgram *p, int argc, char *const *argv, const Conf
         return 0;
 }
 
+int config_reparse(const Config *c, const ConfigContext *ctx, Config **ret, char **reterr_message) {
+        return config_parse(c->program, (int) strv_length(c->argv), c->argv, ctx, ret, reterr_message);
+}
+
+static bool setting_equal(const ConfigSetting *a, const ConfigSetting *b) {
+        switch (a->def->type) {
+        case CONFIG_VALUE_STRING:
+                return streq_ptr(a->string, b->string);
+        case CONFIG_VALUE_NUMBER:
+        case CONFIG_VALUE_SIZE:
+                return a->number == b->number && !!a->string == !!b->string;
+        case CONFIG_VALUE_BOOL:
+                return a->boolean == b->boolean;
+        case CONFIG_VALUE_LIST:
+                return strv_equal(a->list, b->list);
+        case _CONFIG_VALUE_TYPE_MAX:
+        case _CONFIG_VALUE_TYPE_INVALID:
+                break;
+        }
+        assert(!"unknown value type");
+        return false;
+}
+
+int config_diff(const Config *a, const Config *b, char ***ret) {
+        _cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
+
+        assert(a->program == b->program);
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_settings; i++)
+                if (!setting_equal(&a->settings[i], &b->settings[i]) &&
+                    strv_extend(&names, a->settings[i].def->name) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
 /* ---- accessors ---- */
 
 bool config_help_requested(const Config *c) {
@@ -888,6 +933,10 @@ char *const *config_get_list(const Config *c, const char *name) {
 
 ConfigSource config_get_source(const Config *c, const char *name) {
         return config_get_setting(c, name)->source;
+}
+
+const ConfigProgram *config_get_program(const Config *c) {
+        return c->program;
 }
 
 char *const *config_get_positional(const Config *c) {

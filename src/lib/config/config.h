@@ -102,6 +102,13 @@ int config_parse(const ConfigProgram *p, int argc, char *const *argv, const Conf
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 
+/* Parses again as config_parse() did for c: its program and command line, with the files and the environment
+ * of now (a daemon's SIGHUP).  Returns as config_parse() does. */
+int config_reparse(const Config *c, const ConfigContext *ctx, Config **ret, char **reterr_message);
+/* The names of the values whose effective values differ between a and b (of the same program), in the
+ * program's order: a strv, empty when nothing changed. */
+int config_diff(const Config *a, const Config *b, char ***ret);
+
 /* Requests that config_parse() records rather than acts on. */
 bool config_help_requested(const Config *c);
 bool config_version_requested(const Config *c);
@@ -114,6 +121,7 @@ uint64_t config_get_number(const Config *c, const char *name);    /* also sizes;
 bool config_get_bool(const Config *c, const char *name);
 char *const *config_get_list(const Config *c, const char *name);   /* never NULL */
 ConfigSource config_get_source(const Config *c, const char *name);
+const ConfigProgram *config_get_program(const Config *c);
 /* Positional arguments (see ConfigPositional); never NULL. */
 char *const *config_get_positional(const Config *c);
 

@@ -47,6 +47,8 @@ typedef struct RpcListener {
         RpcServer *server;
         int fd;
         sd_event_source *source;
+        rpc_accept_filter_t filter;
+        void *userdata;
 } RpcListener;
 
 struct RpcServer {
@@ -415,6 +417,10 @@ static int listener_on_io(sd_event_source *source, int fd, uint32_t revents, voi
                         break;
                 }
 
+                if (l->filter && l->filter(cfd, l->userdata) < 0) {
+                        safe_close(cfd);
+                        continue;
+                }
                 r = rpc_server_add_connection_take(l->server, cfd);
                 if (r < 0)
                         log_debug_errno(r, "rpc: failed to serve an accepted connection: %m");
@@ -423,6 +429,10 @@ static int listener_on_io(sd_event_source *source, int fd, uint32_t revents, voi
 }
 
 int rpc_server_add_listener_take(RpcServer *s, int fd) {
+        return rpc_server_add_filtered_listener_take(s, fd, /* filter= */ NULL, /* userdata= */ NULL);
+}
+
+int rpc_server_add_filtered_listener_take(RpcServer *s, int fd, rpc_accept_filter_t filter, void *userdata) {
         _cleanup_close_ int fd_close = fd;
         RpcListener *l, **a;
         int r;
@@ -441,6 +451,8 @@ int rpc_server_add_listener_take(RpcServer *s, int fd) {
                 return -ENOMEM;
         l->server = s;
         l->fd = TAKE_FD(fd_close);
+        l->filter = filter;
+        l->userdata = userdata;
         s->listeners[s->n_listeners++] = l;
 
         r = sd_event_add_io(s->context->event, &l->source, l->fd, EPOLLIN, listener_on_io, l);

@@ -171,6 +171,11 @@ int rpc_server_add_connection_take(RpcServer *s, int fd);
  * Takes the fd in every case; -EINVAL if it is not a listening stream socket.  Starts the server if it was
  * not.  Accepting pauses briefly when accept() keeps failing (EMFILE). */
 int rpc_server_add_listener_take(RpcServer *s, int fd);
+/* Decides on each accepted connection fd (borrowed) before it is served: a negative errno refuses it, and it
+ * is closed. */
+typedef int (*rpc_accept_filter_t)(int fd, void *userdata);
+/* The same, with a filter (e.g. checking the peer's credentials on a unix socket). */
+int rpc_server_add_filtered_listener_take(RpcServer *s, int fd, rpc_accept_filter_t filter, void *userdata);
 /* Stops listening and accepting, cancels the calls still running (their owners get "closed" and must free
  * them), and tears the server down in the background once gRPC is done. */
 RpcServer *rpc_server_free(RpcServer *s);
