@@ -171,7 +171,7 @@ class SocketActivation(unittest.TestCase):
             self.assertEqual(stop(p), 0)
         with open(os.path.join(d, "log")) as f:
             text = f.read()
-        self.assertIn("Serving the sockets passed by systemd", text)
+        self.assertIn("Serving a socket passed by systemd", text)
         self.assertNotIn("Listening on port", text)
 
     def test_worker_local_clients(self):
