@@ -106,6 +106,8 @@
 /* fsconfig() copies at most 255 bytes of a string value: longer lower-directory lists go one at a time. */
 #define FSCONFIG_STRING_MAX 255U
 #define OUTPUT_CHUNK (64U * 1024U)
+/* How long a stream past the inline limit waits between reads (see output_pause()). */
+#define OUTPUT_PAUSE_USEC (2 * USEC_PER_MSEC)
 #define ZYGOTE_STACK_SIZE (64U * 1024U)
 
 static const char *const outcome_table[_EXEC_OUTCOME_MAX] = {
@@ -182,6 +184,7 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
 typedef struct OutputStream {
         int fd;
         sd_event_source *source;
+        sd_event_source *pause;  /* a chatty stream's reads wait for this timer */
         ExecOutput out;
         size_t allocated;
         bool eof;
@@ -274,6 +277,7 @@ struct Executor {
 };
 
 static void output_stream_done(OutputStream *s) {
+        s->pause = sd_event_source_disable_unref(s->pause);
         s->source = sd_event_source_disable_unref(s->source);
         s->fd = safe_close(s->fd);
         s->out.data = mfree(s->out.data);
@@ -1197,6 +1201,30 @@ static int output_grow(OutputStream *s, size_t limit) {
         return 0;
 }
 
+static int on_output_pause_end(sd_event_source *source, uint64_t usec, void *userdata) {
+        OutputStream *s = userdata;
+
+        if (s->source)
+                (void) sd_event_source_set_enabled(s->source, SD_EVENT_ON);
+        return 0;
+}
+
+/* A stream past the inline limit only has its bytes counted: rather than waking up for every small write
+ * of the job (a test printing millions of short lines makes millions of them), let the pipe fill for a
+ * moment between reads.  A stream within the limit is read as soon as anything arrives. */
+static void output_pause(Execution *e, OutputStream *s) {
+        if (s->out.truncated == 0 || !s->source)
+                return;
+        if (!s->pause &&
+            sd_event_add_time_relative(e->executor->event, &s->pause, CLOCK_MONOTONIC, OUTPUT_PAUSE_USEC,
+                                       /* accuracy= */ 100, on_output_pause_end, s) < 0)
+                return;
+        if (s->pause != NULL &&
+            sd_event_source_set_time_relative(s->pause, OUTPUT_PAUSE_USEC) >= 0 &&
+            sd_event_source_set_enabled(s->pause, SD_EVENT_ONESHOT) >= 0)
+                (void) sd_event_source_set_enabled(s->source, SD_EVENT_OFF);
+}
+
 static int on_output(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Execution *e = userdata;
         OutputStream *s = source == e->out.source ? &e->out : &e->err;
@@ -1217,8 +1245,10 @@ static int on_output(sd_event_source *source, int fd, uint32_t revents, void *us
                 n = read(fd, buf, want);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 && errno == EAGAIN)
+                if (n < 0 && errno == EAGAIN) {
+                        output_pause(e, s);
                         return 0;
+                }
                 if (n <= 0) {
                         /* EOF; for a tty master, EIO once no slave is left; anything else ends the stream
                          * too, as no more output can come. */
