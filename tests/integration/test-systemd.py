@@ -70,6 +70,12 @@ def socket_activate(listen, fdname, argv, log):
             cmd.append(f"-E{k}={S['env'][k]}")
     p = subprocess.Popen(cmd + argv, stdout=log, stderr=log, env=S["env"])
     S["procs"].append(p)
+
+    def listening():
+        with open(log.name) as f:
+            return "Listening on" in f.read()
+    # Connecting before it has bound the socket would be refused.
+    wait_for("systemd-socket-activate to listen", listening, timeout=20)
     return p
 
 
