@@ -20,12 +20,6 @@
 /* After a change, wait this long for the rest of a burst (an editor saving, a checkout). */
 #define WATCH_SETTLE_USEC (200 * USEC_PER_MSEC)
 
-static PatternSyntax runner_syntax(TestRunnerKind kind) {
-        return kind == TEST_RUNNER_CARGO ? PATTERN_SYNTAX_CARGO
-                : kind == TEST_RUNNER_GO ? PATTERN_SYNTAX_GO
-                                         : PATTERN_SYNTAX_PYTEST;
-}
-
 int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
                    size_t *ret_size) {
         int r;
@@ -134,7 +128,7 @@ int runner_make_filter(const Config *c, TestRunnerKind kind, Pattern **ret) {
         PatternError error = {};
         int r;
 
-        r = pattern_filter_new(runner_syntax(kind), include, exclude, ret, &error);
+        r = pattern_filter_new(test_runner_kind_syntax(kind), include, exclude, ret, &error);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0) {

@@ -81,7 +81,7 @@ TestEngine *test_engine_free(TestEngine *e) {
         return mfree(e);
 }
 
-static PatternSyntax runner_syntax(TestRunnerKind k) {
+PatternSyntax test_runner_kind_syntax(TestRunnerKind k) {
         switch (k) {
         case TEST_RUNNER_CARGO:
                 return PATTERN_SYNTAX_CARGO;
@@ -98,7 +98,7 @@ static PatternSyntax runner_syntax(TestRunnerKind k) {
 
 static int engine_compile_directives(TestEngine *e, const char *spec_file_name, char **reterr_message) {
         const TestSpecFile *f = e->o.spec;
-        PatternSyntax syntax = runner_syntax(e->o.adapter->kind);
+        PatternSyntax syntax = test_runner_kind_syntax(e->o.adapter->kind);
 
         if (f->n_directives == 0)
                 return 0;

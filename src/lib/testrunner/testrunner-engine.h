@@ -33,6 +33,9 @@
 
 typedef struct TestEngine TestEngine;
 
+/* The pattern syntax of a runner's --include/--exclude and directive filters. */
+PatternSyntax test_runner_kind_syntax(TestRunnerKind k);
+
 /* One case, as an adapter lists it.  Strings are borrowed during the call that passes them. */
 typedef struct TestEngineCase {
         const char *package;   /* shown and reported ("mycrate", "example.com/m/pkg"); NULL = none */
