@@ -10,6 +10,7 @@ static const char *const live_values[] = { "slots", "inline-limit", NULL };
 
 static void set_slots(Manager *m, unsigned slots) {
         m->slots = slots;
+        manager_size_netns_pool(m);
         manager_send_slots(m);
         manager_dispatch(m);
         manager_notify_status(m);

@@ -29,7 +29,11 @@ struct Job {
         size_t n_layers;
         Job *prev, *next;    /* in the session's list */
 
-        /* Cluster mode: holding a slot while blobs arrive from the broker */
+        /* Prepared ahead (see manager_dispatch()): holding a place among the prepared rather than a slot */
+        bool prepared;
+        Job *pprev, *pnext;  /* in the manager's prepared list */
+
+        /* Cluster mode: holding a slot (or a prepared place) while blobs arrive from the broker */
         bool fetching;
         Digest *waiting_for;
         size_t n_waiting_for;
@@ -42,6 +46,46 @@ static void job_unpin_layers(Job *j) {
                         cache_unpin(j->layers[i]);
         j->layers = mfree(j->layers);
         j->n_layers = 0;
+}
+
+static void job_unprepare(Job *j) {
+        Manager *m = session_manager(j->session);
+
+        if (!j->prepared)
+                return;
+        if (j->pprev)
+                j->pprev->pnext = j->pnext;
+        else
+                m->prepared_head = j->pnext;
+        if (j->pnext)
+                j->pnext->pprev = j->pprev;
+        else
+                m->prepared_tail = j->pprev;
+        j->pprev = j->pnext = NULL;
+        j->prepared = false;
+        m->n_prepared--;
+}
+
+/* Into the prepared list, best first (a better job may have arrived since the others were taken). */
+static void job_prepare(Job *j) {
+        Manager *m = session_manager(j->session);
+        Job *after = m->prepared_tail;
+
+        assert(!j->prepared);
+        while (after && job_compare(j, after) < 0)
+                after = after->pprev;
+        j->prepared = true;
+        j->pprev = after;
+        j->pnext = after ? after->pnext : m->prepared_head;
+        if (j->pnext)
+                j->pnext->pprev = j;
+        else
+                m->prepared_tail = j;
+        if (after)
+                after->pnext = j;
+        else
+                m->prepared_head = j;
+        m->n_prepared++;
 }
 
 /* The job stops waiting for fetches (and gives its slot back). */
@@ -60,7 +104,8 @@ static void job_unwait(Job *j) {
         j->waiting_for = mfree(j->waiting_for);
         j->n_waiting_for = 0;
         j->fetching = false;
-        m->running--;
+        if (!j->prepared)
+                m->running--;
 }
 
 static Job *job_free(Job *j) {
@@ -71,11 +116,13 @@ static Job *job_free(Job *j) {
 
         if (j->execution) {
                 j->execution = execution_free(j->execution);
-                m->running--;
+                if (!j->prepared)
+                        m->running--;
         } else if (j->fetching)
                 job_unwait(j);
         else
                 (void) prioq_remove(m->queue, j, &j->queue_idx);
+        job_unprepare(j);
         job_unpin_layers(j);
         if (j->prev)
                 j->prev->next = j->next;
@@ -180,7 +227,8 @@ static void on_job_done(Execution *e, ExecResult *res, void *userdata) {
 
         /* The execution is over: job_free() must not kill it. */
         j->execution = execution_free(j->execution);
-        m->running--;
+        if (!j->prepared) /* else it failed while waiting for a slot */
+                m->running--;
         job_free(j);
         manager_dispatch(m);
 }
@@ -369,7 +417,7 @@ static void job_start(Job *j) {
         _cleanup_free_ const char **args = NULL, **env = NULL;
         int r;
 
-        if (j->started == 0)
+        if (j->started == 0 && !j->prepared)
                 j->started = now(CLOCK_MONOTONIC);
 
         j->layers = calloc(spec->n_layers ?: 1, sizeof(CacheEntry *));
@@ -402,7 +450,8 @@ static void job_start(Job *j) {
                 if (m->fetch_waiters)
                         m->fetch_waiters->wprev = j;
                 m->fetch_waiters = j;
-                m->running++;
+                if (!j->prepared)
+                        m->running++;
                 return;
         }
         for (size_t i = 0; i < spec->n_mounts; i++)
@@ -432,12 +481,36 @@ static void job_start(Job *j) {
                 .rows = spec->tty ? (unsigned short) spec->tty->rows : 0,
                 .columns = spec->tty ? (unsigned short) spec->tty->columns : 0,
                 .seccomp = m->seccomp,
+                .gated = j->prepared,
         };
         r = executor_start(m->executor, &x, on_job_done, spec->tty ? on_tty_output : NULL, j, &j->execution);
         if (r < 0)
                 return job_fail(j, "start the container", r, NULL);
+        if (j->prepared)
+                return; /* RUNNING once it has a slot */
         m->running++;
         session_send_state(j->session, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
+}
+
+/* A prepared job takes a free slot: its container (if it is made yet) goes on to run the job. */
+static void job_release(Job *j) {
+        Manager *m = session_manager(j->session);
+        int r;
+
+        job_unprepare(j);
+        m->running++;
+        j->started = now(CLOCK_MONOTONIC);
+        session_send_state(j->session, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
+        if (j->execution) {
+                r = execution_release(j->execution);
+                if (r < 0)
+                        job_fail(j, "release the prepared container", r, NULL);
+        } /* else its blobs are still arriving, and it starts at once when they are there */
+}
+
+/* Prepare ahead only jobs that run unattended: a tty job's user is waiting for it to start. */
+static bool job_preparable(const Job *j) {
+        return !j->submit->spec->tty;
 }
 
 void jobs_fetched(Manager *m, const Digest *d, int error) {
@@ -471,10 +544,35 @@ void jobs_fetched(Manager *m, const Digest *d, int error) {
         manager_dispatch(m);
 }
 
+void manager_size_netns_pool(Manager *m) {
+        /* Network namespaces for the jobs that run and those prepared (as many again), and a few to spare for
+         * those that jobs leave sockets in (thrown away). */
+        executor_set_netns_pool_max(m->executor, 2 * (size_t) m->slots + 2);
+}
+
+/* Run jobs on the free slots: the prepared ones first (they were the queue's best when taken), unless a better
+ * job has arrived since.  Then, while every slot is busy, prepare up to as many jobs again as there are slots:
+ * their containers are set up while the slots' jobs run, so that a slot does not idle through the next job's
+ * set-up, and each waits before its execve until a slot frees (the job's timeout and its RUNNING state start
+ * only then). */
 void manager_dispatch(Manager *m) {
         Job *j;
-        while (m->running < m->slots && (j = prioq_pop(m->queue)))
+
+        while (m->running < m->slots) {
+                Job *q = prioq_peek(m->queue);
+                if (m->prepared_head && (!q || job_compare(m->prepared_head, q) <= 0))
+                        job_release(m->prepared_head);
+                else if (q) {
+                        j = prioq_pop(m->queue);
+                        job_start(j);
+                } else
+                        break;
+        }
+        while (m->n_prepared < m->slots && (j = prioq_peek(m->queue)) && job_preparable(j)) {
+                j = prioq_pop(m->queue);
+                job_prepare(j);
                 job_start(j);
+        }
         manager_notify_status(m);
 }
 

@@ -72,9 +72,7 @@ int manager_new(const Config *config, Manager **ret) {
         r = executor_new(m->event, scratch_dir, &m->executor);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the executor: %m");
-        /* Network namespaces for as many jobs as run at once, and a few to spare for those that jobs leave
-         * sockets in (thrown away). */
-        executor_set_netns_pool_max(m->executor, (size_t) m->slots + 2);
+        manager_size_netns_pool(m);
 
         r = rpc_context_new(m->event, &m->rpc);
         if (r < 0)

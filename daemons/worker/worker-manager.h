@@ -44,6 +44,10 @@ typedef struct Manager {
         sd_event_source *client_hangup; /* local mode: the client's connection, watched for its end */
 
         Prioq *queue;        /* jobs waiting for a slot, best first (job_compare) */
+        /* Prepared ahead: taken from the queue's head while every slot is busy, their containers set up, each
+         * waiting before its execve for a slot (worker-job.c).  Best first, like the queue. */
+        Job *prepared_head, *prepared_tail;
+        unsigned n_prepared;
         uint64_t next_seq;   /* arrival order of jobs, for fairness among equals */
 
         /* Cluster mode */
@@ -139,7 +143,10 @@ int job_submit(Session *s, void *submit);
 int job_cancel(Session *s, uint64_t job_id);
 /* All jobs of a session: dropped if queued, killed if running, without results. */
 void jobs_drop_session(Session *s);
+/* Start or release jobs as slots free, and prepare the next ones while none does. */
 void manager_dispatch(Manager *m);
+/* Size the executor's network namespace pools for the slots (and the jobs prepared ahead). */
+void manager_size_netns_pool(Manager *m);
 int job_compare(const void *a, const void *b);
 /* A fetch of blob d ended (error < 0: failed): the jobs waiting for it go on or fail. */
 void jobs_fetched(Manager *m, const Digest *d, int error);

@@ -396,6 +396,106 @@ TEST(free_while_running) {
         j.e = execution_free(j.e);
 }
 
+TEST(prepared_ahead) {
+        char arg[32];
+        Job j;
+
+        /* Set up, but nothing runs until released; through the zygote (a pooled network namespace) and
+         * cloned by us (network local). */
+        static const Network networks[] = { NETWORK_DISABLED, NETWORK_LOCAL };
+        for (size_t i = 0; i < ELEMENTSOF(networks); i++) {
+                job_init(&j, "echo ran");
+                j.spec.network = networks[i];
+                j.spec.gated = true;
+                job_start(&j);
+                loop_for(300 * USEC_PER_MSEC);
+                ASSERT_FALSE(j.done);
+                ASSERT_OK(execution_release(j.e));
+                ASSERT_OK(execution_release(j.e)); /* twice is harmless */
+                job_wait(&j);
+                assert_exited(&j, 0);
+                ASSERT_STREQ(job_out(&j), "ran\n");
+                ASSERT_TRUE(j.result.setup_usec < 300 * USEC_PER_MSEC); /* counted from the release */
+                job_done(&j);
+        }
+
+        /* A job that waits holds nothing of the others: one started just before it ends while it waits.  (The
+         * zygote clones the second while the first's pipe ends are still in the fd table they share.) */
+        Job first;
+        job_init(&first, "echo first");
+        job_init(&j, "echo second");
+        j.spec.gated = true;
+        job_start(&first);
+        job_start(&j);
+        for (usec_t until = now(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC; !first.done && now(CLOCK_MONOTONIC) < until;)
+                loop_for(10 * USEC_PER_MSEC);
+        ASSERT_TRUE(first.done);
+        ASSERT_FALSE(j.done);
+        first.e = execution_free(first.e);
+        assert_exited(&first, 0);
+        ASSERT_STREQ(job_out(&first), "first\n");
+        job_done(&first);
+        ASSERT_OK(execution_release(j.e));
+        job_wait(&j);
+        ASSERT_STREQ(job_out(&j), "second\n");
+        job_done(&j);
+
+        /* The timeout starts at the release... */
+        job_init(&j, "echo ok");
+        j.spec.gated = true;
+        j.spec.timeout = 200 * USEC_PER_MSEC;
+        job_start(&j);
+        loop_for(500 * USEC_PER_MSEC);
+        ASSERT_FALSE(j.done);
+        ASSERT_OK(execution_release(j.e));
+        job_wait(&j);
+        assert_exited(&j, 0);
+        ASSERT_STREQ(job_out(&j), "ok\n");
+        job_done(&j);
+        /* ... and still applies after it. */
+        job_init(&j, "echo started; sleep 100");
+        j.spec.gated = true;
+        j.spec.timeout = USEC_PER_SEC;
+        job_start(&j);
+        ASSERT_OK(execution_release(j.e));
+        job_wait(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_TIMED_OUT);
+        ASSERT_STREQ(job_out(&j), "started\n");
+        job_done(&j);
+
+        /* A job whose container cannot be made fails without being released. */
+        job_init(&j, "echo never");
+        j.spec.gated = true;
+        j.spec.working_directory = "/no/such/directory";
+        job_run(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_ERROR);
+        ASSERT_TRUE(strstr(j.result.error_step, "working directory"));
+        job_done(&j);
+
+        /* Freed while it waits: reaped, never run, never reported. */
+        snprintf(arg, sizeof arg, "%u", 400000 + (unsigned) getpid() % 100000);
+        job_init(&j, NULL);
+        j.spec.program = "sleep";
+        j.args[0] = arg;
+        j.spec.gated = true;
+        job_start(&j);
+        loop_for(200 * USEC_PER_MSEC);
+        ASSERT_FALSE(host_has_process("sleep", arg));
+        j.e = execution_free(j.e);
+        while (executor_n_orphans(T.x) > 0)
+                ASSERT_OK(sd_event_run(T.event, UINT64_MAX));
+        assert_sleep_gone(&j, arg);
+        /* Killed while it waits: reported as killed. */
+        job_start(&j);
+        loop_for(100 * USEC_PER_MSEC);
+        ASSERT_OK(execution_kill(j.e));
+        job_wait(&j);
+        ASSERT_EQ(j.result.outcome, EXEC_SIGNALED);
+        ASSERT_EQ(j.result.status, SIGKILL);
+        ASSERT_FALSE(host_has_process("sleep", arg));
+        job_done(&j);
+}
+
 TEST(concurrent_jobs) {
         Job jobs[36];
 
@@ -1203,6 +1303,7 @@ int main(int argc, char *argv[]) {
         RUN(timeout);
         RUN(orphans_die_with_the_job);
         RUN(free_while_running);
+        RUN(prepared_ahead);
         RUN(concurrent_jobs);
         RUN(output_limits);
         RUN(process_environment);

@@ -324,6 +324,25 @@ _child_ static void child_lock_mounts(const ChildPlan *p, long self) {
                 child_fail(p, STEP_LOCK_MOUNTS, r);
 }
 
+/* Close every fd from 3 up but a and b (either may be negative: none). */
+_child_ static long child_close_all_but(int a, int b) {
+        const int keep[2] = { MIN(a, b), MAX(a, b) };
+        unsigned from = 3;
+        long r;
+
+        for (size_t i = 0; i < 2; i++) {
+                if (keep[i] < 0 || (unsigned) keep[i] < from)
+                        continue;
+                if ((unsigned) keep[i] > from) {
+                        r = child_syscall(SYS_close_range, from, (unsigned) keep[i] - 1, 0);
+                        if (r < 0)
+                                return r;
+                }
+                from = (unsigned) keep[i] + 1;
+        }
+        return child_syscall(SYS_close_range, from, ~0U, 0);
+}
+
 _child_ static _noreturn_ void child_exec(const ChildPlan *p) {
         bool eacces = false;
         long error = -ENOENT;
@@ -417,8 +436,10 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
                 r = child_syscall(SYS_dup3, p->stderr_fd, STDERR_FILENO, 0);
         if (r < 0)
                 child_fail(p, STEP_STDIO, r);
-        /* CLOEXEC rather than close: the report pipe must stay open until execve succeeds. */
-        r = child_syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+        /* Close everything we inherited but the report pipe (CLOEXEC: open until execve succeeds) and the
+         * gate: our fd table was a copy of the worker's, with the ends of other jobs' output pipes, and a job
+         * prepared ahead that held those while it waits would keep the others' output from ending. */
+        r = child_close_all_but(p->report_fd, p->gate_fd);
         if (r < 0)
                 child_fail(p, STEP_CLOSE_FDS, r);
         r = child_syscall(SYS_setsid);
@@ -437,6 +458,17 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
                         (void) child_syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
         (void) child_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
         (void) child_syscall(SYS_umask, 0022);
+
+        if (p->gate_fd >= 0) {
+                /* Prepared ahead: the container is ready, the job starts when the parent says so (one byte;
+                 * end of file means it never will). */
+                char go;
+                do
+                        r = child_syscall(SYS_read, p->gate_fd, &go, 1);
+                while (r == -EINTR);
+                if (r != 1)
+                        child_fail(p, STEP_GATE, r < 0 ? r : -ECANCELED);
+        }
 
         if (child_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) >= 0) {
                 ready.usec = timespec_load(&ts);

@@ -42,6 +42,7 @@ typedef enum ChildStep {
         STEP_CLOSE_FDS,
         STEP_SETSID,
         STEP_CONTROLLING_TTY,
+        STEP_GATE,
         STEP_NO_NEW_PRIVS,
         STEP_SECCOMP,
         STEP_EXECVE,
@@ -125,6 +126,7 @@ typedef struct ChildPlan {
         char *working_directory;
         int stdin_fd, stdout_fd, stderr_fd;
         int report_fd;
+        int gate_fd;   /* read end: the child waits for a byte here before execve, or -EBADF */
         bool tty, loopback;
         unsigned long unshare_flags;
         size_t devpts_index;   /* with tty_socket: the devpts mount on /dev/pts that provides the tty */

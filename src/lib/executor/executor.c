@@ -195,7 +195,7 @@ typedef struct Launch Launch;
 struct Launch {
         Execution *execution; /* NULL once freed: its job is killed as soon as it exists */
         ChildPlan *plan;      /* the execution's, ours once it is freed: the zygote reads it */
-        int child_fds[5];     /* the child's ends of its pipes and tty, open until it is cloned */
+        int child_fds[6];     /* the child's ends of its pipes and tty, open until it is cloned */
         Network network;
         PooledNetns netns;    /* to join, or the one the zygote created */
         Launch *next;
@@ -239,6 +239,8 @@ struct Execution {
 
         int pidfd;
         int report_fd;
+        int gate_fd;      /* prepared ahead: our end of the child's gate, until execution_release() */
+        usec_t timeout;   /* armed at release when prepared ahead */
         sd_event_source *child_source, *timer_source, *defer_source;
         OutputStream out, err; /* with a tty, out reads the master */
         bool tty;
@@ -1002,6 +1004,7 @@ Execution *execution_free(Execution *e) {
         output_stream_done(&e->out);
         output_stream_done(&e->err);
         safe_close(e->report_fd);
+        safe_close(e->gate_fd);
         child_plan_free(e->plan);
         free(e->error_step);
         return mfree(e);
@@ -1028,6 +1031,7 @@ static const char *child_step_verb(ChildStep s) {
                 [STEP_CLOSE_FDS] = "close inherited file descriptors",
                 [STEP_SETSID] = "create a session",
                 [STEP_CONTROLLING_TTY] = "acquire the controlling terminal",
+                [STEP_GATE] = "wait to be released",
                 [STEP_NO_NEW_PRIVS] = "set no_new_privs",
                 [STEP_SECCOMP] = "install the seccomp filter",
                 [STEP_EXECVE] = "execve",
@@ -1281,6 +1285,13 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         e->timed_out = true;
         (void) execution_kill(e);
         return 0;
+}
+
+static int execution_arm_timeout(Execution *e) {
+        if (e->timeout == 0 || e->timer_source)
+                return 0;
+        return sd_event_add_time_relative(e->executor->event, &e->timer_source, CLOCK_MONOTONIC, e->timeout,
+                                          /* accuracy= */ USEC_PER_MSEC, on_timeout, e);
 }
 
 static int on_deferred_failure(sd_event_source *s, void *userdata) {
@@ -1719,7 +1730,8 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
 int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTtyOutputFunc tty_output,
                    void *userdata, Execution **ret) {
         _cleanup_(execution_freep) Execution *e = NULL;
-        _cleanup_close_ int out_w = -EBADF, err_w = -EBADF, report_w = -EBADF, slave = -EBADF, tty_w = -EBADF;
+        _cleanup_close_ int out_w = -EBADF, err_w = -EBADF, report_w = -EBADF, slave = -EBADF, tty_w = -EBADF,
+                            gate_r = -EBADF;
         ChildPlan *p;
         int pidfd = -EBADF, r;
         pid_t pid;
@@ -1737,7 +1749,7 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         e = calloc(1, sizeof *e);
         if (!e)
                 return -ENOMEM;
-        e->pidfd = e->report_fd = e->out.fd = e->err.fd = e->tty_socket = -EBADF;
+        e->pidfd = e->report_fd = e->gate_fd = e->out.fd = e->err.fd = e->tty_socket = -EBADF;
         e->netns = POOLED_NETNS_NULL;
         e->start_usec = now(CLOCK_MONOTONIC);
         e->done = done;
@@ -1755,7 +1767,8 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         p = e->plan = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
-        p->stdin_fd = p->stdout_fd = p->stderr_fd = p->report_fd = p->tty_socket = p->sysfs_fd = -EBADF;
+        p->stdin_fd = p->stdout_fd = p->stderr_fd = p->report_fd = p->gate_fd = p->tty_socket = p->sysfs_fd =
+                -EBADF;
         snprintf(p->uid_map, sizeof p->uid_map, "%u %u 1\n", (unsigned) spec->user, (unsigned) x->uid);
         snprintf(p->gid_map, sizeof p->gid_map, "%u %u 1\n", (unsigned) spec->group, (unsigned) x->gid);
         snprintf(p->lock_uid_map, sizeof p->lock_uid_map, "%u %u 1\n", (unsigned) spec->user,
@@ -1846,6 +1859,17 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
                 p->stderr_fd = err_w;
         }
         p->report_fd = report_w;
+        if (spec->gated) {
+                /* A socket rather than a pipe: releasing a job that died meanwhile must not raise SIGPIPE. */
+                int sp[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                        return -errno;
+                e->gate_fd = fd_move_above_stdio(sp[0]);
+                gate_r = fd_move_above_stdio(sp[1]);
+                if (e->gate_fd < 0 || gate_r < 0)
+                        return e->gate_fd < 0 ? e->gate_fd : gate_r;
+                p->gate_fd = gate_r;
+        }
 
         r = stack_new(CHILD_STACK_SIZE, &p->stack);
         if (r < 0)
@@ -1853,10 +1877,10 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         p->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC;
         if (!p->lock_mounts)
                 p->unshare_flags |= CLONE_NEWCGROUP | CLONE_NEWUTS; /* else made with the lock's */
-        int child_fds[] = { out_w, err_w, report_w, slave, tty_w };
+        int child_fds[] = { out_w, err_w, report_w, slave, tty_w, gate_r };
         r = execution_launch(e, spec, child_fds, ELEMENTSOF(child_fds));
         if (r >= 0)
-                out_w = err_w = report_w = slave = tty_w = -EBADF; /* the launch's now */
+                out_w = err_w = report_w = slave = tty_w = gate_r = -EBADF; /* the launch's now */
         else if (r != -EAGAIN)
                 return r;
         else {
@@ -1871,13 +1895,32 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         r = execution_add_sources(e);
         if (r < 0)
                 return r; /* execution_free() kills and reaps the child */
-        if (spec->timeout > 0) {
-                r = sd_event_add_time_relative(x->event, &e->timer_source, CLOCK_MONOTONIC, spec->timeout,
-                                               /* accuracy= */ USEC_PER_MSEC, on_timeout, e);
+        e->timeout = spec->timeout;
+        if (!spec->gated) {
+                r = execution_arm_timeout(e);
                 if (r < 0)
                         return r;
         }
 
         *ret = TAKE_PTR(e);
         return 0;
+}
+
+int execution_release(Execution *e) {
+        int r;
+
+        assert(e);
+
+        if (e->gate_fd < 0)
+                return 0; /* not prepared ahead, released already, or failed before it was cloned */
+        /* The job's time starts now: its set-up was done while it waited. */
+        e->start_usec = now(CLOCK_MONOTONIC);
+        r = RET_NERRNO(send(e->gate_fd, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+        e->gate_fd = safe_close(e->gate_fd);
+        if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+                return r;
+        /* (On EPIPE it has ended already, and its result says how.) */
+        if (e->finished || e->exited)
+                return 0;
+        return execution_arm_timeout(e);
 }

@@ -45,6 +45,8 @@ typedef struct ExecSpec {
         bool tty;                      /* a pseudo-terminal as stdin/stdout/stderr */
         unsigned short rows, columns;  /* tty window size */
         bool seccomp;                  /* install the default seccomp filter */
+        bool gated;                    /* prepare ahead: set the container up, then wait before execve
+                                        * until execution_release() (the timeout starts there) */
 } ExecSpec;
 
 typedef enum ExecOutcome {
@@ -120,6 +122,10 @@ void executor_set_netns_pool_max(Executor *x, size_t n);
  * executor_start(). */
 int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTtyOutputFunc tty_output,
                    void *userdata, Execution **ret);
+/* Let a job started with spec->gated go on to execve: its timeout and its setup_usec start now.  A no-op for a
+ * job that was not gated or was released already.  A job that failed or was killed while it waited still
+ * ends through done as usual, released or not. */
+int execution_release(Execution *e);
 /* Kill the job (SIGKILL to its PID 1); done is still called, with EXEC_SIGNALED. */
 int execution_kill(Execution *e);
 /* Input for a tty job: written whole, or -EAGAIN when the terminal's input buffer is full. */
