@@ -222,15 +222,17 @@ static void on_job_done(Execution *e, ExecResult *res, void *userdata) {
         timing.run_usec = res->run_usec;
         result.timing = &timing;
 
-        job_send_result(j, &result);
-        exec_result_done(res);
-
-        /* The execution is over: job_free() must not kill it. */
+        /* The execution is over: job_free() must not kill it.  Its slot goes to the next job before the
+         * result is sent. */
         j->execution = execution_free(j->execution);
         if (!j->prepared) /* else it failed while waiting for a slot */
                 m->running--;
-        job_free(j);
+        job_unprepare(j);
         manager_dispatch(m);
+
+        job_send_result(j, &result);
+        exec_result_done(res);
+        job_free(j);
 }
 
 static int job_wait_for(Job *j, const Digest *d) {
@@ -500,12 +502,12 @@ static void job_release(Job *j) {
         job_unprepare(j);
         m->running++;
         j->started = now(CLOCK_MONOTONIC);
-        session_send_state(j->session, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
         if (j->execution) {
                 r = execution_release(j->execution);
                 if (r < 0)
-                        job_fail(j, "release the prepared container", r, NULL);
+                        return job_fail(j, "release the prepared container", r, NULL);
         } /* else its blobs are still arriving, and it starts at once when they are there */
+        session_send_state(j->session, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
 }
 
 /* Prepare ahead only jobs that run unattended: a tty job's user is waiting for it to start. */
