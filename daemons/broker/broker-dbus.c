@@ -47,7 +47,7 @@ static void broker_bus_state(void *userdata, void *ret) {
 
         for (SchedWorker *w = m->scheduler.workers; w; w = w->next) {
                 st.total_slots += w->slots;
-                st.used_slots += w->used;
+                st.used_slots += sched_worker_busy(w);
         }
         *(BrokerBusState *) ret = st;
 }

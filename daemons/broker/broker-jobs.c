@@ -681,7 +681,7 @@ int manager_fill_status(Manager *m, void *reply_ptr) {
                 items[i] = (Maelstrom__V1__WorkerStatus) MAELSTROM__V1__WORKER_STATUS__INIT;
                 items[i].name = w->name;
                 items[i].slots = w->sched.slots;
-                items[i].used_slots = w->sched.used;
+                items[i].used_slots = sched_worker_busy(&w->sched);
                 reply->workers[i] = &items[i];
                 i++;
         }

@@ -34,6 +34,8 @@ int manager_new(const Config *config, Manager **ret) {
         r = scheduler_init(&m->scheduler);
         if (r < 0)
                 return log_oom();
+        /* Workers set the next jobs' containers up while their slots are busy (see worker-job.c). */
+        m->scheduler.prepare_ahead = true;
 
         /* Signals are handled by the loop; block them before gRPC starts its threads. */
         sigemptyset(&mask);
@@ -106,7 +108,7 @@ void manager_notify_status(Manager *m) {
 
         for (SchedWorker *w = m->scheduler.workers; w; w = w->next) {
                 slots += w->slots;
-                used += w->used;
+                used += sched_worker_busy(w);
                 workers++;
         }
         (void) sd_notifyf(/* unset_environment= */ false,

@@ -124,17 +124,20 @@ bool sched_next(Scheduler *s, SchedJob **ret_job, SchedWorker **ret_worker) {
 
         if (!j)
                 return false;
-        for (SchedWorker *w = s->workers; w; w = w->next) {
-                if (w->used >= w->slots)
-                        continue;
-                size_t held = worker_layers_held(w, j);
-                /* More layers held wins; then the smaller share of slots in use. */
-                if (!best || held > best_held ||
-                    (held == best_held && (uint64_t) w->used * best->slots < (uint64_t) best->used * w->slots)) {
-                        best = w;
-                        best_held = held;
+        /* First a free slot; only when there is none anywhere, room to prepare the job ahead. */
+        for (unsigned pass = 0; pass < (s->prepare_ahead ? 2u : 1u) && !best; pass++)
+                for (SchedWorker *w = s->workers; w; w = w->next) {
+                        if (w->used >= w->slots * (pass + 1))
+                                continue;
+                        size_t held = worker_layers_held(w, j);
+                        /* More layers held wins; then the smaller share of slots in use. */
+                        if (!best || held > best_held ||
+                            (held == best_held &&
+                             (uint64_t) w->used * best->slots < (uint64_t) best->used * w->slots)) {
+                                best = w;
+                                best_held = held;
+                        }
                 }
-        }
         if (!best)
                 return false;
 
@@ -153,6 +156,10 @@ bool sched_next(Scheduler *s, SchedJob **ret_job, SchedWorker **ret_worker) {
         *ret_job = j;
         *ret_worker = best;
         return true;
+}
+
+unsigned sched_worker_busy(const SchedWorker *w) {
+        return MIN(w->used, w->slots);
 }
 
 size_t sched_n_pending(const Scheduler *s) {

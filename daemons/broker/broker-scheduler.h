@@ -46,6 +46,10 @@ typedef struct Scheduler {
         uint64_t next_seq;
         unsigned n_workers;
         uint64_t n_running;
+        /* Once every slot is busy, give each worker up to as many jobs again as it has slots: it prepares
+         * their containers while its slots are busy and starts each as soon as a slot frees (the worker says
+         * RUNNING then).  Off by default. */
+        bool prepare_ahead;
 } Scheduler;
 
 int scheduler_init(Scheduler *s);
@@ -67,8 +71,10 @@ int sched_worker_remove(Scheduler *s, SchedWorker *w);
 void sched_worker_done(SchedWorker *w);
 
 /* The next assignment: the best pending job, on the worker with a free slot that holds most of its layers
- * (ties: the least busy).  Marks the job running there and returns true; false if there is no pending job
- * or no free slot. */
+ * (ties: the least busy); with prepare_ahead and no free slot anywhere, on a worker with room to prepare it.
+ * Marks the job assigned there and returns true; false if there is no pending job or no room. */
 bool sched_next(Scheduler *s, SchedJob **ret_job, SchedWorker **ret_worker);
+/* How many of the worker's slots are in use (jobs assigned beyond its slots wait to be prepared). */
+unsigned sched_worker_busy(const SchedWorker *w);
 
 size_t sched_n_pending(const Scheduler *s);

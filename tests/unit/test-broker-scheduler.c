@@ -150,9 +150,76 @@ TEST(requeue_on_worker_loss) {
         scheduler_done(&s);
 }
 
+TEST(prepare_ahead) {
+        Scheduler s;
+        SchedWorker a, b;
+        SchedJob j[12], *got;
+        SchedWorker *on;
+        unsigned on_a = 0;
+
+        ASSERT_OK(scheduler_init(&s));
+        s.prepare_ahead = true;
+        ASSERT_OK(sched_worker_init(&a, 2));
+        ASSERT_OK(sched_worker_init(&b, 2));
+        sched_worker_add(&s, &a);
+        sched_worker_add(&s, &b);
+        for (unsigned i = 0; i < 12; i++) {
+                sched_job_init(&j[i], 0, 100 - i, NULL, 0);
+                ASSERT_OK(sched_job_enqueue(&s, &j[i]));
+        }
+
+        /* Every slot first, spread... */
+        for (unsigned i = 0; i < 4; i++) {
+                ASSERT_TRUE(sched_next(&s, &got, &on));
+                ASSERT_TRUE(got == &j[i]);
+                on_a += on == &a;
+        }
+        ASSERT_EQ(on_a, 2u);
+        ASSERT_EQ(sched_worker_busy(&a), 2u);
+        /* ... then as many again to prepare, and no more. */
+        for (unsigned i = 4; i < 8; i++)
+                ASSERT_TRUE(sched_next(&s, &got, &on));
+        ASSERT_EQ(a.used, 4u);
+        ASSERT_EQ(b.used, 4u);
+        ASSERT_EQ(sched_worker_busy(&b), 2u);
+        ASSERT_FALSE(sched_next(&s, &got, &on));
+        ASSERT_EQ(sched_n_pending(&s), 4u);
+
+        /* A new worker's free slots come before preparing more on a busy one. */
+        SchedWorker c;
+        ASSERT_OK(sched_worker_init(&c, 1));
+        sched_worker_add(&s, &c);
+        sched_job_remove(&s, &j[0]); /* a frees room on its worker */
+        ASSERT_TRUE(sched_next(&s, &got, &on));
+        ASSERT_TRUE(got == &j[8]);
+        ASSERT_TRUE(on == &c);
+        /* Then the room that freed, and c's room to prepare one. */
+        ASSERT_TRUE(sched_next(&s, &got, &on));
+        ASSERT_TRUE(sched_next(&s, &got, &on));
+        ASSERT_FALSE(sched_next(&s, &got, &on));
+        ASSERT_EQ(c.used, 2u);
+
+        /* A worker drained to no slots gets nothing, not even to prepare. */
+        a.slots = b.slots = c.slots = 0;
+        for (unsigned i = 1; i < 8; i++)
+                sched_job_remove(&s, &j[i]);
+        ASSERT_FALSE(sched_next(&s, &got, &on));
+
+        ASSERT_TRUE(sched_worker_remove(&s, &a) >= 0);
+        ASSERT_TRUE(sched_worker_remove(&s, &b) >= 0);
+        ASSERT_TRUE(sched_worker_remove(&s, &c) >= 0);
+        for (unsigned i = 0; i < 12; i++)
+                sched_job_remove(&s, &j[i]);
+        sched_worker_done(&a);
+        sched_worker_done(&b);
+        sched_worker_done(&c);
+        scheduler_done(&s);
+}
+
 int main(void) {
         RUN(priority_then_estimate_then_arrival);
         RUN(prefers_worker_with_layers);
         RUN(requeue_on_worker_loss);
+        RUN(prepare_ahead);
         return 0;
 }
