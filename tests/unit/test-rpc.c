@@ -524,6 +524,176 @@ TEST(order_with_interleaved_sends) {
         fixture_done(&f);
 }
 
+/* Batches: the echo server sends back each gRPC message it received as it is, so the client sees the batches
+ * the client side made.  Items are 4-byte sequence numbers; every 97th is sent unbatched. */
+#define BATCH_ITEMS 5000U
+#define UNBATCHED_EVERY 97U
+
+typedef struct BatchClient {
+        TestClient tc;
+        uint32_t next;          /* the next sequence number expected */
+        unsigned n_messages, max_items;
+        size_t item_size;
+        uint32_t unbatched_every; /* 0: none */
+} BatchClient;
+
+static bool batch_unbatched(const BatchClient *bc, uint32_t v) {
+        return bc->unbatched_every > 0 && v % bc->unbatched_every == 0;
+}
+
+static int client_check_batch(RpcCall *call, const void *data, size_t size, void *userdata) {
+        BatchClient *bc = userdata;
+        const uint8_t *p = data;
+        size_t n;
+
+        ASSERT_TRUE(size > 0);
+        ASSERT_EQ(size % bc->item_size, 0);
+        n = size / bc->item_size;
+        ASSERT_TRUE(n <= RPC_BATCH_MAX_MESSAGES);
+        ASSERT_TRUE(n == 1 || size <= RPC_BATCH_MAX_SIZE);
+        for (size_t i = 0; i < n; i++, p += bc->item_size) {
+                uint32_t v;
+
+                memcpy(&v, p, sizeof(v));
+                /* In order, none lost, none twice; an unbatched item travels alone. */
+                ASSERT_EQ(v, bc->next);
+                if (batch_unbatched(bc, v))
+                        ASSERT_EQ(n, 1);
+                bc->next++;
+        }
+        bc->n_messages++;
+        bc->max_items = MAX(bc->max_items, (unsigned) n);
+        return 0;
+}
+
+static void batch_send(BatchClient *bc, uint32_t v, usec_t hold) {
+        _cleanup_free_ uint8_t *buf = calloc(1, bc->item_size);
+
+        ASSERT_TRUE(buf);
+        memcpy(buf, &v, sizeof(v));
+        if (batch_unbatched(bc, v))
+                ASSERT_OK(rpc_call_send(bc->tc.call, buf, bc->item_size));
+        else
+                ASSERT_OK(rpc_call_send_batched(bc->tc.call, buf, bc->item_size, hold));
+}
+
+static void batch_setup(Fixture *f, BatchClient *bc, size_t item_size, uint32_t unbatched_every) {
+        RpcCallHandlers h = client_handlers;
+
+        *bc = (BatchClient) { .item_size = item_size, .unbatched_every = unbatched_every };
+        h.message = client_check_batch;
+        fixture_setup(f, NULL, NULL, false);
+        ASSERT_OK(rpc_channel_call(f->channel, &method_bidi, &h, bc, &bc->tc.call));
+}
+
+TEST(batched_burst) {
+        /* Queued all at once: they go out in few messages, each of at most RPC_BATCH_MAX_MESSAGES items. */
+        Fixture f;
+        BatchClient bc;
+        size_t n;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), UNBATCHED_EVERY);
+        for (uint32_t i = 0; i < BATCH_ITEMS; i++)
+                batch_send(&bc, i, /* hold= */ 0);
+        rpc_call_get_send_queue(bc.tc.call, &n, NULL);
+        ASSERT_EQ(n, BATCH_ITEMS);
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, BATCH_ITEMS);
+        /* The unbatched ones (0, 97, ...) alone, and each run after one in one message (96 items, under the
+         * limit): the initial metadata was in flight when they were queued. */
+        ASSERT_EQ(bc.n_messages, 2 * (BATCH_ITEMS / UNBATCHED_EVERY + 1));
+        ASSERT_EQ(bc.max_items, UNBATCHED_EVERY - 1);
+        /* One "sent" per gRPC message. */
+        ASSERT_EQ(bc.tc.n_sent, bc.n_messages);
+        fixture_done(&f);
+}
+
+TEST(batched_interleaved) {
+        /* Sent while the loop runs: whatever queues behind a send in flight goes out with the next one. */
+        Fixture f;
+        BatchClient bc;
+        uint32_t i = 0;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), UNBATCHED_EVERY);
+        while (i < BATCH_ITEMS) {
+                for (unsigned k = 0; k < 13 && i < BATCH_ITEMS; k++, i++)
+                        batch_send(&bc, i, /* hold= */ 0);
+                ASSERT_OK(sd_event_run(f.event, 0));
+        }
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, BATCH_ITEMS);
+        ASSERT_TRUE(bc.n_messages < BATCH_ITEMS);
+        fixture_done(&f);
+}
+
+static void batch_limits(size_t item_size, uint32_t n_items, unsigned max_items) {
+        Fixture f;
+        BatchClient bc;
+
+        batch_setup(&f, &bc, item_size, /* unbatched_every= */ 0);
+        for (uint32_t i = 0; i < n_items; i++)
+                batch_send(&bc, i, /* hold= */ 0);
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, n_items);
+        /* Full batches (the initial metadata was in flight when they were queued), the last one less. */
+        ASSERT_EQ(bc.max_items, max_items);
+        ASSERT_EQ(bc.n_messages, (n_items + max_items - 1) / max_items);
+        fixture_done(&f);
+}
+
+TEST(batch_limits) {
+        /* 100 KiB items: 10 fit in RPC_BATCH_MAX_SIZE; 4-byte items: RPC_BATCH_MAX_MESSAGES at most. */
+        batch_limits(100 * 1024, 61, 10);
+        batch_limits(sizeof(uint32_t), 3 * RPC_BATCH_MAX_MESSAGES + 2, RPC_BATCH_MAX_MESSAGES);
+        /* Items over the size limit go one by one. */
+        batch_limits(RPC_BATCH_MAX_SIZE + 1, 3, 1);
+}
+
+TEST(batch_hold) {
+        Fixture f;
+        BatchClient bc;
+        usec_t t0;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), /* unbatched_every= */ 0);
+        bc.next = 1;
+        /* Held: nothing goes out before the hold ends... */
+        t0 = now(CLOCK_MONOTONIC);
+        batch_send(&bc, 1, /* hold= */ 10 * USEC_PER_SEC);
+        batch_send(&bc, 2, /* hold= */ 10 * USEC_PER_SEC);
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(f.event, 10 * USEC_PER_MSEC));
+        ASSERT_EQ(bc.n_messages, 0);
+        /* ... or a message that may not wait takes them along, in one message. */
+        batch_send(&bc, 3, /* hold= */ 0);
+        RUN_UNTIL(f.event, bc.next == 4);
+        ASSERT_EQ(bc.n_messages, 1);
+        ASSERT_EQ(bc.max_items, 3);
+
+        /* The hold ends by itself, at the earliest hold of the queue. */
+        t0 = now(CLOCK_MONOTONIC);
+        batch_send(&bc, 4, /* hold= */ 10 * USEC_PER_SEC);
+        batch_send(&bc, 5, /* hold= */ 50 * USEC_PER_MSEC);
+        batch_send(&bc, 6, /* hold= */ 10 * USEC_PER_SEC);
+        RUN_UNTIL(f.event, bc.next == 7);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) >= t0 + 50 * USEC_PER_MSEC);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
+        ASSERT_EQ(bc.n_messages, 2);
+
+        /* Closing sends what is held. */
+        batch_send(&bc, 7, /* hold= */ 10 * USEC_PER_SEC);
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, 8);
+        fixture_done(&f);
+}
+
 TEST(client_streaming) {
         Fixture f;
         TestClient tc = {};
@@ -1227,6 +1397,10 @@ int main(int argc, char *argv[]) {
         RUN(ping_pong);
         RUN(burst_in_order);
         RUN(order_with_interleaved_sends);
+        RUN(batched_burst);
+        RUN(batched_interleaved);
+        RUN(batch_limits);
+        RUN(batch_hold);
         RUN(client_streaming);
         RUN(unary);
         RUN(server_error_status);
