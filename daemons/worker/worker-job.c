@@ -110,9 +110,9 @@ static void job_send_result(Job *j, Maelstrom__V1__JobResult *result) {
                 timing.queued_usec = (j->started ?: now(CLOCK_MONOTONIC)) - j->submitted;
                 result->timing = &timing;
         }
-        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT;
-        msg.result = result;
-        session_send(j->session, &msg);
+        msg.n_results = 1;
+        msg.results = &result;
+        session_send_batched(j->session, &msg, /* hold= */ 0);
 }
 
 /* Report an execution error that happened before the container existed, and drop the job. */

@@ -22,7 +22,7 @@ struct BlobService {
         BlobStats stats;
 };
 
-int blob_call_send_message(RpcCall *call, const void *message) {
+static int call_send_packed(RpcCall *call, const void *message, bool batched, usec_t hold) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
         int r;
@@ -30,7 +30,17 @@ int blob_call_send_message(RpcCall *call, const void *message) {
         r = proto_pack(message, &data, &size);
         if (r < 0)
                 return r;
+        if (batched)
+                return rpc_call_send_batched(call, data, size, hold);
         return rpc_call_send(call, data, size);
+}
+
+int blob_call_send_message(RpcCall *call, const void *message) {
+        return call_send_packed(call, message, /* batched= */ false, /* hold= */ 0);
+}
+
+int blob_call_send_batched(RpcCall *call, const void *message, usec_t hold) {
+        return call_send_packed(call, message, /* batched= */ true, hold);
 }
 
 /* The one response of a unary or client-streaming call, and its OK status. */
