@@ -450,6 +450,93 @@ TEST(ping_pong) {
         fixture_done(&f);
 }
 
+TEST(quiet_sends) {
+        /* Without a "sent" handler, a send with nothing queued behind it completes without waking the loop;
+         * the next message, and the end of the call, must still go out and be seen at once. */
+        Fixture f;
+        TestClient tc = { .ping_pongs = PING_PONGS };
+        RpcCallHandlers h = client_handlers;
+
+        h.sent = NULL;
+        fixture_setup(&f, NULL, NULL, false);
+        ASSERT_OK(rpc_channel_call(f.channel, &method_bidi, &h, &tc, &tc.call));
+        ASSERT_OK(rpc_call_send(tc.call, &tc.next, sizeof(tc.next)));
+        RUN_UNTIL(f.event, tc.closed && f.ts.n_closed == 1);
+        ASSERT_EQ(tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(tc.next, PING_PONGS);
+        ASSERT_EQ(tc.n_messages, PING_PONGS);
+        ASSERT_TRUE(tc.ended);
+
+        /* One message, its echo, and a pause in which only quiet completions can be pending: then the
+         * half-close still ends the call. */
+        tc = (TestClient) {};
+        ASSERT_OK(rpc_channel_call(f.channel, &method_bidi, &h, &tc, &tc.call));
+        ASSERT_OK(rpc_call_send(tc.call, "q", 1));
+        RUN_UNTIL(f.event, tc.n_messages == 1);
+        for (unsigned i = 0; i < 5; i++)
+                ASSERT_OK(sd_event_run(f.event, 10 * USEC_PER_MSEC));
+        ASSERT_OK(rpc_call_close_send(tc.call));
+        RUN_UNTIL(f.event, tc.closed);
+        ASSERT_EQ(tc.status, RPC_STATUS_OK);
+
+        /* And a hold that ends while a quiet send is in flight or done. */
+        tc = (TestClient) {};
+        ASSERT_OK(rpc_channel_call(f.channel, &method_bidi, &h, &tc, &tc.call));
+        ASSERT_OK(rpc_call_send(tc.call, "a", 1));
+        ASSERT_OK(rpc_call_send_batched(tc.call, "b", 1, 20 * USEC_PER_MSEC));
+        RUN_UNTIL(f.event, tc.n_messages == 2);
+        ASSERT_EQ(tc.last[0], 'b');
+        ASSERT_OK(rpc_call_send_batched(tc.call, "c", 1, 20 * USEC_PER_MSEC));
+        RUN_UNTIL(f.event, tc.n_messages == 3);
+        ASSERT_OK(rpc_call_close_send(tc.call));
+        RUN_UNTIL(f.event, tc.closed);
+        ASSERT_EQ(tc.status, RPC_STATUS_OK);
+        fixture_done(&f);
+}
+
+TEST(quiet_send_completion) {
+        /* A peer that reads nothing: the only completions are the client's own sends. */
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(rpc_context_freep) RpcContext *context = NULL;
+        _cleanup_(rpc_channel_freep) RpcChannel *channel = NULL;
+        _cleanup_close_ int peer = -EBADF;
+        TestClient tc = {};
+        RpcCallHandlers h = client_handlers;
+        usec_t t0;
+        int sv[2];
+        size_t n;
+
+        h.sent = NULL;
+        ASSERT_OK(sd_event_new(&event));
+        ASSERT_OK(rpc_context_new(event, &context));
+        ASSERT_OK_ERRNO((socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)));
+        peer = sv[1];
+        ASSERT_OK(rpc_channel_new_fd_take(context, sv[0], NULL, &channel));
+        ASSERT_OK(rpc_channel_call(channel, &method_bidi, &h, &tc, &tc.call));
+
+        /* The initial metadata wakes the loop; the message after it, with nothing behind it, does not: its
+         * completion waits in the queue, so the call still counts it as in flight. */
+        t0 = now(CLOCK_MONOTONIC);
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(event, 10 * USEC_PER_MSEC));
+        ASSERT_OK(rpc_call_send(tc.call, "x", 1));
+        t0 = now(CLOCK_MONOTONIC);
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(event, 10 * USEC_PER_MSEC));
+        rpc_call_get_send_queue(tc.call, &n, NULL);
+        ASSERT_EQ(n, 1);
+
+        /* The next message waits for it: now it wakes the loop, and the next one goes out (quietly again). */
+        ASSERT_OK(rpc_call_send(tc.call, "y", 1));
+        rpc_call_get_send_queue(tc.call, &n, NULL);
+        ASSERT_EQ(n, 2);
+        RUN_UNTIL(event, (rpc_call_get_send_queue(tc.call, &n, NULL), n == 1));
+
+        tc.call = rpc_call_free(tc.call);
+        channel = rpc_channel_free(channel);
+        context = rpc_context_free(context);
+}
+
 TEST(burst_in_order) {
         Fixture f;
         TestClient tc = {};
@@ -1395,6 +1482,8 @@ int main(int argc, char *argv[]) {
 
         RUN(status_table);
         RUN(ping_pong);
+        RUN(quiet_sends);
+        RUN(quiet_send_completion);
         RUN(burst_in_order);
         RUN(order_with_interleaved_sends);
         RUN(batched_burst);

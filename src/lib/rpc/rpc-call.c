@@ -54,6 +54,7 @@ struct RpcCall {
         /* Sending. */
         RpcOp send_op;
         bool send_pending;
+        bool send_quiet;  /* the batch in flight does not wake the loop when it completes (see rpc-context.c) */
         bool send_broken; /* a send batch failed: the call is ending */
         RpcMessage *queue_head, *queue_tail;
         RpcMessage *sending;           /* the messages in the send batch (a list) */
@@ -203,18 +204,33 @@ static grpc_byte_buffer *batch_buffer(RpcMessage *first, size_t n) {
         return bb;
 }
 
+/* Something waits for the send batch in flight to complete: it must wake the loop after all. */
+static void call_send_unquiet(RpcCall *c) {
+        if (!c->send_pending || !c->send_quiet)
+                return;
+        c->send_quiet = false;
+        rpc_context_op_unquiet(c->context, &c->send_op);
+}
+
 static void call_send_next(RpcCall *c) {
         grpc_op ops[3] = {}, *o = ops;
         RpcMessage *m, *last = NULL;
         grpc_byte_buffer *bb = NULL;
         size_t n = 0;
-        bool close;
+        bool close, quiet;
         int r;
 
-        if (c->send_pending || c->send_broken || c->closed)
+        if (c->closed)
                 return;
         /* Batchable messages wait for company until the hold ends (the timer, or a message that may not wait). */
         if (c->hold_until > 0 && !c->close_requested)
+                return;
+        /* We are called because there is more to send: the batch in flight must tell us when it is done. */
+        if (c->send_pending) {
+                call_send_unquiet(c);
+                return;
+        }
+        if (c->send_broken)
                 return;
 
         m = c->queue_head;
@@ -252,6 +268,10 @@ static void call_send_next(RpcCall *c) {
         } else if (close)
                 *o++ = (grpc_op) { .op = GRPC_OP_SEND_CLOSE_FROM_CLIENT };
 
+        /* Nothing to do when it completes, unless something comes to wait for it meanwhile: it may complete
+         * without waking the loop. */
+        quiet = m && !last->next && !c->close_requested && !c->handlers.sent && !c->handle_dropped;
+        rpc_context_op_set_quiet(c->context, &c->send_op, quiet);
         r = call_start_batch(c, ops, (size_t) (o - ops), &c->send_op);
         if (r < 0) {
                 if (bb)
@@ -262,6 +282,7 @@ static void call_send_next(RpcCall *c) {
         }
 
         c->send_pending = true;
+        c->send_quiet = quiet;
         c->initial_metadata_sent = true;
         if (close)
                 c->close_started = true;
@@ -379,6 +400,7 @@ static void call_on_send(RpcCall *c, bool ok) {
         bool sent_any = m;
 
         c->send_pending = false;
+        c->send_quiet = false;
         if (c->send_buffer)
                 grpc_byte_buffer_destroy(TAKE_PTR(c->send_buffer));
         for (RpcMessage *i = m; i; i = i->next) {
@@ -484,6 +506,7 @@ void rpc_call_dispatch(RpcOp *op) {
         case RPC_OP_CALL_STATUS:
                 c->status_pending = false;
                 c->status_done = true;
+                call_send_unquiet(c); /* "closed" waits for it */
                 call_maybe_closed(c);
                 break;
         case RPC_OP_SERVER_REQUEST:
@@ -641,6 +664,8 @@ void rpc_call_set_handlers(RpcCall *c, const RpcCallHandlers *handlers, void *us
 
         c->handlers = handlers ? *handlers : (RpcCallHandlers) {};
         c->userdata = userdata;
+        if (c->handlers.sent)
+                call_send_unquiet(c); /* "sent" is owed for the batch in flight */
 }
 
 void *rpc_call_get_userdata(RpcCall *c) {
