@@ -64,9 +64,8 @@ struct BrokerJob {
 #define JOB_FROM_SCHED(j) ((BrokerJob *) ((char *) (j) - offsetof(BrokerJob, sched)))
 #define WORKER_FROM_SCHED(w) ((BrokerWorker *) ((char *) (w) - offsetof(BrokerWorker, sched)))
 
-/* Sends a message (batched: a batch of one item that may merge with its neighbours, see job.proto). */
-static void send_logged(RpcCall *call, const void *message, bool batched, usec_t hold, const char *peer) {
-        int r = batched ? blob_call_send_batched(call, message, hold) : blob_call_send_message(call, message);
+/* r is what sending a message on call returned. */
+static void send_checked(RpcCall *call, int r, const char *peer) {
         if (r < 0) {
                 log_warning_errno(r, "Failed to send to a %s, closing its connection: %m", peer);
                 (void) rpc_call_cancel(call);
@@ -74,16 +73,16 @@ static void send_logged(RpcCall *call, const void *message, bool batched, usec_t
 }
 
 static void client_send(BrokerClient *c, const Maelstrom__V1__ServerMessage *msg) {
-        send_logged(c->call, msg, /* batched= */ false, /* hold= */ 0, "client");
+        send_checked(c->call, blob_call_send_message(c->call, msg), "client");
 }
 
-/* Results go out at once (with the states held before them); states may wait for company. */
+/* A batch of one item (see job.proto): results are paced, states may wait for company. */
 static void client_send_result(BrokerClient *c, Maelstrom__V1__JobResult *result) {
         Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
 
         msg.n_results = 1;
         msg.results = &result;
-        send_logged(c->call, &msg, /* batched= */ true, /* hold= */ 0, "client");
+        send_checked(c->call, blob_call_send_paced(c->call, &msg, JOB_RESULT_PACE_USEC), "client");
 }
 
 static void client_send_state(BrokerClient *c, uint64_t id, Maelstrom__V1__JobState state) {
@@ -94,7 +93,7 @@ static void client_send_state(BrokerClient *c, uint64_t id, Maelstrom__V1__JobSt
         change.state = state;
         msg.n_states = 1;
         msg.states = changes;
-        send_logged(c->call, &msg, /* batched= */ true, JOB_STATE_HOLD_USEC, "client");
+        send_checked(c->call, blob_call_send_batched(c->call, &msg, JOB_STATE_HOLD_USEC), "client");
 }
 
 /* Submit and Cancel, batched. */
@@ -103,7 +102,7 @@ static void worker_send_job_message(BrokerWorker *w, Maelstrom__V1__ClientMessag
 
         msg.n_jobs = 1;
         msg.jobs = &job_msg;
-        send_logged(w->call, &msg, /* batched= */ true, /* hold= */ 0, "worker");
+        send_checked(w->call, blob_call_send_batched(w->call, &msg, /* hold= */ 0), "worker");
 }
 
 static void awaiting_unlink(Manager *m, BrokerJob *j) {
@@ -729,7 +728,7 @@ void manager_stop_all(Manager *m) {
 
                 msg.kind_case = MAELSTROM__V1__BROKER_MESSAGE__KIND_STOP;
                 msg.stop = &stop;
-                send_logged(w->call, &msg, /* batched= */ false, /* hold= */ 0, "worker");
+                send_checked(w->call, blob_call_send_message(w->call, &msg), "worker");
                 (void) rpc_call_finish(w->call, RPC_STATUS_OK, /* message= */ NULL);
         }
         for (BrokerClient *c = m->clients; c; c = c->next)

@@ -125,9 +125,8 @@ void sessions_free_all(Manager *m);
 void session_send_state(Session *s, uint64_t job_id, int state);
 /* Sends the ServerMessage; errors are logged and the session is closed. */
 void session_send(Session *s, const void *server_message);
-/* The same for a ServerMessage that sets only batch fields (see job.proto), batched, with hold as for
- * rpc_call_send_batched(). */
-void session_send_batched(Session *s, const void *server_message, usec_t hold);
+/* A job's result (a Maelstrom__V1__JobResult *), batched, and paced (JOB_RESULT_PACE_USEC) to a client. */
+void session_send_result(Session *s, void *result);
 /* Sends a message as it is (a WorkerMessage to the broker); errors as above. */
 void session_send_message(Session *s, const void *message);
 /* The host path a local client said holds the blob d, or NULL. */

@@ -75,8 +75,7 @@ void sessions_free_all(Manager *m) {
                 session_free(m->sessions);
 }
 
-static void session_send_packed(Session *s, const void *message, bool batched, usec_t hold) {
-        int r = batched ? blob_call_send_batched(s->call, message, hold) : blob_call_send_message(s->call, message);
+static void session_send_checked(Session *s, int r) {
         if (r < 0) {
                 log_warning_errno(r, "Failed to send to a client, closing its session: %m");
                 (void) rpc_call_cancel(s->call);
@@ -84,33 +83,43 @@ static void session_send_packed(Session *s, const void *message, bool batched, u
 }
 
 void session_send_message(Session *s, const void *message) {
-        session_send_packed(s, message, /* batched= */ false, /* hold= */ 0);
-}
-
-static void session_send_item(Session *s, const Maelstrom__V1__ServerMessage *server_message, bool batched,
-                              usec_t hold) {
-        Maelstrom__V1__WorkerMessage wrapped = MAELSTROM__V1__WORKER_MESSAGE__INIT;
-        Maelstrom__V1__ServerMessage *item = (Maelstrom__V1__ServerMessage *) server_message;
-
-        if (!s->broker)
-                return session_send_packed(s, server_message, batched, hold);
-        /* To the broker, the same messages travel inside a WorkerMessage: a batch of one in `jobs`. */
-        if (batched) {
-                wrapped.n_jobs = 1;
-                wrapped.jobs = &item;
-        } else {
-                wrapped.kind_case = MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB;
-                wrapped.job = item;
-        }
-        session_send_packed(s, &wrapped, batched, hold);
+        session_send_checked(s, blob_call_send_message(s->call, message));
 }
 
 void session_send(Session *s, const void *server_message) {
-        session_send_item(s, server_message, /* batched= */ false, /* hold= */ 0);
+        Maelstrom__V1__WorkerMessage wrapped = MAELSTROM__V1__WORKER_MESSAGE__INIT;
+
+        if (!s->broker)
+                return session_send_message(s, server_message);
+        /* To the broker, the same messages travel inside a WorkerMessage. */
+        wrapped.kind_case = MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB;
+        wrapped.job = (Maelstrom__V1__ServerMessage *) server_message;
+        session_send_message(s, &wrapped);
 }
 
-void session_send_batched(Session *s, const void *server_message, usec_t hold) {
-        session_send_item(s, server_message, /* batched= */ true, hold);
+/* A ServerMessage that is a batch of one item (see job.proto): to the broker in a WorkerMessage's jobs. */
+static void session_send_item(Session *s, const Maelstrom__V1__ServerMessage *item, usec_t hold, bool paced) {
+        Maelstrom__V1__WorkerMessage wrapped = MAELSTROM__V1__WORKER_MESSAGE__INIT;
+        Maelstrom__V1__ServerMessage *items[] = { (Maelstrom__V1__ServerMessage *) item };
+        const void *message = item;
+
+        if (s->broker) {
+                wrapped.n_jobs = 1;
+                wrapped.jobs = items;
+                message = &wrapped;
+        }
+        session_send_checked(s, paced ? blob_call_send_paced(s->call, message, hold)
+                                      : blob_call_send_batched(s->call, message, hold));
+}
+
+void session_send_result(Session *s, void *result) {
+        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+        Maelstrom__V1__JobResult *results[] = { result };
+
+        msg.n_results = 1;
+        msg.results = results;
+        /* The broker waits for a result to fill the slot again: never paced. */
+        session_send_item(s, &msg, s->broker ? 0 : JOB_RESULT_PACE_USEC, /* paced= */ !s->broker);
 }
 
 void session_send_state(Session *s, uint64_t job_id, int state) {
@@ -121,7 +130,7 @@ void session_send_state(Session *s, uint64_t job_id, int state) {
         change.state = state;
         msg.n_states = 1;
         msg.states = changes;
-        session_send_batched(s, &msg, JOB_STATE_HOLD_USEC);
+        session_send_item(s, &msg, JOB_STATE_HOLD_USEC, /* paced= */ false);
 }
 
 static int session_local_blob_add(Session *s, const Maelstrom__V1__LocalBlob *b) {

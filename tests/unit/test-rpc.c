@@ -781,6 +781,45 @@ TEST(batch_hold) {
         fixture_done(&f);
 }
 
+TEST(batch_paced) {
+        Fixture f;
+        BatchClient bc;
+        usec_t t0;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), /* unbatched_every= */ 0);
+        bc.next = 1;
+        /* A quiet call: a paced message goes out at once, whatever the interval. */
+        t0 = now(CLOCK_MONOTONIC);
+        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 1 }, sizeof(uint32_t), 10 * USEC_PER_SEC));
+        RUN_UNTIL(f.event, bc.next == 2);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
+
+        /* Just after a send: they wait until the interval has passed since it, then go out together. */
+        t0 = now(CLOCK_MONOTONIC);
+        for (uint32_t i = 2; i <= 4; i++)
+                ASSERT_OK(rpc_call_send_paced(bc.tc.call, &i, sizeof(i), 200 * USEC_PER_MSEC));
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(f.event, 10 * USEC_PER_MSEC));
+        ASSERT_EQ(bc.next, 2);
+        RUN_UNTIL(f.event, bc.next == 5);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) >= t0 + 150 * USEC_PER_MSEC);
+        ASSERT_EQ(bc.n_messages, 2);
+        ASSERT_EQ(bc.max_items, 3);
+
+        /* A message that may not wait takes the paced ones along at once. */
+        t0 = now(CLOCK_MONOTONIC);
+        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 5 }, sizeof(uint32_t), 10 * USEC_PER_SEC));
+        ASSERT_OK(rpc_call_send_batched(bc.tc.call, &(uint32_t) { 6 }, sizeof(uint32_t), /* hold= */ 0));
+        RUN_UNTIL(f.event, bc.next == 7);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
+        ASSERT_EQ(bc.n_messages, 3);
+
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        fixture_done(&f);
+}
+
 TEST(client_streaming) {
         Fixture f;
         TestClient tc = {};
@@ -1490,6 +1529,7 @@ int main(int argc, char *argv[]) {
         RUN(batched_interleaved);
         RUN(batch_limits);
         RUN(batch_hold);
+        RUN(batch_paced);
         RUN(client_streaming);
         RUN(unary);
         RUN(server_error_status);

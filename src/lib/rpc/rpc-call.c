@@ -61,6 +61,7 @@ struct RpcCall {
         grpc_byte_buffer *send_buffer; /* ... as one gRPC message */
         size_t n_queued, queued_bytes; /* including those being sent */
         usec_t hold_until;             /* rpc_call_send_batched() with a delay: the queue waits until then */
+        usec_t last_send;              /* when the last batch with a message started (the loop's clock) */
         sd_event_source *hold_timer;
         uint64_t n_sent;               /* accepted by rpc_call_send(), ever */
         bool initial_metadata_sent;
@@ -284,6 +285,8 @@ static void call_send_next(RpcCall *c) {
         c->send_pending = true;
         c->send_quiet = quiet;
         c->initial_metadata_sent = true;
+        if (m)
+                (void) sd_event_now(c->context->event, CLOCK_MONOTONIC, &c->last_send);
         if (close)
                 c->close_started = true;
         if (m) {
@@ -730,7 +733,8 @@ static void call_release_hold(RpcCall *c) {
         (void) sd_event_source_set_enabled(c->hold_timer, SD_EVENT_OFF);
 }
 
-static int call_queue(RpcCall *c, const void *data, size_t size, bool batchable, usec_t hold) {
+/* hold: the message may wait that long; pace: it may wait until that long after the last send. */
+static int call_queue(RpcCall *c, const void *data, size_t size, bool batchable, usec_t hold, usec_t pace) {
         RpcMessage *m;
         usec_t until = 0;
         int r;
@@ -747,11 +751,16 @@ static int call_queue(RpcCall *c, const void *data, size_t size, bool batchable,
         if (size > c->limits.max_send_queue_size - c->queued_bytes)
                 return -ENOBUFS;
 
-        if (hold > 0) {
-                r = sd_event_now(c->context->event, CLOCK_MONOTONIC, &until);
+        if (hold > 0 || pace > 0) {
+                usec_t t;
+
+                r = sd_event_now(c->context->event, CLOCK_MONOTONIC, &t);
                 if (r < 0)
                         return r;
-                until += MIN(hold, RPC_BATCH_MAX_HOLD);
+                if (hold > 0)
+                        until = t + MIN(hold, RPC_BATCH_MAX_HOLD);
+                else if (c->last_send > 0 && t < c->last_send + MIN(pace, RPC_BATCH_MAX_HOLD))
+                        until = c->last_send + MIN(pace, RPC_BATCH_MAX_HOLD);
         }
 
         m = malloc(sizeof(RpcMessage));
@@ -778,18 +787,22 @@ static int call_queue(RpcCall *c, const void *data, size_t size, bool batchable,
 
         /* A message that may not wait takes the held ones with it; one that may wait starts (or shortens) the
          * hold.  Should the timer fail, it does not wait. */
-        if (hold == 0 || call_hold(c, until) < 0)
+        if (until == 0 || call_hold(c, until) < 0)
                 call_release_hold(c);
         call_send_next(c);
         return 0;
 }
 
 int rpc_call_send(RpcCall *c, const void *data, size_t size) {
-        return call_queue(c, data, size, /* batchable= */ false, /* hold= */ 0);
+        return call_queue(c, data, size, /* batchable= */ false, /* hold= */ 0, /* pace= */ 0);
 }
 
 int rpc_call_send_batched(RpcCall *c, const void *data, size_t size, usec_t hold) {
-        return call_queue(c, data, size, /* batchable= */ true, hold);
+        return call_queue(c, data, size, /* batchable= */ true, hold, /* pace= */ 0);
+}
+
+int rpc_call_send_paced(RpcCall *c, const void *data, size_t size, usec_t interval) {
+        return call_queue(c, data, size, /* batchable= */ true, /* hold= */ 0, interval);
 }
 
 void rpc_call_get_send_queue(RpcCall *c, size_t *ret_messages, size_t *ret_bytes) {

@@ -236,6 +236,12 @@ int rpc_call_send(RpcCall *call, const void *data, size_t size);
  * rpc_call_finish()).  For items that are worth less than a message of their own (a job's state change that
  * its result will soon follow). */
 int rpc_call_send_batched(RpcCall *call, const void *data, size_t size, usec_t hold);
+/* rpc_call_send_batched() that waits only on a busy call: if a message went out less than interval ago (at
+ * most RPC_BATCH_MAX_HOLD), the message waits until interval after it, with whatever queues meanwhile (a
+ * message that may not wait still takes it along at once); else it goes out at once.  So a call that is
+ * quiet sends without delay, and a busy one about one message per interval, each a batch.  For items that
+ * flow at a high rate to a peer that only records them (results to a client). */
+int rpc_call_send_paced(RpcCall *call, const void *data, size_t size, usec_t interval);
 /* Messages queued and not yet handed to the transport (including the one being sent), and their bytes.
  * Either pointer may be NULL. */
 void rpc_call_get_send_queue(RpcCall *call, size_t *ret_messages, size_t *ret_bytes);
