@@ -89,12 +89,13 @@ void session_send_message(Session *s, const void *message) {
 void session_send(Session *s, const void *server_message) {
         Maelstrom__V1__WorkerMessage wrapped = MAELSTROM__V1__WORKER_MESSAGE__INIT;
 
-        if (!s->broker)
-                return session_send_message(s, server_message);
-        /* To the broker, the same messages travel inside a WorkerMessage. */
-        wrapped.kind_case = MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB;
-        wrapped.job = (Maelstrom__V1__ServerMessage *) server_message;
-        session_send_message(s, &wrapped);
+        if (s->broker) {
+                /* To the broker, the same messages travel inside a WorkerMessage. */
+                wrapped.kind_case = MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB;
+                wrapped.job = (Maelstrom__V1__ServerMessage *) server_message;
+                server_message = &wrapped;
+        }
+        session_send_message(s, server_message);
 }
 
 /* A ServerMessage that is a batch of one item (see job.proto): to the broker in a WorkerMessage's jobs. */
