@@ -86,7 +86,8 @@ static void client_send_result(BrokerClient *c, Maelstrom__V1__JobResult *result
 }
 
 static void client_send_state(BrokerClient *c, uint64_t id, Maelstrom__V1__JobState state) {
-        Maelstrom__V1__JobStateChange change = MAELSTROM__V1__JOB_STATE_CHANGE__INIT, *changes[] = { &change };
+        Maelstrom__V1__JobStateChange change = MAELSTROM__V1__JOB_STATE_CHANGE__INIT;
+        Maelstrom__V1__JobStateChange *changes[] = { &change };
         Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
 
         change.job_id = id;
@@ -397,11 +398,11 @@ static int on_client_message(RpcCall *call, const void *data, size_t size, void 
         _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *msg = NULL;
         int r;
 
-        r = proto_unpack_batch(&maelstrom__v1__client_message__descriptor, data, size, RPC_BATCH_MAX_MESSAGES,
-                               (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__client_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
         if (r == -E2BIG)
-                return log_warning_errno(r, "A client sent a batch of more than %u items, closing its session.",
-                                         RPC_BATCH_MAX_MESSAGES);
+                return log_warning_errno(r, "A client sent a batch of more than %u items, closing its "
+                                         "session.", RPC_BATCH_MAX_MESSAGES);
         if (r < 0)
                 return log_warning_errno(r, "Malformed message from a client, closing its session: %m");
         switch (msg->kind_case) {
@@ -418,7 +419,7 @@ static int on_client_message(RpcCall *call, const void *data, size_t size, void 
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE:
                 break; /* not forwarded yet: ttys run on the local worker */
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
-                return log_warning_errno(SYNTHETIC_ERRNO(EPERM), "A client named a local blob, closing its session.");
+                break; /* refused below */
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET:
         case _MAELSTROM__V1__CLIENT_MESSAGE__KIND__CASE_IS_INT_SIZE:
                 if (msg->n_submits + msg->n_cancels + msg->n_local_blobs == 0)
@@ -428,8 +429,9 @@ static int on_client_message(RpcCall *call, const void *data, size_t size, void 
         }
 
         /* The batch, in the order job.proto gives. */
-        if (msg->n_local_blobs > 0)
-                return log_warning_errno(SYNTHETIC_ERRNO(EPERM), "A client named a local blob, closing its session.");
+        if (msg->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB || msg->n_local_blobs > 0)
+                return log_warning_errno(SYNTHETIC_ERRNO(EPERM),
+                                         "A client named a local blob, closing its session.");
         for (size_t i = 0; i < msg->n_submits; i++) {
                 r = client_take_submit(c, &msg->submits[i]);
                 if (r < 0)
@@ -626,8 +628,10 @@ static int worker_job_message(BrokerWorker *w, Maelstrom__V1__ServerMessage *msg
 
 /* The items of a worker's message, batches included. */
 static size_t worker_message_items(const Maelstrom__V1__WorkerMessage *msg) {
-        size_t n = msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB ? proto_server_message_items(msg->job)
-                                                                               : 1;
+        size_t n = 1;
+
+        if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB)
+                n = proto_server_message_items(msg->job);
         for (size_t i = 0; i < msg->n_jobs; i++)
                 n += proto_server_message_items(msg->jobs[i]);
         return n;
@@ -638,8 +642,8 @@ static int on_worker_message(RpcCall *call, const void *data, size_t size, void 
         _cleanup_(proto_freep) Maelstrom__V1__WorkerMessage *msg = NULL;
         int r;
 
-        r = proto_unpack_batch(&maelstrom__v1__worker_message__descriptor, data, size, RPC_BATCH_MAX_MESSAGES,
-                               (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__worker_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
         if (r >= 0 && worker_message_items(msg) > RPC_BATCH_MAX_MESSAGES)
                 r = -E2BIG;
         if (r == -E2BIG)

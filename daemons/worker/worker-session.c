@@ -99,7 +99,8 @@ void session_send(Session *s, const void *server_message) {
 }
 
 /* A ServerMessage that is a batch of one item (see job.proto): to the broker in a WorkerMessage's jobs. */
-static void session_send_item(Session *s, const Maelstrom__V1__ServerMessage *item, usec_t hold, bool paced) {
+static void session_send_item(Session *s, const Maelstrom__V1__ServerMessage *item, usec_t hold,
+                              bool paced) {
         Maelstrom__V1__WorkerMessage wrapped = MAELSTROM__V1__WORKER_MESSAGE__INIT;
         Maelstrom__V1__ServerMessage *items[] = { (Maelstrom__V1__ServerMessage *) item };
         const void *message = item;
@@ -124,7 +125,8 @@ void session_send_result(Session *s, void *result) {
 }
 
 void session_send_state(Session *s, uint64_t job_id, int state) {
-        Maelstrom__V1__JobStateChange change = MAELSTROM__V1__JOB_STATE_CHANGE__INIT, *changes[] = { &change };
+        Maelstrom__V1__JobStateChange change = MAELSTROM__V1__JOB_STATE_CHANGE__INIT;
+        Maelstrom__V1__JobStateChange *changes[] = { &change };
         Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
 
         change.job_id = job_id;
@@ -234,11 +236,11 @@ static int on_session_message(RpcCall *call, const void *data, size_t size, void
         _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *msg = NULL;
         int r;
 
-        r = proto_unpack_batch(&maelstrom__v1__client_message__descriptor, data, size, RPC_BATCH_MAX_MESSAGES,
-                               (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__client_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
         if (r == -E2BIG)
-                return log_warning_errno(r, "A client sent a batch of more than %u items, closing its session.",
-                                         RPC_BATCH_MAX_MESSAGES);
+                return log_warning_errno(r, "A client sent a batch of more than %u items, closing its "
+                                         "session.", RPC_BATCH_MAX_MESSAGES);
         if (r < 0)
                 return log_warning_errno(r, "Malformed message from a client, closing its session: %m");
         return session_handle(userdata, msg);
@@ -252,8 +254,10 @@ static int broker_jobs_check(const Maelstrom__V1__BrokerMessage *msg) {
         for (size_t i = 0; i < msg->n_jobs + single; i++) {
                 const Maelstrom__V1__ClientMessage *job = i < msg->n_jobs ? msg->jobs[i] : msg->job;
 
-                if (job->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB || job->n_local_blobs > 0)
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "The broker sent a local blob, reconnecting.");
+                if (job->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB ||
+                    job->n_local_blobs > 0)
+                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                                 "The broker sent a local blob, reconnecting.");
                 n += proto_client_message_items(job);
         }
         if (n > RPC_BATCH_MAX_MESSAGES)
@@ -268,8 +272,8 @@ static int on_broker_message(RpcCall *call, const void *data, size_t size, void 
         _cleanup_(proto_freep) Maelstrom__V1__BrokerMessage *msg = NULL;
         int r;
 
-        r = proto_unpack_batch(&maelstrom__v1__broker_message__descriptor, data, size, RPC_BATCH_MAX_MESSAGES,
-                               (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__broker_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
         if (r == -E2BIG)
                 return log_warning_errno(r, "The broker sent a batch of more than %u items, reconnecting.",
                                          RPC_BATCH_MAX_MESSAGES);
@@ -293,7 +297,8 @@ static int on_broker_message(RpcCall *call, const void *data, size_t size, void 
         case MAELSTROM__V1__BROKER_MESSAGE__KIND__NOT_SET:
         case _MAELSTROM__V1__BROKER_MESSAGE__KIND__CASE_IS_INT_SIZE:
                 if (msg->n_jobs == 0)
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Unknown message from the broker, reconnecting.");
+                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                                 "Unknown message from the broker, reconnecting.");
                 break;
         }
         for (size_t i = 0; i < msg->n_jobs; i++) {

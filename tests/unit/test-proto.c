@@ -134,7 +134,8 @@ TEST(batches_merge) {
         }
         ASSERT_OK(proto_count_fields(buf, size, &n));
         ASSERT_EQ(n, 100);
-        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__client_message__descriptor, buf, size, 100, (void **) &client));
+        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__client_message__descriptor, buf, size, 100,
+                                     (void **) &client));
         ASSERT_EQ(client->kind_case, MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET);
         ASSERT_EQ(client->n_submits, 90);
         ASSERT_EQ(client->n_cancels, 10);
@@ -148,7 +149,8 @@ TEST(batches_merge) {
                 ASSERT_EQ(client->cancels[i]->job_id, (i + 1) * 10);
         /* One item over the limit: refused before unpacking. */
         void *m = NULL;
-        ASSERT_ERROR(proto_unpack_batch(&maelstrom__v1__client_message__descriptor, buf, size, 99, &m), E2BIG);
+        ASSERT_ERROR(proto_unpack_batch(&maelstrom__v1__client_message__descriptor, buf, size, 99, &m),
+                     E2BIG);
         ASSERT_TRUE(!m);
 
         /* States and results. */
@@ -156,7 +158,8 @@ TEST(batches_merge) {
         size = 0;
         for (uint64_t id = 1; id <= 50; id++) {
                 Maelstrom__V1__ServerMessage s = MAELSTROM__V1__SERVER_MESSAGE__INIT;
-                Maelstrom__V1__JobStateChange st = MAELSTROM__V1__JOB_STATE_CHANGE__INIT, *states[] = { &st };
+                Maelstrom__V1__JobStateChange st = MAELSTROM__V1__JOB_STATE_CHANGE__INIT;
+                Maelstrom__V1__JobStateChange *states[] = { &st };
                 Maelstrom__V1__JobResult res = MAELSTROM__V1__JOB_RESULT__INIT, *results[] = { &res };
 
                 st.job_id = id;
@@ -172,7 +175,8 @@ TEST(batches_merge) {
                 s.results = results;
                 append_packed(&s, &buf, &size);
         }
-        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__server_message__descriptor, buf, size, 100, (void **) &server));
+        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__server_message__descriptor, buf, size, 100,
+                                     (void **) &server));
         ASSERT_EQ(server->n_states, 50);
         ASSERT_EQ(server->n_results, 50);
         for (size_t i = 0; i < 50; i++) {
@@ -196,7 +200,8 @@ TEST(batches_merge) {
                 b.jobs = jobs;
                 append_packed(&b, &buf, &size);
         }
-        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__broker_message__descriptor, buf, size, 20, (void **) &broker));
+        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__broker_message__descriptor, buf, size, 20,
+                                     (void **) &broker));
         ASSERT_EQ(broker->kind_case, MAELSTROM__V1__BROKER_MESSAGE__KIND__NOT_SET);
         ASSERT_EQ(broker->n_jobs, 20);
         for (size_t i = 0; i < 20; i++)

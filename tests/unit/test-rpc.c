@@ -526,7 +526,7 @@ TEST(quiet_send_completion) {
         rpc_call_get_send_queue(tc.call, &n, NULL);
         ASSERT_EQ(n, 1);
 
-        /* The next message waits for it: now it wakes the loop, and the next one goes out (quietly again). */
+        /* The next message waits for it: now it wakes the loop, and the next goes out (quietly again). */
         ASSERT_OK(rpc_call_send(tc.call, "y", 1));
         rpc_call_get_send_queue(tc.call, &n, NULL);
         ASSERT_EQ(n, 2);
@@ -782,17 +782,17 @@ TEST(batch_hold) {
 }
 
 TEST(batch_paced) {
+        /* A quiet call: a paced message goes out at once, whatever the interval. */
+        usec_t t0 = now(CLOCK_MONOTONIC);
         Fixture f;
         BatchClient bc;
-        usec_t t0;
 
         batch_setup(&f, &bc, sizeof(uint32_t), /* unbatched_every= */ 0);
-        bc.next = 1;
-        /* A quiet call: a paced message goes out at once, whatever the interval. */
-        t0 = now(CLOCK_MONOTONIC);
-        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 1 }, sizeof(uint32_t), 10 * USEC_PER_SEC));
-        RUN_UNTIL(f.event, bc.next == 2);
+        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 0 }, sizeof(uint32_t), 10 * USEC_PER_SEC));
+        RUN_UNTIL(f.event, bc.next == 1);
         ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
+        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 1 }, sizeof(uint32_t), 0));
+        RUN_UNTIL(f.event, bc.next == 2);
 
         /* Just after a send: they wait until the interval has passed since it, then go out together. */
         t0 = now(CLOCK_MONOTONIC);
@@ -803,7 +803,7 @@ TEST(batch_paced) {
         ASSERT_EQ(bc.next, 2);
         RUN_UNTIL(f.event, bc.next == 5);
         ASSERT_TRUE(now(CLOCK_MONOTONIC) >= t0 + 150 * USEC_PER_MSEC);
-        ASSERT_EQ(bc.n_messages, 2);
+        ASSERT_EQ(bc.n_messages, 3);
         ASSERT_EQ(bc.max_items, 3);
 
         /* A message that may not wait takes the paced ones along at once. */
@@ -812,7 +812,7 @@ TEST(batch_paced) {
         ASSERT_OK(rpc_call_send_batched(bc.tc.call, &(uint32_t) { 6 }, sizeof(uint32_t), /* hold= */ 0));
         RUN_UNTIL(f.event, bc.next == 7);
         ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
-        ASSERT_EQ(bc.n_messages, 3);
+        ASSERT_EQ(bc.n_messages, 4);
 
         ASSERT_OK(rpc_call_close_send(bc.tc.call));
         RUN_UNTIL(f.event, bc.tc.closed);

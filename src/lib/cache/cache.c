@@ -22,10 +22,10 @@
  * found on disk without a record are measured; records of entries no longer on disk are dropped.  It is
  * rewritten compactly at start-up, at exit, and when it grows past twice the entries.
  *
- * An entry gets a record at most once per INDEX_RECORD_INTERVAL: every job touches its layers twice (a broker
- * or a worker running hundreds of jobs a second would append four records a job, a system call each), and
- * after a crash the replayed order is then right to within that interval.  The order in memory is always
- * exact, and a clean exit rewrites the index in it. */
+ * An entry gets a record at most once per INDEX_RECORD_INTERVAL: every job touches its layers twice (a
+ * broker or a worker running hundreds of jobs a second would append four records a job, a system call
+ * each), and after a crash the replayed order is then right to within that interval.  The order in memory
+ * is always exact, and a clean exit rewrites the index in it. */
 #define INDEX_MAGIC "MAELCIX1"
 #define INDEX_RECORD_INTERVAL USEC_PER_SEC
 #define INDEX_MAX_SIZE (UINT64_C(1) << 30)

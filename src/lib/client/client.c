@@ -224,8 +224,8 @@ static int on_session_message(RpcCall *call, const void *data, size_t size, void
         ClientJob *j;
         int r;
 
-        r = proto_unpack_batch(&maelstrom__v1__server_message__descriptor, data, size, RPC_BATCH_MAX_MESSAGES,
-                               (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__server_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
         if (r < 0)
                 return r;
 

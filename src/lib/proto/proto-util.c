@@ -102,8 +102,8 @@ int proto_unpack_batch(
 }
 
 size_t proto_client_message_items(const Maelstrom__V1__ClientMessage *m) {
-        return (m->kind_case != MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET) + m->n_local_blobs + m->n_submits +
-               m->n_cancels;
+        return (m->kind_case != MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET) + m->n_local_blobs +
+               m->n_submits + m->n_cancels;
 }
 
 size_t proto_server_message_items(const Maelstrom__V1__ServerMessage *m) {

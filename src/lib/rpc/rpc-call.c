@@ -54,7 +54,7 @@ struct RpcCall {
         /* Sending. */
         RpcOp send_op;
         bool send_pending;
-        bool send_quiet;  /* the batch in flight does not wake the loop when it completes (see rpc-context.c) */
+        bool send_quiet;  /* the batch in flight does not wake the loop when done (see rpc-context.c) */
         bool send_broken; /* a send batch failed: the call is ending */
         RpcMessage *queue_head, *queue_tail;
         RpcMessage *sending;           /* the messages in the send batch (a list) */
@@ -168,8 +168,8 @@ static void call_fail(RpcCall *c, int error, const char *what) {
         (void) grpc_call_cancel_with_status(c->gcall, GRPC_STATUS_INTERNAL, buf, /* reserved= */ NULL);
 }
 
-/* The messages at the head of the queue that go out as one gRPC message: the head alone, or with the batchable
- * messages that follow a batchable head, within the batch limits.  *ret_last gets the last of them. */
+/* The messages at the head of the queue that go out as one gRPC message: the head alone, or with the
+ * batchable messages that follow a batchable head, within the batch limits.  *ret_last gets the last. */
 static size_t call_batch(RpcCall *c, RpcMessage **ret_last) {
         RpcMessage *last = c->queue_head;
         size_t n = 1, bytes = last->size;
@@ -187,7 +187,7 @@ static size_t call_batch(RpcCall *c, RpcMessage **ret_last) {
         return n;
 }
 
-/* The messages of a batch, their bytes one after the other, as one byte buffer (their slices, not copied). */
+/* The messages of a batch, their bytes one after the other, as one byte buffer (their slices, uncopied). */
 static grpc_byte_buffer *batch_buffer(RpcMessage *first, size_t n) {
         grpc_slice one[1], *slices = one;
         grpc_byte_buffer *bb;
@@ -223,7 +223,8 @@ static void call_send_next(RpcCall *c) {
 
         if (c->closed)
                 return;
-        /* Batchable messages wait for company until the hold ends (the timer, or a message that may not wait). */
+        /* Batchable messages wait for company until the hold ends (its timer, or a message that cannot
+         * wait). */
         if (c->hold_until > 0 && !c->close_requested)
                 return;
         /* We are called because there is more to send: the batch in flight must tell us when it is done. */
@@ -713,8 +714,8 @@ static int call_hold(RpcCall *c, usec_t until) {
         if (c->hold_timer)
                 r = sd_event_source_set_time(c->hold_timer, until);
         else {
-                r = sd_event_add_time(c->context->event, &c->hold_timer, CLOCK_MONOTONIC, until, /* accuracy= */ 1,
-                                      call_hold_end, c);
+                r = sd_event_add_time(c->context->event, &c->hold_timer, CLOCK_MONOTONIC, until,
+                                      /* accuracy= */ 1, call_hold_end, c);
                 if (r >= 0)
                         (void) sd_event_source_set_description(c->hold_timer, "rpc-send-hold");
         }
@@ -785,8 +786,8 @@ static int call_queue(RpcCall *c, const void *data, size_t size, bool batchable,
         if (!c->is_server && kind_single_request(c->kind))
                 c->close_requested = true;
 
-        /* A message that may not wait takes the held ones with it; one that may wait starts (or shortens) the
-         * hold.  Should the timer fail, it does not wait. */
+        /* A message that may not wait takes the held ones with it; one that may wait starts (or shortens)
+         * the hold.  Should the timer fail, it does not wait. */
         if (until == 0 || call_hold(c, until) < 0)
                 call_release_hold(c);
         call_send_next(c);

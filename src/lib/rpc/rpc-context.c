@@ -3,9 +3,9 @@
 /* The completion queue, its thread, and the hand-off to the sd-event loop.
  *
  * The thread does nothing but grpc_completion_queue_next(): it links each completed tag (an RpcOp) into a
- * list under a mutex and, unless a wake-up is already pending, writes the eventfd.  The loop's io source reads
- * the eventfd first, then takes the whole list and dispatches it in order.  No lost wake-up: the loop clears
- * wake_pending when it takes the list, and the next op queued after that writes again.
+ * list under a mutex and, unless a wake-up is already pending, writes the eventfd.  The loop's io source
+ * reads the eventfd first, then takes the whole list and dispatches it in order.  No lost wake-up: the loop
+ * clears wake_pending when it takes the list, and the next op queued after that writes again.
  *
  * Quiet ops do not wake the loop: a send that completed with nothing queued behind it on its call, which
  * nobody waits for.  Each wake-up costs a switch of threads (several µs on a loaded virtual machine), and

@@ -47,9 +47,9 @@ struct RpcContext {
         pthread_t thread;
         bool thread_started;
 
-        pthread_mutex_t lock;  /* protects queue_head/queue_tail, wake_pending, and RpcOp's quiet and queued */
+        pthread_mutex_t lock;  /* protects queue_head/queue_tail, wake_pending, RpcOp's quiet and queued */
         RpcOp *queue_head, *queue_tail;
-        bool wake_pending;     /* the eventfd was written (or is being) and the loop has not taken the queue */
+        bool wake_pending;     /* the eventfd was (is being) written, and the loop has not taken the queue */
 
         /* Objects not yet torn down (servers, channels, calls), and how many of those the caller still
          * holds. rpc_context_free() waits for the former to reach zero; the latter must already be. */

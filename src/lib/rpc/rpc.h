@@ -224,17 +224,17 @@ bool rpc_call_is_closed(RpcCall *call);
 int rpc_call_send(RpcCall *call, const void *data, size_t size);
 /* Queues a copy of a message as rpc_call_send() does (same errors), one that may share a gRPC message with
  * its neighbours: consecutive batchable messages still queued when the transport is free go out as ONE gRPC
- * message, their bytes concatenated in order (at most RPC_BATCH_MAX_MESSAGES messages and RPC_BATCH_MAX_SIZE
- * bytes; a bigger message goes alone).  For protobuf, concatenating messages that set only repeated fields is
- * merging them: the receiver sees one message with all the items, in order.  So while a send is in flight,
- * what queues behind it goes out as one message when it completes: at low load nothing waits, at high load
- * messages per item drop towards 1/N.
+ * message, their bytes concatenated in order (at most RPC_BATCH_MAX_MESSAGES messages and
+ * RPC_BATCH_MAX_SIZE bytes; a bigger message goes alone).  For protobuf, concatenating messages that set
+ * only repeated fields is merging them: the receiver sees one message with all the items, in order.  So
+ * while a send is in flight, what queues behind it goes out as one message when it completes: at low load
+ * nothing waits, at high load messages per item drop towards 1/N.
  *
- * With hold > 0 (at most RPC_BATCH_MAX_HOLD), the message may also wait up to hold for company: the queue is
- * not sent until a message that may not wait is queued behind it (rpc_call_send(), or a hold of 0), the
+ * With hold > 0 (at most RPC_BATCH_MAX_HOLD), the message may also wait up to hold for company: the queue
+ * is not sent until a message that may not wait is queued behind it (rpc_call_send(), or a hold of 0), the
  * earliest hold of the queue ends, or the call is closed for sending (rpc_call_close_send(),
- * rpc_call_finish()).  For items that are worth less than a message of their own (a job's state change that
- * its result will soon follow). */
+ * rpc_call_finish()).  For items that are worth less than a message of their own (a job's state change
+ * that its result will soon follow). */
 int rpc_call_send_batched(RpcCall *call, const void *data, size_t size, usec_t hold);
 /* rpc_call_send_batched() that waits only on a busy call: if a message went out less than interval ago (at
  * most RPC_BATCH_MAX_HOLD), the message waits until interval after it, with whatever queues meanwhile (a
