@@ -6,7 +6,8 @@
             this machine: the wall time against the ideal 200 x 0.5 s / total slots.
   overhead  20,000 trivial jobs (/bin/true) through a broker and one worker of 2 slots, against the same
             jobs on maelstrom-run's transient local worker with 2 slots: jobs per second, and the broker's
-            CPU time per job (utime + stime from /proc/PID/stat).
+            CPU time per job (utime + stime from /proc/PID/stat) and context switches per job (all its
+            threads, from /proc/PID/task/*/status).
   transfer  a 1 GiB layer of random bytes from the client to the broker to a worker over loopback (both
             hops verify the SHA-256), against the same bytes through socat twice (client to relay, relay
             to sink, each writing a file), plain and with sha256sum over what each hop receives.
@@ -42,6 +43,18 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def context_switches(pid):
+    """Voluntary and involuntary context switches of all the threads of a process."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                n += sum(int(l.split()[1]) for l in f if l.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")))
+        except FileNotFoundError:
+            pass
+    return n
 
 
 def wait_for(what, predicate, timeout=60):
@@ -164,15 +177,17 @@ def overhead(env, runs):
         try:
             env.run_jobs([job] * 10, broker=c.address)
             b0, w0 = cpu_seconds(c.broker.pid), cpu_seconds(c.workers[0].pid)
+            s0 = context_switches(c.broker.pid)
             t_broker = env.run_jobs([job] * n, broker=c.address)
             b1, w1 = cpu_seconds(c.broker.pid), cpu_seconds(c.workers[0].pid)
+            s1 = context_switches(c.broker.pid)
         finally:
             c.stop()
         env.run_jobs([job] * 10)
         t_local = env.run_jobs([job] * n)
         print(f"run {run + 1}: broker {n / t_broker:6.0f} jobs/s, local {n / t_local:6.0f} jobs/s, "
               f"broker/local {t_local / t_broker:5.2f}; broker CPU {(b1 - b0) / n * 1e6:5.1f} us/job, "
-              f"worker CPU {(w1 - w0) / n * 1e6:5.0f} us/job", flush=True)
+              f"{(s1 - s0) / n:4.1f} context switches/job; worker CPU {(w1 - w0) / n * 1e6:5.0f} us/job", flush=True)
 
 
 def free_port():

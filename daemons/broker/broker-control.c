@@ -30,6 +30,8 @@ void manager_log_worker(int level, const char *worker, uint64_t job_id, const ch
         const char *fields[3] = { worker_field };
         va_list ap;
 
+        if (log_get_max_level() < level)
+                return; /* the debug line of every job costs more than its formatting is worth */
         (void) snprintf(worker_field, sizeof worker_field, "WORKER=%s", strna(worker));
         if (job_id != 0) {
                 (void) snprintf(job_field, sizeof job_field, "JOB_ID=%" PRIu64, job_id);

@@ -64,8 +64,8 @@ struct BrokerJob {
 #define JOB_FROM_SCHED(j) ((BrokerJob *) ((char *) (j) - offsetof(BrokerJob, sched)))
 #define WORKER_FROM_SCHED(w) ((BrokerWorker *) ((char *) (w) - offsetof(BrokerWorker, sched)))
 
-static void send_logged(RpcCall *call, const void *message, const char *peer) {
-        int r = blob_call_send_message(call, message);
+/* r is what sending a message on call returned. */
+static void send_checked(RpcCall *call, int r, const char *peer) {
         if (r < 0) {
                 log_warning_errno(r, "Failed to send to a %s, closing its connection: %m", peer);
                 (void) rpc_call_cancel(call);
@@ -73,26 +73,37 @@ static void send_logged(RpcCall *call, const void *message, const char *peer) {
 }
 
 static void client_send(BrokerClient *c, const Maelstrom__V1__ServerMessage *msg) {
-        send_logged(c->call, msg, "client");
+        send_checked(c->call, blob_call_send_message(c->call, msg), "client");
+}
+
+/* A batch of one item (see job.proto): results are paced, states may wait for company. */
+static void client_send_result(BrokerClient *c, Maelstrom__V1__JobResult *result) {
+        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+
+        msg.n_results = 1;
+        msg.results = &result;
+        send_checked(c->call, blob_call_send_paced(c->call, &msg, JOB_RESULT_PACE_USEC), "client");
 }
 
 static void client_send_state(BrokerClient *c, uint64_t id, Maelstrom__V1__JobState state) {
         Maelstrom__V1__JobStateChange change = MAELSTROM__V1__JOB_STATE_CHANGE__INIT;
+        Maelstrom__V1__JobStateChange *changes[] = { &change };
         Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
 
         change.job_id = id;
         change.state = state;
-        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_STATE;
-        msg.state = &change;
-        client_send(c, &msg);
+        msg.n_states = 1;
+        msg.states = changes;
+        send_checked(c->call, blob_call_send_batched(c->call, &msg, JOB_STATE_HOLD_USEC), "client");
 }
 
+/* Submit and Cancel, batched. */
 static void worker_send_job_message(BrokerWorker *w, Maelstrom__V1__ClientMessage *job_msg) {
         Maelstrom__V1__BrokerMessage msg = MAELSTROM__V1__BROKER_MESSAGE__INIT;
 
-        msg.kind_case = MAELSTROM__V1__BROKER_MESSAGE__KIND_JOB;
-        msg.job = job_msg;
-        send_logged(w->call, &msg, "worker");
+        msg.n_jobs = 1;
+        msg.jobs = &job_msg;
+        send_checked(w->call, blob_call_send_batched(w->call, &msg, /* hold= */ 0), "worker");
 }
 
 static void awaiting_unlink(Manager *m, BrokerJob *j) {
@@ -160,7 +171,6 @@ static int job_make_pending(BrokerJob *j) {
 }
 
 static void job_fail(BrokerClient *c, uint64_t id, const char *step, const char *message) {
-        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
         Maelstrom__V1__JobResult result = MAELSTROM__V1__JOB_RESULT__INIT;
         Maelstrom__V1__ExecutionError e = MAELSTROM__V1__EXECUTION_ERROR__INIT;
 
@@ -170,9 +180,7 @@ static void job_fail(BrokerClient *c, uint64_t id, const char *step, const char 
         result.job_id = id;
         result.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR;
         result.error = &e;
-        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT;
-        msg.result = &result;
-        client_send(c, &msg);
+        client_send_result(c, &result);
         c->manager->n_completed++;
 }
 
@@ -364,42 +372,74 @@ void clients_free_all(Manager *m) {
                 client_free(m->clients);
 }
 
+/* Takes *submit (sets it to NULL) unless it fails. */
+static int client_take_submit(BrokerClient *c, Maelstrom__V1__Submit **submit) {
+        int r;
+
+        if (!(*submit)->spec)
+                return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Submit without a job spec, closing.");
+        r = client_submit(c, *submit);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to take a job from a client, closing its session: %m");
+        *submit = NULL;
+        return 0;
+}
+
+static void client_cancel(BrokerClient *c, uint64_t id) {
+        BrokerJob *j = client_find_job(c, id);
+        if (j) {
+                job_free(j);
+                manager_dispatch(c->manager);
+        }
+}
+
 static int on_client_message(RpcCall *call, const void *data, size_t size, void *userdata) {
         BrokerClient *c = userdata;
         _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *msg = NULL;
-        BrokerJob *j;
         int r;
 
-        r = proto_unpack(&maelstrom__v1__client_message__descriptor, data, size, (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__client_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
+        if (r == -E2BIG)
+                return log_warning_errno(r, "A client sent a batch of more than %u items, closing its "
+                                         "session.", RPC_BATCH_MAX_MESSAGES);
         if (r < 0)
                 return log_warning_errno(r, "Malformed message from a client, closing its session: %m");
         switch (msg->kind_case) {
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT:
-                if (!msg->submit->spec)
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Submit without a job spec, closing.");
-                r = client_submit(c, msg->submit);
+                r = client_take_submit(c, &msg->submit);
                 if (r < 0)
-                        return log_warning_errno(r, "Failed to take a job from a client, closing its session: %m");
-                msg->submit = NULL;
+                        return r;
                 msg->kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET;
-                return 0;
+                break;
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL:
-                j = client_find_job(c, msg->cancel->job_id);
-                if (j) {
-                        job_free(j);
-                        manager_dispatch(c->manager);
-                }
-                return 0;
+                client_cancel(c, msg->cancel->job_id);
+                break;
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT:
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE:
-                return 0; /* not forwarded yet: ttys run on the local worker */
+                break; /* not forwarded yet: ttys run on the local worker */
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
-                return log_warning_errno(SYNTHETIC_ERRNO(EPERM), "A client named a local blob, closing its session.");
+                break; /* refused below */
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET:
         case _MAELSTROM__V1__CLIENT_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                if (msg->n_submits + msg->n_cancels + msg->n_local_blobs == 0)
+                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                                 "Unknown message from a client, closing its session.");
                 break;
         }
-        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Unknown message from a client, closing its session.");
+
+        /* The batch, in the order job.proto gives. */
+        if (msg->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB || msg->n_local_blobs > 0)
+                return log_warning_errno(SYNTHETIC_ERRNO(EPERM),
+                                         "A client named a local blob, closing its session.");
+        for (size_t i = 0; i < msg->n_submits; i++) {
+                r = client_take_submit(c, &msg->submits[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < msg->n_cancels; i++)
+                client_cancel(c, msg->cancels[i]->job_id);
+        return 0;
 }
 
 static void on_client_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
@@ -532,42 +572,69 @@ int manager_drain_worker(Manager *m, const char *name) {
         return -ENOENT;
 }
 
-/* A message of the worker about one of its jobs. */
-static int worker_job_message(BrokerWorker *w, Maelstrom__V1__ServerMessage *msg) {
+static void worker_job_state(BrokerWorker *w, const Maelstrom__V1__JobStateChange *state) {
+        BrokerJob *j = worker_find_job(w, state->job_id);
+
+        if (j && state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING) {
+                j->state = BROKER_JOB_RUNNING;
+                client_send_state(j->client, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
+        }
+}
+
+static void worker_job_result(BrokerWorker *w, Maelstrom__V1__JobResult *result) {
         Manager *m = w->manager;
+        BrokerJob *j = worker_find_job(w, result->job_id);
+
+        if (!j)
+                return; /* cancelled meanwhile */
+        result->job_id = j->id;
+        client_send_result(j->client, result);
+        m->n_completed++;
+        sched_job_remove(&m->scheduler, &j->sched); /* done: nothing to cancel */
+        job_free(j);
+        manager_dispatch(m);
+}
+
+/* A message of the worker about its jobs: one, or a batch (see job.proto for the order). */
+static int worker_job_message(BrokerWorker *w, Maelstrom__V1__ServerMessage *msg) {
         BrokerJob *j;
 
         switch (msg->kind_case) {
         case MAELSTROM__V1__SERVER_MESSAGE__KIND_STATE:
-                j = worker_find_job(w, msg->state->job_id);
-                if (j && msg->state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING) {
-                        j->state = BROKER_JOB_RUNNING;
-                        client_send_state(j->client, j->id, MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING);
-                }
-                return 0;
+                worker_job_state(w, msg->state);
+                break;
         case MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT:
-                j = worker_find_job(w, msg->result->job_id);
-                if (!j)
-                        return 0; /* cancelled meanwhile */
-                msg->result->job_id = j->id;
-                client_send(j->client, msg);
-                m->n_completed++;
-                sched_job_remove(&m->scheduler, &j->sched); /* done: nothing to cancel */
-                job_free(j);
-                manager_dispatch(m);
-                return 0;
+                worker_job_result(w, msg->result);
+                break;
         case MAELSTROM__V1__SERVER_MESSAGE__KIND_TTY_OUTPUT:
                 j = worker_find_job(w, msg->tty_output->job_id);
                 if (j) {
                         msg->tty_output->job_id = j->id;
                         client_send(j->client, msg);
                 }
-                return 0;
+                break;
         case MAELSTROM__V1__SERVER_MESSAGE__KIND__NOT_SET:
         case _MAELSTROM__V1__SERVER_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                if (msg->n_states + msg->n_results == 0)
+                        return -EBADMSG;
                 break;
         }
-        return -EBADMSG;
+        for (size_t i = 0; i < msg->n_states; i++)
+                worker_job_state(w, msg->states[i]);
+        for (size_t i = 0; i < msg->n_results; i++)
+                worker_job_result(w, msg->results[i]);
+        return 0;
+}
+
+/* The items of a worker's message, batches included. */
+static size_t worker_message_items(const Maelstrom__V1__WorkerMessage *msg) {
+        size_t n = 1;
+
+        if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_JOB)
+                n = proto_server_message_items(msg->job);
+        for (size_t i = 0; i < msg->n_jobs; i++)
+                n += proto_server_message_items(msg->jobs[i]);
+        return n;
 }
 
 static int on_worker_message(RpcCall *call, const void *data, size_t size, void *userdata) {
@@ -575,7 +642,13 @@ static int on_worker_message(RpcCall *call, const void *data, size_t size, void 
         _cleanup_(proto_freep) Maelstrom__V1__WorkerMessage *msg = NULL;
         int r;
 
-        r = proto_unpack(&maelstrom__v1__worker_message__descriptor, data, size, (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__worker_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
+        if (r >= 0 && worker_message_items(msg) > RPC_BATCH_MAX_MESSAGES)
+                r = -E2BIG;
+        if (r == -E2BIG)
+                return log_warning_errno(r, "Worker '%s' sent a batch of more than %u items, detaching it.",
+                                         strna(w->name), RPC_BATCH_MAX_MESSAGES);
         if (r >= 0) {
                 if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_HELLO)
                         r = worker_hello(w, msg->hello);
@@ -583,9 +656,11 @@ static int on_worker_message(RpcCall *call, const void *data, size_t size, void 
                         r = worker_job_message(w, msg->job);
                 else if (msg->kind_case == MAELSTROM__V1__WORKER_MESSAGE__KIND_SLOTS && w->attached)
                         r = worker_set_slots(w, msg->slots->slots);
-                else
+                else if (msg->kind_case != MAELSTROM__V1__WORKER_MESSAGE__KIND__NOT_SET || msg->n_jobs == 0)
                         r = -EBADMSG;
         }
+        for (size_t i = 0; r >= 0 && i < msg->n_jobs; i++)
+                r = w->attached ? worker_job_message(w, msg->jobs[i]) : -EBADMSG;
         if (r < 0)
                 return log_warning_errno(r, "Bad message from worker '%s', detaching it: %m", strna(w->name));
         return 0;
@@ -657,7 +732,7 @@ void manager_stop_all(Manager *m) {
 
                 msg.kind_case = MAELSTROM__V1__BROKER_MESSAGE__KIND_STOP;
                 msg.stop = &stop;
-                send_logged(w->call, &msg, "worker");
+                send_checked(w->call, blob_call_send_message(w->call, &msg), "worker");
                 (void) rpc_call_finish(w->call, RPC_STATUS_OK, /* message= */ NULL);
         }
         for (BrokerClient *c = m->clients; c; c = c->next)

@@ -97,13 +97,17 @@ Manager *manager_free(Manager *m) {
         m->manifests = manifest_table_free(m->manifests);
         m->cache = cache_free(m->cache);
         m->exit_timer = sd_event_source_disable_unref(m->exit_timer);
+        m->status_timer = sd_event_source_disable_unref(m->status_timer);
         scheduler_done(&m->scheduler);
         sd_event_unref(m->event);
         free(m);
         return NULL;
 }
 
-void manager_notify_status(Manager *m) {
+/* The status changes with every job: systemd hears of it at most this often. */
+#define STATUS_INTERVAL_USEC (200 * USEC_PER_MSEC)
+
+static void manager_send_status(Manager *m) {
         unsigned slots = 0, used = 0, workers = 0;
 
         for (SchedWorker *w = m->scheduler.workers; w; w = w->next) {
@@ -115,7 +119,35 @@ void manager_notify_status(Manager *m) {
                           "STATUS=Port %u: %u workers, %u of %u slots in use, %zu jobs pending, %" PRIu64
                           " awaiting artifacts",
                           m->port, workers, used, slots, sched_n_pending(&m->scheduler), m->n_awaiting);
+        m->status_sent = now(CLOCK_MONOTONIC);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_send_status(userdata);
+        return 0;
+}
+
+void manager_notify_status(Manager *m) {
+        int enabled = SD_EVENT_OFF, r;
+
         bus_service_mark_changed(m->bus);
+        if (m->status_timer && sd_event_source_get_enabled(m->status_timer, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF)
+                return; /* it will send the state of then */
+        usec_t next = m->status_sent + STATUS_INTERVAL_USEC;
+        if (m->status_sent == 0 || now(CLOCK_MONOTONIC) >= next) {
+                manager_send_status(m);
+                return;
+        }
+        if (m->status_timer)
+                r = sd_event_source_set_time(m->status_timer, next);
+        else
+                r = sd_event_add_time(m->event, &m->status_timer, CLOCK_MONOTONIC, next, /* accuracy= */ 0,
+                                      on_status_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                manager_send_status(m); /* no timer: send it now */
 }
 
 /* ---- AdminService ---- */

@@ -34,6 +34,8 @@ typedef struct Manager {
         uint16_t port;
         uint64_t cache_size;     /* the target, bytes */
         sd_event_source *exit_timer;
+        sd_event_source *status_timer; /* STATUS= waits for it (rate limit) */
+        usec_t status_sent;
 
         Scheduler scheduler;
         BrokerClient *clients;   /* list */
@@ -55,6 +57,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Takes the sockets from systemd, or listens on the configured port. */
 int manager_listen(Manager *m, const Config *config);
 int manager_run(Manager *m);
+/* STATUS= for systemd (at most once per STATUS_INTERVAL_USEC: the last state wins) and PropertiesChanged. */
 void manager_notify_status(Manager *m);
 /* Stops every worker and drops every client (AdminService Stop, D-Bus Stop); the loop exits shortly after, once
  * the messages left. */

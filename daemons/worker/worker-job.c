@@ -149,7 +149,6 @@ int job_compare(const void *a, const void *b) {
 }
 
 static void job_send_result(Job *j, Maelstrom__V1__JobResult *result) {
-        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
         Maelstrom__V1__Timing timing = MAELSTROM__V1__TIMING__INIT;
 
         result->job_id = j->id;
@@ -157,9 +156,7 @@ static void job_send_result(Job *j, Maelstrom__V1__JobResult *result) {
                 timing.queued_usec = (j->started ?: now(CLOCK_MONOTONIC)) - j->submitted;
                 result->timing = &timing;
         }
-        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT;
-        msg.result = result;
-        session_send(j->session, &msg);
+        session_send_result(j->session, result);
 }
 
 /* Report an execution error that happened before the container existed, and drop the job. */

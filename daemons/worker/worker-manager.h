@@ -125,9 +125,12 @@ void manager_send_slots(Manager *m);
 /* ---- worker-session.c ---- */
 int manager_add_methods(Manager *m);
 void sessions_free_all(Manager *m);
+/* A job's state, batched and held (JOB_STATE_HOLD_USEC) for its result or other states to go along. */
 void session_send_state(Session *s, uint64_t job_id, int state);
 /* Sends the ServerMessage; errors are logged and the session is closed. */
 void session_send(Session *s, const void *server_message);
+/* A job's result (a Maelstrom__V1__JobResult *), batched, and paced (JOB_RESULT_PACE_USEC) to a client. */
+void session_send_result(Session *s, void *result);
 /* Sends a message as it is (a WorkerMessage to the broker); errors as above. */
 void session_send_message(Session *s, const void *message);
 /* The host path a local client said holds the blob d, or NULL. */

@@ -75,12 +75,15 @@ void sessions_free_all(Manager *m) {
                 session_free(m->sessions);
 }
 
-void session_send_message(Session *s, const void *message) {
-        int r = blob_call_send_message(s->call, message);
+static void session_send_checked(Session *s, int r) {
         if (r < 0) {
                 log_warning_errno(r, "Failed to send to a client, closing its session: %m");
                 (void) rpc_call_cancel(s->call);
         }
+}
+
+void session_send_message(Session *s, const void *message) {
+        session_send_checked(s, blob_call_send_message(s->call, message));
 }
 
 void session_send(Session *s, const void *server_message) {
@@ -95,15 +98,42 @@ void session_send(Session *s, const void *server_message) {
         session_send_message(s, server_message);
 }
 
+/* A ServerMessage that is a batch of one item (see job.proto): to the broker in a WorkerMessage's jobs. */
+static void session_send_item(Session *s, const Maelstrom__V1__ServerMessage *item, usec_t hold,
+                              bool paced) {
+        Maelstrom__V1__WorkerMessage wrapped = MAELSTROM__V1__WORKER_MESSAGE__INIT;
+        Maelstrom__V1__ServerMessage *items[] = { (Maelstrom__V1__ServerMessage *) item };
+        const void *message = item;
+
+        if (s->broker) {
+                wrapped.n_jobs = 1;
+                wrapped.jobs = items;
+                message = &wrapped;
+        }
+        session_send_checked(s, paced ? blob_call_send_paced(s->call, message, hold)
+                                      : blob_call_send_batched(s->call, message, hold));
+}
+
+void session_send_result(Session *s, void *result) {
+        Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+        Maelstrom__V1__JobResult *results[] = { result };
+
+        msg.n_results = 1;
+        msg.results = results;
+        /* The broker waits for a result to fill the slot again: never paced. */
+        session_send_item(s, &msg, s->broker ? 0 : JOB_RESULT_PACE_USEC, /* paced= */ !s->broker);
+}
+
 void session_send_state(Session *s, uint64_t job_id, int state) {
         Maelstrom__V1__JobStateChange change = MAELSTROM__V1__JOB_STATE_CHANGE__INIT;
+        Maelstrom__V1__JobStateChange *changes[] = { &change };
         Maelstrom__V1__ServerMessage msg = MAELSTROM__V1__SERVER_MESSAGE__INIT;
 
         change.job_id = job_id;
         change.state = state;
-        msg.kind_case = MAELSTROM__V1__SERVER_MESSAGE__KIND_STATE;
-        msg.state = &change;
-        session_send(s, &msg);
+        msg.n_states = 1;
+        msg.states = changes;
+        session_send_item(s, &msg, JOB_STATE_HOLD_USEC, /* paced= */ false);
 }
 
 static int session_local_blob_add(Session *s, const Maelstrom__V1__LocalBlob *b) {
@@ -128,46 +158,113 @@ static int session_local_blob_add(Session *s, const Maelstrom__V1__LocalBlob *b)
         return r < 0 ? r : 0;
 }
 
-/* Takes what it keeps of msg (a submitted job). */
+/* Takes *submit (sets it to NULL) unless it fails. */
+static int session_take_submit(Session *s, Maelstrom__V1__Submit **submit) {
+        int r;
+
+        if (!(*submit)->spec)
+                return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Submit without a job spec, closing.");
+        /* The job keeps the message. */
+        r = job_submit(s, *submit);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to take a job: %m");
+        *submit = NULL;
+        return 0;
+}
+
+static int session_take_local_blob(Session *s, const Maelstrom__V1__LocalBlob *b) {
+        int r = session_local_blob_add(s, b);
+        if (r < 0)
+                return log_warning_errno(r, "Bad local blob from a client, closing its session: %m");
+        return 0;
+}
+
+/* Takes what it keeps of msg (submitted jobs): one message or a batch, in the order job.proto gives. */
 static int session_handle(Session *s, Maelstrom__V1__ClientMessage *msg) {
         int r;
 
         switch (msg->kind_case) {
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT:
-                if (!msg->submit->spec)
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Submit without a job spec, closing.");
-                /* The job keeps the message. */
-                r = job_submit(s, msg->submit);
+                r = session_take_submit(s, &msg->submit);
                 if (r < 0)
-                        return log_warning_errno(r, "Failed to take a job: %m");
-                msg->submit = NULL;
+                        return r;
                 msg->kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET;
-                return 0;
+                break;
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL:
-                return job_cancel(s, msg->cancel->job_id);
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
-                r = session_local_blob_add(s, msg->local_blob);
+                r = job_cancel(s, msg->cancel->job_id);
                 if (r < 0)
-                        return log_warning_errno(r, "Bad local blob from a client, closing its session: %m");
-                return 0;
+                        return r;
+                break;
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
+                r = session_take_local_blob(s, msg->local_blob);
+                if (r < 0)
+                        return r;
+                break;
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT:
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE:
-                return job_tty(s, msg);
+                r = job_tty(s, msg);
+                if (r < 0)
+                        return r;
+                break;
         case MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET:
         case _MAELSTROM__V1__CLIENT_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                if (msg->n_local_blobs + msg->n_submits + msg->n_cancels == 0)
+                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                                 "Unknown message from a client, closing its session.");
                 break;
         }
-        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Unknown message from a client, closing its session.");
+
+        for (size_t i = 0; i < msg->n_local_blobs; i++) {
+                r = session_take_local_blob(s, msg->local_blobs[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < msg->n_submits; i++) {
+                r = session_take_submit(s, &msg->submits[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < msg->n_cancels; i++) {
+                r = job_cancel(s, msg->cancels[i]->job_id);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int on_session_message(RpcCall *call, const void *data, size_t size, void *userdata) {
         _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *msg = NULL;
         int r;
 
-        r = proto_unpack(&maelstrom__v1__client_message__descriptor, data, size, (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__client_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
+        if (r == -E2BIG)
+                return log_warning_errno(r, "A client sent a batch of more than %u items, closing its "
+                                         "session.", RPC_BATCH_MAX_MESSAGES);
         if (r < 0)
                 return log_warning_errno(r, "Malformed message from a client, closing its session: %m");
         return session_handle(userdata, msg);
+}
+
+/* The broker's jobs: never a local blob, and at most RPC_BATCH_MAX_MESSAGES items in all. */
+static int broker_jobs_check(const Maelstrom__V1__BrokerMessage *msg) {
+        bool single = msg->kind_case == MAELSTROM__V1__BROKER_MESSAGE__KIND_JOB;
+        size_t n = msg->kind_case == MAELSTROM__V1__BROKER_MESSAGE__KIND_STOP;
+
+        for (size_t i = 0; i < msg->n_jobs + single; i++) {
+                const Maelstrom__V1__ClientMessage *job = i < msg->n_jobs ? msg->jobs[i] : msg->job;
+
+                if (job->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB ||
+                    job->n_local_blobs > 0)
+                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                                 "The broker sent a local blob, reconnecting.");
+                n += proto_client_message_items(job);
+        }
+        if (n > RPC_BATCH_MAX_MESSAGES)
+                return log_warning_errno(SYNTHETIC_ERRNO(E2BIG),
+                                         "The broker sent a batch of more than %u items, reconnecting.",
+                                         RPC_BATCH_MAX_MESSAGES);
+        return 0;
 }
 
 static int on_broker_message(RpcCall *call, const void *data, size_t size, void *userdata) {
@@ -175,15 +272,23 @@ static int on_broker_message(RpcCall *call, const void *data, size_t size, void 
         _cleanup_(proto_freep) Maelstrom__V1__BrokerMessage *msg = NULL;
         int r;
 
-        r = proto_unpack(&maelstrom__v1__broker_message__descriptor, data, size, (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__broker_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
+        if (r == -E2BIG)
+                return log_warning_errno(r, "The broker sent a batch of more than %u items, reconnecting.",
+                                         RPC_BATCH_MAX_MESSAGES);
         if (r < 0)
                 return log_warning_errno(r, "Malformed message from the broker, reconnecting: %m");
+        r = broker_jobs_check(msg);
+        if (r < 0)
+                return r;
         s->manager->backoff = 0; /* the broker is there */
         switch (msg->kind_case) {
         case MAELSTROM__V1__BROKER_MESSAGE__KIND_JOB:
-                if (msg->job->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB)
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "The broker sent a local blob, reconnecting.");
-                return session_handle(s, msg->job);
+                r = session_handle(s, msg->job);
+                if (r < 0)
+                        return r;
+                break;
         case MAELSTROM__V1__BROKER_MESSAGE__KIND_STOP:
                 log_info("The broker asked us to stop.");
                 s->manager->stopping = true;
@@ -191,9 +296,17 @@ static int on_broker_message(RpcCall *call, const void *data, size_t size, void 
                 return 0;
         case MAELSTROM__V1__BROKER_MESSAGE__KIND__NOT_SET:
         case _MAELSTROM__V1__BROKER_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                if (msg->n_jobs == 0)
+                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                                 "Unknown message from the broker, reconnecting.");
                 break;
         }
-        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG), "Unknown message from the broker, reconnecting.");
+        for (size_t i = 0; i < msg->n_jobs; i++) {
+                r = session_handle(s, msg->jobs[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int on_session_end(RpcCall *call, void *userdata) {

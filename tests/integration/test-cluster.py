@@ -372,6 +372,8 @@ class Cluster(unittest.TestCase):
             # names: each fails its call only.
             self.assertEqual(bad_peer("oversized")[:2], (0, "closed: RESOURCE_EXHAUSTED\n"))
             self.assertEqual(bad_peer("garbage")[:2], (0, "closed: INVALID_ARGUMENT\n"))
+            # A batch of more items than a batch may hold.
+            self.assertEqual(bad_peer("big-batch")[:2], (0, "closed: RESOURCE_EXHAUSTED\n"))
             before = transfers()
             self.assertEqual(bad_peer("bad-digest")[:2], (0, "closed: INVALID_ARGUMENT\n"))
             self.assertEqual(transfers()["blobs_received"], before["blobs_received"])

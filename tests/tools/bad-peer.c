@@ -5,6 +5,7 @@
  *
  *   bad-peer ADDRESS oversized       a JobService Session message over the broker's size limit
  *   bad-peer ADDRESS garbage         a Session message that is not a protobuf ClientMessage
+ *   bad-peer ADDRESS big-batch       a Session message that is a batch of RPC_BATCH_MAX_MESSAGES + 1 items
  *   bad-peer ADDRESS bad-digest      a PutBlob whose data does not match the digest it names
  *   bad-peer ADDRESS vanish HEX      GetBlob of blob HEX; on the first chunk, prints "first chunk" and
  *                                    exits at once, leaving the broker in the middle of the download
@@ -50,10 +51,16 @@ static int on_session_message(RpcCall *call, const void *data, size_t size, void
         r = proto_unpack(&maelstrom__v1__server_message__descriptor, data, size, (void **) &msg);
         if (r < 0)
                 return r;
-        if (msg->kind_case != MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT)
+        /* One result, alone or in a batch. */
+        const Maelstrom__V1__JobResult *result = NULL;
+        if (msg->kind_case == MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT)
+                result = msg->result;
+        else if (msg->n_results > 0)
+                result = msg->results[0];
+        if (!result)
                 return 0;
-        if (msg->result->outcome_case == MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR)
-                printf("error: %s: %s\n", msg->result->error->step, msg->result->error->message);
+        if (result->outcome_case == MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR)
+                printf("error: %s: %s\n", result->error->step, result->error->message);
         else
                 printf("not an error\n");
         return sd_event_exit(p->event, 0);
@@ -154,6 +161,28 @@ static int start(RpcChannel *ch, const char *mode, const char *arg, Peer *p, Rpc
                 if (r < 0)
                         return r;
                 return rpc_call_send(*ret, junk, size);
+        }
+        if (streq(mode, "big-batch")) {
+                /* Cancels of jobs that do not exist: harmless one by one, too many at once. */
+                Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+                _cleanup_free_ Maelstrom__V1__Cancel *cancels = calloc(RPC_BATCH_MAX_MESSAGES + 1,
+                                                                      sizeof(Maelstrom__V1__Cancel));
+                _cleanup_free_ Maelstrom__V1__Cancel **ptrs = calloc(RPC_BATCH_MAX_MESSAGES + 1,
+                                                                    sizeof(Maelstrom__V1__Cancel *));
+
+                if (!cancels || !ptrs)
+                        return -ENOMEM;
+                for (size_t i = 0; i <= RPC_BATCH_MAX_MESSAGES; i++) {
+                        cancels[i] = (Maelstrom__V1__Cancel) MAELSTROM__V1__CANCEL__INIT;
+                        cancels[i].job_id = 1000000 + i;
+                        ptrs[i] = &cancels[i];
+                }
+                msg.n_cancels = RPC_BATCH_MAX_MESSAGES + 1;
+                msg.cancels = ptrs;
+                r = rpc_channel_call(ch, &method_session, &handlers, p, ret);
+                if (r < 0)
+                        return r;
+                return blob_call_send_message(*ret, &msg);
         }
         if (streq(mode, "bad-digest") || streq(mode, "bad-manifest")) {
                 p->manifest = streq(mode, "bad-manifest");

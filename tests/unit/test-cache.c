@@ -812,6 +812,46 @@ TEST(eviction) {
         ASSERT_EQ(count_dir(root, "tmp"), 0);
 }
 
+TEST(index_record_interval) {
+        /* Uses in quick succession append one index record per entry, not one per use; the order in memory
+         * stays exact. */
+        _cleanup_temp_dir_ char *root = make_temp_dir();
+        _cleanup_free_ char *index = path_join(root, "index");
+        _cleanup_(cache_freep) Cache *c = NULL;
+        char buf[16384];
+        Digest d[2];
+        struct stat st;
+        off_t size;
+        usec_t t0 = now(CLOCK_MONOTONIC);
+
+        ASSERT_OK(cache_new(root, UINT64_MAX, &c));
+        for (unsigned i = 0; i < 2; i++) {
+                blob_of(i, buf, &d[i]);
+                put_blob(c, buf, sizeof buf, NULL);
+        }
+        ASSERT_SYS((stat(index, &st)));
+        size = st.st_size;
+        for (unsigned i = 0; i < 1000; i++) {
+                CacheEntry *e;
+
+                ASSERT_OK(cache_get(c, CACHE_BLOB, &d[i % 2], &e));
+                cache_unpin(e);
+        }
+        ASSERT_SYS((stat(index, &st)));
+        if (now(CLOCK_MONOTONIC) < t0 + USEC_PER_SEC)
+                ASSERT_EQ(st.st_size, size);
+        /* Once the interval passed, the next use appends again. */
+        while (now(CLOCK_MONOTONIC) < t0 + 1100 * USEC_PER_MSEC)
+                (void) usleep(10 * 1000);
+        ASSERT_TRUE(cache_has_blob(c, &d[0]));
+        ASSERT_SYS((stat(index, &st)));
+        ASSERT_TRUE(st.st_size > size);
+        /* The last used, d[0], is the newest: evicting down to one blob keeps it. */
+        ASSERT_OK(cache_set_size_target(c, 16384 + 8192));
+        ASSERT_EQ(cache_get_n_entries(c), 1);
+        ASSERT_TRUE(cache_has_blob(c, &d[0]));
+}
+
 static uint64_t blob_size(Cache *c, const Digest *d) {
         CacheEntry *e;
         ASSERT_OK(cache_get(c, CACHE_BLOB, d, &e));
@@ -1041,6 +1081,7 @@ int main(void) {
         RUN(manifest_missing);
         RUN(manifest_refusals);
         RUN(eviction);
+        RUN(index_record_interval);
         RUN(restart);
         RUN(crash);
         return 0;

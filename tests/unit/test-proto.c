@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 
 #include "basic/tests.h"
+#include "maelstrom/v1/cluster.pb-c.h"
 #include "maelstrom/v1/job.pb-c.h"
 #include "proto/proto-util.h"
 
@@ -92,10 +93,154 @@ TEST(service_descriptor) {
         ASSERT_TRUE(protobuf_c_service_descriptor_get_method_by_name(d, "MissingBlobs"));
 }
 
+/* Appends the encoding of message to buf (the way rpc_call_send_batched() concatenates queued messages). */
+static void append_packed(const void *message, uint8_t **buf, size_t *size) {
+        _cleanup_free_ uint8_t *one = NULL;
+        size_t n;
+
+        ASSERT_OK(proto_pack(message, &one, &n));
+        *buf = realloc(*buf, *size + n + 1);
+        ASSERT_TRUE(*buf);
+        memcpy(*buf + *size, one, n);
+        *size += n;
+}
+
+TEST(batches_merge) {
+        /* Items that set only repeated fields, concatenated: one message with every item, in order. */
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *client = NULL;
+        _cleanup_(proto_freep) Maelstrom__V1__ServerMessage *server = NULL;
+        _cleanup_(proto_freep) Maelstrom__V1__BrokerMessage *broker = NULL;
+        size_t size = 0, n;
+
+        for (uint64_t id = 1; id <= 100; id++) {
+                Maelstrom__V1__ClientMessage m = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+                Maelstrom__V1__Submit submit = MAELSTROM__V1__SUBMIT__INIT, *submits[] = { &submit };
+                Maelstrom__V1__Cancel cancel = MAELSTROM__V1__CANCEL__INIT, *cancels[] = { &cancel };
+                Maelstrom__V1__JobSpec spec = MAELSTROM__V1__JOB_SPEC__INIT;
+
+                spec.program = (char *) "/bin/true";
+                submit.job_id = id;
+                submit.spec = &spec;
+                cancel.job_id = id;
+                if (id % 10 == 0) {
+                        m.n_cancels = 1;
+                        m.cancels = cancels;
+                } else {
+                        m.n_submits = 1;
+                        m.submits = submits;
+                }
+                append_packed(&m, &buf, &size);
+        }
+        ASSERT_OK(proto_count_fields(buf, size, &n));
+        ASSERT_EQ(n, 100);
+        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__client_message__descriptor, buf, size, 100,
+                                     (void **) &client));
+        ASSERT_EQ(client->kind_case, MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET);
+        ASSERT_EQ(client->n_submits, 90);
+        ASSERT_EQ(client->n_cancels, 10);
+        for (size_t i = 0, id = 1; i < client->n_submits; i++, id++) {
+                if (id % 10 == 0)
+                        id++;
+                ASSERT_EQ(client->submits[i]->job_id, id);
+                ASSERT_STREQ(client->submits[i]->spec->program, "/bin/true");
+        }
+        for (size_t i = 0; i < client->n_cancels; i++)
+                ASSERT_EQ(client->cancels[i]->job_id, (i + 1) * 10);
+        /* One item over the limit: refused before unpacking. */
+        void *m = NULL;
+        ASSERT_ERROR(proto_unpack_batch(&maelstrom__v1__client_message__descriptor, buf, size, 99, &m),
+                     E2BIG);
+        ASSERT_TRUE(!m);
+
+        /* States and results. */
+        buf = mfree(buf);
+        size = 0;
+        for (uint64_t id = 1; id <= 50; id++) {
+                Maelstrom__V1__ServerMessage s = MAELSTROM__V1__SERVER_MESSAGE__INIT;
+                Maelstrom__V1__JobStateChange st = MAELSTROM__V1__JOB_STATE_CHANGE__INIT;
+                Maelstrom__V1__JobStateChange *states[] = { &st };
+                Maelstrom__V1__JobResult res = MAELSTROM__V1__JOB_RESULT__INIT, *results[] = { &res };
+
+                st.job_id = id;
+                st.state = MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING;
+                s.n_states = 1;
+                s.states = states;
+                append_packed(&s, &buf, &size);
+                res.job_id = id;
+                res.outcome_case = MAELSTROM__V1__JOB_RESULT__OUTCOME_EXITED;
+                res.exited = (int32_t) id;
+                s.n_states = 0;
+                s.n_results = 1;
+                s.results = results;
+                append_packed(&s, &buf, &size);
+        }
+        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__server_message__descriptor, buf, size, 100,
+                                     (void **) &server));
+        ASSERT_EQ(server->n_states, 50);
+        ASSERT_EQ(server->n_results, 50);
+        for (size_t i = 0; i < 50; i++) {
+                ASSERT_EQ(server->states[i]->job_id, i + 1);
+                ASSERT_EQ(server->results[i]->job_id, i + 1);
+                ASSERT_EQ(server->results[i]->exited, (int32_t) i + 1);
+        }
+
+        /* Whole ClientMessages in a BrokerMessage: in order, whatever their kind. */
+        buf = mfree(buf);
+        size = 0;
+        for (uint64_t id = 1; id <= 20; id++) {
+                Maelstrom__V1__BrokerMessage b = MAELSTROM__V1__BROKER_MESSAGE__INIT;
+                Maelstrom__V1__ClientMessage c = MAELSTROM__V1__CLIENT_MESSAGE__INIT, *jobs[] = { &c };
+                Maelstrom__V1__Cancel cancel = MAELSTROM__V1__CANCEL__INIT;
+
+                cancel.job_id = id;
+                c.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL;
+                c.cancel = &cancel;
+                b.n_jobs = 1;
+                b.jobs = jobs;
+                append_packed(&b, &buf, &size);
+        }
+        ASSERT_OK(proto_unpack_batch(&maelstrom__v1__broker_message__descriptor, buf, size, 20,
+                                     (void **) &broker));
+        ASSERT_EQ(broker->kind_case, MAELSTROM__V1__BROKER_MESSAGE__KIND__NOT_SET);
+        ASSERT_EQ(broker->n_jobs, 20);
+        for (size_t i = 0; i < 20; i++)
+                ASSERT_EQ(broker->jobs[i]->cancel->job_id, i + 1);
+}
+
+TEST(count_fields) {
+        static const uint8_t mixed[] = {
+                0x08, 0x96, 0x01,                               /* 1: varint 150 */
+                0x11, 1, 2, 3, 4, 5, 6, 7, 8,                   /* 2: fixed64 */
+                0x1a, 0x03, 'a', 'b', 'c',                      /* 3: 3 bytes */
+                0x25, 1, 2, 3, 4,                               /* 4: fixed32 */
+                0x1a, 0x00,                                     /* 3 again: empty */
+        };
+        static const uint8_t truncated_fixed[] = { 0x11, 1, 2, 3 };
+        static const uint8_t long_length[] = { 0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f, 'a' };
+        static const uint8_t group[] = { 0x0b, 0x0c };
+        static const uint8_t field_zero[] = { 0x00, 0x01 };
+        size_t n = 99;
+
+        ASSERT_OK(proto_count_fields(mixed, sizeof(mixed), &n));
+        ASSERT_EQ(n, 5);
+        ASSERT_OK(proto_count_fields(NULL, 0, &n));
+        ASSERT_EQ(n, 0);
+        n = 99;
+        ASSERT_ERROR(proto_count_fields(mixed, sizeof(mixed) - 1, &n), EBADMSG);
+        ASSERT_ERROR(proto_count_fields(truncated_fixed, sizeof(truncated_fixed), &n), EBADMSG);
+        ASSERT_ERROR(proto_count_fields(long_length, sizeof(long_length), &n), EBADMSG);
+        ASSERT_ERROR(proto_count_fields(group, sizeof(group), &n), EBADMSG);
+        ASSERT_ERROR(proto_count_fields(field_zero, sizeof(field_zero), &n), EBADMSG);
+        ASSERT_EQ(n, 99);
+}
+
 int main(void) {
         RUN(round_trip);
         RUN(empty);
         RUN(malformed);
         RUN(service_descriptor);
+        RUN(batches_merge);
+        RUN(count_fields);
         return 0;
 }

@@ -450,6 +450,93 @@ TEST(ping_pong) {
         fixture_done(&f);
 }
 
+TEST(quiet_sends) {
+        /* Without a "sent" handler, a send with nothing queued behind it completes without waking the loop;
+         * the next message, and the end of the call, must still go out and be seen at once. */
+        Fixture f;
+        TestClient tc = { .ping_pongs = PING_PONGS };
+        RpcCallHandlers h = client_handlers;
+
+        h.sent = NULL;
+        fixture_setup(&f, NULL, NULL, false);
+        ASSERT_OK(rpc_channel_call(f.channel, &method_bidi, &h, &tc, &tc.call));
+        ASSERT_OK(rpc_call_send(tc.call, &tc.next, sizeof(tc.next)));
+        RUN_UNTIL(f.event, tc.closed && f.ts.n_closed == 1);
+        ASSERT_EQ(tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(tc.next, PING_PONGS);
+        ASSERT_EQ(tc.n_messages, PING_PONGS);
+        ASSERT_TRUE(tc.ended);
+
+        /* One message, its echo, and a pause in which only quiet completions can be pending: then the
+         * half-close still ends the call. */
+        tc = (TestClient) {};
+        ASSERT_OK(rpc_channel_call(f.channel, &method_bidi, &h, &tc, &tc.call));
+        ASSERT_OK(rpc_call_send(tc.call, "q", 1));
+        RUN_UNTIL(f.event, tc.n_messages == 1);
+        for (unsigned i = 0; i < 5; i++)
+                ASSERT_OK(sd_event_run(f.event, 10 * USEC_PER_MSEC));
+        ASSERT_OK(rpc_call_close_send(tc.call));
+        RUN_UNTIL(f.event, tc.closed);
+        ASSERT_EQ(tc.status, RPC_STATUS_OK);
+
+        /* And a hold that ends while a quiet send is in flight or done. */
+        tc = (TestClient) {};
+        ASSERT_OK(rpc_channel_call(f.channel, &method_bidi, &h, &tc, &tc.call));
+        ASSERT_OK(rpc_call_send(tc.call, "a", 1));
+        ASSERT_OK(rpc_call_send_batched(tc.call, "b", 1, 20 * USEC_PER_MSEC));
+        RUN_UNTIL(f.event, tc.n_messages == 2);
+        ASSERT_EQ(tc.last[0], 'b');
+        ASSERT_OK(rpc_call_send_batched(tc.call, "c", 1, 20 * USEC_PER_MSEC));
+        RUN_UNTIL(f.event, tc.n_messages == 3);
+        ASSERT_OK(rpc_call_close_send(tc.call));
+        RUN_UNTIL(f.event, tc.closed);
+        ASSERT_EQ(tc.status, RPC_STATUS_OK);
+        fixture_done(&f);
+}
+
+TEST(quiet_send_completion) {
+        /* A peer that reads nothing: the only completions are the client's own sends. */
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(rpc_context_freep) RpcContext *context = NULL;
+        _cleanup_(rpc_channel_freep) RpcChannel *channel = NULL;
+        _cleanup_close_ int peer = -EBADF;
+        TestClient tc = {};
+        RpcCallHandlers h = client_handlers;
+        usec_t t0;
+        int sv[2];
+        size_t n;
+
+        h.sent = NULL;
+        ASSERT_OK(sd_event_new(&event));
+        ASSERT_OK(rpc_context_new(event, &context));
+        ASSERT_OK_ERRNO((socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)));
+        peer = sv[1];
+        ASSERT_OK(rpc_channel_new_fd_take(context, sv[0], NULL, &channel));
+        ASSERT_OK(rpc_channel_call(channel, &method_bidi, &h, &tc, &tc.call));
+
+        /* The initial metadata wakes the loop; the message after it, with nothing behind it, does not: its
+         * completion waits in the queue, so the call still counts it as in flight. */
+        t0 = now(CLOCK_MONOTONIC);
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(event, 10 * USEC_PER_MSEC));
+        ASSERT_OK(rpc_call_send(tc.call, "x", 1));
+        t0 = now(CLOCK_MONOTONIC);
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(event, 10 * USEC_PER_MSEC));
+        rpc_call_get_send_queue(tc.call, &n, NULL);
+        ASSERT_EQ(n, 1);
+
+        /* The next message waits for it: now it wakes the loop, and the next goes out (quietly again). */
+        ASSERT_OK(rpc_call_send(tc.call, "y", 1));
+        rpc_call_get_send_queue(tc.call, &n, NULL);
+        ASSERT_EQ(n, 2);
+        RUN_UNTIL(event, (rpc_call_get_send_queue(tc.call, &n, NULL), n == 1));
+
+        tc.call = rpc_call_free(tc.call);
+        channel = rpc_channel_free(channel);
+        context = rpc_context_free(context);
+}
+
 TEST(burst_in_order) {
         Fixture f;
         TestClient tc = {};
@@ -521,6 +608,215 @@ TEST(order_with_interleaved_sends) {
         RUN_UNTIL(f.event, tc.closed);
         ASSERT_EQ(tc.status, RPC_STATUS_OK);
         ASSERT_EQ(tc.next, BURST);
+        fixture_done(&f);
+}
+
+/* Batches: the echo server sends back each gRPC message it received as it is, so the client sees the batches
+ * the client side made.  Items are 4-byte sequence numbers; every 97th is sent unbatched. */
+#define BATCH_ITEMS 5000U
+#define UNBATCHED_EVERY 97U
+
+typedef struct BatchClient {
+        TestClient tc;
+        uint32_t next;          /* the next sequence number expected */
+        unsigned n_messages, max_items;
+        size_t item_size;
+        uint32_t unbatched_every; /* 0: none */
+} BatchClient;
+
+static bool batch_unbatched(const BatchClient *bc, uint32_t v) {
+        return bc->unbatched_every > 0 && v % bc->unbatched_every == 0;
+}
+
+static int client_check_batch(RpcCall *call, const void *data, size_t size, void *userdata) {
+        BatchClient *bc = userdata;
+        const uint8_t *p = data;
+        size_t n;
+
+        ASSERT_TRUE(size > 0);
+        ASSERT_EQ(size % bc->item_size, 0);
+        n = size / bc->item_size;
+        ASSERT_TRUE(n <= RPC_BATCH_MAX_MESSAGES);
+        ASSERT_TRUE(n == 1 || size <= RPC_BATCH_MAX_SIZE);
+        for (size_t i = 0; i < n; i++, p += bc->item_size) {
+                uint32_t v;
+
+                memcpy(&v, p, sizeof(v));
+                /* In order, none lost, none twice; an unbatched item travels alone. */
+                ASSERT_EQ(v, bc->next);
+                if (batch_unbatched(bc, v))
+                        ASSERT_EQ(n, 1);
+                bc->next++;
+        }
+        bc->n_messages++;
+        bc->max_items = MAX(bc->max_items, (unsigned) n);
+        return 0;
+}
+
+static void batch_send(BatchClient *bc, uint32_t v, usec_t hold) {
+        _cleanup_free_ uint8_t *buf = calloc(1, bc->item_size);
+
+        ASSERT_TRUE(buf);
+        memcpy(buf, &v, sizeof(v));
+        if (batch_unbatched(bc, v))
+                ASSERT_OK(rpc_call_send(bc->tc.call, buf, bc->item_size));
+        else
+                ASSERT_OK(rpc_call_send_batched(bc->tc.call, buf, bc->item_size, hold));
+}
+
+static void batch_setup(Fixture *f, BatchClient *bc, size_t item_size, uint32_t unbatched_every) {
+        RpcCallHandlers h = client_handlers;
+
+        *bc = (BatchClient) { .item_size = item_size, .unbatched_every = unbatched_every };
+        h.message = client_check_batch;
+        fixture_setup(f, NULL, NULL, false);
+        ASSERT_OK(rpc_channel_call(f->channel, &method_bidi, &h, bc, &bc->tc.call));
+}
+
+TEST(batched_burst) {
+        /* Queued all at once: they go out in few messages, each of at most RPC_BATCH_MAX_MESSAGES items. */
+        Fixture f;
+        BatchClient bc;
+        size_t n;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), UNBATCHED_EVERY);
+        for (uint32_t i = 0; i < BATCH_ITEMS; i++)
+                batch_send(&bc, i, /* hold= */ 0);
+        rpc_call_get_send_queue(bc.tc.call, &n, NULL);
+        ASSERT_EQ(n, BATCH_ITEMS);
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, BATCH_ITEMS);
+        /* The unbatched ones (0, 97, ...) alone, and each run after one in one message (96 items, under the
+         * limit): the initial metadata was in flight when they were queued. */
+        ASSERT_EQ(bc.n_messages, 2 * (BATCH_ITEMS / UNBATCHED_EVERY + 1));
+        ASSERT_EQ(bc.max_items, UNBATCHED_EVERY - 1);
+        /* One "sent" per gRPC message. */
+        ASSERT_EQ(bc.tc.n_sent, bc.n_messages);
+        fixture_done(&f);
+}
+
+TEST(batched_interleaved) {
+        /* Sent while the loop runs: whatever queues behind a send in flight goes out with the next one. */
+        Fixture f;
+        BatchClient bc;
+        uint32_t i = 0;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), UNBATCHED_EVERY);
+        while (i < BATCH_ITEMS) {
+                for (unsigned k = 0; k < 13 && i < BATCH_ITEMS; k++, i++)
+                        batch_send(&bc, i, /* hold= */ 0);
+                ASSERT_OK(sd_event_run(f.event, 0));
+        }
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, BATCH_ITEMS);
+        ASSERT_TRUE(bc.n_messages < BATCH_ITEMS);
+        fixture_done(&f);
+}
+
+static void batch_limits(size_t item_size, uint32_t n_items, unsigned max_items) {
+        Fixture f;
+        BatchClient bc;
+
+        batch_setup(&f, &bc, item_size, /* unbatched_every= */ 0);
+        for (uint32_t i = 0; i < n_items; i++)
+                batch_send(&bc, i, /* hold= */ 0);
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, n_items);
+        /* Full batches (the initial metadata was in flight when they were queued), the last one less. */
+        ASSERT_EQ(bc.max_items, max_items);
+        ASSERT_EQ(bc.n_messages, (n_items + max_items - 1) / max_items);
+        fixture_done(&f);
+}
+
+TEST(batch_limits) {
+        /* 100 KiB items: 10 fit in RPC_BATCH_MAX_SIZE; 4-byte items: RPC_BATCH_MAX_MESSAGES at most. */
+        batch_limits(100 * 1024, 61, 10);
+        batch_limits(sizeof(uint32_t), 3 * RPC_BATCH_MAX_MESSAGES + 2, RPC_BATCH_MAX_MESSAGES);
+        /* Items over the size limit go one by one. */
+        batch_limits(RPC_BATCH_MAX_SIZE + 1, 3, 1);
+}
+
+TEST(batch_hold) {
+        Fixture f;
+        BatchClient bc;
+        usec_t t0;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), /* unbatched_every= */ 0);
+        bc.next = 1;
+        /* Held: nothing goes out before the hold ends... */
+        t0 = now(CLOCK_MONOTONIC);
+        batch_send(&bc, 1, /* hold= */ 10 * USEC_PER_SEC);
+        batch_send(&bc, 2, /* hold= */ 10 * USEC_PER_SEC);
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(f.event, 10 * USEC_PER_MSEC));
+        ASSERT_EQ(bc.n_messages, 0);
+        /* ... or a message that may not wait takes them along, in one message. */
+        batch_send(&bc, 3, /* hold= */ 0);
+        RUN_UNTIL(f.event, bc.next == 4);
+        ASSERT_EQ(bc.n_messages, 1);
+        ASSERT_EQ(bc.max_items, 3);
+
+        /* The hold ends by itself, at the earliest hold of the queue. */
+        t0 = now(CLOCK_MONOTONIC);
+        batch_send(&bc, 4, /* hold= */ 10 * USEC_PER_SEC);
+        batch_send(&bc, 5, /* hold= */ 50 * USEC_PER_MSEC);
+        batch_send(&bc, 6, /* hold= */ 10 * USEC_PER_SEC);
+        RUN_UNTIL(f.event, bc.next == 7);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) >= t0 + 50 * USEC_PER_MSEC);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
+        ASSERT_EQ(bc.n_messages, 2);
+
+        /* Closing sends what is held. */
+        batch_send(&bc, 7, /* hold= */ 10 * USEC_PER_SEC);
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
+        ASSERT_EQ(bc.next, 8);
+        fixture_done(&f);
+}
+
+TEST(batch_paced) {
+        /* A quiet call: a paced message goes out at once, whatever the interval. */
+        usec_t t0 = now(CLOCK_MONOTONIC);
+        Fixture f;
+        BatchClient bc;
+
+        batch_setup(&f, &bc, sizeof(uint32_t), /* unbatched_every= */ 0);
+        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 0 }, sizeof(uint32_t), 10 * USEC_PER_SEC));
+        RUN_UNTIL(f.event, bc.next == 1);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
+        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 1 }, sizeof(uint32_t), 0));
+        RUN_UNTIL(f.event, bc.next == 2);
+
+        /* Just after a send: they wait until the interval has passed since it, then go out together. */
+        t0 = now(CLOCK_MONOTONIC);
+        for (uint32_t i = 2; i <= 4; i++)
+                ASSERT_OK(rpc_call_send_paced(bc.tc.call, &i, sizeof(i), 200 * USEC_PER_MSEC));
+        while (now(CLOCK_MONOTONIC) < t0 + 100 * USEC_PER_MSEC)
+                ASSERT_OK(sd_event_run(f.event, 10 * USEC_PER_MSEC));
+        ASSERT_EQ(bc.next, 2);
+        RUN_UNTIL(f.event, bc.next == 5);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) >= t0 + 150 * USEC_PER_MSEC);
+        ASSERT_EQ(bc.n_messages, 3);
+        ASSERT_EQ(bc.max_items, 3);
+
+        /* A message that may not wait takes the paced ones along at once. */
+        t0 = now(CLOCK_MONOTONIC);
+        ASSERT_OK(rpc_call_send_paced(bc.tc.call, &(uint32_t) { 5 }, sizeof(uint32_t), 10 * USEC_PER_SEC));
+        ASSERT_OK(rpc_call_send_batched(bc.tc.call, &(uint32_t) { 6 }, sizeof(uint32_t), /* hold= */ 0));
+        RUN_UNTIL(f.event, bc.next == 7);
+        ASSERT_TRUE(now(CLOCK_MONOTONIC) < t0 + 5 * USEC_PER_SEC);
+        ASSERT_EQ(bc.n_messages, 4);
+
+        ASSERT_OK(rpc_call_close_send(bc.tc.call));
+        RUN_UNTIL(f.event, bc.tc.closed);
+        ASSERT_EQ(bc.tc.status, RPC_STATUS_OK);
         fixture_done(&f);
 }
 
@@ -1225,8 +1521,15 @@ int main(int argc, char *argv[]) {
 
         RUN(status_table);
         RUN(ping_pong);
+        RUN(quiet_sends);
+        RUN(quiet_send_completion);
         RUN(burst_in_order);
         RUN(order_with_interleaved_sends);
+        RUN(batched_burst);
+        RUN(batched_interleaved);
+        RUN(batch_limits);
+        RUN(batch_hold);
+        RUN(batch_paced);
         RUN(client_streaming);
         RUN(unary);
         RUN(server_error_status);

@@ -22,7 +22,13 @@ struct BlobService {
         BlobStats stats;
 };
 
-int blob_call_send_message(RpcCall *call, const void *message) {
+typedef enum SendMode {
+        SEND_ALONE,
+        SEND_BATCHED,
+        SEND_PACED,
+} SendMode;
+
+static int call_send_packed(RpcCall *call, const void *message, SendMode mode, usec_t usec) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
         int r;
@@ -30,7 +36,27 @@ int blob_call_send_message(RpcCall *call, const void *message) {
         r = proto_pack(message, &data, &size);
         if (r < 0)
                 return r;
-        return rpc_call_send(call, data, size);
+        switch (mode) {
+        case SEND_ALONE:
+                return rpc_call_send(call, data, size);
+        case SEND_BATCHED:
+                return rpc_call_send_batched(call, data, size, usec);
+        case SEND_PACED:
+                return rpc_call_send_paced(call, data, size, usec);
+        }
+        return -EINVAL;
+}
+
+int blob_call_send_message(RpcCall *call, const void *message) {
+        return call_send_packed(call, message, SEND_ALONE, /* usec= */ 0);
+}
+
+int blob_call_send_batched(RpcCall *call, const void *message, usec_t hold) {
+        return call_send_packed(call, message, SEND_BATCHED, hold);
+}
+
+int blob_call_send_paced(RpcCall *call, const void *message, usec_t interval) {
+        return call_send_packed(call, message, SEND_PACED, interval);
 }
 
 /* The one response of a unary or client-streaming call, and its OK status. */

@@ -67,3 +67,16 @@ int blob_send_chunks(RpcCall *call, int fd, const Digest *d, uint64_t size, uint
 
 /* Packs a protobuf-c message and queues it on the call. */
 int blob_call_send_message(RpcCall *call, const void *message);
+/* The same with rpc_call_send_batched(): for a message that sets only repeated fields (a batch of one item,
+ * see job.proto), which may go out merged with its neighbours. */
+int blob_call_send_batched(RpcCall *call, const void *message, usec_t hold);
+/* The same with rpc_call_send_paced(). */
+int blob_call_send_paced(RpcCall *call, const void *message, usec_t interval);
+
+/* How long a job's state change (PENDING, RUNNING) may wait for company on a session stream: its result,
+ * when the job is short, or other jobs' states. */
+#define JOB_STATE_HOLD_USEC (10 * USEC_PER_MSEC)
+/* The pace of results to a client (rpc_call_send_paced()): a client whose jobs end more often than this gets
+ * their results in batches, at most this late; a worker's results to the broker are never paced (the broker
+ * waits for them to fill the slot again). */
+#define JOB_RESULT_PACE_USEC (5 * USEC_PER_MSEC)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "basic/time-util.h"
 #include "cache/cache.h"
 #include "manifest/manifest.h"
 
@@ -18,6 +19,7 @@ struct CacheEntry {
         uint64_t size;
         unsigned n_pins;
         bool seen;                     /* found on disk (start-up only) */
+        usec_t recorded;               /* when its last index record was appended (CLOCK_MONOTONIC), or 0 */
         CacheEntry *older, *newer;     /* the LRU list */
         CacheEntry *hash_next;
 };

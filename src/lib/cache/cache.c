@@ -20,8 +20,14 @@
 /* The index is a journal of fixed-size records appended on every use: replaying it gives each entry's size
  * and the LRU order (the last record of an entry is its last use).  A torn last record is ignored; entries
  * found on disk without a record are measured; records of entries no longer on disk are dropped.  It is
- * rewritten compactly at start-up, at exit, and when it grows past twice the entries. */
+ * rewritten compactly at start-up, at exit, and when it grows past twice the entries.
+ *
+ * An entry gets a record at most once per INDEX_RECORD_INTERVAL: every job touches its layers twice (a
+ * broker or a worker running hundreds of jobs a second would append four records a job, a system call
+ * each), and after a crash the replayed order is then right to within that interval.  The order in memory
+ * is always exact, and a clean exit rewrites the index in it. */
 #define INDEX_MAGIC "MAELCIX1"
+#define INDEX_RECORD_INTERVAL USEC_PER_SEC
 #define INDEX_MAX_SIZE (UINT64_C(1) << 30)
 
 typedef struct IndexRecord {
@@ -232,12 +238,16 @@ void cache_touch(Cache *c, CacheEntry *e) {
 
         if (c->index_fd < 0)
                 return;
+        usec_t t = now(CLOCK_MONOTONIC);
+        if (e->recorded > 0 && t < e->recorded + INDEX_RECORD_INTERVAL)
+                return;
         index_record(e, &rec);
         r = loop_write(c->index_fd, &rec, sizeof rec);
         if (r < 0) {
                 log_debug_errno(r, "Failed to append to the cache index: %m");
                 return;
         }
+        e->recorded = t;
         if (++c->n_index_records > 2 * c->n_entries + 1024) {
                 r = index_rewrite(c);
                 if (r < 0)

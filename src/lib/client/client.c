@@ -194,49 +194,65 @@ static void result_from_proto(const Maelstrom__V1__JobResult *p, ClientJobResult
         }
 }
 
+static void client_job_state(Client *c, const Maelstrom__V1__JobStateChange *state) {
+        ClientJob *j = client_find_job(c, state->job_id);
+
+        if (!j || !j->handlers.state)
+                return;
+        if (state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING)
+                j->handlers.state(j, CLIENT_JOB_RUNNING, j->userdata);
+        else if (IN_SET((int) state->state, MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING,
+                        MAELSTROM__V1__JOB_STATE__JOB_STATE_AWAITING_ARTIFACTS))
+                j->handlers.state(j, CLIENT_JOB_PENDING, j->userdata);
+}
+
+static void client_job_result(Client *c, const Maelstrom__V1__JobResult *result) {
+        _cleanup_free_ char *error_text = NULL;
+        ClientJobResult res;
+        ClientJob *j = client_find_job(c, result->job_id);
+
+        if (!j)
+                return; /* cancelled meanwhile */
+        result_from_proto(result, &res, &error_text);
+        client_job_deliver(j, &res);
+}
+
+/* One message or a batch, in the order job.proto gives. */
 static int on_session_message(RpcCall *call, const void *data, size_t size, void *userdata) {
         Client *c = userdata;
         _cleanup_(proto_freep) Maelstrom__V1__ServerMessage *msg = NULL;
         ClientJob *j;
         int r;
 
-        r = proto_unpack(&maelstrom__v1__server_message__descriptor, data, size, (void **) &msg);
+        r = proto_unpack_batch(&maelstrom__v1__server_message__descriptor, data, size,
+                               RPC_BATCH_MAX_MESSAGES, (void **) &msg);
         if (r < 0)
                 return r;
 
         switch (msg->kind_case) {
         case MAELSTROM__V1__SERVER_MESSAGE__KIND_STATE:
-                j = client_find_job(c, msg->state->job_id);
-                if (!j || !j->handlers.state)
-                        return 0;
-                if (msg->state->state == MAELSTROM__V1__JOB_STATE__JOB_STATE_RUNNING)
-                        j->handlers.state(j, CLIENT_JOB_RUNNING, j->userdata);
-                else if (IN_SET((int) msg->state->state, MAELSTROM__V1__JOB_STATE__JOB_STATE_PENDING,
-                                MAELSTROM__V1__JOB_STATE__JOB_STATE_AWAITING_ARTIFACTS))
-                        j->handlers.state(j, CLIENT_JOB_PENDING, j->userdata);
-                return 0;
-        case MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT: {
-                _cleanup_free_ char *error_text = NULL;
-                ClientJobResult res;
-
-                j = client_find_job(c, msg->result->job_id);
-                if (!j)
-                        return 0; /* cancelled meanwhile */
-                result_from_proto(msg->result, &res, &error_text);
-                client_job_deliver(j, &res);
-                return 0;
-        }
+                client_job_state(c, msg->state);
+                break;
+        case MAELSTROM__V1__SERVER_MESSAGE__KIND_RESULT:
+                client_job_result(c, msg->result);
+                break;
         case MAELSTROM__V1__SERVER_MESSAGE__KIND_TTY_OUTPUT:
                 j = client_find_job(c, msg->tty_output->job_id);
                 if (j && j->handlers.tty_output)
                         j->handlers.tty_output(j, msg->tty_output->data.data, msg->tty_output->data.len,
                                                j->userdata);
-                return 0;
+                break;
         case MAELSTROM__V1__SERVER_MESSAGE__KIND__NOT_SET:
         case _MAELSTROM__V1__SERVER_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                if (msg->n_states + msg->n_results == 0)
+                        return -EBADMSG;
                 break;
         }
-        return -EBADMSG;
+        for (size_t i = 0; i < msg->n_states; i++)
+                client_job_state(c, msg->states[i]);
+        for (size_t i = 0; i < msg->n_results; i++)
+                client_job_result(c, msg->results[i]);
+        return 0;
 }
 
 static void on_session_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
@@ -535,9 +551,11 @@ static char *layer_spec_key(const LayerSpec *l) {
         return s;
 }
 
-/* To the broker (remote) or to the local worker. */
-static int send_message_to(Client *c, bool remote, const Maelstrom__V1__ClientMessage *msg) {
+/* To the broker (remote) or to the local worker.  A batched message sets only batch fields (see job.proto):
+ * it goes out with the ones queued next to it. */
+static int send_message_to(Client *c, bool remote, const Maelstrom__V1__ClientMessage *msg, bool batched) {
         _cleanup_free_ uint8_t *data = NULL;
+        RpcCall *call = remote ? c->broker_session : c->session;
         size_t size;
         int r;
 
@@ -546,12 +564,11 @@ static int send_message_to(Client *c, bool remote, const Maelstrom__V1__ClientMe
         r = proto_pack(msg, &data, &size);
         if (r < 0)
                 return r;
-        return rpc_call_send(remote ? c->broker_session : c->session, data, size);
+        if (batched)
+                return rpc_call_send_batched(call, data, size, /* hold= */ 0);
+        return rpc_call_send(call, data, size);
 }
 
-static int send_client_message(Client *c, const Maelstrom__V1__ClientMessage *msg) {
-        return send_message_to(c, /* remote= */ false, msg);
-}
 
 /* With a broker, a job runs there unless it needs this machine: a bind mount, the local network, a tty. */
 static bool job_runs_remotely(const Client *c, const ResolvedJob *job) {
@@ -566,7 +583,7 @@ static bool job_runs_remotely(const Client *c, const ResolvedJob *job) {
 /* Tell the local worker where a blob's bytes are, once per run. */
 static int send_local_blob(Client *c, const Digest *d, const char *path) {
         Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
-        Maelstrom__V1__LocalBlob b = MAELSTROM__V1__LOCAL_BLOB__INIT;
+        Maelstrom__V1__LocalBlob b = MAELSTROM__V1__LOCAL_BLOB__INIT, *blobs[] = { &b };
         int r;
 
         if (digest_map_get(c->sent_blobs, d))
@@ -574,9 +591,9 @@ static int send_local_blob(Client *c, const Digest *d, const char *path) {
         b.digest.data = (uint8_t *) d->bytes;
         b.digest.len = DIGEST_SIZE;
         b.path = (char *) path;
-        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB;
-        msg.local_blob = &b;
-        r = send_client_message(c, &msg);
+        msg.n_local_blobs = 1;
+        msg.local_blobs = blobs;
+        r = send_message_to(c, /* remote= */ false, &msg, /* batched= */ true);
         if (r < 0)
                 return r;
         return digest_map_put(c->sent_blobs, d, (void *) 1);
@@ -790,7 +807,7 @@ static int client_layer(Client *c, const LayerSpec *spec, LayerMemo **ret, char 
 int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *handlers, void *userdata,
                   ClientJob **ret, char **reterr_message) {
         Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
-        Maelstrom__V1__Submit submit = MAELSTROM__V1__SUBMIT__INIT;
+        Maelstrom__V1__Submit submit = MAELSTROM__V1__SUBMIT__INIT, *submits[] = { &submit };
         Maelstrom__V1__JobSpec spec = MAELSTROM__V1__JOB_SPEC__INIT;
         Maelstrom__V1__TtySize tty = MAELSTROM__V1__TTY_SIZE__INIT;
         _cleanup_free_ Maelstrom__V1__Layer *layers = NULL, **layer_ptrs = NULL;
@@ -934,9 +951,9 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
 
         submit.job_id = j->id;
         submit.spec = &spec;
-        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
-        msg.submit = &submit;
-        r = send_message_to(c, remote, &msg);
+        msg.n_submits = 1;
+        msg.submits = submits;
+        r = send_message_to(c, remote, &msg, /* batched= */ true);
         if (r < 0) {
                 free(j);
                 return r;
@@ -956,12 +973,12 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
 
 void client_job_cancel(ClientJob *j) {
         Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
-        Maelstrom__V1__Cancel cancel = MAELSTROM__V1__CANCEL__INIT;
+        Maelstrom__V1__Cancel cancel = MAELSTROM__V1__CANCEL__INIT, *cancels[] = { &cancel };
 
         cancel.job_id = j->id;
-        msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL;
-        msg.cancel = &cancel;
-        (void) send_message_to(j->client, j->remote, &msg);
+        msg.n_cancels = 1;
+        msg.cancels = cancels;
+        (void) send_message_to(j->client, j->remote, &msg, /* batched= */ true);
         client_job_free(j);
 }
 
@@ -974,7 +991,7 @@ int client_job_tty_write(ClientJob *j, const void *data, size_t size) {
         in.data.len = size;
         msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT;
         msg.tty_input = &in;
-        return send_message_to(j->client, j->remote, &msg);
+        return send_message_to(j->client, j->remote, &msg, /* batched= */ false);
 }
 
 int client_job_tty_resize(ClientJob *j, unsigned short rows, unsigned short columns) {
@@ -988,5 +1005,5 @@ int client_job_tty_resize(ClientJob *j, unsigned short rows, unsigned short colu
         resize.size = &size;
         msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE;
         msg.tty_resize = &resize;
-        return send_message_to(j->client, j->remote, &msg);
+        return send_message_to(j->client, j->remote, &msg, /* batched= */ false);
 }

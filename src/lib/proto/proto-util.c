@@ -19,6 +19,97 @@ int proto_unpack(const ProtobufCMessageDescriptor *descriptor, const void *data,
         return 0;
 }
 
+/* A varint at *p (before end): its value, and *p moved past it.  -EBADMSG if truncated or over 10 bytes. */
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret) {
+        uint64_t v = 0;
+
+        for (unsigned shift = 0; shift < 70; shift += 7) {
+                if (*p >= end)
+                        return -EBADMSG;
+                uint8_t b = *(*p)++;
+                v |= (uint64_t) (b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *ret = v;
+                        return 0;
+                }
+        }
+        return -EBADMSG;
+}
+
+int proto_count_fields(const void *data, size_t size, size_t *ret) {
+        const uint8_t *p = data, *end = p + size;
+        size_t n = 0;
+        int r;
+
+        assert(data || size == 0);
+        assert(ret);
+
+        while (p < end) {
+                uint64_t tag, len;
+
+                r = read_varint(&p, end, &tag);
+                if (r < 0)
+                        return r;
+                if (tag >> 3 == 0)
+                        return -EBADMSG; /* field number 0 does not exist */
+                switch (tag & 7) {
+                case 0: /* varint */
+                        r = read_varint(&p, end, &len);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 1: /* 64-bit */
+                case 5: /* 32-bit */
+                        len = (tag & 7) == 1 ? 8 : 4;
+                        if ((size_t) (end - p) < len)
+                                return -EBADMSG;
+                        p += len;
+                        break;
+                case 2: /* length-delimited */
+                        r = read_varint(&p, end, &len);
+                        if (r < 0)
+                                return r;
+                        if ((uint64_t) (end - p) < len)
+                                return -EBADMSG;
+                        p += len;
+                        break;
+                default: /* groups (never in proto3) and invalid types */
+                        return -EBADMSG;
+                }
+                n++;
+        }
+
+        *ret = n;
+        return 0;
+}
+
+int proto_unpack_batch(
+                const ProtobufCMessageDescriptor *descriptor,
+                const void *data,
+                size_t size,
+                size_t max_items,
+                void **ret) {
+
+        size_t n;
+        int r;
+
+        r = proto_count_fields(data, size, &n);
+        if (r < 0)
+                return r;
+        if (n > max_items)
+                return -E2BIG;
+        return proto_unpack(descriptor, data, size, ret);
+}
+
+size_t proto_client_message_items(const Maelstrom__V1__ClientMessage *m) {
+        return (m->kind_case != MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET) + m->n_local_blobs +
+               m->n_submits + m->n_cancels;
+}
+
+size_t proto_server_message_items(const Maelstrom__V1__ServerMessage *m) {
+        return (m->kind_case != MAELSTROM__V1__SERVER_MESSAGE__KIND__NOT_SET) + m->n_states + m->n_results;
+}
+
 int proto_pack(const void *message, uint8_t **ret, size_t *ret_size) {
         const ProtobufCMessage *m = message;
         _cleanup_free_ uint8_t *buf = NULL;

@@ -29,8 +29,9 @@
 
 typedef struct RpcMessage {
         struct RpcMessage *next;
-        grpc_byte_buffer *buffer;
+        grpc_slice slice;
         size_t size;
+        bool batchable; /* rpc_call_send_batched(): may share a gRPC message with its batchable neighbours */
 } RpcMessage;
 
 struct RpcCall {
@@ -53,9 +54,15 @@ struct RpcCall {
         /* Sending. */
         RpcOp send_op;
         bool send_pending;
+        bool send_quiet;  /* the batch in flight does not wake the loop when done (see rpc-context.c) */
         bool send_broken; /* a send batch failed: the call is ending */
-        RpcMessage *queue_head, *queue_tail, *sending;
-        size_t n_queued, queued_bytes; /* including the one being sent */
+        RpcMessage *queue_head, *queue_tail;
+        RpcMessage *sending;           /* the messages in the send batch (a list) */
+        grpc_byte_buffer *send_buffer; /* ... as one gRPC message */
+        size_t n_queued, queued_bytes; /* including those being sent */
+        usec_t hold_until;             /* rpc_call_send_batched() with a delay: the queue waits until then */
+        usec_t last_send;              /* when the last batch with a message started (the loop's clock) */
+        sd_event_source *hold_timer;
         uint64_t n_sent;               /* accepted by rpc_call_send(), ever */
         bool initial_metadata_sent;
         bool close_requested; /* rpc_call_close_send() or rpc_call_finish() */
@@ -91,8 +98,16 @@ static bool kind_single_response(RpcMethodKind k) {
 }
 
 static void message_free(RpcMessage *m) {
-        grpc_byte_buffer_destroy(m->buffer);
+        grpc_slice_unref(m->slice);
         free(m);
+}
+
+static void message_free_list(RpcMessage *m) {
+        while (m) {
+                RpcMessage *next = m->next;
+                message_free(m);
+                m = next;
+        }
 }
 
 static void call_drop_queue(RpcCall *c) {
@@ -105,12 +120,14 @@ static void call_drop_queue(RpcCall *c) {
                 message_free(m);
         }
         c->queue_tail = NULL;
+        c->hold_until = 0;
 }
 
 static void call_destroy(RpcCall *c) {
         assert(!c->send_pending && !c->recv_pending && !c->status_pending);
 
         call_drop_queue(c);
+        c->hold_timer = sd_event_source_disable_unref(c->hold_timer);
         if (c->recv_buffer)
                 grpc_byte_buffer_destroy(c->recv_buffer);
         grpc_metadata_array_destroy(&c->recv_initial_metadata);
@@ -151,25 +168,92 @@ static void call_fail(RpcCall *c, int error, const char *what) {
         (void) grpc_call_cancel_with_status(c->gcall, GRPC_STATUS_INTERNAL, buf, /* reserved= */ NULL);
 }
 
+/* The messages at the head of the queue that go out as one gRPC message: the head alone, or with the
+ * batchable messages that follow a batchable head, within the batch limits.  *ret_last gets the last. */
+static size_t call_batch(RpcCall *c, RpcMessage **ret_last) {
+        RpcMessage *last = c->queue_head;
+        size_t n = 1, bytes = last->size;
+
+        if (last->batchable && bytes <= RPC_BATCH_MAX_SIZE)
+                for (RpcMessage *m = last->next; m && m->batchable; m = m->next) {
+                        if (n >= RPC_BATCH_MAX_MESSAGES || m->size > RPC_BATCH_MAX_SIZE - bytes)
+                                break;
+                        n++;
+                        bytes += m->size;
+                        last = m;
+                }
+
+        *ret_last = last;
+        return n;
+}
+
+/* The messages of a batch, their bytes one after the other, as one byte buffer (their slices, uncopied). */
+static grpc_byte_buffer *batch_buffer(RpcMessage *first, size_t n) {
+        grpc_slice one[1], *slices = one;
+        grpc_byte_buffer *bb;
+
+        if (n > 1) {
+                slices = calloc(n, sizeof(grpc_slice));
+                if (!slices)
+                        return NULL;
+        }
+        for (size_t i = 0; i < n; i++, first = first->next)
+                slices[i] = first->slice;
+        bb = grpc_raw_byte_buffer_create(slices, n);
+        if (slices != one)
+                free(slices);
+        return bb;
+}
+
+/* Something waits for the send batch in flight to complete: it must wake the loop after all. */
+static void call_send_unquiet(RpcCall *c) {
+        if (!c->send_pending || !c->send_quiet)
+                return;
+        c->send_quiet = false;
+        rpc_context_op_unquiet(c->context, &c->send_op);
+}
+
 static void call_send_next(RpcCall *c) {
         grpc_op ops[3] = {}, *o = ops;
-        RpcMessage *m;
-        bool close;
+        RpcMessage *m, *last = NULL;
+        grpc_byte_buffer *bb = NULL;
+        size_t n = 0;
+        bool close, quiet;
         int r;
 
-        if (c->send_pending || c->send_broken || c->closed)
+        if (c->closed)
+                return;
+        /* Batchable messages wait for company until the hold ends (its timer, or a message that cannot
+         * wait). */
+        if (c->hold_until > 0 && !c->close_requested)
+                return;
+        /* We are called because there is more to send: the batch in flight must tell us when it is done. */
+        if (c->send_pending) {
+                call_send_unquiet(c);
+                return;
+        }
+        if (c->send_broken)
                 return;
 
         m = c->queue_head;
-        close = c->close_requested && !c->close_started && (!m || !m->next);
+        if (m)
+                n = call_batch(c, &last);
+        close = c->close_requested && !c->close_started && (!m || !last->next);
         /* Initial metadata alone only for a client: the server learns of a call from it. */
         if (!m && !close && (c->initial_metadata_sent || c->is_server))
                 return;
 
         if (!c->initial_metadata_sent)
                 *o++ = (grpc_op) { .op = GRPC_OP_SEND_INITIAL_METADATA };
-        if (m)
-                *o++ = (grpc_op) { .op = GRPC_OP_SEND_MESSAGE, .data.send_message.send_message = m->buffer };
+        if (m) {
+                bb = batch_buffer(m, n);
+                if (!bb) {
+                        c->send_broken = true;
+                        call_fail(c, -ENOMEM, "Sending");
+                        return;
+                }
+                *o++ = (grpc_op) { .op = GRPC_OP_SEND_MESSAGE, .data.send_message.send_message = bb };
+        }
         if (close && c->is_server) {
                 /* Never a static slice over our memory: gRPC may take such a slice for a constant and cache
                  * it by address (its HPACK encoder does that with method paths). */
@@ -186,23 +270,33 @@ static void call_send_next(RpcCall *c) {
         } else if (close)
                 *o++ = (grpc_op) { .op = GRPC_OP_SEND_CLOSE_FROM_CLIENT };
 
+        /* Nothing to do when it completes, unless something comes to wait for it meanwhile: it may complete
+         * without waking the loop. */
+        quiet = m && !last->next && !c->close_requested && !c->handlers.sent && !c->handle_dropped;
+        rpc_context_op_set_quiet(c->context, &c->send_op, quiet);
         r = call_start_batch(c, ops, (size_t) (o - ops), &c->send_op);
         if (r < 0) {
+                if (bb)
+                        grpc_byte_buffer_destroy(bb);
                 c->send_broken = true;
                 call_fail(c, r, "Sending");
                 return;
         }
 
         c->send_pending = true;
+        c->send_quiet = quiet;
         c->initial_metadata_sent = true;
+        if (m)
+                (void) sd_event_now(c->context->event, CLOCK_MONOTONIC, &c->last_send);
         if (close)
                 c->close_started = true;
         if (m) {
-                c->queue_head = m->next;
+                c->queue_head = last->next;
                 if (!c->queue_head)
                         c->queue_tail = NULL;
-                m->next = NULL;
+                last->next = NULL;
                 c->sending = m;
+                c->send_buffer = bb;
         }
 }
 
@@ -307,19 +401,23 @@ static void call_maybe_closed(RpcCall *c) {
 
 static void call_on_send(RpcCall *c, bool ok) {
         RpcMessage *m = TAKE_PTR(c->sending);
+        bool sent_any = m;
 
         c->send_pending = false;
-        if (m) {
+        c->send_quiet = false;
+        if (c->send_buffer)
+                grpc_byte_buffer_destroy(TAKE_PTR(c->send_buffer));
+        for (RpcMessage *i = m; i; i = i->next) {
                 c->n_queued--;
-                c->queued_bytes -= m->size;
-                message_free(m);
+                c->queued_bytes -= i->size;
         }
+        message_free_list(m);
 
         if (!ok) {
                 /* The call ended under us; its status says why. */
                 c->send_broken = true;
                 call_drop_queue(c);
-        } else if (m && c->handlers.sent)
+        } else if (sent_any && c->handlers.sent)
                 c->handlers.sent(c, c->userdata);
 
         call_send_next(c);
@@ -412,6 +510,7 @@ void rpc_call_dispatch(RpcOp *op) {
         case RPC_OP_CALL_STATUS:
                 c->status_pending = false;
                 c->status_done = true;
+                call_send_unquiet(c); /* "closed" waits for it */
                 call_maybe_closed(c);
                 break;
         case RPC_OP_SERVER_REQUEST:
@@ -569,6 +668,8 @@ void rpc_call_set_handlers(RpcCall *c, const RpcCallHandlers *handlers, void *us
 
         c->handlers = handlers ? *handlers : (RpcCallHandlers) {};
         c->userdata = userdata;
+        if (c->handlers.sent)
+                call_send_unquiet(c); /* "sent" is owed for the batch in flight */
 }
 
 void *rpc_call_get_userdata(RpcCall *c) {
@@ -596,9 +697,48 @@ bool rpc_call_is_closed(RpcCall *c) {
         return c->closed;
 }
 
-int rpc_call_send(RpcCall *c, const void *data, size_t size) {
+static int call_hold_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        RpcCall *c = userdata;
+
+        c->hold_until = 0;
+        call_send_next(c);
+        return 0;
+}
+
+/* Batchable messages may wait until "until" for company (the earliest such time of the queue wins). */
+static int call_hold(RpcCall *c, usec_t until) {
+        int r;
+
+        if (c->hold_until > 0 && c->hold_until <= until)
+                return 0;
+        if (c->hold_timer)
+                r = sd_event_source_set_time(c->hold_timer, until);
+        else {
+                r = sd_event_add_time(c->context->event, &c->hold_timer, CLOCK_MONOTONIC, until,
+                                      /* accuracy= */ 1, call_hold_end, c);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(c->hold_timer, "rpc-send-hold");
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->hold_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return r;
+        c->hold_until = until;
+        return 0;
+}
+
+static void call_release_hold(RpcCall *c) {
+        if (c->hold_until == 0)
+                return;
+        c->hold_until = 0;
+        (void) sd_event_source_set_enabled(c->hold_timer, SD_EVENT_OFF);
+}
+
+/* hold: the message may wait that long; pace: it may wait until that long after the last send. */
+static int call_queue(RpcCall *c, const void *data, size_t size, bool batchable, usec_t hold, usec_t pace) {
         RpcMessage *m;
-        grpc_slice s;
+        usec_t until = 0;
+        int r;
 
         assert(c);
         assert(data || size == 0);
@@ -612,15 +752,26 @@ int rpc_call_send(RpcCall *c, const void *data, size_t size) {
         if (size > c->limits.max_send_queue_size - c->queued_bytes)
                 return -ENOBUFS;
 
+        if (hold > 0 || pace > 0) {
+                usec_t t;
+
+                r = sd_event_now(c->context->event, CLOCK_MONOTONIC, &t);
+                if (r < 0)
+                        return r;
+                if (hold > 0)
+                        until = t + MIN(hold, RPC_BATCH_MAX_HOLD);
+                else if (c->last_send > 0 && t < c->last_send + MIN(pace, RPC_BATCH_MAX_HOLD))
+                        until = c->last_send + MIN(pace, RPC_BATCH_MAX_HOLD);
+        }
+
         m = malloc(sizeof(RpcMessage));
         if (!m)
                 return -ENOMEM;
-        s = grpc_slice_from_copied_buffer(data ?: "", size);
         *m = (RpcMessage) {
-                .buffer = grpc_raw_byte_buffer_create(&s, 1),
+                .slice = grpc_slice_from_copied_buffer(data ?: "", size),
                 .size = size,
+                .batchable = batchable,
         };
-        grpc_slice_unref(s);
 
         if (c->queue_tail)
                 c->queue_tail->next = m;
@@ -635,8 +786,24 @@ int rpc_call_send(RpcCall *c, const void *data, size_t size) {
         if (!c->is_server && kind_single_request(c->kind))
                 c->close_requested = true;
 
+        /* A message that may not wait takes the held ones with it; one that may wait starts (or shortens)
+         * the hold.  Should the timer fail, it does not wait. */
+        if (until == 0 || call_hold(c, until) < 0)
+                call_release_hold(c);
         call_send_next(c);
         return 0;
+}
+
+int rpc_call_send(RpcCall *c, const void *data, size_t size) {
+        return call_queue(c, data, size, /* batchable= */ false, /* hold= */ 0, /* pace= */ 0);
+}
+
+int rpc_call_send_batched(RpcCall *c, const void *data, size_t size, usec_t hold) {
+        return call_queue(c, data, size, /* batchable= */ true, hold, /* pace= */ 0);
+}
+
+int rpc_call_send_paced(RpcCall *c, const void *data, size_t size, usec_t interval) {
+        return call_queue(c, data, size, /* batchable= */ true, /* hold= */ 0, interval);
 }
 
 void rpc_call_get_send_queue(RpcCall *c, size_t *ret_messages, size_t *ret_bytes) {

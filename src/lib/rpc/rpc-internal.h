@@ -27,6 +27,10 @@ typedef struct RpcOp {
         void *owner;
         bool ok;              /* written by the completion thread, read by the loop after the queue lock */
         struct RpcOp *next;   /* in RpcContext's queue */
+        /* Under the context's lock.  quiet: when it completes successfully, the completion thread queues it
+         * without waking the loop (a send that nothing waits for: the next wake-up dispatches it).  queued:
+         * it is in the queue, not yet taken by the loop. */
+        bool quiet, queued;
 } RpcOp;
 
 static inline void rpc_op_init(RpcOp *op, RpcOpType type, void *owner) {
@@ -43,14 +47,21 @@ struct RpcContext {
         pthread_t thread;
         bool thread_started;
 
-        pthread_mutex_t lock;  /* protects queue_head/queue_tail */
+        pthread_mutex_t lock;  /* protects queue_head/queue_tail, wake_pending, RpcOp's quiet and queued */
         RpcOp *queue_head, *queue_tail;
+        bool wake_pending;     /* the eventfd was (is being) written, and the loop has not taken the queue */
 
         /* Objects not yet torn down (servers, channels, calls), and how many of those the caller still
          * holds. rpc_context_free() waits for the former to reach zero; the latter must already be. */
         size_t n_objects;
         size_t n_handles;
 };
+
+/* Marks an op that is about to be started as quiet or not (see RpcOp). */
+void rpc_context_op_set_quiet(RpcContext *c, RpcOp *op, bool quiet);
+/* Something now waits for a quiet op: its completion wakes the loop after all (at once if it is already
+ * queued). */
+void rpc_context_op_unquiet(RpcContext *c, RpcOp *op);
 
 /* Completion handlers, called on the loop thread for each completed op. */
 void rpc_call_dispatch(RpcOp *op);

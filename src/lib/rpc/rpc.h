@@ -24,8 +24,8 @@
  *   - "message" for each message received, in order; receiving is continuous.
  *   - "end" when the peer will send no more messages (the client half-closed; on the client, the server
  *     finished).
- *   - "sent" each time a queued outgoing message has been handed to the transport (for backpressure, with
- *     rpc_call_get_send_queue()).
+ *   - "sent" each time queued outgoing messages (one, or a batch: see rpc_call_send_batched()) have been
+ *     handed to the transport (for backpressure, with rpc_call_get_send_queue()).
  *   - "closed" exactly once, last, with the call's status: the one the server finished with, or CANCELLED
  *     when either side cancelled, or UNAVAILABLE / CANCELLED when the connection broke or the peer vanished,
  *     or RESOURCE_EXHAUSTED when a message was over the size limit.  After it, rpc_call_send() fails; the
@@ -41,12 +41,19 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "basic/time-util.h"
 #include "rpc/rpc-forward.h"
 
 /* Limits (see RpcLimits). */
 #define RPC_MAX_RECEIVE_MESSAGE_SIZE_DEFAULT ((size_t) 64 * 1024 * 1024)
 #define RPC_MAX_SEND_QUEUE_SIZE_DEFAULT ((size_t) 256 * 1024 * 1024)
 #define RPC_MAX_CALLS_DEFAULT 4096U
+/* rpc_call_send_batched(): at most this many messages and bytes go out together, and a message waits at most
+ * this long for company.  A receiver of batches can refuse more than RPC_BATCH_MAX_MESSAGES items in one
+ * message: no sender of ours makes more. */
+#define RPC_BATCH_MAX_MESSAGES 1024U
+#define RPC_BATCH_MAX_SIZE ((size_t) 1024 * 1024)
+#define RPC_BATCH_MAX_HOLD ((usec_t) 1000 * 1000)
 
 /* The gRPC status codes, with gRPC's numbers (they are part of the wire protocol). */
 typedef enum RpcStatus {
@@ -215,6 +222,26 @@ bool rpc_call_is_closed(RpcCall *call);
  * broken, -ESHUTDOWN after rpc_call_close_send()/rpc_call_finish(), -EPROTO beyond the one response of a
  * unary or client-streaming server, -ENOBUFS if the queue would exceed max_send_queue_size. */
 int rpc_call_send(RpcCall *call, const void *data, size_t size);
+/* Queues a copy of a message as rpc_call_send() does (same errors), one that may share a gRPC message with
+ * its neighbours: consecutive batchable messages still queued when the transport is free go out as ONE gRPC
+ * message, their bytes concatenated in order (at most RPC_BATCH_MAX_MESSAGES messages and
+ * RPC_BATCH_MAX_SIZE bytes; a bigger message goes alone).  For protobuf, concatenating messages that set
+ * only repeated fields is merging them: the receiver sees one message with all the items, in order.  So
+ * while a send is in flight, what queues behind it goes out as one message when it completes: at low load
+ * nothing waits, at high load messages per item drop towards 1/N.
+ *
+ * With hold > 0 (at most RPC_BATCH_MAX_HOLD), the message may also wait up to hold for company: the queue
+ * is not sent until a message that may not wait is queued behind it (rpc_call_send(), or a hold of 0), the
+ * earliest hold of the queue ends, or the call is closed for sending (rpc_call_close_send(),
+ * rpc_call_finish()).  For items that are worth less than a message of their own (a job's state change
+ * that its result will soon follow). */
+int rpc_call_send_batched(RpcCall *call, const void *data, size_t size, usec_t hold);
+/* rpc_call_send_batched() that waits only on a busy call: if a message went out less than interval ago (at
+ * most RPC_BATCH_MAX_HOLD), the message waits until interval after it, with whatever queues meanwhile (a
+ * message that may not wait still takes it along at once); else it goes out at once.  So a call that is
+ * quiet sends without delay, and a busy one about one message per interval, each a batch.  For items that
+ * flow at a high rate to a peer that only records them (results to a client). */
+int rpc_call_send_paced(RpcCall *call, const void *data, size_t size, usec_t interval);
 /* Messages queued and not yet handed to the transport (including the one being sent), and their bytes.
  * Either pointer may be NULL. */
 void rpc_call_get_send_queue(RpcCall *call, size_t *ret_messages, size_t *ret_bytes);
