@@ -120,8 +120,10 @@ void session_send_result(Session *s, void *result) {
 
         msg.n_results = 1;
         msg.results = results;
-        /* The broker waits for a result to fill the slot again: never paced. */
-        session_send_item(s, &msg, s->broker ? 0 : JOB_RESULT_PACE_USEC, /* paced= */ !s->broker);
+        /* Paced to the broker too: it fills the slot again on a result, but the worker runs the jobs it has
+         * prepared ahead meanwhile (the broker gives it as many again as it has slots). */
+        session_send_item(s, &msg, s->broker ? JOB_RESULT_PACE_BROKER_USEC : JOB_RESULT_PACE_USEC,
+                          /* paced= */ true);
 }
 
 void session_send_state(Session *s, uint64_t job_id, int state) {

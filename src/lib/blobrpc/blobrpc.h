@@ -77,6 +77,9 @@ int blob_call_send_paced(RpcCall *call, const void *message, usec_t interval);
  * when the job is short, or other jobs' states. */
 #define JOB_STATE_HOLD_USEC (10 * USEC_PER_MSEC)
 /* The pace of results to a client (rpc_call_send_paced()): a client whose jobs end more often than this gets
- * their results in batches, at most this late; a worker's results to the broker are never paced (the broker
- * waits for them to fill the slot again). */
+ * their results in batches, at most this late. */
 #define JOB_RESULT_PACE_USEC (5 * USEC_PER_MSEC)
+/* The pace of a worker's results to the broker: shorter, as the broker refills from them the worker's slots
+ * and the jobs it prepares ahead (so at most slots x 2 jobs per interval: a worker of 2 slots ends at most
+ * 2000 jobs a second through a broker). */
+#define JOB_RESULT_PACE_BROKER_USEC (2 * USEC_PER_MSEC)
