@@ -6,13 +6,16 @@
  *
  * Building: one go test -c per batch of up to GO_BUILD_BATCH_MAX packages, one batch per CPU at a time.
  * Every go command loads the module again, asks each of its tools for its version and sets vet up, which
- * costs more than a binary that is up to date (go then only touches it), so batches make a warm run's
- * builds several times faster than one command per package.  go -c -o DIR/ names a binary after the
- * package's last import path element: packages named alike go to different directories, <cache>/bin/0, /1,
- * ... (go_binary_slots()), the same each run so that go finds them up to date.  A binary the batch did not
- * write or touch (a build error, or a name go chose differently) is built again on its own, -o its path, and
- * that build's messages are what the user sees.  go touches a binary that is up to date; when its build ID
- * shows that its bytes did not change, its times are put back, so that the client does not hash it again.
+ * costs more than a binary that is up to date (go then only touches it), so batches make a warm run's builds
+ * several times faster than one command per package.  When every binary is there already (a warm run, most
+ * likely), there is one command per directory instead (up to GO_BUILD_WARM_BATCH_MAX packages): more would
+ * pay that fixed cost again for nothing, and go builds what did change in parallel anyway.  go -c -o DIR/
+ * names a binary after the package's last import path element: packages named alike go to different
+ * directories, <cache>/bin/0, /1, ... (go_binary_slots()), the same each run so that go finds them up to
+ * date.  A binary the batch did not write or touch (a build error, or a name go chose differently) is built
+ * again on its own, -o its path, and that build's messages are what the user sees.  go touches a binary that
+ * is up to date; when its build ID shows that its bytes did not change, its times are put back, so that the
+ * client does not hash it again.
  *
  * A case's container has the binary at "/", its shared libraries, and the package's directory (its files
  * and testdata/) at /go/src/<import path>, which is the working directory unless the directives set one. */
@@ -38,8 +41,9 @@
 
 /* The most a build may print before it is cut off (and the build stopped). */
 #define GO_BUILD_OUTPUT_MAX (16U << 20)
-/* The most packages one go test -c builds. */
+/* The most packages one go test -c builds, and when every binary exists already. */
 #define GO_BUILD_BATCH_MAX 8U
+#define GO_BUILD_WARM_BATCH_MAX 256U
 /* The directory, under the module root, holding the state and the cache. */
 #define GO_STATE_DIR_NAME ".maelstrom-go-test"
 
@@ -606,14 +610,15 @@ static int go_artifact_new(GoTest *go, const GoPackage *p, GoArtifact **ret) {
 }
 
 /* Names the artifacts' binaries (n of them, from go->artifacts), and puts them into batches: by slot, then
- * up to GO_BUILD_BATCH_MAX at a time, in at least max_builds batches when there are enough packages. */
+ * up to GO_BUILD_BATCH_MAX at a time, in at least max_builds batches when there are enough packages; or,
+ * when every binary exists, up to GO_BUILD_WARM_BATCH_MAX at a time. */
 static int go_make_batches(GoTest *go, size_t n) {
         _cleanup_free_ GoArtifact **all = NULL;
         _cleanup_free_ unsigned *slots = NULL;
         _cleanup_free_ char **names = NULL; /* borrowed from the artifacts */
         GoBatch **tail = &go->batches;
         unsigned max_slot = 0;
-        size_t i = 0;
+        size_t i = 0, batch_max = GO_BUILD_WARM_BATCH_MAX, min_batches = 1;
         int r;
 
         all = calloc(MAX(n, (size_t) 1), sizeof(GoArtifact *));
@@ -644,6 +649,11 @@ static int go_make_batches(GoTest *go, size_t n) {
                 a->program = strjoin("/", a->name);
                 if (!a->program)
                         return -ENOMEM;
+                struct stat st;
+                if (stat(a->binary, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        batch_max = GO_BUILD_BATCH_MAX;
+                        min_batches = go->max_builds;
+                }
         }
 
         for (unsigned s = 0; s <= max_slot; s++) {
@@ -658,8 +668,7 @@ static int go_make_batches(GoTest *go, size_t n) {
                                 in_slot[k++] = all[i];
                 if (k == 0)
                         continue;
-                size_t n_batches = MAX((k + GO_BUILD_BATCH_MAX - 1) / GO_BUILD_BATCH_MAX,
-                                       MIN(k, (size_t) go->max_builds));
+                size_t n_batches = MAX((k + batch_max - 1) / batch_max, MIN(k, min_batches));
                 size_t per_batch = (k + n_batches - 1) / n_batches;
 
                 for (size_t first = 0; first < k; first += per_batch) {

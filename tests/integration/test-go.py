@@ -465,6 +465,31 @@ class GoTest(unittest.TestCase):
         self.assertEqual(outcomes(p.stdout), {key: "FAIL"}, p.stdout + p.stderr)
         self.assertEqual(p.returncode, 1)
 
+    def test_warm_build_is_one_command(self):
+        # Binaries missing: batches, one per CPU; all there: one go test -c for the directory.
+        mod = os.path.join(STATE["root"], "several")
+        files = {"go.mod": "module example.com/several\n\ngo 1.21\n"}
+        for p in "abc":
+            files[p + "/" + p + ".go"] = "package " + p + "\n"
+            files[p + "/" + p + "_test.go"] = ("package " + p + "\n\nimport \"testing\"\n\n"
+                                               "func TestIt(t *testing.T) {}\n")
+        make_module(mod, files)
+        wrapper = os.path.join(STATE["root"], "go-wrapper")
+        log = os.path.join(STATE["root"], "go-commands")
+        write(os.path.join(wrapper, "go"), f'#!/bin/sh\necho "$*" >>{log}\nexec {STATE["go"]} "$@"\n')
+        os.chmod(os.path.join(wrapper, "go"), 0o755)
+        env = dict(STATE["env"], PATH=wrapper + ":" + STATE["env"]["PATH"])
+
+        def builds():
+            p = run("--ui", "simple", cwd=mod, env=env)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertEqual(len(outcomes(p.stdout)), 3, p.stdout)
+            commands = read(log).splitlines()
+            os.unlink(log)
+            return [c for c in commands if c.startswith("test -c")]
+        self.assertEqual(len(builds()), min(3, os.cpu_count() or 1))
+        self.assertEqual(len(builds()), 1)
+
     def test_timeout(self):
         p = run("--ui", "simple", "-i", "name.equals(TestSleep)", "--timeout", "1")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
