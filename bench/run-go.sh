@@ -39,12 +39,20 @@ fi
 export XDG_CACHE_HOME="$tmp/xdg-cache"
 export GOTOOLCHAIN=local
 
+# "WALL CPU" in seconds: CPU is user + system time of the command and of every process it waited for (the
+# local worker, the containers, go's tools), which a shared machine's load moves less than the wall time.
+# Run it in a subshell, whose `times` then counts this command only.
 seconds() {
         local start end
         start=$(date +%s.%N)
         "$@" >"$tmp/out" 2>&1 || true
         end=$(date +%s.%N)
-        python3 -c "print('%.2f' % ($end - $start))"
+        times >"$tmp/times"
+        python3 - "$start" "$end" "$(tail -1 "$tmp/times")" <<'PY'
+import re, sys
+cpu = sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", sys.argv[3]))
+print("%.2f %.2f" % (float(sys.argv[2]) - float(sys.argv[1]), cpu))
+PY
 }
 
 median() {
@@ -103,13 +111,16 @@ for m in "${modules[@]}"; do
         go test -count=1 $packages >"$tmp/warm-go" 2>&1 || true
         cases=$(sed -n 's/^Summary: \([0-9]*\) cases.*/\1/p' "$tmp/warm-ours")
 
-        ours_times=() base_times=() go_times=()
+        ours_times=() base_times=() go_times=() ours_cpu=() base_cpu=() go_cpu=()
         for _ in $(seq "$runs"); do
-                ours_times+=("$(seconds "$ours" --ui quiet -x "$exclude")")
+                read -r w c <<<"$(seconds "$ours" --ui quiet -x "$exclude")"
+                ours_times+=("$w") ours_cpu+=("$c")
                 if [ -n "$baseline" ]; then
-                        base_times+=("$(seconds in_baseline_copy "$work" "$base" --ui quiet -x "$exclude")")
+                        read -r w c <<<"$(seconds in_baseline_copy "$work" "$base" --ui quiet -x "$exclude")"
+                        base_times+=("$w") base_cpu+=("$c")
                 fi
-                go_times+=("$(seconds go test -count=1 $packages)")
+                read -r w c <<<"$(seconds go test -count=1 $packages)"
+                go_times+=("$w") go_cpu+=("$c")
         done
         o=$(median "${ours_times[@]}")
         g=$(median "${go_times[@]}")
@@ -121,9 +132,12 @@ for m in "${modules[@]}"; do
                 printf '%-42s %6s %10s %10s %10s %8s %8s\n' "$modver" "$cases" "$o" "$b" "$g" "$(ratio "$o" "$g")" \
                         "$(ratio "$b" "$g")"
                 echo "    ours: ${ours_times[*]}; base: ${base_times[*]}; go test: ${go_times[*]}"
+                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), base $(median "${base_cpu[@]}"), go test" \
+                        "$(median "${go_cpu[@]}")"
         else
                 printf '%-42s %6s %10s %10s %8s\n' "$modver" "$cases" "$o" "$g" "$(ratio "$o" "$g")"
                 echo "    ours: ${ours_times[*]}; go test: ${go_times[*]}"
+                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), go test $(median "${go_cpu[@]}")"
         fi
         echo "    ours: $(grep '^Summary' "$tmp/warm-ours")"
         echo "    load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
