@@ -435,12 +435,60 @@ class GoTest(unittest.TestCase):
                          ["basic.test", "data.test", "gm.test", "isolation.test", "pkgdir.test", "util.test"])
         self.assertEqual(os.listdir(os.path.join(bins, "1")), ["util.test"])
 
-        # The second run finds every binary up to date (go only touches them), and runs the same.
-        before = {f: os.stat(os.path.join(bins, "0", f)).st_ino for f in os.listdir(os.path.join(bins, "0"))}
+        # The second run finds every binary up to date, and runs the same.  go only touches them, and the
+        # runner puts their times back (their bytes did not change), so the client need not hash them again.
+        def binaries():
+            d = os.path.join(bins, "0")
+            return {f: (os.stat(os.path.join(d, f)).st_ino, os.stat(os.path.join(d, f)).st_mtime_ns)
+                    for f in os.listdir(d)}
+        before = binaries()
         p = run("--ui", "simple", "-x", "name.equals(TestSleep)")
         self.assertEqual(outcomes(p.stdout), EXPECTED, p.stdout + p.stderr)
-        after = {f: os.stat(os.path.join(bins, "0", f)).st_ino for f in os.listdir(os.path.join(bins, "0"))}
-        self.assertEqual(before, after)
+        self.assertEqual(before, binaries())
+
+    def test_changed_binary_runs(self):
+        # A binary that go rebuilds is the one that runs, whatever its times were before.
+        mod = os.path.join(STATE["root"], "changing")
+        make_module(mod, {
+            "go.mod": "module example.com/changing\n\ngo 1.21\n",
+            "c.go": "package c\n\nconst Value = 1\n",
+            "c_test.go": "package c\n\nimport \"testing\"\n\n"
+                         "func TestValue(t *testing.T) { if Value != 1 { t.Fatal(Value) } }\n",
+        })
+        key = ("example.com/changing", "TestValue")
+        p = run("--ui", "simple", cwd=mod)
+        self.assertEqual(outcomes(p.stdout), {key: "OK"}, p.stdout + p.stderr)
+        p = run("--ui", "simple", cwd=mod)
+        self.assertEqual(outcomes(p.stdout), {key: "OK"}, p.stdout + p.stderr)
+        write(os.path.join(mod, "c.go"), "package c\n\nconst Value = 2\n")
+        p = run("--ui", "simple", cwd=mod)
+        self.assertEqual(outcomes(p.stdout), {key: "FAIL"}, p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1)
+
+    def test_warm_build_is_one_command(self):
+        # Binaries missing: batches, one per CPU; all there: one go test -c for the directory.
+        mod = os.path.join(STATE["root"], "several")
+        files = {"go.mod": "module example.com/several\n\ngo 1.21\n"}
+        for p in "abc":
+            files[p + "/" + p + ".go"] = "package " + p + "\n"
+            files[p + "/" + p + "_test.go"] = ("package " + p + "\n\nimport \"testing\"\n\n"
+                                               "func TestIt(t *testing.T) {}\n")
+        make_module(mod, files)
+        wrapper = os.path.join(STATE["root"], "go-wrapper")
+        log = os.path.join(STATE["root"], "go-commands")
+        write(os.path.join(wrapper, "go"), f'#!/bin/sh\necho "$*" >>{log}\nexec {STATE["go"]} "$@"\n')
+        os.chmod(os.path.join(wrapper, "go"), 0o755)
+        env = dict(STATE["env"], PATH=wrapper + ":" + STATE["env"]["PATH"])
+
+        def builds():
+            p = run("--ui", "simple", cwd=mod, env=env)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertEqual(len(outcomes(p.stdout)), 3, p.stdout)
+            commands = read(log).splitlines()
+            os.unlink(log)
+            return [c for c in commands if c.startswith("test -c")]
+        self.assertEqual(len(builds()), min(3, os.cpu_count() or 1))
+        self.assertEqual(len(builds()), 1)
 
     def test_timeout(self):
         p = run("--ui", "simple", "-i", "name.equals(TestSleep)", "--timeout", "1")

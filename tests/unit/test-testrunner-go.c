@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -289,6 +291,122 @@ static bool endswith_verdict(const char *s, const char *suffix) {
         return n >= k && streq(s + n - k, suffix);
 }
 
+/* Writes v into p as an n-byte field in the given byte order. */
+static void put(uint8_t *p, size_t n, uint64_t v, bool big_endian) {
+        for (size_t i = 0; i < n; i++)
+                p[big_endian ? n - 1 - i : i] = (uint8_t) (v >> 8 * i);
+}
+
+/* A minimal ELF file as go links one: the header, two program headers (a PT_LOAD, then a PT_NOTE), and at
+ * note_offset the notes "GNU" (type 3) and then "Go" (type 4) whose content is id.  Returns its size. */
+static size_t make_elf(uint8_t *buf, size_t size, bool wide, bool big_endian, size_t note_offset,
+                       const char *id) {
+        size_t ph = wide ? 64 : 52, ph_size = wide ? 56 : 32, id_size = strlen(id);
+        uint8_t *n = buf + note_offset;
+
+        memset(buf, 0, size);
+        memcpy(buf, "\x7f" "ELF", 4);
+        buf[4] = wide ? 2 : 1;
+        buf[5] = big_endian ? 2 : 1;
+        put(buf + (wide ? 0x20 : 0x1c), wide ? 8 : 4, ph, big_endian);
+        put(buf + (wide ? 0x36 : 0x2a), 2, ph_size, big_endian);
+        put(buf + (wide ? 0x38 : 0x2c), 2, 2, big_endian);
+        put(buf + ph, 4, 1, big_endian); /* PT_LOAD */
+        put(buf + ph + ph_size, 4, 4, big_endian); /* PT_NOTE */
+        put(buf + ph + ph_size + (wide ? 8 : 4), wide ? 8 : 4, note_offset, big_endian);
+        put(buf + ph + ph_size + (wide ? 0x20 : 0x10), wide ? 8 : 4, 16 + 20 + 16 + ((id_size + 3) & ~3U),
+            big_endian);
+        /* "GNU", type 3, 20 bytes */
+        put(n, 4, 4, big_endian);
+        put(n + 4, 4, 20, big_endian);
+        put(n + 8, 4, 3, big_endian);
+        memcpy(n + 12, "GNU", 4);
+        n += 16 + 20;
+        put(n, 4, 4, big_endian);
+        put(n + 4, 4, id_size, big_endian);
+        put(n + 8, 4, 4, big_endian);
+        memcpy(n + 12, "Go\0", 4);
+        memcpy(n + 16, id, id_size);
+        return note_offset + 16 + 20 + 16 + ((id_size + 3) & ~3U);
+}
+
+TEST(build_id) {
+        static const char id[] = "aB-_/cD09/xyz";
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ char *found = NULL, *path = NULL, *long_id = NULL;
+        char dir[] = "/tmp/test-go-build-id-XXXXXX";
+        size_t size = GO_BUILD_ID_SEARCH_SIZE + 4096, n;
+
+        buf = malloc(size);
+        ASSERT_TRUE(buf);
+        for (int wide = 0; wide < 2; wide++)
+                for (int big_endian = 0; big_endian < 2; big_endian++) {
+                        n = make_elf(buf, size, wide, big_endian, 0xf5c, id);
+                        ASSERT_OK(go_build_id_find(buf, n, &found));
+                        ASSERT_STREQ(found, id);
+                        found = mfree(found);
+                        /* Cut short anywhere inside the notes: not found. */
+                        ASSERT_ERROR(go_build_id_find(buf, n - 1, &found), ENOENT);
+                        ASSERT_ERROR(go_build_id_find(buf, 0xf5c + 20, &found), ENOENT);
+                }
+
+        /* Not ELF, or no Go note. */
+        n = make_elf(buf, size, true, false, 0x200, id);
+        ASSERT_ERROR(go_build_id_find(buf, 3, &found), ENOENT);
+        buf[0] = 'x';
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), ENOENT);
+        buf[0] = 0x7f;
+        buf[0x200 + 36 + 12] = 'X';
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), ENOENT);
+        buf[0x200 + 36 + 12] = 'G';
+        buf[0x200 + 36 + 8] = 5;
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), ENOENT);
+        buf[0x200 + 36 + 8] = 4;
+        ASSERT_OK(go_build_id_find(buf, n, &found));
+        found = mfree(found);
+        /* A program header table past the data, or a note's size past its segment. */
+        put(buf + 0x20, 8, size * 2, false);
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), ENOENT);
+        put(buf + 0x20, 8, 64, false);
+        put(buf + 0x200 + 36 + 4, 4, 1U << 31, false);
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), ENOENT);
+
+        /* Empty, with a NUL, too long. */
+        n = make_elf(buf, size, true, false, 0x200, "");
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), EBADMSG);
+        n = make_elf(buf, size, true, false, 0x200, "abcd");
+        buf[0x200 + 36 + 16 + 1] = 0;
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), EBADMSG);
+        long_id = malloc(GO_BUILD_ID_MAX + 2);
+        ASSERT_TRUE(long_id);
+        memset(long_id, 'a', GO_BUILD_ID_MAX + 1);
+        long_id[GO_BUILD_ID_MAX + 1] = 0;
+        n = make_elf(buf, size, true, false, 0x200, long_id);
+        ASSERT_ERROR(go_build_id_find(buf, n, &found), E2BIG);
+        long_id[GO_BUILD_ID_MAX] = 0;
+        n = make_elf(buf, size, true, false, 0x200, long_id);
+        ASSERT_OK(go_build_id_find(buf, n, &found));
+        ASSERT_EQ(strlen(found), (size_t) GO_BUILD_ID_MAX);
+        found = mfree(found);
+        ASSERT_TRUE(found == NULL);
+
+        /* From a file: only its first GO_BUILD_ID_SEARCH_SIZE bytes count. */
+        ASSERT_TRUE(mkdtemp(dir));
+        path = strjoin(dir, "/x.test");
+        ASSERT_ERROR(go_binary_build_id(path, &found), ENOENT);
+        n = make_elf(buf, size, true, false, GO_BUILD_ID_SEARCH_SIZE - 68, id);
+        ASSERT_OK(write_file_atomic(path, buf, size, 0755));
+        ASSERT_OK(go_binary_build_id(path, &found));
+        ASSERT_STREQ(found, id);
+        found = mfree(found);
+        n = make_elf(buf, size, true, false, GO_BUILD_ID_SEARCH_SIZE - 40, id);
+        ASSERT_OK(write_file_atomic(path, buf, size, 0755));
+        ASSERT_ERROR(go_binary_build_id(path, &found), ENOENT);
+
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rmdir(dir));
+}
+
 TEST(build_failure_message) {
         _cleanup_free_ char *m = NULL;
 
@@ -526,6 +644,7 @@ int main(void) {
         RUN(binary_name);
         RUN(binary_slots);
         RUN(build_argv);
+        RUN(build_id);
         RUN(build_failure_message);
         RUN(test_list_parse);
         RUN(regex_quote);

@@ -3,11 +3,14 @@
 /* The parsing half of maelstrom-go-test's adapter: see testrunner-go.h. */
 
 #include <assert.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "basic/fd-util.h"
 #include "basic/string-table.h"
 #include "basic/string-util.h"
 #include "testrunner/testrunner-go.h"
@@ -307,6 +310,116 @@ int go_binary_slots(char *const *names, size_t n, unsigned *ret) {
                 ret[items[i].index] = i > 0 && streq(items[i].name, items[i - 1].name)
                         ? ret[items[i - 1].index] + 1 : 0;
         return 0;
+}
+
+static uint64_t align4(uint64_t n) {
+        return (n + 3) & ~(uint64_t) 3;
+}
+
+/* An unsigned field of n bytes at data + offset, in the file's byte order; false if it is past size. */
+static bool elf_field(const uint8_t *data, size_t size, uint64_t offset, size_t n, bool big_endian,
+                      uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (offset > size || n > size - offset)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                v |= (uint64_t) data[offset + i] << 8 * (big_endian ? n - 1 - i : i);
+        *ret = v;
+        return true;
+}
+
+/* The "Go" note of type 4 among the notes at [offset, offset + n) of data. */
+static int elf_find_go_note(const uint8_t *data, size_t size, uint64_t offset, uint64_t n, bool big_endian,
+                            char **ret) {
+        uint64_t end, name_size, desc_size, type;
+
+        if (offset > size || n > size - offset)
+                return -ENOENT;
+        end = offset + n;
+        while (end - offset >= 12) {
+                if (!elf_field(data, end, offset, 4, big_endian, &name_size) ||
+                    !elf_field(data, end, offset + 4, 4, big_endian, &desc_size) ||
+                    !elf_field(data, end, offset + 8, 4, big_endian, &type))
+                        break;
+                uint64_t name = offset + 12, desc = name + align4(name_size);
+                if (desc > end || align4(desc_size) > end - desc)
+                        break;
+                if (name_size == 4 && type == 4 && memcmp(data + name, "Go\0\0", 4) == 0) {
+                        if (desc_size > GO_BUILD_ID_MAX)
+                                return -E2BIG;
+                        if (desc_size == 0 || memchr(data + desc, 0, desc_size))
+                                return -EBADMSG;
+                        char *s = strndup((const char *) data + desc, desc_size);
+                        if (!s)
+                                return -ENOMEM;
+                        *ret = s;
+                        return 0;
+                }
+                offset = desc + align4(desc_size);
+        }
+        return -ENOENT;
+}
+
+int go_build_id_find(const void *data, size_t size, char **ret) {
+        const uint8_t *d = data;
+        uint64_t ph_offset, ph_size, ph_count;
+        bool big_endian, wide;
+
+        assert(data || size == 0);
+        assert(ret);
+
+        if (size < 16 || memcmp(d, "\x7f" "ELF", 4) != 0 || !IN_SET(d[4], 1, 2) || !IN_SET(d[5], 1, 2))
+                return -ENOENT;
+        wide = d[4] == 2;
+        big_endian = d[5] == 2;
+        if (!elf_field(d, size, wide ? 0x20 : 0x1c, wide ? 8 : 4, big_endian, &ph_offset) ||
+            !elf_field(d, size, wide ? 0x36 : 0x2a, 2, big_endian, &ph_size) ||
+            !elf_field(d, size, wide ? 0x38 : 0x2c, 2, big_endian, &ph_count) || ph_offset > size)
+                return -ENOENT;
+
+        for (uint64_t i = 0; i < ph_count; i++) {
+                uint64_t ph = ph_offset + i * ph_size, type, offset, n;
+                int r;
+
+                if (!elf_field(d, size, ph, 4, big_endian, &type) ||
+                    !elf_field(d, size, ph + (wide ? 8 : 4), wide ? 8 : 4, big_endian, &offset) ||
+                    !elf_field(d, size, ph + (wide ? 0x20 : 0x10), wide ? 8 : 4, big_endian, &n))
+                        break;
+                if (type != 4) /* PT_NOTE */
+                        continue;
+                r = elf_find_go_note(d, size, offset, n, big_endian, ret);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return -ENOENT;
+}
+
+int go_binary_build_id(const char *path, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size = 0;
+
+        assert(path);
+        assert(ret);
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        buf = malloc(GO_BUILD_ID_SEARCH_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        while (size < GO_BUILD_ID_SEARCH_SIZE) {
+                ssize_t k = read(fd, buf + size, GO_BUILD_ID_SEARCH_SIZE - size);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+        }
+        return go_build_id_find(buf, size, ret);
 }
 
 int go_build_argv(const char *vet, const char *output, char *const *import_paths, char ***ret) {

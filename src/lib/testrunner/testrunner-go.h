@@ -9,6 +9,7 @@
  *   go list -e -json=<fields> ./...                 → go_list_argv(), go_list_parse()
  *   go test -c -o <cache>/bin/<slot>/ [-vet=V] <import path>...
  *                                                   → go_binary_name(), go_binary_slots(), go_build_argv()
+ *   its build ID, to tell an unchanged binary      → go_binary_build_id(), go_build_id_find()
  *   <bin> -test.list .                              → go_test_list_parse()
  *   /<bin> -test.run ^Name$ -test.timeout=0 -test.v [-test.short] [-test.fullpath] [extra args]
  *                                                   → go_case_argv(); its output → go_case_result()
@@ -86,6 +87,20 @@ int go_binary_name(const char *import_path, char **ret);
  * number of names[j] with j < i equal to names[i] (n of them).  The same list always gives the same
  * slots. */
 int go_binary_slots(char *const *names, size_t n, unsigned *ret);
+
+/* A Go binary's build ID: go puts it in an ELF note (name "Go", type 4) that a PT_NOTE program header
+ * points at, within the first GO_BUILD_ID_SEARCH_SIZE bytes of the file (as much as go's own reader looks
+ * at).  go ends the ID of a linked binary with a hash of the binary's content, so two binaries with the same
+ * ID have the same bytes. */
+#define GO_BUILD_ID_SEARCH_SIZE (32U << 10)
+#define GO_BUILD_ID_MAX 1024U
+
+/* The build ID in data (size bytes, the start of an ELF file, 32 or 64 bits, either byte order): -ENOENT if
+ * it is not ELF or has no such note in data, -EBADMSG if the note is empty or has a NUL in it, -E2BIG if it
+ * is longer than GO_BUILD_ID_MAX. */
+int go_build_id_find(const void *data, size_t size, char **ret);
+/* The same, read from the start of the file at path; the errors of open() and read() otherwise. */
+int go_binary_build_id(const char *path, char **ret);
 
 /* `go test -c -o output [-vet=vet] import_paths...`; vet NULL = go's default.  output is the binary, or for
  * several packages a directory ending in '/' (go >= 1.21), where each one's binary is go_binary_name(). */
