@@ -77,6 +77,26 @@ def helper(*args, **fields):
     return job("/bin/job-helper", *args, **fields)
 
 
+def children(pid):
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def local_worker(run_pid, timeout=20):
+    """The local worker, maelstrom-run's child, once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in children(run_pid):
+            with open(f"/proc/{pid}/cmdline", "rb") as c:
+                if b"--local" in c.read():
+                    return pid
+        time.sleep(0.05)
+    return None
+
+
 class Run(unittest.TestCase):
     def maelstrom_run(self, jobs, *args, stdin=None, timeout=120, env=None):
         if stdin is None:
@@ -525,6 +545,45 @@ class Run(unittest.TestCase):
         self.assertIn("detached", out)
         self.assertNotIn("got", out)
 
+    def test_next_job_prepared_while_the_slot_is_busy(self):
+        # One slot, busy for seconds: the next job's container is made meanwhile and waits, in namespaces of
+        # its own, before its execve (it is still the worker's program); it runs when the slot frees.
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_"))}
+        e.update(HOME=STATE["home"], XDG_CACHE_HOME=os.path.join(STATE["home"], "cache"))
+        p = subprocess.Popen([STATE["run"], "--slots", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=STATE["project"], env=e)
+        p.stdin.write("".join(json.dumps(j) + "\n" for j in [sh("sleep 3; echo first"), sh("echo second")]).encode())
+        p.stdin.close()
+        p.stdin = None
+        worker = local_worker(p.pid)
+        self.assertIsNotNone(worker)
+
+        def prepared():
+            found = set()
+            for pid in children(worker):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as c, open(f"/proc/{worker}/cmdline", "rb") as w:
+                        same_program = c.read() == w.read()
+                    other_pidns = os.readlink(f"/proc/{pid}/ns/pid") != os.readlink(f"/proc/{worker}/ns/pid")
+                except FileNotFoundError:
+                    continue
+                if same_program and other_pidns:
+                    found.add(pid)
+            return found
+
+        # The same process found twice, half a second apart: not a container caught during its set-up.
+        waiting, deadline = set(), time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            now = prepared()
+            if waiting & now:
+                break
+            waiting = now
+            time.sleep(0.5)
+        self.assertTrue(waiting & prepared(), "no container waited while the slot was busy")
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.decode().split(), ["first", "second"])
+
     def test_worker_death_fails_the_jobs(self):
         e = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_"))}
         e.update(HOME=STATE["home"], XDG_CACHE_HOME=os.path.join(STATE["home"], "cache"))
@@ -534,17 +593,7 @@ class Run(unittest.TestCase):
         marker = f"sleep {100000 + os.getpid() % 100000}"
         p.stdin.write(json.dumps(sh(f"echo started; exec {marker}")).encode())
         p.stdin.flush()
-        # The local worker is maelstrom-run's child.
-        worker = None
-        deadline = time.monotonic() + 20
-        while worker is None and time.monotonic() < deadline:
-            for task in os.listdir(f"/proc/{p.pid}/task"):
-                with open(f"/proc/{p.pid}/task/{task}/children") as f:
-                    for pid in f.read().split():
-                        with open(f"/proc/{pid}/cmdline", "rb") as c:
-                            if b"--local" in c.read():
-                                worker = int(pid)
-            time.sleep(0.05)
+        worker = local_worker(p.pid)
         self.assertIsNotNone(worker)
         time.sleep(0.5)
         os.kill(worker, signal.SIGKILL)
