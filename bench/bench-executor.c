@@ -15,7 +15,9 @@
  *
  * BENCH_RSS_MB=M in the environment first touches M MiB of heap, to see what a large worker (gRPC, caches)
  * costs each clone: the child gets a copy of the parent's page tables.  BENCH_PROC=1 gives each job a proc
- * mount on /proc (the container then locks its mounts: see executor.c). */
+ * mount on /proc (the container then locks its mounts: see executor.c).  BENCH_RUNNER=1 gives each job the
+ * test runners' default container instead: two layers, and tmp, proc, sys and five devices (ROOT then needs
+ * /tmp, /proc, /sys and /dev/{full,null,random,urandom,zero}). */
 
 #include <signal.h>
 #include <spawn.h>
@@ -120,6 +122,16 @@ int main(int argc, char *argv[]) {
         Bench b = {};
         const char *layers[1];
         ExecMount proc = { .type = MOUNT_PROC, .mount_point = "/proc" };
+        static const ExecMount runner_mounts[] = {
+                { .type = MOUNT_TMP, .mount_point = "/tmp" },
+                { .type = MOUNT_PROC, .mount_point = "/proc" },
+                { .type = MOUNT_SYS, .mount_point = "/sys" },
+                { .type = MOUNT_DEVICES,
+                  .devices = 1U << DEVICE_FULL | 1U << DEVICE_NULL | 1U << DEVICE_RANDOM | 1U << DEVICE_URANDOM |
+                          1U << DEVICE_ZERO },
+        };
+        const char *runner_layers[2];
+        char empty_layer[] = "/tmp/bench-executor-empty-XXXXXX";
         _cleanup_free_ char *ballast = NULL;
         char scratch[] = "/tmp/bench-executor-XXXXXX";
         unsigned k;
@@ -158,6 +170,18 @@ int main(int argc, char *argv[]) {
                 b.spec.mounts = &proc;
                 b.spec.n_mounts = 1;
         }
+        /* The test runners' default container: tmp, proc, sys and five devices, over two layers (the root
+         * and an empty one, as the runner's stubs and binary layers). */
+        if (getenv("BENCH_RUNNER") && streq(getenv("BENCH_RUNNER"), "1")) {
+                b.spec.mounts = runner_mounts;
+                b.spec.n_mounts = ELEMENTSOF(runner_mounts);
+                if (!mkdtemp(empty_layer))
+                        return EXIT_FAILURE;
+                runner_layers[0] = argv[1];
+                runner_layers[1] = empty_layer;
+                b.spec.layers = runner_layers;
+                b.spec.n_layers = 2;
+        }
 
         if (!mkdtemp(scratch))
                 return EXIT_FAILURE;
@@ -189,6 +213,8 @@ int main(int argc, char *argv[]) {
         b.x = executor_free(b.x);
         b.event = sd_event_unref(b.event);
         (void) rmdir(scratch);
+        if (b.spec.n_layers == 2)
+                (void) rmdir(empty_layer);
         if (r < 0 || b.failed > 0 || b.finished != b.n) {
                 fprintf(stderr, "%u of %u jobs failed\n", b.failed, b.n);
                 return EXIT_FAILURE;

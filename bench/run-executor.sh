@@ -1,7 +1,8 @@
 #!/bin/bash
 # Container throughput: our executor against bubblewrap, on the same one-layer root (busybox-static with
 # /bin/true), N jobs with K at a time, in one run.  Also a plain posix_spawn of /bin/true for reference, and
-# our executor with each network mode (a network namespace is most of a container's cost).
+# our executor with each network mode (a network namespace is most of a container's cost), and with the test
+# runners' default container.
 #
 #   bench/run-executor.sh [BUILD-DIR] [N] [K]      (defaults: build 2000 2)
 set -euo pipefail
@@ -16,7 +17,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
 root="$tmp/root"
-mkdir -p "$root/bin" "$root/proc" "$root/dev" "$root/tmp"
+mkdir -p "$root/bin" "$root/proc" "$root/dev" "$root/tmp" "$root/sys"
+touch "$root/dev/full" "$root/dev/null" "$root/dev/random" "$root/dev/urandom" "$root/dev/zero"
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/true"
 
@@ -27,6 +29,8 @@ for net in local disabled loopback; do
         echo "$line"
         [ "$net" = disabled ] && ours=$(sed -n 's/.*jobs_per_second=\([0-9]*\).*/\1/p' <<<"$line")
 done
+# The test runners' default container (tmp, proc, sys and devices over two layers), network disabled.
+echo "runner container: $(BENCH_RUNNER=1 "$bench" "$root" "$n" "$k" disabled)"
 
 bwrap_rate() {
         local start end
