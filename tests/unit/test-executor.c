@@ -929,6 +929,27 @@ TEST(network) {
         job_done(&j);
 }
 
+/* Whether the process of this /proc entry is a child of ours with this name (comm). */
+static bool proc_entry_is_our_child(const char *entry, const char *comm) {
+        _cleanup_free_ char *path = NULL, *stat = NULL;
+        char *name, *end;
+        int ppid;
+
+        if (entry[0] < '1' || entry[0] > '9')
+                return false;
+        path = strjoin("/proc/", entry, "/stat");
+        ASSERT_TRUE(path);
+        if (read_full_file(path, 4096, &stat, NULL) < 0)
+                return false;
+        /* "pid (comm) state ppid ..." */
+        name = strchr(stat, '(');
+        end = strrchr(stat, ')');
+        if (!name || !end || sscanf(end + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
+                return false;
+        *end = 0;
+        return streq(name + 1, comm);
+}
+
 /* A child of ours with this name (comm), or 0. */
 static pid_t find_child(const char *comm) {
         DIR *d = opendir("/proc");
@@ -936,28 +957,37 @@ static pid_t find_child(const char *comm) {
         pid_t found = 0;
 
         ASSERT_TRUE(d);
-        while (found == 0 && (de = readdir(d))) {
-                _cleanup_free_ char *path = NULL, *stat = NULL;
-                char *name, *end;
-                int ppid;
-
-                if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                        continue;
-                path = strjoin("/proc/", de->d_name, "/stat");
-                ASSERT_TRUE(path);
-                if (read_full_file(path, 4096, &stat, NULL) < 0)
-                        continue;
-                /* "pid (comm) state ppid ..." */
-                name = strchr(stat, '(');
-                end = strrchr(stat, ')');
-                if (!name || !end || sscanf(end + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
-                        continue;
-                *end = 0;
-                if (streq(name + 1, comm) && sscanf(stat, "%d", &found) != 1)
+        while (found == 0 && (de = readdir(d)))
+                if (proc_entry_is_our_child(de->d_name, comm) && sscanf(de->d_name, "%d", &found) != 1)
                         found = 0;
-        }
         closedir(d);
         return found;
+}
+
+/* "PID:NAMESPACE " for each child of ours with this name (comm), in the order of /proc: the mount namespaces
+ * they are in. */
+static char *children_mount_namespaces(const char *comm) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        TextBuf b = {};
+        char *text = NULL;
+
+        ASSERT_TRUE(d);
+        while ((de = readdir(d))) {
+                char link[300], ns[64];
+                ssize_t n;
+
+                if (!proc_entry_is_our_child(de->d_name, comm))
+                        continue;
+                snprintf(link, sizeof link, "/proc/%s/ns/mnt", de->d_name);
+                n = readlink(link, ns, sizeof ns - 1);
+                ASSERT_TRUE(n > 0);
+                ns[n] = 0;
+                textbuf_appendf(&b, "%s:%s ", de->d_name, ns);
+        }
+        closedir(d);
+        ASSERT_OK(textbuf_steal(&b, &text));
+        return text;
 }
 
 static bool process_is_zombie(pid_t pid) {
@@ -1043,6 +1073,22 @@ TEST(network_pool) {
         pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper lo; cat /sys/class/net/lo/flags");
         job_add_mount(&j, MOUNT_SYS, "/sys");
         ASSERT_EQ(pool_job_run(&j, "lo up\n0x9\n"), loopback);
+
+        /* A zygote makes a mount namespace of its own once, for its first sysfs, not for each: the kernel
+         * frees the namespace that a new one replaces only after an RCU grace period, and the zygote would
+         * wait for that, with every job behind. */
+        {
+                _cleanup_free_ char *before = children_mount_namespaces("executor-zygote"), *after = NULL;
+                ASSERT_TRUE(before && strchr(before, ':'));
+                for (int i = 0; i < 2; i++) {
+                        pool_job_init(&j, i == 0 ? NETWORK_LOOPBACK : NETWORK_DISABLED,
+                                      "helper netns; cat /sys/class/net/lo/flags");
+                        job_add_mount(&j, MOUNT_SYS, "/sys");
+                        ASSERT_EQ(pool_job_run(&j, i == 0 ? "0x9\n" : "0x8\n"), i == 0 ? loopback : disabled);
+                }
+                after = children_mount_namespaces("executor-zygote");
+                ASSERT_STREQ(after, before);
+        }
 
         /* What a job listened on is gone with it, in the same namespace. */
         pool_job_init(&j, NETWORK_LOOPBACK, "helper netns; helper unix-listen maelstrom-pool; "

@@ -519,7 +519,7 @@ _child_ static long child_open_proc(const char *path) {
 
 /* Enter the network namespace (made here when there is none to join), and prepare a sysfs of it.  Returns
  * STEP_READY, or the step that failed with its error in *ret_error. */
-_child_ static ChildStep child_launch_netns(ChildPlan *p, long *ret_error) {
+_child_ static ChildStep child_launch_netns(ChildZygote *z, ChildPlan *p, long *ret_error) {
         ChildLaunch *l = &p->launch;
         long r, fs;
 
@@ -548,11 +548,16 @@ _child_ static ChildStep child_launch_netns(ChildPlan *p, long *ret_error) {
         }
 
         if (l->sysfs) {
-                /* fsmount needs CAP_SYS_ADMIN over our mount namespace: take a copy of our own.  The sysfs
-                 * shows the network namespace we are in. */
-                r = child_syscall(SYS_unshare, CLONE_NEWNS);
-                if (r < 0)
-                        return *ret_error = r, STEP_POOL_SYSFS;
+                /* fsmount needs CAP_SYS_ADMIN over our mount namespace: take a copy of our own, once (each
+                 * unshare frees the namespace it replaces, and the kernel waits for an RCU grace period
+                 * there, which would hold up every job behind this one).  The sysfs shows the network
+                 * namespace we are in, whatever the mount namespace. */
+                if (!z->own_mount_namespace) {
+                        r = child_syscall(SYS_unshare, CLONE_NEWNS);
+                        if (r < 0)
+                                return *ret_error = r, STEP_POOL_SYSFS;
+                        z->own_mount_namespace = true;
+                }
                 fs = child_syscall(SYS_fsopen, "sysfs", FSOPEN_CLOEXEC);
                 if (fs < 0)
                         return *ret_error = fs, STEP_POOL_SYSFS;
@@ -571,12 +576,12 @@ _child_ static ChildStep child_launch_netns(ChildPlan *p, long *ret_error) {
         return STEP_READY;
 }
 
-_child_ static void child_launch(ChildPlan *p) {
+_child_ static void child_launch(ChildZygote *z, ChildPlan *p) {
         ChildLaunch *l = &p->launch;
         long error = 0;
         ChildStep step;
 
-        step = child_launch_netns(p, &error);
+        step = child_launch_netns(z, p, &error);
         if (step != STEP_READY) {
                 /* The child makes a network namespace of its own, as outside the pool: it can, as it gets a
                  * user namespace of its own. */
@@ -629,7 +634,7 @@ _child_ int child_zygote(void *zygote) {
                 r = child_syscall(SYS_recvfrom, z->socket, &p, sizeof p, MSG_WAITALL, NULL, 0);
                 if (r != (long) sizeof p)
                         break;
-                child_launch(p);
+                child_launch(z, p);
                 if (child_syscall(SYS_sendto, z->socket, "", 1, MSG_NOSIGNAL, NULL, 0) < 0)
                         break;
         }
