@@ -4,6 +4,18 @@
 # `cargo nextest run` and our cargo-maelstrom, with the test binaries already built, R rounds alternating in
 # one run, and the medians as ratios.
 #
+# A fourth column, `floor`, is the process-per-case floor: every case that the warm-up's cargo-maelstrom ran
+# (from its --json-events; IGNORED ones left out) run as a bare process, `<binary> --exact --nocapture
+# <name>` in its package's directory with CARGO_MANIFEST_DIR set, as cargo test runs the binary, with no
+# container, runner or worker, at most one per core at a time, longest first by the warm-up's durations
+# (bench/floor.py: posix_spawn from one loop that waits for a free slot).  No runner that starts a process
+# per case can beat it, so maelstrom/floor is what our runner adds and floor/cargo test what one process per
+# case costs whatever the runner.  It is timed in the same rotation as the others, from its first spawn to
+# its last exit.  Cases that fail bare
+# (the host environment is not cargo's: only CARGO_MANIFEST_DIR is set) are timed all the same and counted
+# in the output, their names in the logs.  A case that its binary does not list (`--list`) would run nothing
+# and pass at once: it is left out and reported.
+#
 #   bench/run-cargo.sh [BUILD-DIR] [CRATE...]      (default: build, every crate of the list)
 #
 # Environment: ROUNDS (default 3), WARMUP untimed rounds before them (default 1, for warm caches), TIMEOUT
@@ -45,6 +57,8 @@ python3 - "$here" "$@" <<'PY'
 import json, os, shutil, signal, statistics, subprocess, sys, time
 
 here, wanted = sys.argv[1], sys.argv[2:]
+sys.path.insert(0, here)
+import floor  # bench/floor.py
 work = os.environ["BENCH_CARGO_DIR"]
 rounds = int(os.environ.get("ROUNDS", "3"))
 warmup = int(os.environ.get("WARMUP", "1"))
@@ -151,23 +165,79 @@ def prepare(name, version):
     # Every package of the lock file, optional ones too: nextest's `cargo metadata` wants them all.
     checked(["cargo", "fetch", "--locked"], d, build_timeout, f"fetching the dependencies of {name}")
     checked(["cargo", "test", "--no-run", "--locked"], d, build_timeout, f"building the tests of {name}")
-    # The test executables (lib, bins, integration tests), from a no-op build.
+    # The test executables (lib, bins, integration tests), from a no-op build, each under the id that
+    # cargo-maelstrom gives its cases as their package (nextest's binary id: the library's under the
+    # package's name, the others package::target, package::bin/target, ...), with its package's directory.
+    meta = json.loads(checked(["cargo", "metadata", "--format-version", "1", "--no-deps", "--offline"], d,
+                              timeout, f"cargo metadata of {name}", capture=True))
+    package_names = {p["id"]: p["name"] for p in meta["packages"]}
     out = checked(["cargo", "test", "--no-run", "--locked", "--message-format=json"], d, timeout,
                   f"listing the test binaries of {name}", capture=True)
     bins = []
+    artifacts = {}
     for line in out.splitlines():
         if not line.startswith("{"):
             continue
         m = json.loads(line)
         if m.get("reason") == "compiler-artifact" and m["profile"]["test"] and m.get("executable"):
             bins.append(m["executable"])
+            bid = binary_id(package_names[m["package_id"]], m["target"]["name"], m["target"]["kind"])
+            if bid:
+                artifacts[bid] = (m["executable"], os.path.dirname(m["manifest_path"]))
     listing = checked(["cargo", "test", "--tests", "--locked", "-q", "--", "--list", "--format", "terse"], d,
                       timeout, f"listing the cases of {name}", capture=True)
     cases = sum(1 for l in listing.splitlines() if l.endswith(": test"))
     listing = checked(["cargo", "test", "--tests", "--locked", "-q", "--", "--list", "--format", "terse",
                        "--ignored"], d, timeout, f"listing the ignored cases of {name}", capture=True)
     ignored = sum(1 for l in listing.splitlines() if l.endswith(": test"))
-    return d, bins, cases, ignored
+    return d, bins, artifacts, cases, ignored
+
+
+# src/runners/cargo-maelstrom.c: cargo_binary_id() and src/lib/testrunner: cargo_target_kind_from_cargo().
+BINARY_ID_PREFIX = {"lib": "", "rlib": "", "dylib": "", "cdylib": "", "staticlib": "", "proc-macro": "",
+                    "bin": "bin/", "test": "", "example": "example/", "bench": "bench/"}
+
+
+def binary_id(package, target, kinds):
+    for k in kinds:
+        if k in BINARY_ID_PREFIX:
+            if BINARY_ID_PREFIX[k] == "" and k != "test":
+                return package
+            return f"{package}::{BINARY_ID_PREFIX[k]}{target}"
+    return None  # a build script or such: cargo-maelstrom does not run it
+
+
+def floor_cases(events, artifacts):
+    """The floor's cases from cargo-maelstrom's --json-events: each finished case that was not IGNORED (or
+    NOT_RUN), as cargo-maelstrom runs it (`<binary> --exact --nocapture <name>`), in its package's
+    directory with CARGO_MANIFEST_DIR, as cargo test runs it.  Returns (cases, ignored, unmapped)."""
+    # What each binary lists: a name it does not know would run nothing and pass at once, so such a case is
+    # left out and reported instead.
+    listed = {}
+
+    def known(exe, pkg_dir, name):
+        if exe not in listed:
+            out = run([exe, "--list", "--format", "terse"], pkg_dir, timeout, capture=True)[2] or ""
+            listed[exe] = {l[:-len(": test")] for l in out.splitlines() if l.endswith(": test")}
+        return name in listed[exe]
+
+    cases, ignored, unmapped = [], 0, []
+    with open(events) as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("event") != "finished":
+                continue
+            if e["outcome"] in ("IGNORED", "NOT_RUN"):
+                ignored += 1
+                continue
+            if e["package"] not in artifacts or not known(*artifacts[e["package"]], e["name"]):
+                unmapped.append(f"{e['package']} {e['name']}")
+                continue
+            exe, pkg_dir = artifacts[e["package"]]
+            cases.append({"duration": e["duration"], "argv": [exe, "--exact", "--nocapture", e["name"]],
+                          "cwd": pkg_dir, "env": dict(os.environ, CARGO_MANIFEST_DIR=pkg_dir),
+                          "name": f"{e['package']} {e['name']}"})
+    return cases, ignored, unmapped
 
 
 def startup_ms(d, bins, n=11):
@@ -184,12 +254,34 @@ runners = {
     "cargo test": ["cargo", "test", "--tests"],
     "nextest": ["cargo", "nextest", "run"] if have_nextest else None,
     "maelstrom": [maelstrom, "--ui", "simple"] if have_maelstrom else None,
+    # Every case run bare (bench/floor.py), from the durations of the warm-up's cargo-maelstrom.
+    "floor": "floor" if have_maelstrom else None,
 }
-missing = {"nextest": "not installed", "maelstrom": "missing"}
+missing = {"nextest": "not installed", "maelstrom": "missing", "floor": "n/a"}
+floor_failed = {}  # crate -> the failed count of each round
 
 
-def time_one(label, crate, d, rnd):
-    cmd = runners[label]
+def time_floor(crate, rnd, cases):
+    if not cases:
+        return "n/a"
+    log = os.path.join(logs, f"{crate}-floor-{rnd}.log")
+    res = floor.run(cases, cores, timeout)
+    with open(log, "w") as f:
+        f.write(f"{res['cases']} cases, {len(res['failed'])} failed, {res['wall']:.3f} s, "
+                f"{res['cpu']:.3f} s of CPU{', timed out' if res['timeout'] else ''}\n")
+        for n, code in res["failed"]:
+            f.write(f"exit {code}: {n}\n")
+    if res["timeout"]:
+        return "timeout"
+    if rnd != "warmup":
+        floor_failed.setdefault(crate, []).append(len(res["failed"]))
+    return res["wall"]
+
+
+def time_one(label, crate, d, rnd, extra=(), cases=None):
+    if label == "floor":
+        return time_floor(crate, rnd, cases)
+    cmd = runners[label] + list(extra)
     log = os.path.join(logs, f"{crate}-{label.replace(' ', '-')}-{rnd}.log")
     rc, secs, _ = run(cmd, d, timeout, log)
     if rc == 0:
@@ -224,19 +316,32 @@ print(f"# {time.strftime('%Y-%m-%d')}, {cores} cores, load {load}, {rounds} roun
 print(f"# logs: {logs}", flush=True)
 rows = []
 for name, version in crate_list():
-    d, bins, cases, ignored = prepare(name, version)
+    d, bins, artifacts, cases, ignored = prepare(name, version)
     start = startup_ms(d, bins)
     noop = statistics.median(run(["cargo", "test", "--tests", "--no-run"], d, timeout)[1] for _ in range(3))
     results = {label: [] for label in runners}
     labels = list(runners)
-    for _ in range(warmup):
+    # The warm-up's cargo-maelstrom writes --json-events: the cases it ran, with their durations, for the
+    # floor (an untimed run of its own when there is no warm-up).
+    events = os.path.join(logs, f"{name}-maelstrom-events.jsonl")
+    for w in range(max(warmup, 1 if have_maelstrom else 0)):
         for label in labels:
-            if runners[label]:
-                time_one(label, name, d, "warmup")
+            if runners[label] and label != "floor" and (w < warmup or label == "maelstrom"):
+                time_one(label, name, d, "warmup", ["--json-events", events] if label == "maelstrom" else ())
+    fcases, fignored, unmapped = floor_cases(events, artifacts) if have_maelstrom and os.path.exists(events) \
+        else ([], 0, [])
+    if have_maelstrom:
+        print(f"# {name} floor: {len(fcases)} cases from cargo-maelstrom's --json-events ({fignored} ignored, "
+              f"not run), {sum(c['duration'] for c in fcases):.2f} s of case run time"
+              + (f"; {len(unmapped)} that no test binary lists, left out: {', '.join(unmapped[:5])}"
+                 if unmapped else ""), flush=True)
+    if warmup and fcases:
+        time_one("floor", name, d, "warmup", cases=fcases)
     for rnd in range(rounds):
         # Rotate the order each round, so that drift in the machine's load falls on every runner.
         for label in labels[rnd % len(labels):] + labels[:rnd % len(labels)]:
-            results[label].append(time_one(label, name, d, rnd) if runners[label] else missing[label])
+            results[label].append(time_one(label, name, d, rnd, cases=fcases) if runners[label]
+                                  else missing[label])
     med = {}
     for label, res in results.items():
         # The median of the rounds that passed; a round that failed or hung is counted next to it (nextest
@@ -250,16 +355,25 @@ for name, version in crate_list():
         else:
             med[label] = statistics.median(good)
     rows.append((name, version, cases, ignored, len(bins), med, start, noop))
-    print(f"# {name} rounds: " + ", ".join(f"{l} " + " ".join(cell(r) for r in res)
-                                           for l, res in results.items()),
-          flush=True)
+    per_round = [f"{l} " + " ".join(cell(r) for r in res) for l, res in results.items()]
+    per_round.append("maelstrom/floor " + " ".join(ratio(m, f) for m, f in zip(results["maelstrom"],
+                                                                                results["floor"])))
+    per_round.append("floor/cargo test " + " ".join(ratio(f, c) for f, c in zip(results["floor"],
+                                                                                 results["cargo test"])))
+    print(f"# {name} rounds: " + ", ".join(per_round), flush=True)
+    if name in floor_failed:
+        # The floor runs in the host, not in cargo's environment: a case may need more of it (cargo sets
+        # CARGO_PKG_NAME and the like at run time too, which we do not).
+        print(f"# {name} floor: cases that failed run bare, each round (timed all the same; their names "
+              f"in {logs}/{name}-floor-*.log): {' '.join(map(str, floor_failed[name]))}", flush=True)
 
 
-print("| crate | version | cases (ignored) | binaries | cargo test s | nextest s | maelstrom s "
-      "| maelstrom/nextest | maelstrom/cargo test | nextest/cargo test | cargo test ms/case | start-up ms |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| crate | version | cases (ignored) | binaries | cargo test s | nextest s | maelstrom s | floor s "
+      "| maelstrom/nextest | maelstrom/cargo test | nextest/cargo test | maelstrom/floor | floor/cargo test "
+      "| cargo test ms/case | start-up ms |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, version, cases, ignored, nbins, med, start, noop in rows:
-    ct, nx, ml = med["cargo test"], med["nextest"], med["maelstrom"]
+    ct, nx, ml, fl = med["cargo test"], med["nextest"], med["maelstrom"], med["floor"]
     ct_s = value(ct)
     # How long one case holds a core under cargo test: its time less cargo's own no-op build check,
     # times the cores its harness uses, over the cases run.
@@ -267,5 +381,6 @@ for name, version, cases, ignored, nbins, med, start, noop in rows:
     per_case = (f"{max(1000 * (ct_s - noop) * cores / run_cases, 0):.1f}" if isinstance(ct_s, float)
                 else "-")
     print(f"| {name} | {version} | {cases} ({ignored}) | {nbins} | {cell(ct)} | {cell(nx)} | {cell(ml)} "
-          f"| {ratio(ml, nx)} | {ratio(ml, ct)} | {ratio(nx, ct)} | {per_case} | {start:.1f} |")
+          f"| {cell(fl)} | {ratio(ml, nx)} | {ratio(ml, ct)} | {ratio(nx, ct)} | {ratio(ml, fl)} "
+          f"| {ratio(fl, ct)} | {per_case} | {start:.1f} |")
 PY

@@ -5,12 +5,24 @@
 # every case's duration (so the longest go first).  Then RUNS timed runs of each, alternating; the median
 # wall times and their ratio are printed, with the load average before and after each module.
 #
+# Each run also times the process-per-case floor: every case that the warm-up's maelstrom-go-test ran (from
+# its --json-events; IGNORED ones left out) run as a bare process, exactly as the runner runs it,
+# `<test binary> -test.run '^Name$' -test.timeout=0 -test.v`, in the package's source directory, with no
+# container, runner or worker, at most one per core at a time, longest first by the warm-up's durations
+# (bench/floor.py: posix_spawn from one loop that waits for a free slot; the binaries come from our own
+# `go test -c -o DIR/ PACKAGE...`, untimed).  No runner that starts a process per case can beat it: ours/floor
+# is what our runner adds, floor/go what one process per case costs whatever the runner.  Its wall time is
+# measured by the launcher from the first spawn to the last exit, its CPU is the cases' and the launcher's.
+# A case that its binary does not list (-test.list .) would run nothing and pass at once: it is left out and
+# reported.
+#
 #   bench/run-go.sh [BUILD-DIR] [RUNS] [MODULE...]      (defaults: build 3, every module)
 #
 # MODULE picks modules by a part of their path (e.g. go-toml).  With BASELINE=OTHER-BUILD-DIR in the
 # environment, that build (e.g. of the commit before a change) runs too, in the same alternation, with its
 # own listing state and cache, so that before and after compare within one run.
 set -euo pipefail
+here=$(dirname "$(realpath "$0")")
 build=$(realpath "${1:-build}")
 runs=${2:-3}
 shift $(($# < 2 ? $# : 2))
@@ -56,7 +68,11 @@ PY
 }
 
 median() {
-        python3 -c 'import statistics, sys; print("%.2f" % statistics.median(map(float, sys.argv[1:])))' "$@"
+        python3 -c 'import statistics, sys
+try:
+        print("%.2f" % statistics.median(map(float, sys.argv[1:])))
+except ValueError:  # the floor without cases
+        print("n/a")' "$@"
 }
 
 # The baseline keeps its state apart from ours: maelstrom-go-test keeps both in the module's directory.
@@ -65,11 +81,108 @@ in_baseline_copy() {
         (cd "$work.baseline" && "$@")
 }
 
+# The floor's cases (bench/floor.py): each case that the warm-up's maelstrom-go-test ran (its --json-events,
+# IGNORED and NOT_RUN left out) as it runs them, `<binary> -test.run '^Name$' -test.timeout=0 -test.v`, with
+# the package's source directory as the working directory.  The binaries are our own, built into
+# FLOOR-DIR by `go test -c -o FLOOR-DIR/N/ PACKAGE...`: one command, or one per N when packages share a
+# binary name (go names a binary after the import path's last element, or the one before a /vN).  Prints
+# the number of cases and what could not be mapped to a binary on stderr.
+floor_cases() {
+        local events=$1 floor_dir=$2 out=$3; shift 3
+        python3 - "$events" "$floor_dir" "$out" "$@" <<'PY'
+import json, os, re, subprocess, sys
+
+events, floor_dir, out, packages = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+
+
+def binary_name(import_path):
+    elems = import_path.split("/")
+    if len(elems) > 1 and re.fullmatch(r"v[2-9][0-9]*|v1[0-9]+", elems[-1]):
+        return elems[-2] + ".test"
+    return elems[-1] + ".test"
+
+
+slots, binary = [], {}
+for p in packages:
+    name = binary_name(p)
+    n = 0
+    while n < len(slots) and name in slots[n]:
+        n += 1
+    if n == len(slots):
+        slots.append({})
+    slots[n][name] = p
+    binary[p] = os.path.join(floor_dir, str(n), name)
+for n, slot in enumerate(slots):
+    d = os.path.join(floor_dir, str(n)) + "/"
+    os.makedirs(d, exist_ok=True)
+    # Packages without test files write nothing; a package that fails to build leaves its cases unmapped.
+    subprocess.run(["go", "test", "-c", "-o", d] + list(slot.values()), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+dirs = dict(l.split("\t", 1) for l in subprocess.run(
+    ["go", "list", "-f", "{{.ImportPath}}\t{{.Dir}}"] + packages, check=True, capture_output=True,
+    text=True).stdout.splitlines())
+# What each binary lists (tests, examples, fuzz targets): a name the binary does not know would match nothing
+# and pass at once, so such a case is left out and reported instead.
+listed = {}
+def known(b, name):
+    if b not in listed:
+        r = subprocess.run([b, "-test.list", "."], capture_output=True, text=True)
+        listed[b] = set(r.stdout.split())
+    return name in listed[b]
+
+
+cases, skipped, unmapped = [], 0, []
+with open(events) if os.path.exists(events) else open(os.devnull) as f:  # none when the warm-up failed
+    for line in f:
+        e = json.loads(line)
+        if e.get("event") != "finished":
+            continue
+        if e["outcome"] in ("IGNORED", "NOT_RUN"):
+            skipped += 1
+            continue
+        b = binary.get(e["package"])
+        if not b or not os.path.exists(b) or not known(b, e["name"]):
+            unmapped.append(f"{e['package']} {e['name']}")
+            continue
+        # go_case_argv(): the name as a regexp matching only itself.
+        run = "^" + re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", e["name"]) + "$"
+        cases.append({"duration": e["duration"], "name": f"{e['package']} {e['name']}",
+                      "argv": [b, "-test.run", run, "-test.timeout=0", "-test.v"], "cwd": dirs[e["package"]]})
+with open(out, "w") as f:
+    json.dump(cases, f)
+print(f"    floor: {len(cases)} cases from the warm-up's --json-events ({skipped} ignored or not run), "
+      f"{sum(c['duration'] for c in cases):.2f} s of case run time"
+      + (f"; {len(unmapped)} without a binary that lists them, left out: {', '.join(unmapped[:5])}"
+         if unmapped else ""))
+PY
+}
+
+# One floor run: "WALL CPU FAILED" (bench/floor.py measures from its first spawn to its last exit).
+floor_run() {
+        python3 "$here/floor.py" "$1" "$(nproc)" 600 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+if not r["cases"]:
+    sys.exit(print("n/a n/a 0"))
+print("%.2f %.2f %d%s" % (r["wall"], r["cpu"], len(r["failed"]), " timeout" if r["timeout"] else ""))
+for n, code in r["failed"]:
+    print("exit %d: %s" % (code, n), file=sys.stderr)' 2>>"$2"
+}
+
+ratio() {
+        python3 -c 'import sys
+try:
+        print("%.2fx" % (float(sys.argv[1]) / float(sys.argv[2])))
+except ValueError:
+        print("-")' "$1" "$2"
+}
+
 if [ -n "$baseline" ]; then
-        printf '%-42s %6s %10s %10s %10s %8s %8s\n' module cases "ours (s)" "base (s)" "go test (s)" ours/go \
-                base/go
+        printf '%-42s %6s %10s %10s %10s %10s %8s %8s %10s %10s\n' module cases "ours (s)" "base (s)" \
+                "go test (s)" "floor (s)" ours/go base/go ours/floor floor/go
 else
-        printf '%-42s %6s %10s %10s %8s\n' module cases "ours (s)" "go test (s)" ours/go
+        printf '%-42s %6s %10s %10s %10s %8s %10s %10s\n' module cases "ours (s)" "go test (s)" "floor (s)" \
+                ours/go ours/floor floor/go
 fi
 for m in "${modules[@]}"; do
         read -r modver excluded <<<"$m"
@@ -103,15 +216,21 @@ for m in "${modules[@]}"; do
         # Warm: build everything once, learn the durations (twice: the client's digest cache keeps only
         # files that were older than a second when it hashed them).
         "$ours" --ui quiet -x "$exclude" >/dev/null 2>&1 || true
-        "$ours" --ui quiet -x "$exclude" >"$tmp/warm-ours" 2>&1 || true
+        rm -f "$tmp/events.jsonl"
+        "$ours" --ui quiet -x "$exclude" --json-events "$tmp/events.jsonl" >"$tmp/warm-ours" 2>&1 || true
         if [ -n "$baseline" ]; then
                 in_baseline_copy "$work" "$base" --ui quiet -x "$exclude" >/dev/null 2>&1 || true
                 in_baseline_copy "$work" "$base" --ui quiet -x "$exclude" >/dev/null 2>&1 || true
         fi
         go test -count=1 $packages >"$tmp/warm-go" 2>&1 || true
         cases=$(sed -n 's/^Summary: \([0-9]*\) cases.*/\1/p' "$tmp/warm-ours")
+        floor_note=$(floor_cases "$tmp/events.jsonl" "$tmp/floor-bin/${modver//\//_}" "$tmp/floor-cases.json" \
+                $packages)
+        : >"$tmp/floor-failed"
+        floor_run "$tmp/floor-cases.json" /dev/null >/dev/null  # warm, untimed, like the others
 
         ours_times=() base_times=() go_times=() ours_cpu=() base_cpu=() go_cpu=()
+        floor_times=() floor_cpu=() floor_failed=()
         for _ in $(seq "$runs"); do
                 read -r w c <<<"$(seconds "$ours" --ui quiet -x "$exclude")"
                 ours_times+=("$w") ours_cpu+=("$c")
@@ -121,25 +240,34 @@ for m in "${modules[@]}"; do
                 fi
                 read -r w c <<<"$(seconds go test -count=1 $packages)"
                 go_times+=("$w") go_cpu+=("$c")
+                read -r w c f <<<"$(floor_run "$tmp/floor-cases.json" "$tmp/floor-failed")"
+                floor_times+=("$w") floor_cpu+=("$c") floor_failed+=("$f")
         done
         o=$(median "${ours_times[@]}")
         g=$(median "${go_times[@]}")
-        ratio() {
-                python3 -c "print('%.2fx' % ($1 / $2))"
-        }
+        fl=$(median "${floor_times[@]}")
         if [ -n "$baseline" ]; then
                 b=$(median "${base_times[@]}")
-                printf '%-42s %6s %10s %10s %10s %8s %8s\n' "$modver" "$cases" "$o" "$b" "$g" "$(ratio "$o" "$g")" \
-                        "$(ratio "$b" "$g")"
-                echo "    ours: ${ours_times[*]}; base: ${base_times[*]}; go test: ${go_times[*]}"
+                printf '%-42s %6s %10s %10s %10s %10s %8s %8s %10s %10s\n' "$modver" "$cases" "$o" "$b" "$g" \
+                        "$fl" "$(ratio "$o" "$g")" "$(ratio "$b" "$g")" "$(ratio "$o" "$fl")" \
+                        "$(ratio "$fl" "$g")"
+                echo "    ours: ${ours_times[*]}; base: ${base_times[*]}; go test: ${go_times[*]};" \
+                        "floor: ${floor_times[*]}"
                 echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), base $(median "${base_cpu[@]}"), go test" \
-                        "$(median "${go_cpu[@]}")"
+                        "$(median "${go_cpu[@]}"), floor $(median "${floor_cpu[@]}")"
         else
-                printf '%-42s %6s %10s %10s %8s\n' "$modver" "$cases" "$o" "$g" "$(ratio "$o" "$g")"
-                echo "    ours: ${ours_times[*]}; go test: ${go_times[*]}"
-                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), go test $(median "${go_cpu[@]}")"
+                printf '%-42s %6s %10s %10s %10s %8s %10s %10s\n' "$modver" "$cases" "$o" "$g" "$fl" \
+                        "$(ratio "$o" "$g")" "$(ratio "$o" "$fl")" "$(ratio "$fl" "$g")"
+                echo "    ours: ${ours_times[*]}; go test: ${go_times[*]}; floor: ${floor_times[*]}"
+                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), go test" \
+                        "$(median "${go_cpu[@]}"), floor $(median "${floor_cpu[@]}")"
         fi
         echo "    ours: $(grep '^Summary' "$tmp/warm-ours")"
+        echo "$floor_note"
+        # The floor runs in the host with this script's environment; a case that fails there is timed all the
+        # same, and counted here.
+        failed_names=$(sort -u "$tmp/floor-failed" | head -5 | sed 's/^/; /' | tr -d '\n')
+        echo "    floor: cases that failed run bare, each run: ${floor_failed[*]}$failed_names"
         echo "    load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
         cd - >/dev/null
 done

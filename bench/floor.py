@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The process-per-case floor: every test case run as a bare process (no container, no runner, no worker),
+at most CORES at a time, longest first, the way a runner that starts one process per case would order them
+if it cost nothing.  No runner of that kind can take less wall time, so it tells how much of a gap to
+`cargo test` or `go test` is ours and how much comes with one process per case.
+
+The launcher adds as little as it can: each case starts with os.posix_spawn (glibc's clone with CLONE_VM |
+CLONE_VFORK, no copy of this process's memory), stdin, stdout and stderr on /dev/null, from one loop that
+blocks in os.wait() for a free slot; the working directory is this process's own, changed only between
+cases of different directories.  Used by bench/run-cargo.sh (imported) and bench/run-go.sh:
+
+    bench/floor.py CASES.json CORES TIMEOUT
+
+CASES.json is a list of {"duration": SECONDS, "argv": [...], "cwd": DIR, "env": {...} (optional: this
+process's environment otherwise), "name": "..."}.  Prints one JSON line: {"wall", "cpu", "cases",
+"failed": [[name, exit status], ...], "timeout"}.
+"""
+import json, os, signal, sys, time
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def run(cases, cores, timeout):
+    """cases: dicts as above.  Returns a dict: wall seconds from the first spawn to the last exit, cpu
+    seconds (user + system of the cases and of this loop over the same span), the number of cases, the
+    failed ones as (name, exit status as os.waitstatus_to_exitcode gives it: negative for a signal), and
+    whether the time limit stopped it (the cases still running are then killed)."""
+    order = sorted(cases, key=lambda c: -c["duration"])  # stable: ties keep their order
+    devnull = os.open(os.devnull, os.O_RDWR)  # not inherited (O_CLOEXEC); dup2 makes 0, 1, 2 of it
+    actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
+               (os.POSIX_SPAWN_DUP2, devnull, 2)]
+    base_env = dict(os.environ)
+    spawns = [(c["argv"][0], c["argv"], c.get("env", base_env), c["cwd"], c.get("name", c["argv"][-1]))
+              for c in order]
+    cwd = os.getcwd()
+    here = None
+    running = {}
+    failed = []
+    timed_out = False
+
+    def reap():
+        pid, status = os.wait()
+        name = running.pop(pid, None)
+        if name is None:
+            return  # not one of ours (nothing else should be running)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            failed.append((name, code))
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    t0, c0 = time.monotonic(), os.times()
+    try:
+        for path, argv, env, d, name in spawns:
+            while len(running) >= cores:
+                reap()
+            if d != here:
+                os.chdir(d)
+                here = d
+            running[os.posix_spawn(path, argv, env, file_actions=actions)] = name
+        while running:
+            reap()
+    except _Timeout:
+        timed_out = True
+        for pid in running:
+            os.kill(pid, signal.SIGKILL)
+        for pid in list(running):
+            os.waitpid(pid, 0)
+        running.clear()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        os.chdir(cwd)
+        os.close(devnull)
+    t1, c1 = time.monotonic(), os.times()
+    cpu = (c1.user - c0.user) + (c1.system - c0.system) + (c1.children_user - c0.children_user) + \
+        (c1.children_system - c0.children_system)
+    return {"wall": t1 - t0, "cpu": cpu, "cases": len(order), "failed": failed, "timeout": timed_out}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit("usage: floor.py CASES.json CORES TIMEOUT")
+    with open(sys.argv[1]) as f:
+        cases = json.load(f)
+    print(json.dumps(run(cases, int(sys.argv[2]), float(sys.argv[3]))))
