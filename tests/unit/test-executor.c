@@ -11,7 +11,11 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -990,6 +994,80 @@ static char *children_mount_namespaces(const char *comm) {
         return text;
 }
 
+static int write_proc_self(const char *name, const char *text) {
+        _cleanup_free_ char *path = strjoin("/proc/self/", name);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return write(fd, text, strlen(text)) < 0 ? -errno : 0;
+}
+
+/* How many of our fds are sysfs mounts (the pool's are detached mounts in our fd table, which the zygotes
+ * share). */
+static unsigned count_sysfs_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        unsigned n = 0;
+
+        ASSERT_TRUE(d);
+        while ((de = readdir(d))) {
+                struct statfs sfs;
+                unsigned fd;
+
+                if (safe_atou(de->d_name, &fd) < 0 || (int) fd == dirfd(d))
+                        continue;
+                if (fstatfs((int) fd, &sfs) >= 0 && sfs.f_type == SYSFS_MAGIC)
+                        n++;
+        }
+        closedir(d);
+        return n;
+}
+
+/* Whether this kernel lets a process clone a detached mount that another process made, from a mount
+ * namespace of its own (newer kernels do): try it in user and mount namespaces of our own. */
+static bool kernel_clones_detached_mounts(void) {
+        pid_t pid = fork();
+        int status;
+
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                char uid_map[64], gid_map[64];
+                long fs, mnt, clone;
+                pid_t child;
+
+                /* Our ids mapped, so that we may make the nested user namespace below. */
+                snprintf(uid_map, sizeof uid_map, "0 %u 1", (unsigned) geteuid());
+                snprintf(gid_map, sizeof gid_map, "0 %u 1", (unsigned) getegid());
+                if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
+                    write_proc_self("uid_map", uid_map) < 0 || write_proc_self("setgroups", "deny") < 0 ||
+                    write_proc_self("gid_map", gid_map) < 0)
+                        _exit(2);
+                fs = syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+                if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                        _exit(2);
+                mnt = syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+                if (mnt < 0)
+                        _exit(2);
+                child = fork();
+                if (child == 0) {
+                        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                                _exit(2);
+                        clone = syscall(SYS_open_tree, mnt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                        _exit(clone >= 0 ? 0 : 1);
+                }
+                if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status))
+                        _exit(2);
+                _exit(WEXITSTATUS(status));
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+        return WEXITSTATUS(status) == 0;
+}
+
 static bool process_is_zombie(pid_t pid) {
         _cleanup_free_ char *stat = NULL;
         char path[64];
@@ -1088,6 +1166,15 @@ TEST(network_pool) {
                 }
                 after = children_mount_namespaces("executor-zygote");
                 ASSERT_STREQ(after, before);
+        }
+
+        /* Where the kernel lets a job clone a detached mount that the zygote made, each pooled namespace
+         * keeps its sysfs for the jobs after (and those jobs above saw their own namespace's, each time):
+         * one for each of the two namespaces, not one per job.  Elsewhere each job attaches a new one, and
+         * none is kept. */
+        {
+                unsigned expected = kernel_clones_detached_mounts() ? 2 : 0;
+                ASSERT_EQ(count_sysfs_fds(), expected);
         }
 
         /* What a job listened on is gone with it, in the same namespace. */

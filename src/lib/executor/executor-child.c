@@ -273,7 +273,7 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, long root, bool *s
                  * namespace: there, attach the zygote's the first time, and clone it after. */
                 mnt = child_syscall(SYS_open_tree, p->sysfs_fd, "",
                                     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                if (mnt < 0 && !*sysfs_attached)
+                if (mnt < 0 && !*sysfs_attached && !p->sysfs_pooled)
                         mnt = p->sysfs_fd;
                 if (mnt < 0)
                         child_fail_at(p, STEP_MOUNT, i, mnt, /* fs_fd= */ -EBADF);
@@ -547,7 +547,11 @@ _child_ static ChildStep child_launch_netns(ChildZygote *z, ChildPlan *p, long *
                 l->new_sockstat_fd = (int) r;
         }
 
-        if (l->sysfs) {
+        if (l->sysfs && l->sysfs_fd >= 0) {
+                /* The pooled namespace has one already, which the job clones. */
+                p->sysfs_fd = l->sysfs_fd;
+                p->sysfs_pooled = true;
+        } else if (l->sysfs) {
                 /* fsmount needs CAP_SYS_ADMIN over our mount namespace: take a copy of our own, once (each
                  * unshare frees the namespace it replaces, and the kernel waits for an RCU grace period
                  * there, which would hold up every job behind this one).  The sysfs shows the network
@@ -572,6 +576,23 @@ _child_ static ChildStep child_launch_netns(ChildZygote *z, ChildPlan *p, long *
                 if (r < 0)
                         return *ret_error = r, STEP_POOL_SYSFS;
                 p->sysfs_fd = (int) r;
+
+                /* Keep it with the namespace for the jobs after, if a job can clone it: a detached mount,
+                 * which is not of the caller's own mount namespace, can be cloned only on newer kernels, and
+                 * we can tell by cloning it here, once.  Otherwise the job attaches this one, and
+                 * the next job gets a new one.  (Freeing a detached mount makes the kernel wait for an RCU
+                 * grace period: done here once, rather than by every job.) */
+                if (z->sysfs_clones < 0) {
+                        long clone = child_syscall(SYS_open_tree, p->sysfs_fd, "",
+                                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                        z->sysfs_clones = clone >= 0;
+                        if (clone >= 0)
+                                (void) child_syscall(SYS_close, clone);
+                }
+                if (z->sysfs_clones > 0) {
+                        l->new_sysfs_fd = p->sysfs_fd;
+                        p->sysfs_pooled = true;
+                }
         }
         return STEP_READY;
 }

@@ -85,10 +85,12 @@ typedef struct ChildMount {
 typedef struct ChildLaunch {
         int netns_fd;       /* the one to join, or -EBADF to create one (brought up for loopback) */
         bool loopback;      /* NETWORK_LOOPBACK */
-        bool sysfs;         /* mount a sysfs of the network namespace, for the job's sys mounts */
+        bool sysfs;         /* mount a sysfs of the network namespace, for the job's sys mounts: */
+        int sysfs_fd;       /* the pooled namespace's, to clone, or -EBADF to make one */
         void *stack_top;    /* the child's */
         /* Written by the zygote: */
         int new_netns_fd, new_sockstat_fd; /* what it created, or -EBADF */
+        int new_sysfs_fd;   /* a sysfs it made for the pool (the job clones it), or -EBADF */
         int pidfd;          /* written by the kernel, at clone */
         long pid;           /* the child, or -errno when clone failed */
         int32_t fallback_step;  /* a ChildStep that failed (the child then made its own namespace), or 0 */
@@ -102,6 +104,7 @@ typedef struct ChildZygote {
         int new_userns_fd;             /* written: an fd of the one it created */
         const struct sock_fprog *seccomp; /* a filter for the jobs it clones to inherit, or NULL */
         bool own_mount_namespace;      /* written: it made one, where it may mount (see child_launch_netns) */
+        int sysfs_clones;              /* written: whether a job can clone a sysfs it made: 1, 0, or -1 */
         /* Its end of a stream socket pair: it reads ChildPlan pointers and answers one byte for each once
          * done with it; at start, it sends a long: 0 once it is ready, or -errno. */
         int socket;
@@ -141,6 +144,7 @@ typedef struct ChildPlan {
         char **envp;       /* executor_start() has returned, when the caller's spec may be gone */
         void *stack;       /* the child's, with a guard page below; freed once the child is gone */
         int sysfs_fd;      /* a detached sysfs mount of the pooled network namespace, or -EBADF */
+        bool sysfs_pooled; /* sysfs_fd is the pool's, kept for the jobs after: clone it, never attach it */
         /* Lock every mount (see child_lock_mounts()): enter a user and mount namespace of their own, whose
          * maps are these (the job's ids onto themselves). */
         bool lock_mounts;

@@ -19,6 +19,7 @@
 void pooled_netns_close(PooledNetns *n) {
         n->fd = safe_close(n->fd);
         n->sockstat_fd = safe_close(n->sockstat_fd);
+        n->sysfs_fd = safe_close(n->sysfs_fd);
 }
 
 /* The count after key in /proc/net/sockstat's text. */

@@ -18,10 +18,11 @@
 typedef struct PooledNetns {
         int fd;          /* the network namespace */
         int sockstat_fd; /* its /proc/net/sockstat, opened from inside it */
+        int sysfs_fd;    /* a detached sysfs mount of it, which jobs clone, or -EBADF */
         usec_t released_usec;
 } PooledNetns;
 
-#define POOLED_NETNS_NULL ((PooledNetns) { .fd = -EBADF, .sockstat_fd = -EBADF })
+#define POOLED_NETNS_NULL ((PooledNetns) { .fd = -EBADF, .sockstat_fd = -EBADF, .sysfs_fd = -EBADF })
 
 typedef struct NetnsPool {
         PooledNetns idle[NETNS_POOL_MAX]; /* oldest first */

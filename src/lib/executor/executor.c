@@ -390,6 +390,7 @@ static void zygote_init(Zygote *z) {
                 .child.socket = -EBADF,
                 .child.userns_fd = -EBADF,
                 .child.new_userns_fd = -EBADF,
+                .child.sysfs_clones = -1,
         };
 }
 
@@ -1465,6 +1466,7 @@ static pid_t plan_clone(ChildPlan *p, Network network, int *ret_pidfd) {
                 p->unshare_flags |= CLONE_NEWNET;
         p->loopback = network == NETWORK_LOOPBACK;
         p->sysfs_fd = -EBADF;
+        p->sysfs_pooled = false;
         p->seccomp_inherited = false;
         return clone_vm(child_entry, stack_top(p->stack, CHILD_STACK_SIZE),
                         CLONE_NEWUSER | CLONE_NEWPID | CLONE_PIDFD | SIGCHLD |
@@ -1479,7 +1481,8 @@ static void plan_cloned(ChildPlan *p) {
         for (size_t i = 0; i < p->n_layer_fds; i++)
                 safe_close(p->layer_fds[i]);
         p->layer_fds_closed = true;
-        if (p->sysfs_fd >= 0)
+        /* A pooled sysfs is the namespace's (see executor_launch_complete()). */
+        if (p->sysfs_fd >= 0 && !p->sysfs_pooled)
                 (void) close(p->sysfs_fd);
 }
 
@@ -1502,12 +1505,18 @@ static void executor_launch_complete(Executor *x, Launch *l) {
 
         if (cl->new_netns_fd >= 0 && cl->new_sockstat_fd >= 0) {
                 assert(l->netns.fd < 0);
-                l->netns = (PooledNetns) { .fd = cl->new_netns_fd, .sockstat_fd = cl->new_sockstat_fd };
+                l->netns = (PooledNetns) { .fd = cl->new_netns_fd, .sockstat_fd = cl->new_sockstat_fd,
+                                           .sysfs_fd = -EBADF };
                 netns_pool_add(pool);
         } else {
                 safe_close(cl->new_netns_fd);
                 safe_close(cl->new_sockstat_fd);
         }
+        /* A sysfs made for the pool stays with its namespace (and goes with it), for the jobs after. */
+        if (cl->new_sysfs_fd >= 0 && l->netns.fd >= 0 && l->netns.sysfs_fd < 0)
+                l->netns.sysfs_fd = cl->new_sysfs_fd;
+        else if (cl->new_sysfs_fd >= 0)
+                (void) close(cl->new_sysfs_fd);
         if (cl->fallback_step != STEP_READY) {
                 log_debug_errno(-cl->fallback_error, "Pooled network namespace: failed to %s, the job makes "
                                 "its own: %m", strna(child_step_verb(cl->fallback_step)));
@@ -1577,7 +1586,7 @@ static void executor_zygote_lost(Executor *x, int error) {
                                 cl->pidfd = safe_close(cl->pidfd);
                         }
                         if (cl->pid < 0 && l->execution) {
-                                if (l->plan->sysfs_fd >= 0)
+                                if (l->plan->sysfs_fd >= 0 && !l->plan->sysfs_pooled)
                                         (void) close(l->plan->sysfs_fd);
                                 cl->pid = plan_clone(l->plan, l->network, &cl->pidfd);
                         }
@@ -1691,8 +1700,10 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
                 .netns_fd = netns.fd,
                 .loopback = spec->network == NETWORK_LOOPBACK,
                 .stack_top = stack_top(p->stack, CHILD_STACK_SIZE),
+                .sysfs_fd = netns.sysfs_fd,
                 .new_netns_fd = -EBADF,
                 .new_sockstat_fd = -EBADF,
+                .new_sysfs_fd = -EBADF,
                 .pidfd = -EBADF,
                 .pid = -ECHILD, /* until it is cloned */
         };
