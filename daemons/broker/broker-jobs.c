@@ -373,7 +373,8 @@ void clients_free_all(Manager *m) {
 }
 
 /* Takes *submit (sets it to NULL) unless it fails. */
-static int client_take_submit(BrokerClient *c, Maelstrom__V1__Submit **submit) {
+static int client_take_submit(Maelstrom__V1__Submit **submit, void *userdata) {
+        BrokerClient *c = userdata;
         int r;
 
         if (!(*submit)->spec)
@@ -385,16 +386,28 @@ static int client_take_submit(BrokerClient *c, Maelstrom__V1__Submit **submit) {
         return 0;
 }
 
-static void client_cancel(BrokerClient *c, uint64_t id) {
+static int client_cancel(uint64_t id, void *userdata) {
+        BrokerClient *c = userdata;
         BrokerJob *j = client_find_job(c, id);
+
         if (j) {
                 job_free(j);
                 manager_dispatch(c->manager);
         }
+        return 0;
+}
+
+static int client_refuse_local_blob(const Maelstrom__V1__LocalBlob *blob, void *userdata) {
+        return log_warning_errno(SYNTHETIC_ERRNO(EPERM), "A client named a local blob, closing its session.");
 }
 
 static int on_client_message(RpcCall *call, const void *data, size_t size, void *userdata) {
-        BrokerClient *c = userdata;
+        static const ProtoClientMessageHandlers handlers = {
+                .submit = client_take_submit,
+                .cancel = client_cancel,
+                .local_blob = client_refuse_local_blob,
+                /* ttys are not forwarded yet: they run on the local worker */
+        };
         _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *msg = NULL;
         int r;
 
@@ -405,41 +418,10 @@ static int on_client_message(RpcCall *call, const void *data, size_t size, void 
                                          "session.", RPC_BATCH_MAX_MESSAGES);
         if (r < 0)
                 return log_warning_errno(r, "Malformed message from a client, closing its session: %m");
-        switch (msg->kind_case) {
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT:
-                r = client_take_submit(c, &msg->submit);
-                if (r < 0)
-                        return r;
-                msg->kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET;
-                break;
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL:
-                client_cancel(c, msg->cancel->job_id);
-                break;
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT:
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE:
-                break; /* not forwarded yet: ttys run on the local worker */
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
-                break; /* refused below */
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET:
-        case _MAELSTROM__V1__CLIENT_MESSAGE__KIND__CASE_IS_INT_SIZE:
-                if (msg->n_submits + msg->n_cancels + msg->n_local_blobs == 0)
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
-                                                 "Unknown message from a client, closing its session.");
-                break;
-        }
-
-        /* The batch, in the order job.proto gives. */
-        if (msg->kind_case == MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB || msg->n_local_blobs > 0)
-                return log_warning_errno(SYNTHETIC_ERRNO(EPERM),
-                                         "A client named a local blob, closing its session.");
-        for (size_t i = 0; i < msg->n_submits; i++) {
-                r = client_take_submit(c, &msg->submits[i]);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < msg->n_cancels; i++)
-                client_cancel(c, msg->cancels[i]->job_id);
-        return 0;
+        if (proto_client_message_items(msg) == 0)
+                return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                         "Unknown message from a client, closing its session.");
+        return proto_client_message_walk(msg, &handlers, userdata);
 }
 
 static void on_client_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {

@@ -161,7 +161,8 @@ static int session_local_blob_add(Session *s, const Maelstrom__V1__LocalBlob *b)
 }
 
 /* Takes *submit (sets it to NULL) unless it fails. */
-static int session_take_submit(Session *s, Maelstrom__V1__Submit **submit) {
+static int session_take_submit(Maelstrom__V1__Submit **submit, void *userdata) {
+        Session *s = userdata;
         int r;
 
         if (!(*submit)->spec)
@@ -174,64 +175,34 @@ static int session_take_submit(Session *s, Maelstrom__V1__Submit **submit) {
         return 0;
 }
 
-static int session_take_local_blob(Session *s, const Maelstrom__V1__LocalBlob *b) {
-        int r = session_local_blob_add(s, b);
+static int session_take_local_blob(const Maelstrom__V1__LocalBlob *b, void *userdata) {
+        int r = session_local_blob_add(userdata, b);
         if (r < 0)
                 return log_warning_errno(r, "Bad local blob from a client, closing its session: %m");
         return 0;
 }
 
+static int session_cancel(uint64_t job_id, void *userdata) {
+        return job_cancel(userdata, job_id);
+}
+
+static int session_tty(const Maelstrom__V1__ClientMessage *msg, void *userdata) {
+        return job_tty(userdata, msg);
+}
+
 /* Takes what it keeps of msg (submitted jobs): one message or a batch, in the order job.proto gives. */
 static int session_handle(Session *s, Maelstrom__V1__ClientMessage *msg) {
-        int r;
+        static const ProtoClientMessageHandlers handlers = {
+                .submit = session_take_submit,
+                .cancel = session_cancel,
+                .local_blob = session_take_local_blob,
+                .tty = session_tty,
+        };
 
-        switch (msg->kind_case) {
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT:
-                r = session_take_submit(s, &msg->submit);
-                if (r < 0)
-                        return r;
-                msg->kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET;
-                break;
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL:
-                r = job_cancel(s, msg->cancel->job_id);
-                if (r < 0)
-                        return r;
-                break;
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
-                r = session_take_local_blob(s, msg->local_blob);
-                if (r < 0)
-                        return r;
-                break;
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT:
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE:
-                r = job_tty(s, msg);
-                if (r < 0)
-                        return r;
-                break;
-        case MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET:
-        case _MAELSTROM__V1__CLIENT_MESSAGE__KIND__CASE_IS_INT_SIZE:
-                if (msg->n_local_blobs + msg->n_submits + msg->n_cancels == 0)
-                        return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
-                                                 "Unknown message from a client, closing its session.");
-                break;
-        }
-
-        for (size_t i = 0; i < msg->n_local_blobs; i++) {
-                r = session_take_local_blob(s, msg->local_blobs[i]);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < msg->n_submits; i++) {
-                r = session_take_submit(s, &msg->submits[i]);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < msg->n_cancels; i++) {
-                r = job_cancel(s, msg->cancels[i]->job_id);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        if (proto_client_message_items(msg) == 0)
+                return log_warning_errno(SYNTHETIC_ERRNO(EBADMSG),
+                                         "Unknown message from a client, closing its session.");
+        return proto_client_message_walk(msg, &handlers, s);
 }
 
 static int on_session_message(RpcCall *call, const void *data, size_t size, void *userdata) {

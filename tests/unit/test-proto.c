@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "basic/tests.h"
 #include "maelstrom/v1/cluster.pb-c.h"
 #include "maelstrom/v1/job.pb-c.h"
@@ -235,6 +240,144 @@ TEST(count_fields) {
         ASSERT_EQ(n, 99);
 }
 
+/* What the walk saw, in order: "s<id>" for a submit (taken when the id is odd), "c<id>", "b", "t". */
+typedef struct Walked {
+        char log[256];
+        uint64_t fail_at; /* a submit or cancel with this id fails */
+        Maelstrom__V1__Submit *taken[8];
+        size_t n_taken;
+} Walked;
+
+static void walked_add(Walked *w, char kind, uint64_t id) {
+        size_t l = strlen(w->log);
+        snprintf(w->log + l, sizeof w->log - l, "%c%" PRIu64 " ", kind, id);
+}
+
+static int walk_submit(Maelstrom__V1__Submit **submit, void *userdata) {
+        Walked *w = userdata;
+
+        walked_add(w, 's', (*submit)->job_id);
+        if ((*submit)->job_id == w->fail_at)
+                return -EIO;
+        if ((*submit)->job_id % 2 == 1) {
+                ASSERT_TRUE(w->n_taken < ELEMENTSOF(w->taken));
+                w->taken[w->n_taken++] = TAKE_PTR(*submit);
+        }
+        return 0;
+}
+
+static int walk_cancel(uint64_t job_id, void *userdata) {
+        Walked *w = userdata;
+        walked_add(w, 'c', job_id);
+        return job_id == w->fail_at ? -EIO : 0;
+}
+
+static int walk_local_blob(const Maelstrom__V1__LocalBlob *blob, void *userdata) {
+        walked_add(userdata, 'b', 0);
+        return 0;
+}
+
+static int walk_tty(const Maelstrom__V1__ClientMessage *msg, void *userdata) {
+        walked_add(userdata, 't', msg->tty_input->job_id);
+        return 0;
+}
+
+/* Pack and unpack: a message as a peer's would arrive (every pointer its own allocation). */
+static Maelstrom__V1__ClientMessage *client_message_copy(const Maelstrom__V1__ClientMessage *m) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        Maelstrom__V1__ClientMessage *copy = NULL;
+        size_t size;
+
+        ASSERT_OK(proto_pack(m, &buf, &size));
+        ASSERT_OK(proto_unpack(&maelstrom__v1__client_message__descriptor, buf, size, (void **) &copy));
+        return copy;
+}
+
+TEST(client_message_walk) {
+        static const ProtoClientMessageHandlers all = {
+                .submit = walk_submit,
+                .cancel = walk_cancel,
+                .local_blob = walk_local_blob,
+                .tty = walk_tty,
+        }, submits_only = {
+                .submit = walk_submit,
+        };
+        Maelstrom__V1__ClientMessage m = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        Maelstrom__V1__JobSpec spec = MAELSTROM__V1__JOB_SPEC__INIT;
+        Maelstrom__V1__Submit s1 = MAELSTROM__V1__SUBMIT__INIT, s2 = MAELSTROM__V1__SUBMIT__INIT,
+                              s3 = MAELSTROM__V1__SUBMIT__INIT, *submits[] = { &s2, &s3 };
+        Maelstrom__V1__Cancel c4 = MAELSTROM__V1__CANCEL__INIT, *cancels[] = { &c4 };
+        Maelstrom__V1__LocalBlob blob = MAELSTROM__V1__LOCAL_BLOB__INIT, *blobs[] = { &blob };
+        Maelstrom__V1__TtyInput tty = MAELSTROM__V1__TTY_INPUT__INIT;
+
+        spec.program = (char *) "/bin/true";
+        s1.job_id = 1, s2.job_id = 2, s3.job_id = 3, c4.job_id = 4;
+        s1.spec = s2.spec = s3.spec = &spec;
+        m.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
+        m.submit = &s1;
+        m.n_submits = ELEMENTSOF(submits);
+        m.submits = submits;
+        m.n_cancels = ELEMENTSOF(cancels);
+        m.cancels = cancels;
+        m.n_local_blobs = ELEMENTSOF(blobs);
+        m.local_blobs = blobs;
+
+        /* Every item, in job.proto's order; the taken submits are the handler's, the rest the message's
+         * (freeing both leaks nothing and frees nothing twice: the sanitizer build checks). */
+        {
+                _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *copy = client_message_copy(&m);
+                Walked w = {};
+
+                ASSERT_EQ(proto_client_message_items(copy), 5U);
+                ASSERT_OK(proto_client_message_walk(copy, &all, &w));
+                ASSERT_STREQ(w.log, "s1 b0 s2 s3 c4 ");
+                ASSERT_EQ(w.n_taken, 2U);
+                ASSERT_EQ(w.taken[0]->job_id, 1U);
+                ASSERT_EQ(w.taken[1]->job_id, 3U);
+                ASSERT_EQ(copy->kind_case, MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET);
+                ASSERT_TRUE(!copy->submits[1] && copy->submits[0]);
+                for (size_t i = 0; i < w.n_taken; i++)
+                        protobuf_c_message_free_unpacked(&w.taken[i]->base, NULL);
+        }
+
+        /* The first failure stops the walk, and is returned. */
+        {
+                _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *copy = client_message_copy(&m);
+                Walked w = { .fail_at = 2 };
+
+                ASSERT_ERROR(proto_client_message_walk(copy, &all, &w), EIO);
+                ASSERT_STREQ(w.log, "s1 b0 s2 ");
+                for (size_t i = 0; i < w.n_taken; i++)
+                        protobuf_c_message_free_unpacked(&w.taken[i]->base, NULL);
+        }
+
+        /* A missing handler skips its items. */
+        {
+                _cleanup_(proto_freep) Maelstrom__V1__ClientMessage *copy = client_message_copy(&m);
+                Walked w = {};
+
+                ASSERT_OK(proto_client_message_walk(copy, &submits_only, &w));
+                ASSERT_STREQ(w.log, "s1 s2 s3 ");
+                for (size_t i = 0; i < w.n_taken; i++)
+                        protobuf_c_message_free_unpacked(&w.taken[i]->base, NULL);
+        }
+
+        /* A single cancel, and a tty input. */
+        {
+                Maelstrom__V1__ClientMessage one = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+                Walked w = {};
+
+                one.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL;
+                one.cancel = &c4;
+                ASSERT_OK(proto_client_message_walk(&one, &all, &w));
+                tty.job_id = 7;
+                one.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT;
+                one.tty_input = &tty;
+                ASSERT_OK(proto_client_message_walk(&one, &all, &w));
+                ASSERT_STREQ(w.log, "c4 t7 ");
+        }
+}
+
 int main(void) {
         RUN(round_trip);
         RUN(empty);
@@ -242,5 +385,6 @@ int main(void) {
         RUN(service_descriptor);
         RUN(batches_merge);
         RUN(count_fields);
+        RUN(client_message_walk);
         return 0;
 }

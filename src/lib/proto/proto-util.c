@@ -106,6 +106,58 @@ size_t proto_client_message_items(const Maelstrom__V1__ClientMessage *m) {
                m->n_submits + m->n_cancels;
 }
 
+static int walk_submit(Maelstrom__V1__Submit **submit, const ProtoClientMessageHandlers *h, void *userdata) {
+        return h->submit ? h->submit(submit, userdata) : 0;
+}
+
+static int walk_cancel(const Maelstrom__V1__Cancel *cancel, const ProtoClientMessageHandlers *h,
+                       void *userdata) {
+        return h->cancel && cancel ? h->cancel(cancel->job_id, userdata) : 0;
+}
+
+static int walk_local_blob(const Maelstrom__V1__LocalBlob *blob, const ProtoClientMessageHandlers *h,
+                           void *userdata) {
+        return h->local_blob ? h->local_blob(blob, userdata) : 0;
+}
+
+int proto_client_message_walk(
+                Maelstrom__V1__ClientMessage *m,
+                const ProtoClientMessageHandlers *h,
+                void *userdata) {
+        int r = 0;
+
+        assert(m);
+        assert(h);
+
+        switch (m->kind_case) {
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT:
+                r = walk_submit(&m->submit, h, userdata);
+                if (!m->submit)
+                        m->kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET; /* taken */
+                break;
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_CANCEL:
+                r = walk_cancel(m->cancel, h, userdata);
+                break;
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_LOCAL_BLOB:
+                r = walk_local_blob(m->local_blob, h, userdata);
+                break;
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_INPUT:
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND_TTY_RESIZE:
+                r = h->tty ? h->tty(m, userdata) : 0;
+                break;
+        case MAELSTROM__V1__CLIENT_MESSAGE__KIND__NOT_SET:
+        case _MAELSTROM__V1__CLIENT_MESSAGE__KIND__CASE_IS_INT_SIZE:
+                break;
+        }
+        for (size_t i = 0; r >= 0 && i < m->n_local_blobs; i++)
+                r = walk_local_blob(m->local_blobs[i], h, userdata);
+        for (size_t i = 0; r >= 0 && i < m->n_submits; i++)
+                r = walk_submit(&m->submits[i], h, userdata);
+        for (size_t i = 0; r >= 0 && i < m->n_cancels; i++)
+                r = walk_cancel(m->cancels[i], h, userdata);
+        return r;
+}
+
 size_t proto_server_message_items(const Maelstrom__V1__ServerMessage *m) {
         return (m->kind_case != MAELSTROM__V1__SERVER_MESSAGE__KIND__NOT_SET) + m->n_states + m->n_results;
 }

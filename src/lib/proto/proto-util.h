@@ -35,6 +35,23 @@ int proto_unpack_batch(
 size_t proto_client_message_items(const Maelstrom__V1__ClientMessage *m);
 size_t proto_server_message_items(const Maelstrom__V1__ServerMessage *m);
 
+/* What to do with each item of a ClientMessage (see proto_client_message_walk()); a NULL handler skips its
+ * items.  submit may take *submit (leaving NULL behind), which the message then does not free. */
+typedef struct ProtoClientMessageHandlers {
+        int (*submit)(Maelstrom__V1__Submit **submit, void *userdata);
+        int (*cancel)(uint64_t job_id, void *userdata);
+        int (*local_blob)(const Maelstrom__V1__LocalBlob *blob, void *userdata);
+        int (*tty)(const Maelstrom__V1__ClientMessage *msg, void *userdata); /* its tty_input or tty_resize */
+} ProtoClientMessageHandlers;
+
+/* Hand each item of an unpacked ClientMessage to its handler, in the order job.proto gives: its kind, then
+ * the batch's local blobs, submits and cancels.  Stops at the first handler that fails, and returns that
+ * error. */
+int proto_client_message_walk(
+                Maelstrom__V1__ClientMessage *m,
+                const ProtoClientMessageHandlers *handlers,
+                void *userdata);
+
 /* Pack a message into a new malloc()ed buffer (never NULL, even for an empty encoding). */
 int proto_pack(const void *message, uint8_t **ret, size_t *ret_size);
 
