@@ -36,10 +36,6 @@ const Digest *blob_transfer_digest(const BlobTransfer *t) {
         return &t->digest;
 }
 
-void *blob_transfer_get_userdata(const BlobTransfer *t) {
-        return t->userdata;
-}
-
 BlobTransfer *blob_transfer_free(BlobTransfer *t) {
         if (!t)
                 return NULL;

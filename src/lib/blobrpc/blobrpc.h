@@ -55,7 +55,6 @@ int blob_fetch(RpcChannel *ch, Cache *c, const Digest *d, blob_transfer_done_fun
 int blob_upload(RpcChannel *ch, const char *path, const Digest *d, blob_transfer_done_func_t done,
                 void *userdata, BlobTransfer **ret);
 const Digest *blob_transfer_digest(const BlobTransfer *t);
-void *blob_transfer_get_userdata(const BlobTransfer *t);
 /* Cancels the transfer if it still runs; done is not called. */
 BlobTransfer *blob_transfer_free(BlobTransfer *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BlobTransfer *, blob_transfer_free);

@@ -121,13 +121,6 @@ const char *exec_outcome_to_string(ExecOutcome o) {
         return o >= 0 && o < _EXEC_OUTCOME_MAX ? outcome_table[o] : NULL;
 }
 
-ExecOutcome exec_outcome_from_string(const char *s) {
-        for (size_t i = 0; s && i < ELEMENTSOF(outcome_table); i++)
-                if (streq(outcome_table[i], s))
-                        return (ExecOutcome) i;
-        return _EXEC_OUTCOME_INVALID;
-}
-
 static const char *const mount_type_table[_MOUNT_TYPE_MAX] = {
         [MOUNT_TMP] = "tmp",
         [MOUNT_PROC] = "proc",

@@ -59,7 +59,6 @@ typedef enum ExecOutcome {
 } ExecOutcome;
 
 const char *exec_outcome_to_string(ExecOutcome o);
-ExecOutcome exec_outcome_from_string(const char *s);
 
 typedef struct ExecOutput {
         char *data;         /* at most inline_limit bytes, NUL-terminated (NULL when nothing was kept) */
