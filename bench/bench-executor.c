@@ -127,8 +127,8 @@ int main(int argc, char *argv[]) {
                 { .type = MOUNT_PROC, .mount_point = "/proc" },
                 { .type = MOUNT_SYS, .mount_point = "/sys" },
                 { .type = MOUNT_DEVICES,
-                  .devices = 1U << DEVICE_FULL | 1U << DEVICE_NULL | 1U << DEVICE_RANDOM | 1U << DEVICE_URANDOM |
-                          1U << DEVICE_ZERO },
+                  .devices = 1U << DEVICE_FULL | 1U << DEVICE_NULL | 1U << DEVICE_RANDOM |
+                          1U << DEVICE_URANDOM | 1U << DEVICE_ZERO },
         };
         const char *runner_layers[2];
         char empty_layer[] = "/tmp/bench-executor-empty-XXXXXX";

@@ -398,7 +398,8 @@ static int client_cancel(uint64_t id, void *userdata) {
 }
 
 static int client_refuse_local_blob(const Maelstrom__V1__LocalBlob *blob, void *userdata) {
-        return log_warning_errno(SYNTHETIC_ERRNO(EPERM), "A client named a local blob, closing its session.");
+        return log_warning_errno(SYNTHETIC_ERRNO(EPERM),
+                                 "A client named a local blob, closing its session.");
 }
 
 static int on_client_message(RpcCall *call, const void *data, size_t size, void *userdata) {

@@ -1056,7 +1056,8 @@ static bool kernel_clones_detached_mounts(void) {
                 if (child == 0) {
                         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
                                 _exit(2);
-                        clone = syscall(SYS_open_tree, mnt, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                        clone = syscall(SYS_open_tree, mnt, "",
+                                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
                         _exit(clone >= 0 ? 0 : 1);
                 }
                 if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status))
@@ -1162,7 +1163,8 @@ TEST(network_pool) {
                         pool_job_init(&j, i == 0 ? NETWORK_LOOPBACK : NETWORK_DISABLED,
                                       "helper netns; cat /sys/class/net/lo/flags");
                         job_add_mount(&j, MOUNT_SYS, "/sys");
-                        ASSERT_EQ(pool_job_run(&j, i == 0 ? "0x9\n" : "0x8\n"), i == 0 ? loopback : disabled);
+                        ASSERT_EQ(pool_job_run(&j, i == 0 ? "0x9\n" : "0x8\n"),
+                                  i == 0 ? loopback : disabled);
                 }
                 after = children_mount_namespaces("executor-zygote");
                 ASSERT_STREQ(after, before);

@@ -103,7 +103,7 @@ typedef struct ChildZygote {
         char uid_map[64], gid_map[64]; /* mapping our own uid and gid, no others */
         int new_userns_fd;             /* written: an fd of the one it created */
         const struct sock_fprog *seccomp; /* a filter for the jobs it clones to inherit, or NULL */
-        bool own_mount_namespace;      /* written: it made one, where it may mount (see child_launch_netns) */
+        bool own_mount_namespace;      /* written: it made one, to mount in (see child_launch_netns()) */
         int sysfs_clones;              /* written: whether a job can clone a sysfs it made: 1, 0, or -1 */
         /* Its end of a stream socket pair: it reads ChildPlan pointers and answers one byte for each once
          * done with it; at start, it sends a long: 0 once it is ready, or -errno. */

@@ -41,7 +41,8 @@ typedef struct ProtoClientMessageHandlers {
         int (*submit)(Maelstrom__V1__Submit **submit, void *userdata);
         int (*cancel)(uint64_t job_id, void *userdata);
         int (*local_blob)(const Maelstrom__V1__LocalBlob *blob, void *userdata);
-        int (*tty)(const Maelstrom__V1__ClientMessage *msg, void *userdata); /* its tty_input or tty_resize */
+        /* msg's tty_input or tty_resize: */
+        int (*tty)(const Maelstrom__V1__ClientMessage *msg, void *userdata);
 } ProtoClientMessageHandlers;
 
 /* Hand each item of an unpacked ClientMessage to its handler, in the order job.proto gives: its kind, then
