@@ -46,8 +46,9 @@ static void on_done(Execution *e, ExecResult *r, void *userdata) {
 
         if (r->outcome != EXEC_EXITED || r->status != 0) {
                 if (b->failed++ == 0)
-                        fprintf(stderr, "job failed: %s %d %s %s\n", exec_outcome_to_string(r->outcome), r->status,
-                                strempty(r->error_step), r->error_errno ? strerror(r->error_errno) : "");
+                        fprintf(stderr, "job failed: %s %d %s %s\n", exec_outcome_to_string(r->outcome),
+                                r->status, strempty(r->error_step),
+                                r->error_errno ? strerror(r->error_errno) : "");
         }
         b->setup_total += r->setup_usec;
         b->run_total += r->run_usec;
@@ -219,8 +220,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "%u of %u jobs failed\n", b.failed, b.n);
                 return EXIT_FAILURE;
         }
-        printf("jobs=%u parallel=%u network=%s seconds=%.3f jobs_per_second=%.0f setup_usec=%.0f run_usec=%.0f "
-               "start_usec=%.0f cpu_usec_per_job=%.0f\n",
+        printf("jobs=%u parallel=%u network=%s seconds=%.3f jobs_per_second=%.0f setup_usec=%.0f "
+               "run_usec=%.0f start_usec=%.0f cpu_usec_per_job=%.0f\n",
                b.n, k, argc == 5 ? argv[4] : "disabled", s, b.n / s, (double) b.setup_total / b.n,
                (double) b.run_total / b.n, (double) b.start_total / b.n, (double) cpu / b.n);
         return EXIT_SUCCESS;

@@ -21,15 +21,15 @@ static const ConfigValueDef broker_values[] = {
                 .type = CONFIG_VALUE_STRING,
                 .metavar = "HOST",
                 .default_value = "[::]",
-                .help = "Address to listen on for clients and workers ([::] = every address of both families); "
-                        "unused when socket activated",
+                .help = "Address to listen on for clients and workers ([::] = every address of both "
+                        "families); unused when socket activated",
         },
         {
                 .name = "http-port",
                 .type = CONFIG_VALUE_NUMBER,
                 .max = 65535,
-                .help = "TCP port of the read-only status page (/) and Prometheus metrics (/metrics); 0 = any "
-                        "free port, which is logged; unset = none",
+                .help = "TCP port of the read-only status page (/) and Prometheus metrics (/metrics); 0 = "
+                        "any free port, which is logged; unset = none",
         },
         {
                 .name = "cache-root",
@@ -58,6 +58,7 @@ const ConfigProgram broker_program = {
         .file_format = CONFIG_FILE_LIBCONFIG,
         .positional = CONFIG_POSITIONAL_NONE,
         .usage = "[OPTIONS]",
-        .description = "The coordinator of a Maelstrom cluster: queues and schedules jobs, and caches artifacts.",
+        .description = "The coordinator of a Maelstrom cluster: queues and schedules jobs, and caches "
+                       "artifacts.",
         .value_sets = broker_value_sets,
 };

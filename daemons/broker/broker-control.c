@@ -13,8 +13,8 @@ static void on_reloaded(void *userdata) {
 
 int manager_control_start(Manager *m, const Config *config) {
         /* Only log-level and cache-size change live, which DaemonControl applies. */
-        int r = daemon_control_new(m->event, config, m->cache, /* live= */ NULL, /* apply= */ NULL, on_reloaded, m,
-                                   &m->control);
+        int r = daemon_control_new(m->event, config, m->cache, /* live= */ NULL, /* apply= */ NULL,
+                                   on_reloaded, m, &m->control);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up reloading and the watchdog: %m");
         return manager_dbus_start(m, config);

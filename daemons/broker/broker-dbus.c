@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* The broker's D-Bus object: org.maelstrom.Broker1 at /org/maelstrom/Broker1 (dbus/org.maelstrom.Broker1.xml is
- * the contract).  Handlers are thin: read, validate, authorize (polkit), then the manager does the work. */
+/* The broker's D-Bus object: org.maelstrom.Broker1 at /org/maelstrom/Broker1 (dbus/org.maelstrom.Broker1.xml
+ * is the contract).  Handlers are thin: read, validate, authorize (polkit), then the manager does the
+ * work. */
 #include <stdlib.h>
 
 #include "basic/log.h"
@@ -84,7 +85,8 @@ static int method_status(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "s", broker_counters[i].name);
                 if (r >= 0)
-                        r = bus_service_append_counter(m->bus, reply, broker_counters[i].name, /* variant= */ true);
+                        r = bus_service_append_counter(m->bus, reply, broker_counters[i].name,
+                                                       /* variant= */ true);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }
@@ -157,7 +159,8 @@ static const sd_bus_vtable broker_vtable[] = {
         /* Anyone may ask for the status: read-only, nothing to authorize. */
         SD_BUS_METHOD_WITH_ARGS("Status", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", status), method_status,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DrainWorker", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_drain_worker,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("WorkerAttached", SD_BUS_ARGS("s", name, "u", slots), 0),

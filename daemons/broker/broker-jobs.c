@@ -483,7 +483,8 @@ static BrokerWorker *worker_free(BrokerWorker *w) {
                 if (r < 0)
                         log_error_errno(r, "Failed to requeue the jobs of a worker: %m");
                 else if (r > 0)
-                        manager_log_worker(LOG_NOTICE, w->name, 0, "Worker '%s' went away; its %d jobs run elsewhere.",
+                        manager_log_worker(LOG_NOTICE, w->name, 0,
+                                           "Worker '%s' went away; its %d jobs run elsewhere.",
                                            strna(w->name), r);
                 else
                         manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' detached.", strna(w->name));
@@ -525,7 +526,8 @@ static int worker_hello(BrokerWorker *w, const Maelstrom__V1__WorkerHello *hello
                 return r;
         sched_worker_add(&m->scheduler, &w->sched);
         w->attached = true;
-        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' attached with %u slots.", w->name, hello->slots);
+        manager_log_worker(LOG_INFO, w->name, 0, "Worker '%s' attached with %u slots.", w->name,
+                           hello->slots);
         (void) bus_service_emit_signal(m->bus, "WorkerAttached", "su", w->name, hello->slots);
         manager_dispatch(m);
         manager_notify_status(m);
@@ -548,7 +550,8 @@ int manager_drain_worker(Manager *m, const char *name) {
                         continue;
                 w->drained = true;
                 w->sched.slots = 0;
-                manager_log_worker(LOG_NOTICE, w->name, 0, "Draining worker '%s': it gets no new jobs.", w->name);
+                manager_log_worker(LOG_NOTICE, w->name, 0, "Draining worker '%s': it gets no new jobs.",
+                                   w->name);
                 manager_notify_status(m);
                 return 0;
         }
@@ -645,7 +648,8 @@ static int on_worker_message(RpcCall *call, const void *data, size_t size, void 
         for (size_t i = 0; r >= 0 && i < msg->n_jobs; i++)
                 r = w->attached ? worker_job_message(w, msg->jobs[i]) : -EBADMSG;
         if (r < 0)
-                return log_warning_errno(r, "Bad message from worker '%s', detaching it: %m", strna(w->name));
+                return log_warning_errno(r, "Bad message from worker '%s', detaching it: %m",
+                                         strna(w->name));
         return 0;
 }
 
@@ -699,7 +703,8 @@ void manager_dispatch(Manager *m) {
                 submit.spec = j->submit->spec;
                 msg.kind_case = MAELSTROM__V1__CLIENT_MESSAGE__KIND_SUBMIT;
                 msg.submit = &submit;
-                manager_log_worker(LOG_DEBUG, w->name, j->worker_job_id, "Job %" PRIu64 " of a client runs on worker "
+                manager_log_worker(LOG_DEBUG, w->name, j->worker_job_id,
+                                   "Job %" PRIu64 " of a client runs on worker "
                                    "'%s' as job %" PRIu64 ".", j->id, w->name, j->worker_job_id);
                 /* A failure cancels the worker's stream: its "closed" requeues the job. */
                 worker_send_job_message(w, &msg);
@@ -729,7 +734,8 @@ int manager_fill_status(Manager *m, void *reply_ptr) {
         for (BrokerWorker *w = m->workers; w; w = w->next)
                 if (w->attached)
                         n++;
-        reply->workers = calloc(n ?: 1, sizeof(Maelstrom__V1__WorkerStatus *) + sizeof(Maelstrom__V1__WorkerStatus));
+        reply->workers = calloc(n ?: 1,
+                                sizeof(Maelstrom__V1__WorkerStatus *) + sizeof(Maelstrom__V1__WorkerStatus));
         if (!reply->workers)
                 return -ENOMEM;
         Maelstrom__V1__WorkerStatus *items = (Maelstrom__V1__WorkerStatus *) (reply->workers + (n ?: 1));

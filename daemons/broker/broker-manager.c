@@ -239,7 +239,9 @@ static uint16_t socket_port(int fd) {
 
         if (getsockname(fd, &u.sa, &l) < 0)
                 return 0;
-        return ntohs(u.sa.sa_family == AF_INET6 ? u.in6.sin6_port : u.sa.sa_family == AF_INET ? u.in.sin_port : 0);
+        return ntohs(u.sa.sa_family == AF_INET6 ? u.in6.sin6_port
+                     : u.sa.sa_family == AF_INET ? u.in.sin_port
+                     : 0);
 }
 
 int manager_listen(Manager *m, const Config *config) {

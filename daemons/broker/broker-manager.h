@@ -59,8 +59,8 @@ int manager_listen(Manager *m, const Config *config);
 int manager_run(Manager *m);
 /* STATUS= for systemd (at most once per STATUS_INTERVAL_USEC: the last state wins) and PropertiesChanged. */
 void manager_notify_status(Manager *m);
-/* Stops every worker and drops every client (AdminService Stop, D-Bus Stop); the loop exits shortly after, once
- * the messages left. */
+/* Stops every worker and drops every client (AdminService Stop, D-Bus Stop); the loop exits shortly after,
+ * once the messages left. */
 void manager_stop(Manager *m);
 
 /* ---- broker-control.c ---- */
@@ -69,12 +69,14 @@ int manager_control_start(Manager *m, const Config *config);
 void manager_control_done(Manager *m);
 /* Logs about a worker (and a job, the broker's id of it that the worker sees, unless 0), with WORKER= and
  * JOB_ID= for the journal (journalctl WORKER=host:1234). */
-_printf_(4, 5) void manager_log_worker(int level, const char *worker, uint64_t job_id, const char *format, ...);
+_printf_(4, 5) void manager_log_worker(int level, const char *worker, uint64_t job_id, const char *format,
+                                       ...);
 
 /* ---- broker-dbus.c: org.maelstrom.Broker1 ---- */
 /* Exports the object on the bus config's "bus" value names; m->bus stays NULL without D-Bus.
- * bus_service_mark_changed(m->bus) when what the properties show changes, and bus_service_emit_signal(m->bus,
- * "WorkerAttached", "su", name, slots) / ("WorkerDetached", "s", name) as workers come and go. */
+ * bus_service_mark_changed(m->bus) when what the properties show changes, and
+ * bus_service_emit_signal(m->bus, "WorkerAttached", "su", name, slots) / ("WorkerDetached", "s", name) as
+ * workers come and go. */
 int manager_dbus_start(Manager *m, const Config *config);
 
 /* ---- broker-jobs.c ---- */

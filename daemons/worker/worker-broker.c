@@ -144,11 +144,13 @@ int manager_connect(Manager *m) {
         m->broker_channel = rpc_channel_free(m->broker_channel);
         r = rpc_channel_new_target(m->rpc, m->broker, /* limits= */ NULL, &m->broker_channel);
         if (r < 0) {
-                log_warning_errno(r, "Failed to set up a channel to the broker '%s', retrying: %m", m->broker);
+                log_warning_errno(r, "Failed to set up a channel to the broker '%s', retrying: %m",
+                                  m->broker);
                 schedule_reconnect(m);
                 return r;
         }
-        r = rpc_channel_call(m->broker_channel, &method_attach, /* handlers= */ NULL, /* userdata= */ NULL, &call);
+        r = rpc_channel_call(m->broker_channel, &method_attach, /* handlers= */ NULL, /* userdata= */ NULL,
+                             &call);
         if (r < 0) {
                 log_warning_errno(r, "Failed to attach to the broker '%s', retrying: %m", m->broker);
                 schedule_reconnect(m);

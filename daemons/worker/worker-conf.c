@@ -13,8 +13,8 @@ static const ConfigValueDef worker_values[] = {
                 .name = "local",
                 .type = CONFIG_VALUE_BOOL,
                 .default_value = "false",
-                .help = "Run as a client's transient local worker, serving it on the connected socket inherited as "
-                        "file descriptor 3",
+                .help = "Run as a client's transient local worker, serving it on the connected socket "
+                        "inherited as file descriptor 3",
                 .flags = CONFIG_CLI_ONLY,
         },
         {
@@ -30,8 +30,8 @@ static const ConfigValueDef worker_values[] = {
                 .name = "instance",
                 .type = CONFIG_VALUE_STRING,
                 .metavar = "NAME",
-                .help = "Name of this worker among several on one host (maelstrom-worker@NAME.service): its D-Bus name "
-                        "is org.maelstrom.Worker1.NAME; unset = org.maelstrom.Worker1",
+                .help = "Name of this worker among several on one host (maelstrom-worker@NAME.service): its "
+                        "D-Bus name is org.maelstrom.Worker1.NAME; unset = org.maelstrom.Worker1",
         },
         {
                 .name = "seccomp",
@@ -61,7 +61,7 @@ const ConfigProgram worker_program = {
         .file_format = CONFIG_FILE_LIBCONFIG,
         .positional = CONFIG_POSITIONAL_NONE,
         .usage = "[OPTIONS]",
-        .description = "Run jobs in containers, for the broker of a cluster (cluster mode) or for one client "
-                       "(--local).",
+        .description = "Run jobs in containers, for the broker of a cluster (cluster mode) or for one "
+                       "client (--local).",
         .value_sets = worker_value_sets,
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* The worker under systemd (reloading, the watchdog), and the operations its D-Bus object offers: changing the
- * slots, draining, pruning the cache, stopping. */
+/* The worker under systemd (reloading, the watchdog), and the operations its D-Bus object offers: changing
+ * the slots, draining, pruning the cache, stopping. */
 #include "basic/log.h"
 #include "basic/string-util.h"
 #include "worker-manager.h"
@@ -34,7 +34,8 @@ int manager_control_start(Manager *m, const Config *config) {
 
         if (m->local)
                 return 0;
-        r = daemon_control_new(m->event, config, m->cache, live_values, on_reload, on_reloaded, m, &m->control);
+        r = daemon_control_new(m->event, config, m->cache, live_values, on_reload, on_reloaded, m,
+                               &m->control);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up reloading and the watchdog: %m");
         return manager_dbus_start(m, config);
@@ -48,7 +49,8 @@ void manager_control_done(Manager *m) {
 int manager_set_slots(Manager *m, unsigned slots) {
         if (slots < 1 || slots > WORKER_SLOTS_MAX)
                 return -EINVAL;
-        log_notice("Running %u jobs at once from now on%s.", slots, m->draining ? ", no longer draining" : "");
+        log_notice("Running %u jobs at once from now on%s.", slots,
+                   m->draining ? ", no longer draining" : "");
         if (m->draining) {
                 m->draining = false;
                 /* A draining worker let its broker go: attach again. */

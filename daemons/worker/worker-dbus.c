@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* The worker's D-Bus object: org.maelstrom.Worker1 at /org/maelstrom/Worker1 (dbus/org.maelstrom.Worker1.xml is
- * the contract).  Handlers are thin: read, validate, authorize (polkit), then worker-control.c does the work. */
+/* The worker's D-Bus object: org.maelstrom.Worker1 at /org/maelstrom/Worker1 (dbus/org.maelstrom.Worker1.xml
+ * is the contract).  Handlers are thin: read, validate, authorize (polkit), then worker-control.c does the
+ * work. */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -64,8 +65,8 @@ static int method_set_slots(sd_bus_message *msg, void *userdata, sd_bus_error *e
         if (r < 0)
                 return r;
         if (slots < 1 || slots > WORKER_SLOTS_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Slots must be 1 to %u, not %" PRIu32 ".",
-                                         WORKER_SLOTS_MAX, slots);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Slots must be 1 to %u, not %" PRIu32 ".", WORKER_SLOTS_MAX, slots);
         r = authorize(m, msg, MAELSTROM_POLKIT_WORKER_SET_SLOTS, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -117,14 +118,17 @@ static const sd_bus_vtable worker_vtable[] = {
         SD_BUS_PROPERTY("Draining", "b", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetSlots", SD_BUS_ARGS("u", slots), SD_BUS_NO_RESULT, method_set_slots,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Drain", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_drain, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Drain", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_drain,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PruneCache", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_prune_cache,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
-/* org.maelstrom.Worker1, or org.maelstrom.Worker1.<instance> with characters a bus name cannot hold made '_'. */
+/* org.maelstrom.Worker1, or org.maelstrom.Worker1.<instance> with characters a bus name cannot hold made
+ * '_'. */
 static char *worker_bus_name(const char *instance) {
         char *name;
 

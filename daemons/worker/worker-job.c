@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* Jobs on the worker: queued by priority and estimated duration, their layers made ready in the cache, run in
- * the container, and their results sent back. */
+/* Jobs on the worker: queued by priority and estimated duration, their layers made ready in the cache, run
+ * in the container, and their results sent back. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -183,7 +183,8 @@ static void on_job_done(Execution *e, ExecResult *res, void *userdata) {
         Job *j = userdata;
         Manager *m = session_manager(j->session);
         Maelstrom__V1__JobResult result = MAELSTROM__V1__JOB_RESULT__INIT;
-        Maelstrom__V1__JobOutput out = MAELSTROM__V1__JOB_OUTPUT__INIT, err = MAELSTROM__V1__JOB_OUTPUT__INIT;
+        Maelstrom__V1__JobOutput out = MAELSTROM__V1__JOB_OUTPUT__INIT,
+                                 err = MAELSTROM__V1__JOB_OUTPUT__INIT;
         Maelstrom__V1__ExecutionError error = MAELSTROM__V1__EXECUTION_ERROR__INIT;
         Maelstrom__V1__Timing timing = MAELSTROM__V1__TIMING__INIT;
 
@@ -243,7 +244,8 @@ static int job_wait_for(Job *j, const Digest *d) {
                 r = manager_fetch(session_manager(j->session), d);
                 if (r < 0)
                         return r;
-        } /* else a client on the worker's socket uploads it, and manager_blob_stored() says when it is there */
+        } /* else a client on the worker's socket uploads it, and manager_blob_stored() says when it is
+           * there */
         w = reallocarray(j->waiting_for, j->n_waiting_for + 1, sizeof(Digest));
         if (!w)
                 return -ENOMEM;
@@ -323,8 +325,8 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                 continue;
                         }
                         if (!path && !m->local) {
-                                /* Fetched from the broker, or uploaded by a client on the worker's socket; the
-                                 * job waits (job_start() says -EAGAIN). */
+                                /* Fetched from the broker, or uploaded by a client on the worker's socket;
+                                 * the job waits (job_start() says -EAGAIN). */
                                 r = job_wait_for(j, &e.missing[i]);
                                 if (r < 0) {
                                         if (asprintf(reterr_step, "fetch blob %s from the broker", hex) < 0)
@@ -334,7 +336,8 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                 continue;
                         }
                         if (!path) {
-                                if (asprintf(reterr_step, "prepare layer: blob %s is not available", hex) < 0)
+                                if (asprintf(reterr_step, "prepare layer: blob %s is not available",
+                                             hex) < 0)
                                         *reterr_step = NULL;
                                 return -ENOENT;
                         }
@@ -544,16 +547,16 @@ void jobs_fetched(Manager *m, const Digest *d, int error) {
 }
 
 void manager_size_netns_pool(Manager *m) {
-        /* Network namespaces for the jobs that run and those prepared (as many again), and a few to spare for
-         * those that jobs leave sockets in (thrown away). */
+        /* Network namespaces for the jobs that run and those prepared (as many again), and a few to spare
+         * for those that jobs leave sockets in (thrown away). */
         executor_set_netns_pool_max(m->executor, 2 * (size_t) m->slots + 2);
 }
 
-/* Run jobs on the free slots: the prepared ones first (they were the queue's best when taken), unless a better
- * job has arrived since.  Then, while every slot is busy, prepare up to as many jobs again as there are slots:
- * their containers are set up while the slots' jobs run, so that a slot does not idle through the next job's
- * set-up, and each waits before its execve until a slot frees (the job's timeout and its RUNNING state start
- * only then). */
+/* Run jobs on the free slots: the prepared ones first (they were the queue's best when taken), unless a
+ * better job has arrived since.  Then, while every slot is busy, prepare up to as many jobs again as there
+ * are slots: their containers are set up while the slots' jobs run, so that a slot does not idle through the
+ * next job's set-up, and each waits before its execve until a slot frees (the job's timeout and its RUNNING
+ * state start only then). */
 void manager_dispatch(Manager *m) {
         Job *j;
 
@@ -663,7 +666,8 @@ int job_tty(Session *s, const void *client_message) {
                 j = job_find(s, msg->tty_input->job_id);
                 if (!j || !j->execution)
                         return 0;
-                return execution_tty_write(j->execution, msg->tty_input->data.data, msg->tty_input->data.len);
+                return execution_tty_write(j->execution, msg->tty_input->data.data,
+                                           msg->tty_input->data.len);
         }
         j = job_find(s, msg->tty_resize->job_id);
         if (!j || !j->execution || !msg->tty_resize->size)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* The system worker's socket for local clients (maelstrom-worker.socket): JobService, as a broker would serve
- * it, on the connections accepted from the listening unix sockets systemd passes.  Each peer's credentials are
- * checked before gRPC sees the connection: root, the worker's own user, and members of the socket file's
- * group (SocketGroup=) may use the worker. */
+/* The system worker's socket for local clients (maelstrom-worker.socket): JobService, as a broker would
+ * serve it, on the connections accepted from the listening unix sockets systemd passes.  Each peer's
+ * credentials are checked before gRPC sees the connection: root, the worker's own user, and members of the
+ * socket file's group (SocketGroup=) may use the worker. */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -100,10 +100,11 @@ static int on_accept(int fd, void *userdata) {
         }
         if (m->n_refusals_logged++ < REFUSAL_LOG_BURST) {
                 if (r == -EPERM)
-                        log_notice("Refused a local client (uid %u): not root, the worker's user, nor in the "
-                                   "socket's group.", (unsigned) uid);
+                        log_notice("Refused a local client (uid %u): not root, the worker's user, nor in "
+                                   "the socket's group.", (unsigned) uid);
                 else
-                        log_warning_errno(r, "Failed to check the credentials of a local client, refusing it: %m");
+                        log_warning_errno(r, "Failed to check the credentials of a local client, refusing "
+                                          "it: %m");
         }
         return r;
 }
@@ -128,14 +129,16 @@ int manager_listen_fds(Manager *m) {
                 const char *name = names ? names[i] : NULL;
 
                 if (!streq_ptr(name, WORKER_LISTEN_FD_NAME) || m->local) {
-                        log_warning("Socket '%s' from systemd is not one the worker serves (%s), closing it.",
-                                    strna(name), m->local ? "--local" : "FileDescriptorName=" WORKER_LISTEN_FD_NAME);
+                        log_warning("Socket '%s' from systemd is not one the worker serves (%s), "
+                                    "closing it.", strna(name),
+                                    m->local ? "--local" : "FileDescriptorName=" WORKER_LISTEN_FD_NAME);
                         safe_close(fd);
                         continue;
                 }
-                if (sd_is_socket_unix(fd, SOCK_STREAM, /* listening= */ 1, /* path= */ NULL, /* length= */ 0) <= 0) {
-                        log_warning("Socket '%s' from systemd is not a listening unix stream socket, closing it.",
-                                    name);
+                if (sd_is_socket_unix(fd, SOCK_STREAM, /* listening= */ 1, /* path= */ NULL,
+                                      /* length= */ 0) <= 0) {
+                        log_warning("Socket '%s' from systemd is not a listening unix stream socket, "
+                                    "closing it.", name);
                         safe_close(fd);
                         continue;
                 }

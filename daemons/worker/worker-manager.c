@@ -56,7 +56,8 @@ int manager_new(const Config *config, Manager **ret) {
 
         r = mkdir(m->cache_root, 0700);
         if (r < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create the cache directory '%s': %m", m->cache_root);
+                return log_error_errno(errno, "Failed to create the cache directory '%s': %m",
+                                       m->cache_root);
         cache_dir = strjoin(m->cache_root, "/cache");
         scratch_dir = strjoin(m->cache_root, "/scratch");
         if (!cache_dir || !scratch_dir)
@@ -129,8 +130,9 @@ int manager_serve_local_take(Manager *m, int fd) {
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM) {
                 safe_close(fd);
                 return log_error_errno(SYNTHETIC_ERRNO(ENOTSOCK),
-                                       "--local serves a client on file descriptor 3, which must be a connected "
-                                       "stream socket: a client starts the local worker, not a user.");
+                                       "--local serves a client on file descriptor 3, which must be a "
+                                       "connected stream socket: a client starts the local worker, not a "
+                                       "user.");
         }
         /* The worker exits when its client's session ends, but a client may also close the connection before
          * any session reached us (gRPC starts a call lazily; a client with a broker may have nothing to run

@@ -44,8 +44,8 @@ typedef struct Manager {
         sd_event_source *client_hangup; /* local mode: the client's connection, watched for its end */
 
         Prioq *queue;        /* jobs waiting for a slot, best first (job_compare) */
-        /* Prepared ahead: taken from the queue's head while every slot is busy, their containers set up, each
-         * waiting before its execve for a slot (worker-job.c).  Best first, like the queue. */
+        /* Prepared ahead: taken from the queue's head while every slot is busy, their containers set up,
+         * each waiting before its execve for a slot (worker-job.c).  Best first, like the queue. */
         Job *prepared_head, *prepared_tail;
         unsigned n_prepared;
         uint64_t next_seq;   /* arrival order of jobs, for fairness among equals */
@@ -86,7 +86,8 @@ int manager_control_start(Manager *m, const Config *config);
 void manager_control_done(Manager *m);
 /* SetSlots: -EINVAL outside 1..WORKER_SLOTS_MAX.  Ends draining; the broker is told. */
 int manager_set_slots(Manager *m, unsigned slots);
-/* Drain: running (and queued) jobs finish; the broker sends nothing new, local clients' new jobs are refused. */
+/* Drain: running (and queued) jobs finish; the broker sends nothing new, local clients' new jobs are
+ * refused. */
 void manager_drain(Manager *m);
 /* PruneCache: evicts every cache entry that no job uses. */
 int manager_prune_cache(Manager *m);
@@ -95,14 +96,15 @@ void manager_stop(Manager *m);
 
 /* ---- worker-dbus.c: org.maelstrom.Worker1 ---- */
 /* Exports the object on the bus config's "bus" value names (its name gets the "instance" value as a suffix);
- * m->bus stays NULL without D-Bus.  bus_service_mark_changed(m->bus) when what the properties show changes. */
+ * m->bus stays NULL without D-Bus.  bus_service_mark_changed(m->bus) when what the properties show
+ * changes. */
 int manager_dbus_start(Manager *m, const Config *config);
 
 /* ---- worker-listen.c ---- */
 /* FileDescriptorName= of maelstrom-worker.socket. */
 #define WORKER_LISTEN_FD_NAME "jobs"
-/* Serves JobService on the listening sockets systemd passed (named WORKER_LISTEN_FD_NAME; others are closed).
- * Returns how many it serves. */
+/* Serves JobService on the listening sockets systemd passed (named WORKER_LISTEN_FD_NAME; others are
+ * closed).  Returns how many it serves. */
 int manager_listen_fds(Manager *m);
 /* 0 if the peer of the connected unix socket fd may use the worker: root, our own user, or a member of the
  * socket file's group; -EPERM if not.  *ret_uid gets the peer's uid either way (when known). */

@@ -17,9 +17,9 @@ static int run(const Config *c) {
         int r;
 
         if (!local && !cluster && sd_listen_fds(/* unset_environment= */ false) <= 0) {
-                log_error("No broker configured: set it with --broker/-b, MAELSTROM_WORKER_BROKER or the broker "
-                          "key of worker.conf (or pass a socket for local clients, as maelstrom-worker.socket "
-                          "does, or run a client's local worker with --local).");
+                log_error("No broker configured: set it with --broker/-b, MAELSTROM_WORKER_BROKER or the "
+                          "broker key of worker.conf (or pass a socket for local clients, as "
+                          "maelstrom-worker.socket does, or run a client's local worker with --local).");
                 return EXIT_USAGE;
         }
         r = manager_new(c, &m);

@@ -393,11 +393,13 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         r = cargo_build_parser_new(cargo->metadata, cargo_on_build_event, cargo, &cargo->parser);
         if (r < 0)
                 return r;
-        r = process_spawn_pipe(argv, cargo->metadata->workspace_root, NULL, &cargo->build_pid, &cargo->build_fd);
+        r = process_spawn_pipe(argv, cargo->metadata->workspace_root, NULL, &cargo->build_pid,
+                               &cargo->build_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to run %s: %m", cargo->cargo);
         (void) fd_nonblock(cargo->build_fd, true);
-        return sd_event_add_io(event, &cargo->build_source, cargo->build_fd, EPOLLIN, on_build_output, cargo);
+        return sd_event_add_io(event, &cargo->build_source, cargo->build_fd, EPOLLIN, on_build_output,
+                               cargo);
 }
 
 static void cargo_finish(void *userdata) {
@@ -534,7 +536,8 @@ static int run(const Config *c) {
                 return log_oom(), EXIT_FAILURE;
         state_dir = strjoin(target_dir, "/maelstrom/state");
         cache_dir = strjoin(target_dir, "/maelstrom/cache");
-        r = cargo_profile_dir(target_dir, cargo.build_options.target, cargo.build_options.profile, &build_dir);
+        r = cargo_profile_dir(target_dir, cargo.build_options.target, cargo.build_options.profile,
+                              &build_dir);
         if (r < 0 || !state_dir || !cache_dir || !(build_var = strjoin("build-dir=", build_dir)))
                 return log_oom(), EXIT_FAILURE;
 

@@ -149,8 +149,8 @@ static const ConfigProgram admin_program = {
         .usage = "[OPTIONS] status|stop",
         .description = "Administer a Maelstrom cluster through its broker.\n\n"
                        "Commands:\n"
-                       "  status   Print the workers and their slots, the clients, the jobs in each state, and cache "
-                       "use\n"
+                       "  status   Print the workers and their slots, the clients, the jobs in each state, "
+                       "and cache use\n"
                        "  stop     Tell the broker and every worker to exit",
         .value_sets = admin_value_sets,
 };
@@ -174,8 +174,8 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         if (!config_is_set(c, "broker")) {
-                log_error("No broker configured: set it with --broker/-b, MAELSTROM_ADMIN_BROKER, MAELSTROM_BROKER "
-                          "or the broker key of the configuration file.");
+                log_error("No broker configured: set it with --broker/-b, MAELSTROM_ADMIN_BROKER, "
+                          "MAELSTROM_BROKER or the broker key of the configuration file.");
                 return EXIT_USAGE;
         }
 

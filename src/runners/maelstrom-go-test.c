@@ -84,8 +84,8 @@ static const ConfigProgram go_program = {
         .file_format = CONFIG_FILE_TOML,
         .positional = CONFIG_POSITIONAL_NONE,
         .usage = "[OPTIONS] [-- EXTRA-TEST-BINARY-ARGS...]",
-        .description = "Build the test binaries of a Go module and run every test, example and fuzz seed corpus in "
-                       "its own container.",
+        .description = "Build the test binaries of a Go module and run every test, example and fuzz seed "
+                       "corpus in its own container.",
         .value_sets = go_value_sets,
 };
 

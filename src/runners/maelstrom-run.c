@@ -38,7 +38,8 @@ static const ConfigValueDef run_values[] = {
                 .type = CONFIG_VALUE_BOOL,
                 .short_opt = '1',
                 .default_value = "false",
-                .help = "Run exactly one job and exit the way it did; extra arguments replace program and arguments",
+                .help = "Run exactly one job and exit the way it did; extra arguments replace program and "
+                        "arguments",
                 .flags = CONFIG_CLI_ONLY,
         },
         {
@@ -80,8 +81,9 @@ static const ConfigProgram run_program = {
         .file_format = CONFIG_FILE_TOML,
         .positional = CONFIG_POSITIONAL_STOP,
         .usage = "[OPTIONS] [[--] PROGRAM [ARGUMENT...]]",
-        .description = "Run jobs, read as a stream of JSON job specifications from standard input or --file, each "
-                       "in its own container,\non the broker's cluster or on a transient local worker.",
+        .description = "Run jobs, read as a stream of JSON job specifications from standard input or "
+                       "--file, each in its own container,\non the broker's cluster or on a transient local "
+                       "worker.",
         .value_sets = run_value_sets,
 };
 
@@ -163,9 +165,11 @@ static void on_result(ClientJob *cj, const ClientJobResult *res, void *userdata)
         }
         /* Reported, but not a failure: the run's status is the jobs' exit statuses (spec 03). */
         if (res->out.truncated > 0)
-                fprintf(stderr, "job %u: stdout truncated, %" PRIu64 " bytes lost\n", j->number, res->out.truncated);
+                fprintf(stderr, "job %u: stdout truncated, %" PRIu64 " bytes lost\n", j->number,
+                        res->out.truncated);
         if (res->err.truncated > 0)
-                fprintf(stderr, "job %u: stderr truncated, %" PRIu64 " bytes lost\n", j->number, res->err.truncated);
+                fprintf(stderr, "job %u: stderr truncated, %" PRIu64 " bytes lost\n", j->number,
+                        res->err.truncated);
         fflush(stderr);
 
         free(j);
@@ -204,8 +208,8 @@ static int run_submit(Run *r, unsigned number, JobSpec *spec) {
                 spec->arguments = args;
         }
 
-        k = job_spec_collapse(spec, /* lookup= */ NULL, /* userdata= */ NULL, /* image= */ NULL, environ, &job,
-                              &error);
+        k = job_spec_collapse(spec, /* lookup= */ NULL, /* userdata= */ NULL, /* image= */ NULL, environ,
+                              &job, &error);
         if (k == -ENOMEM)
                 return log_oom();
         if (k < 0) {
@@ -293,7 +297,8 @@ static void run_input_end(Run *r) {
                 }
         }
         r->input_done = true;
-        /* The input may share its file description with our stdout and the user's shell: leave it blocking. */
+        /* The input may share its file description with our stdout and the user's shell: leave it
+         * blocking. */
         if (r->input_fd >= 0)
                 (void) fd_nonblock(r->input_fd, false);
         r->input_fd = safe_close(r->input_fd);
@@ -358,8 +363,8 @@ static int run(const Config *c) {
         r.one = config_get_bool(c, "one") || r.tty;
         k = run_tty_parse_escape(config_get_string(c, "escape-char"), &r.tty_state.escape);
         if (k < 0) {
-                log_error("Invalid escape-char '%s': expected one character, ^X for a control character, or none.",
-                          config_get_string(c, "escape-char"));
+                log_error("Invalid escape-char '%s': expected one character, ^X for a control character, or "
+                          "none.", config_get_string(c, "escape-char"));
                 return EXIT_USAGE;
         }
         r.override = config_get_positional(c);

@@ -36,8 +36,8 @@ int run_tty_parse_escape(const char *s, int *ret) {
 void run_tty_size(unsigned short *ret_rows, unsigned short *ret_columns) {
         struct winsize w = {};
 
-        if ((ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &w) < 0) || w.ws_row == 0 ||
-            w.ws_col == 0)
+        if ((ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &w) < 0) ||
+            w.ws_row == 0 || w.ws_col == 0)
                 w = (struct winsize) { .ws_row = 24, .ws_col = 80 };
         *ret_rows = w.ws_row;
         *ret_columns = w.ws_col;

@@ -124,7 +124,8 @@ int runner_add_cases(TestEngine *e, const char *listing_package, const char *pac
 }
 
 int runner_make_filter(const Config *c, TestRunnerKind kind, Pattern **ret) {
-        char *const *include = config_get_list(c, "include"), *const *exclude = config_get_list(c, "exclude");
+        char *const *include = config_get_list(c, "include"),
+                    *const *exclude = config_get_list(c, "exclude");
         PatternError error = {};
         int r;
 
@@ -283,7 +284,8 @@ static int runner_make_ui(const Config *c, TestUi **ret) {
         TestUiKind kind;
 
         if (test_ui_kind_resolve(config_get_string(c, "ui"), config_get_bool(c, "quiet"), tty, &kind) < 0) {
-                log_error("Invalid ui '%s': expected auto, simple, quiet or fancy.", config_get_string(c, "ui"));
+                log_error("Invalid ui '%s': expected auto, simple, quiet or fancy.",
+                          config_get_string(c, "ui"));
                 return -EINVAL;
         }
         if (tty)
@@ -376,8 +378,10 @@ static int runner_run_once(Runner *r, Client *client, const Pattern *filter, con
 
         path = config_get_string(c, "junit");
         if (path) {
-                k = test_report_write_junit(test_engine_report(engine), r->o->adapter->kind == TEST_RUNNER_CARGO
-                                                    ? "cargo-maelstrom" : "maelstrom", path);
+                k = test_report_write_junit(test_engine_report(engine),
+                                            r->o->adapter->kind == TEST_RUNNER_CARGO ? "cargo-maelstrom"
+                                                                                     : "maelstrom",
+                                            path);
                 if (k < 0) {
                         log_error_errno(k, "Failed to write the JUnit report %s: %m", path);
                         status = EXIT_FAILURE;

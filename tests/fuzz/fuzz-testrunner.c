@@ -43,8 +43,8 @@ static void fuzz_spec_file(TestRunnerKind kind, const char *text, size_t size) {
                         abort();
                 j->container = c->container;
                 container_spec_init(&c->container);
-                (void) job_spec_collapse(j, test_spec_file_lookup_container, f, /* image= */ NULL, environment,
-                                         &resolved, &se);
+                (void) job_spec_collapse(j, test_spec_file_lookup_container, f, /* image= */ NULL,
+                                         environment, &resolved, &se);
         }
 }
 

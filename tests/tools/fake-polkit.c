@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /* A stand-in for polkitd on a test's private system bus (DBUS_SYSTEM_BUS_ADDRESS): owns
- * org.freedesktop.PolicyKit1 and answers CheckAuthorization, authorizing the actions named on the command line
- * ("challenge:ACTION" answers that authentication is needed instead).  Prints one line per question:
+ * org.freedesktop.PolicyKit1 and answers CheckAuthorization, authorizing the actions named on the command
+ * line ("challenge:ACTION" answers that authentication is needed instead).  Prints one line per question:
  * "check ACTION SUBJECT-KIND SUBJECT-NAME FLAGS". */
 #include <signal.h>
 #include <stdio.h>
@@ -62,8 +62,8 @@ static int method_check_authorization(sd_bus_message *m, void *userdata, sd_bus_
 static const sd_bus_vtable authority_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("CheckAuthorization",
-                                SD_BUS_ARGS("(sa{sv})", subject, "s", action_id, "a{ss}", details, "u", flags, "s",
-                                            cancellation_id),
+                                SD_BUS_ARGS("(sa{sv})", subject, "s", action_id, "a{ss}", details, "u",
+                                            flags, "s", cancellation_id),
                                 SD_BUS_RESULT("(bba{ss})", result), method_check_authorization,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* A static program that jobs run inside test containers (test-executor's and maelstrom-run's), to report what
- * they see and do what busybox cannot: built with -static and no project code, so that it runs on a layer that
- * holds nothing but itself.  Commands that report (syscall, tcp, connect, write, ...) exit 0 whatever they
- * report. */
+/* A static program that jobs run inside test containers (test-executor's and maelstrom-run's), to report
+ * what they see and do what busybox cannot: built with -static and no project code, so that it runs on a
+ * layer that holds nothing but itself.  Commands that report (syscall, tcp, connect, write, ...) exit 0
+ * whatever they report. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +56,8 @@ static int do_syscall(const char *name) {
         if (strcmp(name, "keyctl") == 0)
                 return report(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 0));
         if (strcmp(name, "add_key") == 0)
-                return report(syscall(SYS_add_key, "user", "maelstrom-test", "x", 1, KEY_SPEC_PROCESS_KEYRING));
+                return report(syscall(SYS_add_key, "user", "maelstrom-test", "x", 1,
+                                      KEY_SPEC_PROCESS_KEYRING));
         if (strcmp(name, "bpf") == 0) {
                 union bpf_attr attr;
                 memset(&attr, 0, sizeof attr);
@@ -284,8 +285,8 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "syscall") == 0 && argc == 3)
                 return do_syscall(argv[2]);
         if (strcmp(cmd, "orphan") == 0 && argc == 3) {
-                /* Leave behind a grandchild that ignores every catchable signal and sleeps, named (comm) after
-                 * the marker so the host can look for it. */
+                /* Leave behind a grandchild that ignores every catchable signal and sleeps, named (comm)
+                 * after the marker so the host can look for it. */
                 pid_t p = fork();
                 if (p < 0)
                         return 1;
@@ -322,7 +323,8 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (strcmp(cmd, "connect") == 0 && argc == 4) {
-                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) atoi(argv[3])) };
+                struct sockaddr_in a = { .sin_family = AF_INET,
+                                         .sin_port = htons((uint16_t) atoi(argv[3])) };
                 if (inet_pton(AF_INET, argv[2], &a.sin_addr) != 1)
                         return usage();
                 int fd = socket(AF_INET, SOCK_STREAM, 0);

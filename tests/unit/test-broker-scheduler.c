@@ -61,7 +61,8 @@ TEST(prefers_worker_with_layers) {
         sched_worker_add(&s, &a);
         sched_worker_add(&s, &b);
 
-        /* x goes anywhere; y has the same layers and must follow it; z has others and goes to the idle one. */
+        /* x goes anywhere; y has the same layers and must follow it; z has others and goes to the idle
+         * one. */
         sched_job_init(&x, 0, 0, la, 2);
         sched_job_init(&y, 0, 0, la, 2);
         sched_job_init(&z, 0, 0, lb, 1);

@@ -12,15 +12,20 @@
 static const char *const colours[] = { "red", "green", NULL };
 
 static const ConfigValueDef test_values[] = {
-        { .name = "name", .type = CONFIG_VALUE_STRING, .short_opt = 'n', .default_value = "dflt", .help = "a string" },
-        { .name = "count", .type = CONFIG_VALUE_NUMBER, .short_opt = 'k', .default_value = "3", .max = 100, .help = "n" },
-        { .name = "flag", .type = CONFIG_VALUE_BOOL, .short_opt = 'f', .default_value = "false", .help = "a flag" },
-        { .name = "other-flag", .type = CONFIG_VALUE_BOOL, .short_opt = 'o', .default_value = "false", .help = "b" },
+        { .name = "name", .type = CONFIG_VALUE_STRING, .short_opt = 'n', .default_value = "dflt",
+          .help = "a string" },
+        { .name = "count", .type = CONFIG_VALUE_NUMBER, .short_opt = 'k', .default_value = "3", .max = 100,
+          .help = "n" },
+        { .name = "flag", .type = CONFIG_VALUE_BOOL, .short_opt = 'f', .default_value = "false",
+          .help = "a flag" },
+        { .name = "other-flag", .type = CONFIG_VALUE_BOOL, .short_opt = 'o', .default_value = "false",
+          .help = "b" },
         { .name = "size", .type = CONFIG_VALUE_SIZE, .default_value = "1 GB", .help = "a size" },
         { .name = "items", .type = CONFIG_VALUE_LIST, .short_opt = 'I', .help = "a list" },
         { .name = "colour", .type = CONFIG_VALUE_STRING, .choices = colours, .help = "a choice" },
         { .name = "unset", .type = CONFIG_VALUE_STRING, .help = "unset by default" },
-        { .name = "cli-only", .type = CONFIG_VALUE_BOOL, .flags = CONFIG_CLI_ONLY, .help = "only on the command line" },
+        { .name = "cli-only", .type = CONFIG_VALUE_BOOL, .flags = CONFIG_CLI_ONLY,
+          .help = "only on the command line" },
         { .name = "rest", .type = CONFIG_VALUE_LIST, .flags = CONFIG_MAIN_LIST, .help = "the var-args" },
         {},
 };
@@ -63,8 +68,10 @@ static char *path_of(const char *rel) {
         return strjoin(tmpdir, "/", rel);
 }
 
-/* Parse with an environment of our own: XDG_CONFIG_HOME=<tmp>/home, XDG_CONFIG_DIRS=<tmp>/dirs, plus extra. */
-static int parse(const ConfigProgram *p, uid_t uid, char **extra_env, char **argv, Config **ret, char **reterr) {
+/* Parse with an environment of our own: XDG_CONFIG_HOME=<tmp>/home, XDG_CONFIG_DIRS=<tmp>/dirs, plus
+ * extra. */
+static int parse(const ConfigProgram *p, uid_t uid, char **extra_env, char **argv, Config **ret,
+                 char **reterr) {
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *home = strjoin("XDG_CONFIG_HOME=", tmpdir, "/home");
         _cleanup_free_ char *dirs = strjoin("XDG_CONFIG_DIRS=", tmpdir, "/dirs1:", tmpdir, "/dirs2");
@@ -131,8 +138,8 @@ TEST(client_precedence) {
         {
                 _cleanup_(config_freep) Config *c = NULL;
                 _cleanup_free_ char *err = NULL;
-                ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_NAME=generic", "MAELSTROM_ITEMS=x y  z"), NOARGS, &c,
-                                &err));
+                ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_NAME=generic", "MAELSTROM_ITEMS=x y  z"),
+                                NOARGS, &c, &err));
                 ASSERT_STREQ(config_get_string(c, "name"), "generic");
                 ASSERT_EQ(config_get_source(c, "name"), CONFIG_SOURCE_ENV);
                 ASSERT_EQ(strv_length(config_get_list(c, "items")), 3);
@@ -141,8 +148,8 @@ TEST(client_precedence) {
         {
                 _cleanup_(config_freep) Config *c = NULL;
                 _cleanup_free_ char *err = NULL;
-                ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_TEST_NAME=program", "MAELSTROM_NAME=generic"), NOARGS,
-                                &c, &err));
+                ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_TEST_NAME=program", "MAELSTROM_NAME=generic"),
+                                NOARGS, &c, &err));
                 ASSERT_STREQ(config_get_string(c, "name"), "program");
                 ASSERT_EQ(config_get_source(c, "name"), CONFIG_SOURCE_PROGRAM_ENV);
         }
@@ -210,15 +217,16 @@ TEST(daemon_precedence) {
         {
                 _cleanup_(config_freep) Config *c = NULL;
                 _cleanup_free_ char *err = NULL;
-                ASSERT_OK(parse(&daemon_program, 0, ENV("MAELSTROM_COUNT=12", "MAELSTROM_TESTD_COUNT=13"), NOARGS, &c,
-                                &err));
+                ASSERT_OK(parse(&daemon_program, 0, ENV("MAELSTROM_COUNT=12", "MAELSTROM_TESTD_COUNT=13"),
+                                NOARGS, &c, &err));
                 ASSERT_EQ(config_get_number(c, "count"), 13);
                 ASSERT_EQ(config_get_source(c, "count"), CONFIG_SOURCE_PROGRAM_ENV);
         }
         {
                 _cleanup_(config_freep) Config *c = NULL;
                 _cleanup_free_ char *err = NULL;
-                ASSERT_OK(parse(&daemon_program, 0, ENV("MAELSTROM_TESTD_COUNT=13"), ARGV("--count=14"), &c, &err));
+                ASSERT_OK(parse(&daemon_program, 0, ENV("MAELSTROM_TESTD_COUNT=13"), ARGV("--count=14"), &c,
+                                &err));
                 ASSERT_EQ(config_get_number(c, "count"), 14);
                 ASSERT_EQ(config_get_source(c, "count"), CONFIG_SOURCE_COMMAND_LINE);
         }
@@ -243,9 +251,9 @@ TEST(command_line) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *err = NULL;
 
-        ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_ITEMS=from env"), ARGV("-fo", "-k5", "-I", "one", "--items=two",
-                                                                             "--size", "3KiB", "--colour=green",
-                                                                             "--cli-only", "--", "x", "--y"),
+        ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_ITEMS=from env"),
+                        ARGV("-fo", "-k5", "-I", "one", "--items=two", "--size", "3KiB", "--colour=green",
+                             "--cli-only", "--", "x", "--y"),
                         &c, &err));
         ASSERT_TRUE(config_get_bool(c, "flag"));
         ASSERT_TRUE(config_get_bool(c, "other-flag"));
@@ -303,7 +311,8 @@ TEST(print_config) {
         size_t size = 0;
 
         write_file("p.toml", "\n\nname = \"a \\\"q\\\"\"\n");
-        ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_TEST_COUNT=9"), ARGV("-c", only, "-I", "x"), &c, &err));
+        ASSERT_OK(parse(&client, 1000, ENV("MAELSTROM_TEST_COUNT=9"), ARGV("-c", only, "-I", "x"), &c,
+                        &err));
         FILE *f = open_memstream(&text, &size);
         ASSERT_TRUE(f != NULL);
         ASSERT_OK(config_print_effective(c, f));
@@ -340,15 +349,19 @@ TEST(errors) {
         write_file("bad.toml", "count = -4\n");
         expect_error(&client, NOENV, ARGV("-c", t), ":1: key 'count': negative number");
         write_file("bad.toml", "count = 101\n");
-        expect_error(&client, NOENV, ARGV("-c", t), ":1: key 'count': number 101 for 'count' is out of range");
+        expect_error(&client, NOENV, ARGV("-c", t),
+                     ":1: key 'count': number 101 for 'count' is out of range");
         write_file("bad.toml", "cli-only = true\n");
-        expect_error(&client, NOENV, ARGV("-c", t), "unknown key 'cli-only' (it is a command-line option only)");
+        expect_error(&client, NOENV, ARGV("-c", t),
+                     "unknown key 'cli-only' (it is a command-line option only)");
         write_file("bad.toml", "[name]\nx = 1\n");
-        expect_error(&client, NOENV, ARGV("-c", t), ":1: key 'name': wrong type: expected a string, got a table");
+        expect_error(&client, NOENV, ARGV("-c", t),
+                     ":1: key 'name': wrong type: expected a string, got a table");
         write_file("bad.toml", "items = [\"a\", 1]\n");
         expect_error(&client, NOENV, ARGV("-c", t), "key 'items': wrong type: expected a list of strings");
         write_file("bad.toml", "colour = \"blue\"\n");
-        expect_error(&client, NOENV, ARGV("-c", t), "invalid value 'blue' for 'colour' (expected one of: red, green)");
+        expect_error(&client, NOENV, ARGV("-c", t),
+                     "invalid value 'blue' for 'colour' (expected one of: red, green)");
 
         write_file("bad.conf", "name = \"x\";\n\ncount = \"many\";\n");
         ll = strjoin(l, ":3: key 'count': wrong type: expected an integer, got a string");
@@ -379,16 +392,19 @@ TEST(errors) {
 TEST(positional) {
         static const ConfigProgram stop = {
                 .name = "p", .dir_name = "p", .env_prefix = "P_", .file_format = CONFIG_FILE_TOML,
-                .positional = CONFIG_POSITIONAL_STOP, .usage = "", .description = "", .value_sets = test_sets,
+                .positional = CONFIG_POSITIONAL_STOP, .usage = "", .description = "",
+                .value_sets = test_sets,
         };
         static const ConfigValueDef no_main[] = {
-                { .name = "flag", .type = CONFIG_VALUE_BOOL, .short_opt = 'f', .default_value = "false", .help = "f" },
+                { .name = "flag", .type = CONFIG_VALUE_BOOL, .short_opt = 'f', .default_value = "false",
+                  .help = "f" },
                 {},
         };
         static const ConfigValueDef *const sets[] = { config_values_common, no_main, NULL };
         static const ConfigProgram verb = {
                 .name = "v", .dir_name = "v", .env_prefix = "V_", .file_format = CONFIG_FILE_TOML,
-                .positional = CONFIG_POSITIONAL_INTERLEAVED, .usage = "", .description = "", .value_sets = sets,
+                .positional = CONFIG_POSITIONAL_INTERLEAVED, .usage = "", .description = "",
+                .value_sets = sets,
         };
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *err = NULL;
@@ -448,7 +464,8 @@ TEST(reparse_and_diff) {
         ASSERT_EQ(config_get_number(a, "count"), 5);
 
         /* The same command line, the file of now; the command line still wins over the file. */
-        write_file("reload.conf", "count = 7;\nname = \"one\";\nflag = false;\nsize = 4096;\nitems = [\"x\"];\n");
+        write_file("reload.conf",
+                   "count = 7;\nname = \"one\";\nflag = false;\nsize = 4096;\nitems = [\"x\"];\n");
         ASSERT_OK(config_reparse(a, /* ctx= */ NULL, &b, &err));
         ASSERT_EQ(config_get_number(b, "count"), 7);
         ASSERT_TRUE(config_get_bool(b, "flag"));

@@ -2,7 +2,8 @@
 
 /* The container, driven from our own sd-event loop, on layers built from busybox-static.
  *
- *   test-executor HELPER    HELPER: the static job helper, tests/tools/job-helper (seccomp, tcp, fds, segv checks)
+ *   test-executor HELPER    HELPER: the static job helper, tests/tools/job-helper (seccomp, tcp, fds, segv
+ *                           checks)
  *
  * Runs as root and as an unprivileged user (tests/run-as-user.sh); skips when the machine has no busybox or
  * no user namespaces. */
@@ -167,7 +168,8 @@ static bool host_has_process(const char *arg0, const char *arg1) {
                 ASSERT_TRUE(path);
                 if (read_full_file(path, 4096, &cmdline, &size) < 0)
                         continue;
-                found = size == l0 + l1 && memcmp(cmdline, arg0, l0) == 0 && memcmp(cmdline + l0, arg1, l1) == 0;
+                found = size == l0 + l1 && memcmp(cmdline, arg0, l0) == 0 &&
+                        memcmp(cmdline + l0, arg1, l1) == 0;
         }
         closedir(d);
         return found;
@@ -207,10 +209,11 @@ static void build_layers(void) {
                 "pwd", "tty", "stty", "test", "grep", "cut", "setsid", "touch", "stat", "sed", NULL,
         };
         static const char *const dirs1[] = {
-                "bin", "opt", "opt/bin", "proc", "sys", "tmp", "dev", "dev/pts", "dev/shm", "dev/mqueue", "mnt",
-                "mnt/ro", "mnt/rw", "work", "data", NULL,
+                "bin", "opt", "opt/bin", "proc", "sys", "tmp", "dev", "dev/pts", "dev/shm", "dev/mqueue",
+                "mnt", "mnt/ro", "mnt/rw", "work", "data", NULL,
         };
-        static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty", "fuse", NULL };
+        static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty", "fuse",
+                                            NULL };
         static const char *const dirs2[] = { "data", NULL };
         _cleanup_free_ char *bb = NULL, *helper = NULL;
 
@@ -423,15 +426,17 @@ TEST(prepared_ahead) {
                 job_done(&j);
         }
 
-        /* A job that waits holds nothing of the others: one started just before it ends while it waits.  (The
-         * zygote clones the second while the first's pipe ends are still in the fd table they share.) */
+        /* A job that waits holds nothing of the others: one started just before it ends while it waits.
+         * (The zygote clones the second while the first's pipe ends are still in the fd table they
+         * share.) */
         Job first;
         job_init(&first, "echo first");
         job_init(&j, "echo second");
         j.spec.gated = true;
         job_start(&first);
         job_start(&j);
-        for (usec_t until = now(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC; !first.done && now(CLOCK_MONOTONIC) < until;)
+        for (usec_t until = now(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
+             !first.done && now(CLOCK_MONOTONIC) < until;)
                 loop_for(10 * USEC_PER_MSEC);
         ASSERT_TRUE(first.done);
         ASSERT_FALSE(j.done);
@@ -629,7 +634,8 @@ TEST(path_search) {
         j.spec.program = "hello";
         j.args[0] = NULL;
         job_run(&j);
-        /* busybox looks up the applet by argv[0]: "hello" is none, which proves argv[0] was kept as written */
+        /* busybox looks up the applet by argv[0]: "hello" is none, which proves argv[0] was kept as
+         * written */
         ASSERT_EQ(j.result.outcome, EXEC_EXITED);
         ASSERT_TRUE(strstr(job_err(&j), "hello: applet not found"));
         job_done(&j);
@@ -749,8 +755,9 @@ TEST(mounts) {
         job_done(&j);
 
         /* Devices. */
-        job_init(&j, "echo x > /dev/null && head -c 3 /dev/zero | wc -c && head -c 5 /dev/urandom | wc -c && "
-                     "head -c 2 /dev/random | wc -c && test -d /dev/shm && echo shm; echo x > /dev/full");
+        job_init(&j,
+                 "echo x > /dev/null && head -c 3 /dev/zero | wc -c && head -c 5 /dev/urandom | wc -c && "
+                 "head -c 2 /dev/random | wc -c && test -d /dev/shm && echo shm; echo x > /dev/full");
         j.mounts[0] = (ExecMount) {
                 .type = MOUNT_DEVICES,
                 .devices = 1U << DEVICE_NULL | 1U << DEVICE_ZERO | 1U << DEVICE_FULL | 1U << DEVICE_RANDOM |
@@ -908,7 +915,8 @@ TEST(network) {
                 _cleanup_free_ char *ifs = interfaces(strchr(job_out(&j), '\n') + 1);
                 ASSERT_STREQ(ifs, "lo");
         }
-        ASSERT_TRUE(strstr(job_out(&j), "\nlisten EADDRNOTAVAIL\n") || strstr(job_out(&j), "\nconnect ENETUNREACH\n"));
+        ASSERT_TRUE(strstr(job_out(&j), "\nlisten EADDRNOTAVAIL\n") ||
+                    strstr(job_out(&j), "\nconnect ENETUNREACH\n"));
         job_done(&j);
 
         /* loopback: lo is up and a local TCP connection works */
@@ -1342,10 +1350,11 @@ TEST(tty) {
                 _cleanup_free_ char *s = NULL;
                 Job j;
 
-                /* With devpts on /dev/pts the tty is the job's own and has a name; without, it comes from the
-                 * host and works all the same, nameless. */
-                job_init(&j, "tty; test -t 0 && test -t 1 && test -t 2 && echo all-tty; stty size; read line; "
-                             "echo got=$line");
+                /* With devpts on /dev/pts the tty is the job's own and has a name; without, it comes from
+                 * the host and works all the same, nameless. */
+                job_init(&j,
+                         "tty; test -t 0 && test -t 1 && test -t 2 && echo all-tty; stty size; read line; "
+                         "echo got=$line");
                 j.spec.tty = true;
                 j.spec.rows = 40;
                 j.spec.columns = 100;
@@ -1427,7 +1436,8 @@ int main(int argc, char *argv[]) {
         T.host_rw = strjoin(T.tmp, "/host-rw");
         T.host_ro = strjoin(T.tmp, "/host-ro");
         ASSERT_TRUE(T.scratch && T.layer1 && T.layer2 && T.host_rw && T.host_ro);
-        make_dirs(T.tmp, (const char *const[]) { "scratch", "layer1", "layer2", "host-rw", "host-ro", NULL });
+        make_dirs(T.tmp,
+                  (const char *const[]) { "scratch", "layer1", "layer2", "host-rw", "host-ro", NULL });
         build_layers();
 
         ASSERT_OK(sd_event_new(&T.event));

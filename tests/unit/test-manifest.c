@@ -4,7 +4,8 @@
 
 static Manifest *sample(void) {
         Manifest *m = NULL;
-        ManifestEntry f = { .type = MANIFEST_FILE, .mode = 0755, .size = 3, .mtime = 1700000000, .path = "/usr//bin/x" };
+        ManifestEntry f = { .type = MANIFEST_FILE, .mode = 0755, .size = 3, .mtime = 1700000000,
+                            .path = "/usr//bin/x" };
         ManifestEntry d = { .type = MANIFEST_DIRECTORY, .mode = 01777, .mtime = -5, .path = "tmp/" };
         ManifestEntry l = { .type = MANIFEST_SYMLINK, .mode = 0777, .path = "bin", .target = "usr/bin" };
 

@@ -275,7 +275,9 @@ TEST(simple_terminal) {
         ASSERT_OK(test_ui_case_started(u, 1, T0));
         ASSERT_OK(test_ui_set_phase(u, "listing q"));
         ASSERT_OK(test_ui_tick(u, T0));
-        ASSERT_OUTPUT(fd, "\r\033[K[>                                       ] 0/2 done, 0 failed, 1 running  listing q");
+        ASSERT_OUTPUT(fd,
+                      "\r\033[K[>                                       ] 0/2 done, 0 failed, 1 running  "
+                      "listing q");
         /* Setting the same phase again changes nothing. */
         ASSERT_OK(test_ui_set_phase(u, "listing q"));
         ASSERT_OK(test_ui_tick(u, T0));
@@ -284,10 +286,13 @@ TEST(simple_terminal) {
         /* A printed line: erase, the line, the status line again, in one go. */
         ASSERT_OK(test_ui_case_finished(u, 1, RESULT("p", "a", TEST_OUTCOME_OK, 1000), T0));
         ASSERT_OUTPUT(fd, "\r\033[Kp a ... OK (0.001s)\n"
-                          "[====================>                   ] 1/2 done, 0 failed, 0 running  listing q");
+                          "[====================>                   ] 1/2 done, 0 failed, 0 running  "
+                          "listing q");
         ASSERT_OK(test_ui_set_phase(u, NULL));
         ASSERT_OK(test_ui_message(u, "hello"));
-        ASSERT_OUTPUT(fd, "\r\033[Khello\n[====================>                   ] 1/2 done, 0 failed, 0 running");
+        ASSERT_OUTPUT(fd,
+                      "\r\033[Khello\n[====================>                   ] 1/2 done, 0 failed, 0 "
+                      "running");
         ASSERT_OK(test_ui_case_finished(u, 2, RESULT("p", "b", TEST_OUTCOME_TIMEOUT, 1000), T0));
         ASSERT_OUTPUT(fd, "\r\033[Kp b ... TIMEOUT (0.001s)\n"
                           "[========================================] 2/2 done, 1 failed, 0 running");
@@ -322,7 +327,8 @@ TEST(status_width) {
                                 const char *status;
 
                                 ASSERT_OK(test_ui_set_phase(u, phases[i % ELEMENTSOF(phases)]));
-                                ASSERT_OK(test_ui_case_queued(u, i, "package", phases[(i + 2) % ELEMENTSOF(phases)] ?: "n",
+                                ASSERT_OK(test_ui_case_queued(u, i, "package",
+                                                              phases[(i + 2) % ELEMENTSOF(phases)] ?: "n",
                                                               i * USEC_PER_SEC));
                                 ASSERT_OK(test_ui_case_started(u, i, T0 + i * USEC_PER_SEC));
                                 if (i % 3 == 0)
@@ -339,7 +345,8 @@ TEST(status_width) {
                                                 nl = strchr(l, '\n');
                                                 if (!startswith(l, "package x ... FAIL") &&
                                                     !startswith(l, "Summary"))
-                                                        ASSERT_TRUE(columns_of(l, nl ? (size_t) (nl - l) : strlen(l)) <
+                                                        ASSERT_TRUE(columns_of(l, nl ? (size_t) (nl - l)
+                                                                                     : strlen(l)) <
                                                                     MAX(columns, 2u));
                                         }
                                 }
@@ -531,11 +538,13 @@ TEST(fancy_terminal) {
                           "[========>     ] 60%, 4s left");
 
         /* The end erases the region for good. */
-        ASSERT_OK(test_ui_case_finished(u, 12, RESULT("pkg", "new", TEST_OUTCOME_OK, 0), T0 + 7 * USEC_PER_SEC));
+        ASSERT_OK(test_ui_case_finished(u, 12, RESULT("pkg", "new", TEST_OUTCOME_OK, 0),
+                                        T0 + 7 * USEC_PER_SEC));
         ASSERT_OK(test_report_add(report, RESULT("pkg", "new", TEST_OUTCOME_OK, 0)));
         ASSERT_OK(test_ui_finish(u, report));
         ASSERT_OUTPUT(fd, "\033[1A\r\033[J"
-                          "Summary: 3 cases: 2 passed, 1 failed, 0 timed out, 0 errors, 0 ignored, 0 not run\n"
+                          "Summary: 3 cases: 2 passed, 1 failed, 0 timed out, 0 errors, 0 ignored, "
+                          "0 not run\n"
                           "Failures:\n"
                           "    FAIL pkg slow\n");
         ASSERT_OK(test_ui_tick(u, T0 + 60 * USEC_PER_SEC));
@@ -554,7 +563,9 @@ TEST(quiet_terminal) {
         ASSERT_OK(test_ui_tick(u, T0));
         ASSERT_OUTPUT(fd, "[========================================] 1/1 done, 1 failed, 0 running");
         ASSERT_OK(test_ui_message(u, "note"));
-        ASSERT_OUTPUT(fd, "\r\033[Knote\n[========================================] 1/1 done, 1 failed, 0 running");
+        ASSERT_OUTPUT(fd,
+                      "\r\033[Knote\n[========================================] 1/1 done, 1 failed, 0 "
+                      "running");
         ASSERT_OK(test_ui_finish(u, /* report= */ NULL));
         ASSERT_OUTPUT(fd, "\r\033[K");
 }
@@ -719,7 +730,8 @@ TEST(many_cases) {
                         uint64_t f = (i - slots) ^ 1;
 
                         ASSERT_OK(test_ui_case_finished(u, f * 0x9E3779B97F4A7C15ULL,
-                                                        RESULT("pkg", "x", TEST_OUTCOME_OK, USEC_PER_MSEC), now));
+                                                        RESULT("pkg", "x", TEST_OUTCOME_OK, USEC_PER_MSEC),
+                                                        now));
                 }
                 now += 100;
                 if (now >= next_tick) {
@@ -740,8 +752,8 @@ TEST(many_cases) {
                         before.ru_stime.tv_sec) +
               (double) (after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec -
                         before.ru_stime.tv_usec) / 1e6;
-        fprintf(stderr, "%u cases through fancy in %.3fs of CPU (%.0f cases/s), %zu ticks, %zu bytes\n", n, cpu,
-                n / MAX(cpu, 1e-6), ticks, written);
+        fprintf(stderr, "%u cases through fancy in %.3fs of CPU (%.0f cases/s), %zu ticks, %zu bytes\n", n,
+                cpu, n / MAX(cpu, 1e-6), ticks, written);
 }
 
 int main(void) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* JobService's MissingBlobs and PutBlob as the local worker serves them: a real maelstrom-worker --local on a
- * socketpair, driven through lib/rpc.
+/* JobService's MissingBlobs and PutBlob as the local worker serves them: a real maelstrom-worker --local on
+ * a socketpair, driven through lib/rpc.
  *
  *   test-worker-blobs WORKER */
 #include <signal.h>
@@ -76,10 +76,12 @@ static unsigned missing(sd_event *e, RpcChannel *ch, const Digest *ds, size_t n)
         ASSERT_EQ(reply.status, RPC_STATUS_OK);
 
         _cleanup_(proto_freep) Maelstrom__V1__MissingBlobsReply *r = NULL;
-        ASSERT_OK(proto_unpack(&maelstrom__v1__missing_blobs_reply__descriptor, reply.data, reply.size, (void **) &r));
+        ASSERT_OK(proto_unpack(&maelstrom__v1__missing_blobs_reply__descriptor, reply.data, reply.size,
+                               (void **) &r));
         for (size_t i = 0; i < r->n_digests; i++)
                 for (size_t j = 0; j < n; j++)
-                        if (r->digests[i].len == DIGEST_SIZE && memcmp(r->digests[i].data, ds[j].bytes, DIGEST_SIZE) == 0)
+                        if (r->digests[i].len == DIGEST_SIZE &&
+                            memcmp(r->digests[i].data, ds[j].bytes, DIGEST_SIZE) == 0)
                                 mask |= 1u << j;
         free(reply.data);
         rpc_call_free(call);
@@ -126,7 +128,8 @@ int main(int argc, char **argv) {
                 /* Should the test die on a failed assertion, the worker goes with it. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || dup2(sv[1], 3) < 0)
                         _exit(127);
-                execl(argv[1], "maelstrom-worker", "--local", "-c", "-", "--cache-root", root, (char *) NULL);
+                execl(argv[1], "maelstrom-worker", "--local", "-c", "-", "--cache-root", root,
+                      (char *) NULL);
                 _exit(127);
         }
         close(sv[1]);

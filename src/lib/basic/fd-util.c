@@ -69,7 +69,8 @@ int loop_write(int fd, const void *buf, size_t size) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
-                                /* A non-blocking fd (e.g. a terminal shared with a non-blocking stdin): wait. */
+                                /* A non-blocking fd (e.g. a terminal shared with a non-blocking stdin):
+                                 * wait. */
                                 struct pollfd pfd = { .fd = fd, .events = POLLOUT };
                                 if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
                                         return -errno;

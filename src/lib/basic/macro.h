@@ -80,7 +80,8 @@ static inline const char *startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
-/* Turn a boolean result into an errno-style error: for the places where a libc call returns NULL on ENOMEM. */
+/* Turn a boolean result into an errno-style error: for the places where a libc call returns NULL on
+ * ENOMEM. */
 #define SYNTHETIC_ERRNO(e) (-abs(e))
 
 static inline void *mfree(void *p) {

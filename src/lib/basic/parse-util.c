@@ -65,7 +65,8 @@ int safe_atou(const char *s, unsigned *ret) {
 }
 
 int parse_boolean(const char *s, bool *ret) {
-        static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+        static const char *const yes[] = { "true", "yes", "on", "1" },
+                          *const no[] = { "false", "no", "off", "0" };
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
                 if (streq(s, yes[i])) {
@@ -110,7 +111,8 @@ int parse_size(const char *s, uint64_t *ret) {
                 p++;
         if (*p) {
                 bool found = false;
-                /* Units are matched exactly as documented, but case-insensitively, as users write "1 gb" too. */
+                /* Units are matched exactly as documented, but case-insensitively, as users write "1 gb"
+                 * too. */
                 for (size_t i = 0; i < ELEMENTSOF(units); i++)
                         if (strcasecmp(p, units[i].suffix) == 0) {
                                 factor = units[i].factor;

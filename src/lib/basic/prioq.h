@@ -20,7 +20,8 @@ int prioq_new(prioq_compare_func_t compare, Prioq **ret);
 Prioq *prioq_free(Prioq *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Prioq *, prioq_free);
 
-/* idx (may be NULL) is where the element keeps its position; it is PRIOQ_IDX_NULL once the element is out. */
+/* idx (may be NULL) is where the element keeps its position; it is PRIOQ_IDX_NULL once the element is
+ * out. */
 int prioq_put(Prioq *q, void *data, unsigned *idx);
 void *prioq_peek(const Prioq *q);
 void *prioq_pop(Prioq *q);

@@ -73,7 +73,8 @@ int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env
         return 0;
 }
 
-int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid, int *ret_stdout_fd) {
+int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid,
+                       int *ret_stdout_fd) {
         return process_spawn_pipe_full(argv, cwd, env, /* flags= */ 0, ret_pid, ret_stdout_fd);
 }
 

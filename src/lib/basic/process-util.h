@@ -11,10 +11,12 @@
 
 /* Start argv (searched in PATH) in cwd (NULL = ours) with its stdout on a new pipe: *ret_stdout_fd is the
  * read end (O_CLOEXEC, blocking).  env NULL = ours. */
-int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid, int *ret_stdout_fd);
+int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid,
+                       int *ret_stdout_fd);
 
 typedef enum ProcessSpawnFlags {
-        PROCESS_STDERR_TO_PIPE = 1 << 0, /* the child's stderr goes to the pipe too (a compiler's messages) */
+        PROCESS_STDERR_TO_PIPE = 1 << 0, /* the child's stderr goes to the pipe too (a compiler's
+                                          * messages) */
 } ProcessSpawnFlags;
 
 /* The same, with flags. */

@@ -225,7 +225,8 @@ static void download_free(Download *d) {
         free(d);
 }
 
-int blob_send_chunks(RpcCall *call, int fd, const Digest *d, uint64_t size, uint64_t *offset, bool *first_sent) {
+int blob_send_chunks(RpcCall *call, int fd, const Digest *d, uint64_t size, uint64_t *offset,
+                     bool *first_sent) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t queued;
         int r;

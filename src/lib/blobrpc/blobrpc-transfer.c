@@ -46,7 +46,8 @@ BlobTransfer *blob_transfer_free(BlobTransfer *t) {
         return NULL;
 }
 
-static int transfer_new(const Digest *d, blob_transfer_done_func_t done, void *userdata, BlobTransfer **ret) {
+static int transfer_new(const Digest *d, blob_transfer_done_func_t done, void *userdata,
+                        BlobTransfer **ret) {
         BlobTransfer *t = calloc(1, sizeof(BlobTransfer));
         if (!t)
                 return -ENOMEM;

@@ -3,8 +3,8 @@
 
 /* Moving blobs over gRPC, for everyone who serves or moves them: the broker and the workers serve
  * JobService's MissingBlobs and PutBlob into their cache, the broker serves WorkerService's GetBlob from its
- * cache, workers fetch with GetBlob into their cache, and clients upload files with PutBlob.  Data travels in
- * chunks of BLOB_CHUNK_SIZE with a bounded send queue; every blob is verified against its digest by the
+ * cache, workers fetch with GetBlob into their cache, and clients upload files with PutBlob.  Data travels
+ * in chunks of BLOB_CHUNK_SIZE with a bounded send queue; every blob is verified against its digest by the
  * cache before it is stored (a mismatch fails the call, INVALID_ARGUMENT). */
 
 #include <stdbool.h>
@@ -62,7 +62,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BlobTransfer *, blob_transfer_free);
 /* Reads the blob d of size bytes from fd at *offset and queues BlobChunks on call (the first one with digest
  * and size) until BLOB_CHUNKS_IN_FLIGHT are queued; advances *offset.  Returns 1 once the last chunk is
  * queued (an empty blob is one empty chunk), 0 if more remain. */
-int blob_send_chunks(RpcCall *call, int fd, const Digest *d, uint64_t size, uint64_t *offset, bool *first_sent);
+int blob_send_chunks(RpcCall *call, int fd, const Digest *d, uint64_t size, uint64_t *offset,
+                     bool *first_sent);
 
 /* Packs a protobuf-c message and queues it on the call. */
 int blob_call_send_message(RpcCall *call, const void *message);

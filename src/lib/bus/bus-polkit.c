@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 /* Authorizing method calls: the caller's uid first (GetConnectionUnixUser), then polkit's
- * CheckAuthorization, both asked asynchronously; when the answer is in, the method call is queued again on the
- * connection and its handler, called once more, finds it here (systemd's pattern, which is internal to
+ * CheckAuthorization, both asked asynchronously; when the answer is in, the method call is queued again on
+ * the connection and its handler, called once more, finds it here (systemd's pattern, which is internal to
  * systemd: this is our own). */
 #include <stdlib.h>
 #include <unistd.h>
@@ -77,7 +77,8 @@ static int on_check_authorization(sd_bus_message *m, void *userdata, sd_bus_erro
                 e = sd_bus_message_get_error(m);
                 if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                         query_refuse(q, SD_BUS_ERROR_ACCESS_DENIED,
-                                     "Only root and the daemon's user may do this: polkit is not available.");
+                                     "Only root and the daemon's user may do this: "
+                                     "polkit is not available.");
                 else {
                         log_debug("bus: CheckAuthorization failed: %s: %s", e->name, strna(e->message));
                         (void) sd_bus_error_copy(&q->error, e);
@@ -115,7 +116,8 @@ static int query_ask_polkit(BusPolkitQuery *q) {
                 return r;
         /* The subject is the caller's connection; no details; flag 1 = AllowUserInteraction. */
         r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s",
-                                  sd_bus_message_get_sender(q->request), q->action, 0, (uint32_t) interactive, "");
+                                  sd_bus_message_get_sender(q->request), q->action, 0,
+                                  (uint32_t) interactive, "");
         if (r < 0)
                 return r;
         return sd_bus_call_async(q->service->bus, &q->slot, call, on_check_authorization, q,
@@ -162,7 +164,8 @@ int bus_service_verify_polkit(BusService *s, sd_bus_message *m, const char *acti
         }
 
         if (s->n_queries >= BUS_POLKIT_MAX_QUERIES)
-                return sd_bus_error_set_errnof(error, EBUSY, "Too many authorizations are pending, try again.");
+                return sd_bus_error_set_errnof(error, EBUSY,
+                                               "Too many authorizations are pending, try again.");
         q = calloc(1, sizeof(BusPolkitQuery));
         if (!q)
                 return -ENOMEM;

@@ -31,7 +31,8 @@ static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 
         s->name_slot = sd_bus_slot_unref(s->name_slot);
         if (sd_bus_message_is_method_error(m, NULL)) {
-                log_debug("bus: RequestName(%s) failed: %s", s->options.name, sd_bus_message_get_error(m)->message);
+                log_debug("bus: RequestName(%s) failed: %s", s->options.name,
+                          sd_bus_message_get_error(m)->message);
                 service_lost(s, sd_bus_message_get_errno(m) ? -sd_bus_message_get_errno(m) : -EACCES);
                 return 0;
         }
@@ -40,7 +41,8 @@ static int on_name_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                 service_lost(s, r);
                 return 0;
         }
-        /* 1 = now the primary owner, 4 = already; without queueing, anything else means someone else has it. */
+        /* 1 = now the primary owner, 4 = already; without queueing, anything else means someone else has
+         * it. */
         if (result != 1 && result != 4)
                 service_lost(s, -EEXIST);
         return 0;
@@ -70,7 +72,8 @@ static int on_changes_timer(sd_event_source *source, uint64_t usec, void *userda
         o->snapshot(o->userdata, s->state);
         for (size_t i = 0; i < o->n_counters; i++) {
                 const BusCounter *c = &o->counters[i];
-                if (memcmp((char *) s->state + c->offset, (char *) s->last_state + c->offset, counter_size(c)) != 0)
+                if (memcmp((char *) s->state + c->offset, (char *) s->last_state + c->offset,
+                           counter_size(c)) != 0)
                         names[n++] = c->name;
         }
         if (n == 0)
@@ -105,7 +108,8 @@ int bus_service_append_counter(BusService *s, sd_bus_message *m, const char *nam
                                 return r;
                 }
                 /* A 'b' is an int for sd-bus, which uint32_t is the size of. */
-                r = sd_bus_message_append_basic(m, c->type, c->type == 't' ? (const void *) &t : (const void *) &u);
+                r = sd_bus_message_append_basic(m, c->type,
+                                                c->type == 't' ? (const void *) &t : (const void *) &u);
                 if (r < 0 || !variant)
                         return r;
                 return sd_bus_message_close_container(m);
@@ -118,7 +122,8 @@ static int bus_open(BusKind kind, const char *description, sd_bus **ret) {
                                        : sd_bus_open_user_with_description(ret, description);
 }
 
-int bus_service_new(sd_event *e, const BusServiceOptions *o, BusService **ret, bool *ret_explicit, int *ret_why) {
+int bus_service_new(sd_event *e, const BusServiceOptions *o, BusService **ret, bool *ret_explicit,
+                    int *ret_why) {
         _cleanup_(bus_service_freep) BusService *s = NULL;
         BusKind kind;
         int r;
@@ -167,14 +172,15 @@ int bus_service_new(sd_event *e, const BusServiceOptions *o, BusService **ret, b
         if (r < 0)
                 return r;
         r = sd_bus_match_signal_async(s->bus, &s->disconnect_slot, "org.freedesktop.DBus.Local",
-                                      "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local", "Disconnected",
-                                      on_disconnected, /* add_callback= */ NULL, s);
+                                      "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                      "Disconnected", on_disconnected, /* add_callback= */ NULL, s);
         if (r < 0)
                 return r;
         r = sd_bus_request_name_async(s->bus, &s->name_slot, o->name, /* flags= */ 0, on_name_reply, s);
         if (r < 0)
                 return r;
-        r = sd_event_add_time(e, &s->changes_timer, CLOCK_MONOTONIC, 0, /* accuracy= */ 0, on_changes_timer, s);
+        r = sd_event_add_time(e, &s->changes_timer, CLOCK_MONOTONIC, 0, /* accuracy= */ 0,
+                              on_changes_timer, s);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(s->changes_timer, SD_EVENT_OFF);

@@ -173,8 +173,8 @@ static void result_from_proto(const Maelstrom__V1__JobResult *p, ClientJobResult
                 if (p->outcome_case == MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR && p->error) {
                         const char *msg = p->error->error_number ? strerror(p->error->error_number)
                                                                  : strempty(p->error->message);
-                        if (asprintf(error_text, "%s%s%s", strempty(p->error->step), isempty(msg) ? "" : ": ",
-                                     msg) < 0)
+                        if (asprintf(error_text, "%s%s%s", strempty(p->error->step),
+                                     isempty(msg) ? "" : ": ", msg) < 0)
                                 *error_text = NULL;
                 } else
                         *error_text = strdup("the worker sent a result without an outcome");
@@ -271,8 +271,8 @@ static void on_broker_session_closed(RpcCall *call, RpcStatus status, const char
         _cleanup_free_ char *why = NULL;
 
         c->broker_session_closed = true;
-        if (asprintf(&why, "lost the connection to the broker %s (%s%s%s)", c->broker, rpc_status_to_string(status),
-                     isempty(message) ? "" : ": ", strempty(message)) < 0)
+        if (asprintf(&why, "lost the connection to the broker %s (%s%s%s)", c->broker,
+                     rpc_status_to_string(status), isempty(message) ? "" : ": ", strempty(message)) < 0)
                 why = NULL;
         client_fail_jobs(c, /* remote= */ true, why ?: "lost the connection to the broker");
 }
@@ -336,7 +336,8 @@ static int spawn_worker(Client *c, const ClientOptions *o, int *ret_fd, char **r
                 return r;
         if (access(worker, X_OK) < 0) {
                 r = -errno;
-                if (asprintf(reterr_message, "cannot run the local worker '%s': %s", worker, strerror(-r)) < 0)
+                if (asprintf(reterr_message, "cannot run the local worker '%s': %s", worker,
+                             strerror(-r)) < 0)
                         *reterr_message = NULL;
                 return r;
         }
@@ -347,8 +348,8 @@ static int spawn_worker(Client *c, const ClientOptions *o, int *ret_fd, char **r
                 return -ENOMEM;
 
         const char *argv[] = {
-                "maelstrom-worker", "--local", "--config-file", "-", "--slots", slots, "--cache-root", cache_root,
-                "--cache-size", cache_size, "--inline-limit", inline_limit,
+                "maelstrom-worker", "--local", "--config-file", "-", "--slots", slots,
+                "--cache-root", cache_root, "--cache-size", cache_size, "--inline-limit", inline_limit,
                 o->log_level ? "--log-level" : NULL, o->log_level, NULL,
         };
 
@@ -401,7 +402,8 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
         c->manifest_dir = strjoin(o->cache_dir, "/manifests");
         c->digest_cache_path = strjoin(o->cache_dir, "/cached-digests");
         c->template_vars = strv_copy(o->template_vars);
-        if (!c->project_dir || !c->cache_dir || !c->manifest_dir || !c->digest_cache_path || !c->template_vars)
+        if (!c->project_dir || !c->cache_dir || !c->manifest_dir || !c->digest_cache_path ||
+            !c->template_vars)
                 return -ENOMEM;
 
         r = mkdir_p(c->cache_dir, /* mode= */ 0755);
@@ -468,7 +470,8 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
                 r = rpc_channel_new_target(c->rpc, c->broker, /* limits= */ NULL, &c->broker_channel);
                 if (r < 0)
                         return set_error_static(reterr_message, r, "cannot set up a channel to the broker");
-                r = rpc_channel_call(c->broker_channel, &method_session, &broker_handlers, c, &c->broker_session);
+                r = rpc_channel_call(c->broker_channel, &method_session, &broker_handlers, c,
+                                     &c->broker_session);
                 if (r < 0)
                         return r;
         }
@@ -820,12 +823,14 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
         *reterr_message = NULL;
         bool remote = job_runs_remotely(c, job);
         if (remote && c->broker_session_closed)
-                return set_error(reterr_message, -ECONNRESET, "the connection to the broker %s is lost", c->broker);
+                return set_error(reterr_message, -ECONNRESET, "the connection to the broker %s is lost",
+                                 c->broker);
         if (!remote && (c->session_closed || c->worker_ended))
                 return set_error(reterr_message, -ECONNRESET, "%s", "the local worker is gone");
         if (job->image)
                 return set_error(reterr_message, -EOPNOTSUPP,
-                                 "container images ('%s') are not available yet in this version", job->image);
+                                 "container images ('%s') are not available yet in this version",
+                                 job->image);
 
         layers = calloc(job->n_layers ?: 1, sizeof(Maelstrom__V1__Layer));
         layer_ptrs = calloc(job->n_layers ?: 1, sizeof(Maelstrom__V1__Layer *));
@@ -877,15 +882,16 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
                         m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_MQUEUE;
                         break;
                 case MOUNT_BIND: {
-                        /* Bind sources are relative to the project directory; the worker gets them absolute. */
+                        /* Bind sources are relative to the project directory; the worker gets them
+                         * absolute. */
                         char *abs = jm->local_path[0] == '/' ? strdup(jm->local_path)
                                                              : strjoin(c->project_dir, "/", jm->local_path);
                         if (!abs)
                                 return -ENOMEM;
                         bind_paths[nb++] = abs;
                         if (access(abs, F_OK) < 0)
-                                return set_error(reterr_message, -errno, "bind mount source '%s' does not exist",
-                                                 jm->local_path);
+                                return set_error(reterr_message, -errno,
+                                                 "bind mount source '%s' does not exist", jm->local_path);
                         m->type = MAELSTROM__V1__MOUNT_TYPE__MOUNT_TYPE_BIND;
                         m->local_path = abs;
                         m->read_only = jm->read_only;

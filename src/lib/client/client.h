@@ -3,8 +3,8 @@
 
 /* The client library: what maelstrom-run and the test runners use to run jobs.  It starts a transient local
  * worker (maelstrom-worker --local on a socketpair) and reaps it, prepares each job's layers (hashing a file
- * once and reusing that), submits the jobs, and delivers their state changes and results through callbacks on
- * the caller's sd-event loop. */
+ * once and reusing that), submits the jobs, and delivers their state changes and results through callbacks
+ * on the caller's sd-event loop. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,7 +26,8 @@ typedef struct ClientOptions {
         uint64_t cache_size;     /* of the local worker */
         uint64_t inline_limit;
         const char *log_level;   /* passed to the local worker; NULL = its default */
-        const char *worker_path; /* NULL: maelstrom-worker next to this program, else in the installed bindir */
+        const char *worker_path; /* NULL: maelstrom-worker next to this program, else in the installed
+                                  * bindir */
         char *const *template_vars; /* "name=value" for layer paths (e.g. "build-dir=..."); may be NULL */
         const char *broker;      /* "host:port": jobs run on the broker's cluster, except those with a bind
                                   * mount, the local network or a tty, which run on the local worker; NULL =
@@ -65,7 +66,8 @@ typedef struct ClientJobResult {
 
 typedef struct ClientJobHandlers {
         void (*state)(ClientJob *j, ClientJobState state, void *userdata);
-        /* Called exactly once; the job is freed when it returns.  The result is valid during the call only. */
+        /* Called exactly once; the job is freed when it returns.  The result is valid during the call
+         * only. */
         void (*result)(ClientJob *j, const ClientJobResult *result, void *userdata);
         void (*tty_output)(ClientJob *j, const void *data, size_t size, void *userdata);
 } ClientJobHandlers;
@@ -73,7 +75,8 @@ typedef struct ClientJobHandlers {
 /* Starts the local worker.  Call before anything else starts threads in this process (the worker is forked
  * before gRPC starts its own); blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP for the loop to handle. */
 int client_new(sd_event *event, const ClientOptions *options, Client **ret, char **reterr_message);
-/* Cancels what still runs, closes the session, waits for the local worker to exit, saves the digest cache. */
+/* Cancels what still runs, closes the session, waits for the local worker to exit, saves the digest
+ * cache. */
 Client *client_free(Client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Client *, client_free);
 

@@ -35,4 +35,5 @@ typedef int (*ConfigFileValueFunc)(const ConfigFileValue *v, void *userdata, cha
 /* Both return -ENOENT if the file does not exist (with no message), -EBADMSG with a message naming the file
  * and line for a syntax error, or what the callback returned. */
 int config_file_read_toml(const char *path, ConfigFileValueFunc cb, void *userdata, char **reterr_message);
-int config_file_read_libconfig(const char *path, ConfigFileValueFunc cb, void *userdata, char **reterr_message);
+int config_file_read_libconfig(const char *path, ConfigFileValueFunc cb, void *userdata,
+                               char **reterr_message);

@@ -35,7 +35,8 @@ static const char *libconfig_type_name(int type) {
         }
 }
 
-int config_file_read_libconfig(const char *path, ConfigFileValueFunc cb, void *userdata, char **reterr_message) {
+int config_file_read_libconfig(const char *path, ConfigFileValueFunc cb, void *userdata,
+                               char **reterr_message) {
         config_t storage;
         _cleanup_(config_destroyp) config_t *cfg = NULL;
         struct stat st;
@@ -46,7 +47,8 @@ int config_file_read_libconfig(const char *path, ConfigFileValueFunc cb, void *u
                 if (errno == ENOENT)
                         return -ENOENT;
                 r = -errno;
-                if (asprintf(reterr_message, "%s: cannot read configuration file: %s", path, strerror(-r)) < 0)
+                if (asprintf(reterr_message, "%s: cannot read configuration file: %s", path,
+                             strerror(-r)) < 0)
                         *reterr_message = NULL;
                 return r;
         }

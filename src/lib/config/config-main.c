@@ -70,11 +70,12 @@ int config_main_reload(const Config *old, const char *const *live, Config **ret,
         list = strv_join(changed, ", ");
         if (!list)
                 return log_oom();
-        log_notice("Reloaded the configuration (%s%s).", strv_isempty(changed) ? "nothing changed" : "changed: ",
-                   list);
+        log_notice("Reloaded the configuration (%s%s).",
+                   strv_isempty(changed) ? "nothing changed" : "changed: ", list);
         STRV_FOREACH(name, changed)
                 if (!streq(*name, "log-level") && !strv_contains((char *const *) live, *name))
-                        log_notice("The new value of '%s' takes effect when %s restarts.", *name, config_get_program(old)->name);
+                        log_notice("The new value of '%s' takes effect when %s restarts.", *name,
+                                   config_get_program(old)->name);
 
         *ret = TAKE_PTR(c);
         *ret_changed = TAKE_PTR(changed);

@@ -15,12 +15,14 @@ int config_file_read_toml(const char *path, ConfigFileValueFunc cb, void *userda
         if (r == -ENOENT)
                 return r;
         if (r == -EBADMSG) {
-                if (asprintf(reterr_message, "%s:%u:%u: %s", path, error.line, error.column, error.message) < 0)
+                if (asprintf(reterr_message, "%s:%u:%u: %s", path, error.line, error.column,
+                             error.message) < 0)
                         *reterr_message = NULL;
                 return r;
         }
         if (r < 0) {
-                if (asprintf(reterr_message, "%s: cannot read configuration file: %s", path, strerror(-r)) < 0)
+                if (asprintf(reterr_message, "%s: cannot read configuration file: %s", path,
+                             strerror(-r)) < 0)
                         *reterr_message = NULL;
                 return r;
         }

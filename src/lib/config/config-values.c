@@ -110,7 +110,8 @@ const ConfigValueDef config_values_cache_size[] = {
                 .name = "cache-size",
                 .type = CONFIG_VALUE_SIZE,
                 .default_value = "1 GB",
-                .help = "Target size of the cache; the least recently used entries not in use are evicted above it",
+                .help = "Target size of the cache; the least recently used entries not in use are evicted "
+                        "above it",
         },
         {},
 };
@@ -225,7 +226,8 @@ const ConfigValueDef config_values_test_runner[] = {
                 .metavar = "UI",
                 .default_value = "auto",
                 .choices = ui_kinds,
-                .help = "How to show progress: auto (fancy on a terminal, else simple), simple, fancy, quiet",
+                .help = "How to show progress: auto (fancy on a terminal, else simple), "
+                        "simple, fancy, quiet",
         },
         {},
 };
@@ -247,7 +249,8 @@ const ConfigValueDef config_values_daemon[] = {
                 .type = CONFIG_VALUE_STRING,
                 .metavar = "BUS",
                 .choices = bus_kinds,
-                .default_doc = "system when running as root, else user; without D-Bus if neither is reachable",
+                .default_doc = "system when running as root, else user; without D-Bus if neither is "
+                               "reachable",
                 .help = "Which D-Bus bus to export the control object on",
         },
         {},

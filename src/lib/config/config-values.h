@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
-/* The configuration values that several programs share, each declared once here.  A program lists the sets it
- * has in its ConfigProgram, next to a set of its own values. */
+/* The configuration values that several programs share, each declared once here.  A program lists the sets
+ * it has in its ConfigProgram, next to a set of its own values. */
 
 #include "config/config.h"
 
@@ -36,6 +36,6 @@ int config_default_slots(char **ret);             /* one per online CPU */
 int config_default_image_depot_root(char **ret);  /* $XDG_CACHE_HOME/maelstrom/containers */
 /* $XDG_CACHE_HOME (or ~/.cache) followed by suffix. */
 int config_xdg_cache_path(const char *suffix, char **ret);
-/* A daemon's cache directory: $CACHE_DIRECTORY (systemd's CacheDirectory=), else /var/cache/maelstrom/<name> as
- * root, else $XDG_CACHE_HOME/maelstrom/<name>. */
+/* A daemon's cache directory: $CACHE_DIRECTORY (systemd's CacheDirectory=), else /var/cache/maelstrom/<name>
+ * as root, else $XDG_CACHE_HOME/maelstrom/<name>. */
 int config_daemon_cache_root(const char *name, char **ret);

@@ -206,7 +206,8 @@ static int setting_assign_text(ConfigSetting *s, const char *text, ConfigSource 
                                 ok = ok || streq(*ch, text);
                         if (!ok) {
                                 _cleanup_free_ char *l = strv_join((char **) d->choices, ", ");
-                                return set_error(reterr_message, "%s: invalid value '%s' for '%s' (expected one of: %s)",
+                                return set_error(reterr_message,
+                                                 "%s: invalid value '%s' for '%s' (expected one of: %s)",
                                                  where, text, d->name, strna(l));
                         }
                 }
@@ -214,27 +215,32 @@ static int setting_assign_text(ConfigSetting *s, const char *text, ConfigSource 
         case CONFIG_VALUE_NUMBER:
                 r = safe_atou64(text, &n);
                 if (r < 0)
-                        return set_error(reterr_message, "%s: invalid number '%s' for '%s'%s", where, text, d->name,
-                                         r == -ERANGE ? " (out of range)" : " (expected a non-negative integer)");
+                        return set_error(reterr_message, "%s: invalid number '%s' for '%s'%s", where, text,
+                                         d->name,
+                                         r == -ERANGE ? " (out of range)"
+                                                      : " (expected a non-negative integer)");
                 if (n < d->min || (d->max > 0 && n > d->max))
                         return set_error(reterr_message,
-                                         "%s: number %" PRIu64 " for '%s' is out of range (%" PRIu64 "..%" PRIu64 ")",
+                                         "%s: number %" PRIu64 " for '%s' is out of range "
+                                         "(%" PRIu64 "..%" PRIu64 ")",
                                          where, n, d->name, d->min, d->max > 0 ? d->max : UINT64_MAX);
                 break;
         case CONFIG_VALUE_SIZE:
                 r = parse_size(text, &n);
                 if (r < 0)
-                        return set_error(reterr_message, "%s: invalid size '%s' for '%s' (%s)", where, text, d->name,
-                                         r == -ERANGE ? "out of range" : size_units_hint);
+                        return set_error(reterr_message, "%s: invalid size '%s' for '%s' (%s)", where, text,
+                                         d->name, r == -ERANGE ? "out of range" : size_units_hint);
                 break;
         case CONFIG_VALUE_BOOL:
                 r = parse_boolean(text, &b);
                 if (r < 0)
-                        return set_error(reterr_message, "%s: invalid boolean '%s' for '%s' (expected true or false)",
-                                         where, text, d->name);
+                        return set_error(reterr_message,
+                                         "%s: invalid boolean '%s' for '%s' (expected true or false)", where,
+                                         text, d->name);
                 break;
         case CONFIG_VALUE_LIST: {
-                /* Lists from text (the environment) are whitespace-separated; empty or blank is the empty list. */
+                /* Lists from text (the environment) are whitespace-separated; empty or blank is the empty
+                 * list. */
                 _cleanup_strv_free_ char **l = NULL;
                 r = strv_split_whitespace(text, &l);
                 if (r < 0)
@@ -330,8 +336,8 @@ static int config_file_value(const ConfigFileValue *v, void *userdata, char **re
                 if (v->kind == CONFIG_FILE_VALUE_INTEGER) {
                         char buf[32];
                         if (v->integer < 0)
-                                return set_error(reterr_message, "%s: negative number %" PRIi64 " for '%s'", where,
-                                                 v->integer, v->key);
+                                return set_error(reterr_message, "%s: negative number %" PRIi64 " for '%s'",
+                                                 where, v->integer, v->key);
                         snprintf(buf, sizeof buf, "%" PRIi64, v->integer);
                         return setting_assign_text(s, buf, CONFIG_SOURCE_FILE, v->path, v->line, where,
                                                    reterr_message);
@@ -339,13 +345,14 @@ static int config_file_value(const ConfigFileValue *v, void *userdata, char **re
                 if (s->def->type == CONFIG_VALUE_SIZE && v->kind == CONFIG_FILE_VALUE_STRING)
                         return setting_assign_text(s, v->string, CONFIG_SOURCE_FILE, v->path, v->line, where,
                                                    reterr_message);
-                expected = s->def->type == CONFIG_VALUE_SIZE ? "a size (an integer, or a string such as \"1 GB\")"
-                                                            : "an integer";
+                expected = s->def->type == CONFIG_VALUE_SIZE
+                                   ? "a size (an integer, or a string such as \"1 GB\")"
+                                   : "an integer";
                 break;
         case CONFIG_VALUE_BOOL:
                 if (v->kind == CONFIG_FILE_VALUE_BOOL)
-                        return setting_assign_text(s, v->boolean ? "true" : "false", CONFIG_SOURCE_FILE, v->path,
-                                                   v->line, where, reterr_message);
+                        return setting_assign_text(s, v->boolean ? "true" : "false", CONFIG_SOURCE_FILE,
+                                                   v->path, v->line, where, reterr_message);
                 expected = "a boolean";
                 break;
         case CONFIG_VALUE_LIST:
@@ -358,7 +365,8 @@ static int config_file_value(const ConfigFileValue *v, void *userdata, char **re
                 assert(false);
         }
 
-        return set_error(reterr_message, "%s: wrong type: expected %s, got %s", where, expected, v->kind_name);
+        return set_error(reterr_message, "%s: wrong type: expected %s, got %s", where, expected,
+                         v->kind_name);
 }
 
 static int config_read_file(Config *c, const char *path, bool must_exist, char **reterr_message) {
@@ -556,8 +564,8 @@ static int builtin_short(char o) {
         }
 }
 
-static int cli_builtin(Config *c, int b, const char *option, const char *inline_value, int argc, char *const *argv,
-                       int *i, char **reterr_message) {
+static int cli_builtin(Config *c, int b, const char *option, const char *inline_value, int argc,
+                       char *const *argv, int *i, char **reterr_message) {
         switch (b) {
         case BUILTIN_HELP:
                 c->help = true;
@@ -607,12 +615,14 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                         int b = builtin_long(name);
                         if (b != BUILTIN_NONE) {
                                 if (inline_value && b != BUILTIN_CONFIG_FILE)
-                                        return set_error(reterr_message, "option %s takes no argument", option);
+                                        return set_error(reterr_message, "option %s takes no argument",
+                                                         option);
                                 r = cli_builtin(c, b, option, inline_value, argc, argv, &i, reterr_message);
                         } else {
                                 ConfigSetting *s = config_find_long(c, name);
                                 if (!s)
-                                        return set_error(reterr_message, "unknown option '%s' (see --help)", option);
+                                        return set_error(reterr_message, "unknown option '%s' (see --help)",
+                                                         option);
                                 r = cli_value(c, s, option, inline_value, argc, argv, &i, reterr_message);
                         }
                         if (r < 0)
@@ -633,21 +643,24 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                                 if (b == BUILTIN_NONE) {
                                         s = config_find_short(c, *o);
                                         if (!s)
-                                                return set_error(reterr_message, "unknown option '%s' (see --help)",
-                                                                 option);
+                                                return set_error(reterr_message,
+                                                                 "unknown option '%s' (see --help)", option);
                                         takes_arg = s->def->type != CONFIG_VALUE_BOOL;
                                 } else
                                         takes_arg = b == BUILTIN_CONFIG_FILE;
 
                                 if (takes_arg) {
                                         r = b != BUILTIN_NONE
-                                                ? cli_builtin(c, b, option, rest, argc, argv, &i, reterr_message)
-                                                : cli_value(c, s, option, rest, argc, argv, &i, reterr_message);
+                                                ? cli_builtin(c, b, option, rest, argc, argv, &i,
+                                                              reterr_message)
+                                                : cli_value(c, s, option, rest, argc, argv, &i,
+                                                            reterr_message);
                                         if (r < 0)
                                                 return r;
                                         break;
                                 }
-                                r = b != BUILTIN_NONE ? cli_builtin(c, b, option, NULL, argc, argv, &i, reterr_message)
+                                r = b != BUILTIN_NONE ? cli_builtin(c, b, option, NULL, argc, argv, &i,
+                                                                    reterr_message)
                                                       : cli_add(c, s, option, NULL);
                                 if (r < 0)
                                         return r;
@@ -659,7 +672,8 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                 switch (c->program->positional) {
                 case CONFIG_POSITIONAL_NONE:
                         return set_error(reterr_message, "unexpected argument '%s'%s", a,
-                                         config_main_list(c) ? " (put arguments for the tests after '--')" : "");
+                                         config_main_list(c) ? " (put arguments for the tests after '--')"
+                                                             : "");
                 case CONFIG_POSITIONAL_INTERLEAVED:
                         r = strv_extend(&c->positional, a);
                         if (r < 0)
@@ -687,7 +701,8 @@ static int config_apply_cli(Config *c, char **reterr_message) {
                         return -ENOMEM;
 
                 if (s->def->type == CONFIG_VALUE_LIST) {
-                        /* Repeated flags build the list; the first replaces what files and environment said. */
+                        /* Repeated flags build the list; the first replaces what files and environment
+                         * said. */
                         if (!s->cli_list_started) {
                                 r = setting_assign_list(s, NULL, CONFIG_SOURCE_COMMAND_LINE, NULL, 0);
                                 if (r < 0)
@@ -712,7 +727,8 @@ static int config_apply_cli(Config *c, char **reterr_message) {
         return 0;
 }
 
-int config_env_names(const ConfigProgram *p, const ConfigValueDef *d, char **ret_program, char **ret_generic) {
+int config_env_names(const ConfigProgram *p, const ConfigValueDef *d, char **ret_program,
+                     char **ret_generic) {
         _cleanup_free_ char *upper = strdup(d->name), *program = NULL, *generic = NULL;
 
         if (!upper)
@@ -730,7 +746,8 @@ int config_env_names(const ConfigProgram *p, const ConfigValueDef *d, char **ret
         return 0;
 }
 
-static int config_apply_env(Config *c, const ConfigContext *ctx, bool program_specific, char **reterr_message) {
+static int config_apply_env(Config *c, const ConfigContext *ctx, bool program_specific,
+                            char **reterr_message) {
         int r;
 
         for (size_t i = 0; i < c->n_settings; i++) {
@@ -755,10 +772,12 @@ static int config_apply_env(Config *c, const ConfigContext *ctx, bool program_sp
                 if (s->def->type == CONFIG_VALUE_STRING && isempty(v) && !s->def->choices) {
                         /* An empty string value unsets it (e.g. MAELSTROM_BROKER= for standalone mode). */
                         setting_clear(s);
-                        r = setting_set_origin(s, program_specific ? CONFIG_SOURCE_PROGRAM_ENV : CONFIG_SOURCE_ENV,
+                        r = setting_set_origin(s, program_specific ? CONFIG_SOURCE_PROGRAM_ENV
+                                                                   : CONFIG_SOURCE_ENV,
                                                name, 0);
                 } else
-                        r = setting_assign_text(s, v, program_specific ? CONFIG_SOURCE_PROGRAM_ENV : CONFIG_SOURCE_ENV,
+                        r = setting_assign_text(s, v, program_specific ? CONFIG_SOURCE_PROGRAM_ENV
+                                                                       : CONFIG_SOURCE_ENV,
                                                 name, 0, where, reterr_message);
                 if (r < 0)
                         return r;
@@ -1065,8 +1084,8 @@ int config_print_help(const ConfigProgram *p, const ConfigContext *ctx, FILE *f)
                                 return r;
                 }
 
-        fprintf(f, "\nConfiguration values (command line > %s<VALUE> > MAELSTROM_<VALUE> > configuration files):\n",
-                p->env_prefix);
+        fprintf(f, "\nConfiguration values (command line > %s<VALUE> > MAELSTROM_<VALUE> > "
+                "configuration files):\n", p->env_prefix);
         FOREACH_VALUE_DEF(d, p)
                 if (!(d->flags & CONFIG_CLI_ONLY)) {
                         r = print_value_help(p, d, f);

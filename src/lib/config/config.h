@@ -38,8 +38,8 @@ typedef struct ConfigValueDef {
         const char *alias;         /* another long option name, or NULL */
         const char *metavar;       /* argument name in --help; NULL = derived from the type */
         const char *default_value; /* as a user would write it; NULL = unset (or computed) */
-        /* A default computed at run time (one slot per CPU, XDG directories).  Returns 0 and sets *ret (NULL =
-         * unset), or -errno.  default_doc describes it in --help. */
+        /* A default computed at run time (one slot per CPU, XDG directories).  Returns 0 and sets *ret (NULL
+         * = unset), or -errno.  default_doc describes it in --help. */
         int (*default_fn)(char **ret);
         const char *default_doc;
         const char *const *choices; /* strings only: the allowed values, NULL-terminated */
@@ -58,7 +58,8 @@ typedef enum ConfigFileFormat {
 typedef enum ConfigPositional {
         CONFIG_POSITIONAL_NONE,       /* positional arguments are an error */
         CONFIG_POSITIONAL_INTERLEAVED, /* allowed anywhere among the options (e.g. a verb) */
-        CONFIG_POSITIONAL_STOP,       /* the first positional argument ends option parsing (a command line) */
+        CONFIG_POSITIONAL_STOP,       /* the first positional argument ends option parsing (a command
+                                       * line) */
         _CONFIG_POSITIONAL_MAX,
         _CONFIG_POSITIONAL_INVALID = -EINVAL,
 } ConfigPositional;
@@ -71,7 +72,8 @@ typedef struct ConfigProgram {
         ConfigPositional positional;
         const char *usage;       /* what follows the program name in the usage line */
         const char *description; /* a paragraph for --help */
-        const ConfigValueDef *const *value_sets; /* NULL-terminated; each set ends with an entry whose name is NULL */
+        const ConfigValueDef *const *value_sets; /* NULL-terminated; each set ends with an entry whose
+                                                  * name is NULL */
 } ConfigProgram;
 
 typedef enum ConfigSource {
@@ -135,4 +137,5 @@ int config_print_effective(const Config *c, FILE *f);
 const char *config_value_type_to_string(ConfigValueType t);
 const char *config_source_to_string(ConfigSource s);
 /* "MAELSTROM_RUN_CACHE_SIZE" and "MAELSTROM_CACHE_SIZE". */
-int config_env_names(const ConfigProgram *p, const ConfigValueDef *d, char **ret_program, char **ret_generic);
+int config_env_names(const ConfigProgram *p, const ConfigValueDef *d, char **ret_program,
+                     char **ret_generic);

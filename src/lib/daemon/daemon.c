@@ -37,7 +37,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 if (strv_contains(changed, "cache-size")) {
                         int r = cache_set_size_target(d->cache, config_get_number(c, "cache-size"));
                         if (r < 0)
-                                log_warning_errno(r, "Failed to evict down to the new cache size, ignoring: %m");
+                                log_warning_errno(r, "Failed to evict down to the new cache size, "
+                                                  "ignoring: %m");
                 }
                 if (d->apply)
                         d->apply(c, changed, d->userdata);
@@ -51,7 +52,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 int daemon_control_new(sd_event *e, const Config *initial, Cache *cache, const char *const *live,
-                       daemon_apply_t apply, daemon_reloaded_t reloaded, void *userdata, DaemonControl **ret) {
+                       daemon_apply_t apply, daemon_reloaded_t reloaded, void *userdata,
+                       DaemonControl **ret) {
         _cleanup_(daemon_control_freep) DaemonControl *d = NULL;
         int r;
 
@@ -68,7 +70,8 @@ int daemon_control_new(sd_event *e, const Config *initial, Cache *cache, const c
         d->live = strv_copy((char *const *) live);
         if (!d->live || strv_extend(&d->live, "cache-size") < 0)
                 return -ENOMEM;
-        /* Pets the watchdog from the loop itself, so a stuck loop is noticed; a no-op without WatchdogSec=. */
+        /* Pets the watchdog from the loop itself, so a stuck loop is noticed; a no-op without
+         * WatchdogSec=. */
         r = sd_event_set_watchdog(e, true);
         if (r < 0)
                 return r;
@@ -119,7 +122,8 @@ int daemon_bus_start(sd_event *e, BusServiceOptions *o, BusService **ret) {
         else if (!s)
                 log_info("Not on D-Bus, as configured.");
         else
-                log_debug("Exporting %s on the %s bus.", o->name, bus_kind_to_string(bus_service_get_kind(s)));
+                log_debug("Exporting %s on the %s bus.", o->name,
+                          bus_kind_to_string(bus_service_get_kind(s)));
         *ret = s;
         return 0;
 }

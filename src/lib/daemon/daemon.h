@@ -3,10 +3,10 @@
 
 /* What both daemons do under systemd, on their sd-event loop: pet the watchdog when WatchdogSec= asks, and
  * reload the configuration on SIGHUP, telling systemd (RELOADING=1 with MONOTONIC_USEC=, then READY=1).  A
- * reload parses the same command line with the files and environment of now (config_main_reload(), which logs
- * what changed, or why it failed: then the old configuration stays in force and apply is not called), and
- * applies the live values the daemons share: log-level, and cache-size to their cache.  Like config-main.c,
- * this is a part of src/lib that talks to the administrator: it logs. */
+ * reload parses the same command line with the files and environment of now (config_main_reload(), which
+ * logs what changed, or why it failed: then the old configuration stays in force and apply is not called),
+ * and applies the live values the daemons share: log-level, and cache-size to their cache.  Like
+ * config-main.c, this is a part of src/lib that talks to the administrator: it logs. */
 
 #include <stdarg.h>
 
@@ -19,17 +19,18 @@
 
 typedef struct DaemonControl DaemonControl;
 
-/* After a successful reload: c is the new configuration, changed the names of the values that differ from the
- * one before.  The daemon applies those it can change live (the list given to daemon_control_new(); the
+/* After a successful reload: c is the new configuration, changed the names of the values that differ from
+ * the one before.  The daemon applies those it can change live (the list given to daemon_control_new(); the
  * others were logged as taking effect at the next start; log-level and cache-size are applied already). */
 typedef void (*daemon_apply_t)(const Config *c, char *const *changed, void *userdata);
 /* After every reload attempt, once READY=1 is sent: e.g. for a new STATUS=. */
 typedef void (*daemon_reloaded_t)(void *userdata);
 
-/* SIGHUP must be blocked already (the daemons block it before gRPC starts its threads).  initial is borrowed:
- * it must outlive the DaemonControl. */
+/* SIGHUP must be blocked already (the daemons block it before gRPC starts its threads).  initial is
+ * borrowed: it must outlive the DaemonControl. */
 int daemon_control_new(sd_event *e, const Config *initial, Cache *cache, const char *const *live,
-                       daemon_apply_t apply, daemon_reloaded_t reloaded, void *userdata, DaemonControl **ret);
+                       daemon_apply_t apply, daemon_reloaded_t reloaded, void *userdata,
+                       DaemonControl **ret);
 DaemonControl *daemon_control_free(DaemonControl *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DaemonControl *, daemon_control_free);
 
@@ -37,15 +38,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(DaemonControl *, daemon_control_free);
 const Config *daemon_control_config(const DaemonControl *d);
 
 /* Exports a daemon's D-Bus object (o->lost is set here) and logs where, or why not.  When the bus was named
- * explicitly (--bus=), failing to reach it is an error, and losing the name or the connection later makes the
- * loop exit with that error (systemd restarts the daemon); when it was not, the daemon goes on without D-Bus
- * after one warning.  *ret is NULL when there is no D-Bus. */
+ * explicitly (--bus=), failing to reach it is an error, and losing the name or the connection later makes
+ * the loop exit with that error (systemd restarts the daemon); when it was not, the daemon goes on without
+ * D-Bus after one warning.  *ret is NULL when there is no D-Bus. */
 int daemon_bus_start(sd_event *e, BusServiceOptions *o, BusService **ret);
 
 /* At most this many fields besides the message, priority and identifier. */
 #define DAEMON_LOG_MAX_FIELDS 8U
 /* Logs like log_full(level, ...), and when stderr is connected to the journal, sends the message to the
- * journal directly instead, with the fields ("WORKER=host:1234", "JOB_ID=7", NULL-terminated) for operators to
- * query (journalctl WORKER=host:1234).  Elsewhere, or if the journal refuses it, the fields are dropped. */
+ * journal directly instead, with the fields ("WORKER=host:1234", "JOB_ID=7", NULL-terminated) for operators
+ * to query (journalctl WORKER=host:1234).  Elsewhere, or if the journal refuses it, the fields are
+ * dropped. */
 _printf_(3, 4) void daemon_log_struct(int level, const char *const *fields, const char *format, ...);
 _printf_(3, 0) void daemon_log_structv(int level, const char *const *fields, const char *format, va_list ap);

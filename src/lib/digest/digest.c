@@ -10,8 +10,8 @@ struct DigestContext {
         EVP_MD_CTX *ctx;
 };
 
-/* libcrypto fails only on allocation failure or misuse; neither is a condition callers can handle better than
- * by aborting at once, as a wrong digest would be far worse. */
+/* libcrypto fails only on allocation failure or misuse; neither is a condition callers can handle better
+ * than by aborting at once, as a wrong digest would be far worse. */
 static void check(int ok) {
         if (!ok)
                 abort();

@@ -108,8 +108,8 @@ _child_ static long child_loopback_up(void) {
         return ((const struct nlmsgerr *) NLMSG_DATA(&resp.nh))->error;
 }
 
-_child_ static void child_fsconfig(const ChildPlan *p, ChildStep step, size_t index, long fs, const char *key,
-                                   const char *value) {
+_child_ static void child_fsconfig(const ChildPlan *p, ChildStep step, size_t index, long fs,
+                                   const char *key, const char *value) {
         long r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, value, 0);
         if (r < 0)
                 child_fail_at(p, step, index, r, (int) fs);
@@ -133,7 +133,8 @@ _child_ static long child_overlay(const ChildPlan *p) {
         long fs, mnt, r;
 
         if (p->writable) {
-                r = child_syscall(SYS_mount, "tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+                r = child_syscall(SYS_mount, "tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV,
+                                  "mode=0755");
                 if (r < 0)
                         child_fail(p, STEP_WRITABLE_TMPFS, r);
                 r = child_syscall(SYS_mkdirat, AT_FDCWD, p->upper_dir, 0755);
@@ -146,7 +147,8 @@ _child_ static long child_overlay(const ChildPlan *p) {
         }
 
         for (size_t i = 0; i < p->n_layer_fds; i++) {
-                long fd = child_syscall(SYS_openat, AT_FDCWD, p->layer_paths[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                long fd = child_syscall(SYS_openat, AT_FDCWD, p->layer_paths[i],
+                                        O_PATH | O_DIRECTORY | O_CLOEXEC);
                 r = fd < 0 ? fd : child_syscall(SYS_dup3, fd, p->layer_fds[i], O_CLOEXEC);
                 if (r < 0)
                         child_fail_at(p, STEP_LAYER, i, r, /* fs_fd= */ -EBADF);
@@ -288,7 +290,8 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, long root, bool *s
                 mnt = child_fsmount(p, STEP_MOUNT, i, fs, m->attr);
         }
 
-        r = child_syscall(SYS_move_mount, mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        r = child_syscall(SYS_move_mount, mnt, "", target, "",
+                          MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
         if (r < 0)
                 child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
         if (m->type == MOUNT_PROC)
@@ -437,8 +440,8 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
         if (r < 0)
                 child_fail(p, STEP_STDIO, r);
         /* Close everything we inherited but the report pipe (CLOEXEC: open until execve succeeds) and the
-         * gate: our fd table was a copy of the worker's, with the ends of other jobs' output pipes, and a job
-         * prepared ahead that held those while it waits would keep the others' output from ending. */
+         * gate: our fd table was a copy of the worker's, with the ends of other jobs' output pipes, and a
+         * job prepared ahead that held those while it waits would keep the others' output from ending. */
         r = child_close_all_but(p->report_fd, p->gate_fd);
         if (r < 0)
                 child_fail(p, STEP_CLOSE_FDS, r);

@@ -2,7 +2,8 @@
 #pragma once
 
 /* What executor.c prepares for the container's child, and the child itself (executor-child.c): everything
- * the child reads is in a ChildPlan made before clone; it reports a failed step as a ChildReport on a pipe. */
+ * the child reads is in a ChildPlan made before clone; it reports a failed step as a ChildReport on a
+ * pipe. */
 
 #include <linux/filter.h>
 #include <stdbool.h>

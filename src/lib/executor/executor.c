@@ -22,9 +22,9 @@
  *      each container has its own mount namespace, so one directory serves them all;
  *   5. attaches the mounts in order, each mount point resolved inside the new root (openat2 with
  *      RESOLVE_IN_ROOT, so a symlink in a layer cannot point a mount outside the container): new file
- *      systems through fsopen/fsmount, bind mounts and devices through open_tree(OPEN_TREE_CLONE) of the host
- *      path (+ mount_setattr for read-only), all before pivot_root because the kernel lets a user namespace
- *      mount proc and sysfs only while a full host instance is visible in its mount namespace;
+ *      systems through fsopen/fsmount, bind mounts and devices through open_tree(OPEN_TREE_CLONE) of the
+ *      host path (+ mount_setattr for read-only), all before pivot_root because the kernel lets a user
+ *      namespace mount proc and sysfs only while a full host instance is visible in its mount namespace;
  *   6. pivot_root(".", "."), detaches the old root; with a proc, sys or read-only bind mount, enters a user
  *      namespace and a mount namespace of its own so that the kernel locks every mount (see
  *      child_lock_mounts(): a proc's host-wide entries, /proc/sys above all, are bound read-only over
@@ -541,7 +541,8 @@ int executor_new(sd_event *event, const char *scratch_dir, Executor **ret) {
         x->empty_dir = path_join(scratch_dir, "empty");
         if (!x->root_dir || !x->empty_dir)
                 return -ENOMEM;
-        /* Inside the tmpfs that a writable container mounts on root_dir; the overlay goes on top of it all. */
+        /* Inside the tmpfs that a writable container mounts on root_dir; the overlay goes on top of it
+         * all. */
         x->upper_dir = path_join(x->root_dir, "upper");
         x->work_dir = path_join(x->root_dir, "work");
         x->merged_dir = path_join(x->root_dir, "merged");
@@ -782,7 +783,9 @@ static int plan_mounts(ChildPlan *p, const ExecSpec *spec, char **reterr_step) {
         int r;
 
         for (size_t i = 0; i < spec->n_mounts; i++)
-                n += spec->mounts[i].type == MOUNT_DEVICES ? (size_t) __builtin_popcount(spec->mounts[i].devices) : 1;
+                n += spec->mounts[i].type == MOUNT_DEVICES
+                             ? (size_t) __builtin_popcount(spec->mounts[i].devices)
+                             : 1;
         if (n == 0)
                 return 0;
         p->mounts = calloc(n, sizeof(ChildMount));
@@ -1734,8 +1737,8 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
 int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTtyOutputFunc tty_output,
                    void *userdata, Execution **ret) {
         _cleanup_(execution_freep) Execution *e = NULL;
-        _cleanup_close_ int out_w = -EBADF, err_w = -EBADF, report_w = -EBADF, slave = -EBADF, tty_w = -EBADF,
-                            gate_r = -EBADF;
+        _cleanup_close_ int out_w = -EBADF, err_w = -EBADF, report_w = -EBADF, slave = -EBADF,
+                            tty_w = -EBADF, gate_r = -EBADF;
         ChildPlan *p;
         int pidfd = -EBADF, r;
         pid_t pid;
@@ -1786,7 +1789,8 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         p->root_dir = spec->writable ? x->merged_dir : x->root_dir;
         p->tty = spec->tty;
         p->seccomp = spec->seccomp ? &x->seccomp : NULL;
-        p->working_directory = strjoin(spec->working_directory && spec->working_directory[0] == '/' ? "" : "/",
+        p->working_directory = strjoin(spec->working_directory && spec->working_directory[0] == '/'
+                                               ? "" : "/",
                                        strempty(spec->working_directory));
         if (!p->working_directory)
                 return -ENOMEM;
@@ -1864,7 +1868,8 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         }
         p->report_fd = report_w;
         if (spec->gated) {
-                /* A socket rather than a pipe: releasing a job that died meanwhile must not raise SIGPIPE. */
+                /* A socket rather than a pipe: releasing a job that died meanwhile must not raise
+                 * SIGPIPE. */
                 int sp[2];
                 if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
                         return -errno;

@@ -91,9 +91,9 @@ typedef void (*ExecTtyOutputFunc)(Execution *e, const void *data, size_t size, v
 /* Shared, prepared state: the seccomp program, a scratch directory for mount points, cached host facts, and
  * two zygotes, processes of ours that make the pooled network namespaces and clone the jobs that use them.
  * One per worker. scratch_dir must exist, be absolute and be private to this worker; the executor creates
- * "root" and "empty" in it (removed again by executor_free).  SIGCHLD must not be set to SIG_IGN (children are
- * reaped through their pidfds; it need not be blocked).  Call it from the loop's thread: the zygotes and the
- * jobs die with that thread. */
+ * "root" and "empty" in it (removed again by executor_free).  SIGCHLD must not be set to SIG_IGN (children
+ * are reaped through their pidfds; it need not be blocked).  Call it from the loop's thread: the zygotes and
+ * the jobs die with that thread. */
 typedef struct Executor Executor;
 int executor_new(sd_event *event, const char *scratch_dir, Executor **ret);
 /* Kills and reaps, synchronously, every job still running (their done is not called; their Executions stay
@@ -121,8 +121,8 @@ void executor_set_netns_pool_max(Executor *x, size_t n);
  * executor_start(). */
 int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTtyOutputFunc tty_output,
                    void *userdata, Execution **ret);
-/* Let a job started with spec->gated go on to execve: its timeout and its setup_usec start now.  A no-op for a
- * job that was not gated or was released already.  A job that failed or was killed while it waited still
+/* Let a job started with spec->gated go on to execve: its timeout and its setup_usec start now.  A no-op for
+ * a job that was not gated or was released already.  A job that failed or was killed while it waited still
  * ends through done as usual, released or not. */
 int execution_release(Execution *e);
 /* Kill the job (SIGKILL to its PID 1); done is still called, with EXEC_SIGNALED. */

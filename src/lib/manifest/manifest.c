@@ -226,8 +226,8 @@ int manifest_parse(const void *data, size_t size, Manifest **ret) {
                 uint16_t pl, tl;
                 _cleanup_free_ char *raw = NULL;
 
-                if (!take(&rd, &type, 1) || !take(&rd, &mode, 4) || !take(&rd, &sz, 8) || !take(&rd, &mtime, 8) ||
-                    !take(&rd, &pl, 2))
+                if (!take(&rd, &type, 1) || !take(&rd, &mode, 4) || !take(&rd, &sz, 8) ||
+                    !take(&rd, &mtime, 8) || !take(&rd, &pl, 2))
                         return -EBADMSG;
                 if (!entry_type_valid(type) || le32toh(mode) > 07777)
                         return -EBADMSG;

@@ -42,8 +42,8 @@ int manifest_new(Manifest **ret);
 Manifest *manifest_free(Manifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manifest *, manifest_free);
 
-/* Adds a copy of e.  The path may be given absolute ("/usr/bin/foo") or relative; it is normalised (duplicate
- * slashes removed) and must not contain "." or ".." components (-EINVAL). */
+/* Adds a copy of e.  The path may be given absolute ("/usr/bin/foo") or relative; it is normalised
+ * (duplicate slashes removed) and must not contain "." or ".." components (-EINVAL). */
 int manifest_add(Manifest *m, const ManifestEntry *e);
 
 /* Sorts the entries by path and writes the binary form; -EEXIST if a path was added twice. */

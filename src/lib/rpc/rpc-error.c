@@ -31,8 +31,8 @@ CHECK_STATUS(UNAVAILABLE);
 CHECK_STATUS(DATA_LOSS);
 CHECK_STATUS(UNAUTHENTICATED);
 
-/* The table.  Status → errno uses the first row of a status; errno → status uses the first row of an errno,
- * so the rows after the first of a status are aliases for the reverse direction only. */
+/* The table.  Status → errno uses the first row of a status; errno → status uses the first row of an
+ * errno, so the rows after the first of a status are aliases for the reverse direction only. */
 static const struct {
         RpcStatus status;
         int error; /* positive */

@@ -117,7 +117,8 @@ const char *container_use_to_string(ContainerUse u) {
         /* Exactly one bit. */
         if (u <= 0 || (u & (u - 1)) != 0)
                 return NULL;
-        return string_table_lookup_to_string(container_use_table, ELEMENTSOF(container_use_table), __builtin_ctz(u));
+        return string_table_lookup_to_string(container_use_table, ELEMENTSOF(container_use_table),
+                                             __builtin_ctz(u));
 }
 
 int container_use_from_string(const char *s) {

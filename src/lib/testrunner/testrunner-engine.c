@@ -324,8 +324,10 @@ static void on_job_result(ClientJob *cj, const ClientJobResult *res, void *userd
                 .name = j->name,
                 .outcome = outcome,
                 .duration = res->run_usec,
-                .out = { .data = (char *) res->out.data, .size = res->out.size, .truncated = res->out.truncated },
-                .err = { .data = (char *) res->err.data, .size = res->err.size, .truncated = res->err.truncated },
+                .out = { .data = (char *) res->out.data, .size = res->out.size,
+                         .truncated = res->out.truncated },
+                .err = { .data = (char *) res->err.data, .size = res->err.size,
+                         .truncated = res->err.truncated },
                 .message = outcome == TEST_OUTCOME_ERROR ? (message ?: (char *) "the job failed") : message,
         };
         bool failed = IN_SET(outcome, TEST_OUTCOME_FAIL, TEST_OUTCOME_TIMEOUT, TEST_OUTCOME_ERROR);
@@ -399,7 +401,8 @@ static int engine_submit(TestEngine *e, const char *listing_package, const TestE
 
         const char *image = NULL;
         unsigned use = 0;
-        r = job_spec_find_image(job, test_spec_file_lookup_container, (void *) e->o.spec, &image, &use, &error);
+        r = job_spec_find_image(job, test_spec_file_lookup_container, (void *) e->o.spec, &image, &use,
+                                &error);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {

@@ -262,7 +262,8 @@ static void append_bar_line(TextBuf *b, double fraction, const char *text, size_
 }
 
 static size_t ui_failed(const TestUi *u) {
-        return u->counts[TEST_OUTCOME_FAIL] + u->counts[TEST_OUTCOME_TIMEOUT] + u->counts[TEST_OUTCOME_ERROR];
+        return u->counts[TEST_OUTCOME_FAIL] + u->counts[TEST_OUTCOME_TIMEOUT] +
+               u->counts[TEST_OUTCOME_ERROR];
 }
 
 static void append_phase(TextBuf *b, const TestUi *u) {

@@ -29,7 +29,8 @@ typedef struct TomlValue TomlValue;
 
 typedef struct TomlKeyValue {
         char *key;           /* the last component of the key, unescaped, NUL-terminated */
-        unsigned line, column; /* 1-based position of the key (for tables created by a header: of the header) */
+        unsigned line, column; /* 1-based position of the key (for tables created by a header: of the
+                                * header) */
         TomlValue *value;
         size_t key_len;      /* length of key: a quoted key may contain NUL bytes (from \u0000) */
 } TomlKeyValue;

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #pragma once
 
-/* Maelstrom's public interfaces, for C programs that talk to its daemons (installed as <maelstrom/maelstrom.h>,
- * next to the .proto files in /usr/share/maelstrom/proto).  Header-only: names and paths, no code.
+/* Maelstrom's public interfaces, for C programs that talk to its daemons (installed as
+ * <maelstrom/maelstrom.h>, next to the .proto files in /usr/share/maelstrom/proto).  Header-only: names and
+ * paths, no code.
  *
- * gRPC: the services of maelstrom/v1/job.proto and cluster.proto, as method paths.  A client runs jobs through
- * JobService, on a broker (host:port, MAELSTROM_BROKER_PORT when socket activated by the packaged unit) or on
- * the system worker's unix socket (MAELSTROM_WORKER_SOCKET, for members of the group "maelstrom").
+ * gRPC: the services of maelstrom/v1/job.proto and cluster.proto, as method paths.  A client runs jobs
+ * through JobService, on a broker (host:port, MAELSTROM_BROKER_PORT when socket activated by the packaged
+ * unit) or on the system worker's unix socket (MAELSTROM_WORKER_SOCKET, for members of the group
+ * "maelstrom").
  *
- * D-Bus: the daemons' control objects on the system bus (dbus-1/interfaces/org.maelstrom.*.xml), their errors,
- * and the polkit actions of the methods that change state. */
+ * D-Bus: the daemons' control objects on the system bus (dbus-1/interfaces/org.maelstrom.*.xml), their
+ * errors, and the polkit actions of the methods that change state. */
 
 #define MAELSTROM_BROKER_PORT 9000
 #define MAELSTROM_WORKER_SOCKET "/run/maelstrom/worker.sock"
