@@ -1279,6 +1279,64 @@ TEST(network_pool) {
         ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
 }
 
+static int rm_rf(const char *path);
+
+/* The device number of the job's root file system, from the line "dev=N" that starts its output. */
+static unsigned long root_dev(const Job *j) {
+        unsigned long dev;
+        ASSERT_TRUE(sscanf(job_out(j), "dev=%lu", &dev) == 1);
+        return dev;
+}
+
+TEST(shared_root) {
+        _cleanup_free_ char *layer3 = strjoin(T.tmp, "/layer3"), *old3 = strjoin(T.tmp, "/layer3.old");
+        bool shared = kernel_clones_detached_mounts();
+        Job a, b, c;
+
+        ASSERT_TRUE(layer3 && old3);
+        ASSERT_SYSCALL(mkdir(layer3, 0755));
+        write_file(layer3, "which", "layer3 v1\n");
+
+        /* Where the kernel lets a job clone a detached mount, a read-only root is made once for the jobs
+         * with the same layers: two of them running at once have the same file system at /, a job with
+         * other layers another one.  (b starts once a's container is made: the root is kept then.) */
+        job_init(&a, "echo dev=$(stat -c %d /); cat /which; sleep 1");
+        a.layers[1] = layer3;
+        a.spec.n_layers = 2;
+        b = a;
+        b.spec.layers = b.layers;
+        job_init(&c, "echo dev=$(stat -c %d /); sleep 1");
+        job_start(&a);
+        loop_for(300 * USEC_PER_MSEC);
+        job_start(&b);
+        job_start(&c);
+        job_wait(&a);
+        job_wait(&b);
+        job_wait(&c);
+        assert_exited(&a, 0);
+        assert_exited(&b, 0);
+        assert_exited(&c, 0);
+        ASSERT_STREQ(strchr(job_out(&a), '\n') + 1, "layer3 v1\n");
+        ASSERT_STREQ(strchr(job_out(&b), '\n') + 1, "layer3 v1\n");
+        ASSERT_EQ((root_dev(&a) == root_dev(&b)), shared);
+        ASSERT_TRUE(root_dev(&a) != root_dev(&c));
+        job_done(&a);
+        job_done(&b);
+        job_done(&c);
+
+        /* A layer made again at the same path (as the worker's cache does after evicting it) is another
+         * layer: the next job sees what it holds now, not the kept root. */
+        ASSERT_SYSCALL(rename(layer3, old3));
+        ASSERT_SYSCALL(mkdir(layer3, 0755));
+        write_file(layer3, "which", "layer3 v2\n");
+        job_init(&a, "cat /which; echo x > /new 2>/dev/null || echo read-only");
+        a.layers[1] = layer3;
+        a.spec.n_layers = 2;
+        job_run_expect(&a, "layer3 v2\nread-only\n");
+        ASSERT_OK(rm_rf(old3));
+        ASSERT_OK(rm_rf(layer3));
+}
+
 TEST(seccomp) {
         static const char *const denied[] = { "keyctl", "add_key", "bpf", "perf_event_open", NULL };
         Job j;
@@ -1459,6 +1517,7 @@ int main(int argc, char *argv[]) {
         RUN(errors);
         RUN(network);
         RUN(network_pool);
+        RUN(shared_root);
         RUN(seccomp);
         RUN(tty);
 

@@ -129,8 +129,58 @@ _child_ static long child_fsmount(const ChildPlan *p, ChildStep step, size_t ind
         return mnt;
 }
 
+/* Open the layer directories in our own mount namespace (overlayfs takes no directory from another one), on
+ * the fd numbers of the plan's placeholders.  Returns the index that failed, with *ret_error, or -1. */
+_child_ static long child_open_layers(const ChildPlan *p, long *ret_error) {
+        for (size_t i = 0; i < p->n_layer_fds; i++) {
+                long fd = child_syscall(SYS_openat, AT_FDCWD, p->layer_paths[i],
+                                        O_PATH | O_DIRECTORY | O_CLOEXEC);
+                long r = fd < 0 ? fd : child_syscall(SYS_dup3, fd, p->layer_fds[i], O_CLOEXEC);
+                if (fd >= 0)
+                        (void) child_syscall(SYS_close, fd);
+                if (r < 0)
+                        return *ret_error = r, (long) i;
+        }
+        return -1;
+}
+
+/* An overlayfs of the plan's layers (opened by child_open_layers()), with the writable root's upper and
+ * work directories if any: its fs context, configured, or -errno (*ret_fs: the context all the same, for
+ * the kernel's message, or -EBADF). */
+_child_ static long child_overlay_context(const ChildPlan *p, long *ret_fs) {
+        long fs, r;
+
+        *ret_fs = -EBADF;
+        fs = child_syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return fs;
+        *ret_fs = fs;
+        r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "overlay", 0);
+        if (r >= 0 && p->lowerdir)
+                r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", p->lowerdir, 0);
+        for (size_t i = 0; r >= 0 && !p->lowerdir && i < p->n_lowerdirs; i++)
+                r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", p->lowerdirs[i], 0);
+        if (r >= 0 && p->writable)
+                r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", p->upper_dir, 0);
+        if (r >= 0 && p->writable)
+                r = child_syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", p->work_dir, 0);
+        return r < 0 ? r : fs;
+}
+
 _child_ static long child_overlay(const ChildPlan *p) {
         long fs, mnt, r;
+
+        if (p->root_fd >= 0) {
+                /* The root kept for these layers: a clone of it. */
+                mnt = child_syscall(SYS_open_tree, p->root_fd, "",
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (mnt < 0)
+                        child_fail(p, STEP_OVERLAY, mnt);
+                r = child_syscall(SYS_move_mount, mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH);
+                if (r < 0)
+                        child_fail(p, STEP_OVERLAY, r);
+                return mnt;
+        }
 
         if (p->writable) {
                 r = child_syscall(SYS_mount, "tmpfs", p->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV,
@@ -146,28 +196,14 @@ _child_ static long child_overlay(const ChildPlan *p) {
                         child_fail(p, STEP_WRITABLE_DIRS, r);
         }
 
-        for (size_t i = 0; i < p->n_layer_fds; i++) {
-                long fd = child_syscall(SYS_openat, AT_FDCWD, p->layer_paths[i],
-                                        O_PATH | O_DIRECTORY | O_CLOEXEC);
-                r = fd < 0 ? fd : child_syscall(SYS_dup3, fd, p->layer_fds[i], O_CLOEXEC);
-                if (r < 0)
-                        child_fail_at(p, STEP_LAYER, i, r, /* fs_fd= */ -EBADF);
-                (void) child_syscall(SYS_close, fd);
+        {
+                long error = 0, i = child_open_layers(p, &error);
+                if (i >= 0)
+                        child_fail_at(p, STEP_LAYER, (size_t) i, error, /* fs_fd= */ -EBADF);
         }
-
-        fs = child_syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-        if (fs < 0)
-                child_fail(p, STEP_OVERLAY, fs);
-        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "source", "overlay");
-        if (p->lowerdir)
-                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir", p->lowerdir);
-        else
-                for (size_t i = 0; i < p->n_lowerdirs; i++)
-                        child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "lowerdir+", p->lowerdirs[i]);
-        if (p->writable) {
-                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "upperdir", p->upper_dir);
-                child_fsconfig(p, STEP_OVERLAY, /* index= */ 0, fs, "workdir", p->work_dir);
-        }
+        r = child_overlay_context(p, &fs);
+        if (r < 0)
+                child_fail_at(p, STEP_OVERLAY, /* index= */ 0, r, (int) fs);
         mnt = child_fsmount(p, STEP_OVERLAY, /* index= */ 0, fs, p->writable ? 0 : MOUNT_ATTR_RDONLY);
         r = child_syscall(SYS_move_mount, mnt, "", AT_FDCWD, p->root_dir, MOVE_MOUNT_F_EMPTY_PATH);
         if (r < 0)
@@ -520,6 +556,60 @@ _child_ static long child_open_proc(const char *path) {
         return child_syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 }
 
+/* fsmount needs CAP_SYS_ADMIN over our mount namespace: take a copy of our own, once (each unshare frees the
+ * namespace it replaces, and the kernel waits for an RCU grace period there, which would hold up every job
+ * behind this one). */
+_child_ static long child_zygote_own_mount_namespace(ChildZygote *z) {
+        long r;
+
+        if (z->own_mount_namespace)
+                return 0;
+        r = child_syscall(SYS_unshare, CLONE_NEWNS);
+        if (r < 0)
+                return r;
+        z->own_mount_namespace = true;
+        return 0;
+}
+
+/* Whether a job can clone a detached mount we made: only newer kernels clone one into another mount
+ * namespace, which we tell by cloning this one here, once.  (Freeing the clone makes the kernel wait for an
+ * RCU grace period: here once, rather than in every job.) */
+_child_ static bool child_zygote_clones_detached(ChildZygote *z, long mnt) {
+        if (z->clones_detached < 0) {
+                long clone = child_syscall(SYS_open_tree, mnt, "",
+                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                z->clones_detached = clone >= 0;
+                if (clone >= 0)
+                        (void) child_syscall(SYS_close, clone);
+        }
+        return z->clones_detached > 0;
+}
+
+/* Make the job's read-only root, to be kept for the jobs with the same layers: the job clones it.  On any
+ * failure the job makes its own, as it would without. */
+_child_ static void child_launch_root(ChildZygote *z, ChildPlan *p) {
+        ChildLaunch *l = &p->launch;
+        long error = 0, fs, mnt;
+
+        if (child_zygote_own_mount_namespace(z) < 0 || child_open_layers(p, &error) >= 0)
+                return;
+        mnt = child_overlay_context(p, &fs);
+        if (mnt >= 0)
+                mnt = child_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+        if (mnt >= 0)
+                mnt = child_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+        if (fs >= 0)
+                (void) child_syscall(SYS_close, fs);
+        if (mnt < 0)
+                return;
+        if (!child_zygote_clones_detached(z, mnt)) {
+                (void) child_syscall(SYS_close, mnt);
+                return;
+        }
+        l->new_root_fd = (int) mnt;
+        p->root_fd = (int) mnt;
+}
+
 /* Enter the network namespace (made here when there is none to join), and prepare a sysfs of it.  Returns
  * STEP_READY, or the step that failed with its error in *ret_error. */
 _child_ static ChildStep child_launch_netns(ChildZygote *z, ChildPlan *p, long *ret_error) {
@@ -555,16 +645,10 @@ _child_ static ChildStep child_launch_netns(ChildZygote *z, ChildPlan *p, long *
                 p->sysfs_fd = l->sysfs_fd;
                 p->sysfs_pooled = true;
         } else if (l->sysfs) {
-                /* fsmount needs CAP_SYS_ADMIN over our mount namespace: take a copy of our own, once (each
-                 * unshare frees the namespace it replaces, and the kernel waits for an RCU grace period
-                 * there, which would hold up every job behind this one).  The sysfs shows the network
-                 * namespace we are in, whatever the mount namespace. */
-                if (!z->own_mount_namespace) {
-                        r = child_syscall(SYS_unshare, CLONE_NEWNS);
-                        if (r < 0)
-                                return *ret_error = r, STEP_POOL_SYSFS;
-                        z->own_mount_namespace = true;
-                }
+                /* The sysfs shows the network namespace we are in, whatever the mount namespace. */
+                r = child_zygote_own_mount_namespace(z);
+                if (r < 0)
+                        return *ret_error = r, STEP_POOL_SYSFS;
                 fs = child_syscall(SYS_fsopen, "sysfs", FSOPEN_CLOEXEC);
                 if (fs < 0)
                         return *ret_error = fs, STEP_POOL_SYSFS;
@@ -580,19 +664,9 @@ _child_ static ChildStep child_launch_netns(ChildZygote *z, ChildPlan *p, long *
                         return *ret_error = r, STEP_POOL_SYSFS;
                 p->sysfs_fd = (int) r;
 
-                /* Keep it with the namespace for the jobs after, if a job can clone it: a detached mount,
-                 * which is not of the caller's own mount namespace, can be cloned only on newer kernels, and
-                 * we can tell by cloning it here, once.  Otherwise the job attaches this one, and
-                 * the next job gets a new one.  (Freeing a detached mount makes the kernel wait for an RCU
-                 * grace period: done here once, rather than by every job.) */
-                if (z->sysfs_clones < 0) {
-                        long clone = child_syscall(SYS_open_tree, p->sysfs_fd, "",
-                                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                        z->sysfs_clones = clone >= 0;
-                        if (clone >= 0)
-                                (void) child_syscall(SYS_close, clone);
-                }
-                if (z->sysfs_clones > 0) {
+                /* Keep it with the namespace for the jobs after, if a job can clone it.  Otherwise the job
+                 * attaches this one, and the next job gets a new one. */
+                if (child_zygote_clones_detached(z, p->sysfs_fd)) {
                         l->new_sysfs_fd = p->sysfs_fd;
                         p->sysfs_pooled = true;
                 }
@@ -605,6 +679,8 @@ _child_ static void child_launch(ChildZygote *z, ChildPlan *p) {
         long error = 0;
         ChildStep step;
 
+        if (l->make_root)
+                child_launch_root(z, p);
         step = child_launch_netns(z, p, &error);
         if (step != STEP_READY) {
                 /* The child makes a network namespace of its own, as outside the pool: it can, as it gets a

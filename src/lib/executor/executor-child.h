@@ -92,6 +92,8 @@ typedef struct ChildLaunch {
         /* Written by the zygote: */
         int new_netns_fd, new_sockstat_fd; /* what it created, or -EBADF */
         int new_sysfs_fd;   /* a sysfs it made for the pool (the job clones it), or -EBADF */
+        bool make_root;     /* make the job's read-only root, to keep for the jobs with the same layers: */
+        int new_root_fd;    /* written: that root (a detached overlayfs mount the job clones), or -EBADF */
         int pidfd;          /* written by the kernel, at clone */
         long pid;           /* the child, or -errno when clone failed */
         int32_t fallback_step;  /* a ChildStep that failed (the child then made its own namespace), or 0 */
@@ -105,7 +107,8 @@ typedef struct ChildZygote {
         int new_userns_fd;             /* written: an fd of the one it created */
         const struct sock_fprog *seccomp; /* a filter for the jobs it clones to inherit, or NULL */
         bool own_mount_namespace;      /* written: it made one, to mount in (see child_launch_netns()) */
-        int sysfs_clones;              /* written: whether a job can clone a sysfs it made: 1, 0, or -1 */
+        /* written: whether a job can clone a detached mount it made (a sysfs, a root): 1, 0, or -1 */
+        int clones_detached;
         /* Its end of a stream socket pair: it reads ChildPlan pointers and answers one byte for each once
          * done with it; at start, it sends a long: 0 once it is ready, or -errno. */
         int socket;
@@ -146,6 +149,10 @@ typedef struct ChildPlan {
         void *stack;       /* the child's, with a guard page below; freed once the child is gone */
         int sysfs_fd;      /* a detached sysfs mount of the pooled network namespace, or -EBADF */
         bool sysfs_pooled; /* sysfs_fd is the pool's, kept for the jobs after: clone it, never attach it */
+        /* A read-only root kept for the jobs with the same layers (a detached overlayfs mount, which the
+         * child clones rather than mounting one of its own), or -EBADF; and what identifies those layers. */
+        int root_fd;
+        char *root_key;
         /* Lock every mount (see child_lock_mounts()): enter a user and mount namespace of their own, whose
          * maps are these (the job's ids onto themselves). */
         bool lock_mounts;

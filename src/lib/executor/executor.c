@@ -109,6 +109,8 @@
 /* How long a stream past the inline limit waits between reads (see output_pause()). */
 #define OUTPUT_PAUSE_USEC (2 * USEC_PER_MSEC)
 #define ZYGOTE_STACK_SIZE (64U * 1024U)
+/* Roots kept at once; each holds its layers' directories (and the dentries looked up in them) open. */
+#define ROOT_CACHE_MAX 16U
 
 static const char *const outcome_table[_EXEC_OUTCOME_MAX] = {
         [EXEC_EXITED] = "exited",
@@ -152,6 +154,7 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         if (!p)
                 return NULL;
         free(p->lowerdir);
+        free(p->root_key);
         strv_free(p->lowerdirs);
         strv_free(p->layer_paths);
         for (size_t i = 0; i < p->n_layer_fds && !p->layer_fds_closed; i++)
@@ -191,6 +194,7 @@ struct Launch {
         int child_fds[6];     /* the child's ends of its pipes and tty, open until it is cloned */
         Network network;
         PooledNetns netns;    /* to join, or the one the zygote created */
+        bool root_used;       /* the plan's root_fd is a kept root, which it holds a use of */
         Launch *next;
 };
 
@@ -252,6 +256,16 @@ struct Execution {
         usec_t start_usec, exec_usec, end_usec;
 };
 
+/* A job's read-only root, a detached overlayfs mount, kept for the jobs after it with the same layers: key
+ * names each layer directory by its device and inode, so a layer made again at the same path (after the
+ * cache evicted it) is another key.  users: the launches handed to a zygote with it, which have not been
+ * cloned yet (their child needs the fd number to stay). */
+typedef struct CachedRoot {
+        char *key;
+        int fd;
+        unsigned users;
+} CachedRoot;
+
 struct Executor {
         sd_event *event;
         char *root_dir, *upper_dir, *work_dir, *merged_dir, *empty_dir;
@@ -269,6 +283,10 @@ struct Executor {
          * clones to inherit. */
         Zygote zygotes[2];
         NetnsPool pools[NETWORK_LOCAL]; /* NETWORK_DISABLED and NETWORK_LOOPBACK */
+        /* Read-only roots that the zygotes made, kept for the pooled jobs with the same layers (see
+         * root_cache_find()), least recently used first. */
+        CachedRoot roots[ROOT_CACHE_MAX];
+        size_t n_roots;
 };
 
 static void output_stream_done(OutputStream *s) {
@@ -383,7 +401,7 @@ static void zygote_init(Zygote *z) {
                 .child.socket = -EBADF,
                 .child.userns_fd = -EBADF,
                 .child.new_userns_fd = -EBADF,
-                .child.sysfs_clones = -1,
+                .child.clones_detached = -1,
         };
 }
 
@@ -618,6 +636,73 @@ static Orphan *orphan_free(Orphan *o) {
         return mfree(o);
 }
 
+/* ---- read-only roots kept for the jobs with the same layers ---- */
+
+static CachedRoot *root_cache_find(Executor *x, const char *key) {
+        for (size_t i = 0; i < x->n_roots; i++)
+                if (streq(x->roots[i].key, key))
+                        return &x->roots[i];
+        return NULL;
+}
+
+/* Take a use of the kept root for key (most recently used now), and return its fd, or -ENOENT. */
+static int root_cache_use(Executor *x, const char *key) {
+        CachedRoot *c = root_cache_find(x, key), used;
+
+        if (!c)
+                return -ENOENT;
+        used = *c;
+        used.users++;
+        memmove(c, c + 1, (size_t) (x->roots + x->n_roots - c - 1) * sizeof *c);
+        x->roots[x->n_roots - 1] = used;
+        return used.fd;
+}
+
+static void root_cache_release(Executor *x, const char *key) {
+        CachedRoot *c = root_cache_find(x, key);
+
+        assert(c && c->users > 0);
+        if (c)
+                c->users--;
+}
+
+/* Keep fd, a root that a zygote made, for key; without room (every kept root in use), close it. */
+static void root_cache_add(Executor *x, const char *key, int fd) {
+        char *k;
+
+        if (root_cache_find(x, key)) {
+                safe_close(fd); /* two jobs with the same layers were launched before either came back */
+                return;
+        }
+        if (x->n_roots == ROOT_CACHE_MAX) {
+                size_t i = 0;
+                while (i < x->n_roots && x->roots[i].users > 0)
+                        i++;
+                if (i == x->n_roots) {
+                        safe_close(fd);
+                        return;
+                }
+                free(x->roots[i].key);
+                safe_close(x->roots[i].fd);
+                memmove(x->roots + i, x->roots + i + 1, (x->n_roots - i - 1) * sizeof(CachedRoot));
+                x->n_roots--;
+        }
+        k = strdup(key);
+        if (!k) {
+                safe_close(fd);
+                return;
+        }
+        x->roots[x->n_roots++] = (CachedRoot) { .key = k, .fd = fd };
+}
+
+static void root_cache_clear(Executor *x) {
+        for (size_t i = 0; i < x->n_roots; i++) {
+                free(x->roots[i].key);
+                safe_close(x->roots[i].fd);
+        }
+        x->n_roots = 0;
+}
+
 Executor *executor_free(Executor *x) {
         if (!x)
                 return NULL;
@@ -637,6 +722,7 @@ Executor *executor_free(Executor *x) {
         }
 
         executor_netns_pool_disable(x);
+        root_cache_clear(x);
         safe_close(x->null_fd);
         if (x->root_dir)
                 (void) rmdir(x->root_dir);
@@ -743,6 +829,20 @@ static int plan_layers(ChildPlan *p, const Executor *x, const ExecSpec *spec, ch
         /* Without an upper directory, overlayfs needs two lower ones. */
         if (spec->n_layers == 1 && !spec->writable) {
                 r = plan_layer(p, x->empty_dir, &dirs, reterr_step);
+                if (r < 0)
+                        return r;
+        }
+        /* A read-only root may be kept for the jobs with the same layers: what identifies them. */
+        if (!spec->writable) {
+                TextBuf key = {};
+                for (size_t i = 0; i < p->n_layer_fds; i++) {
+                        struct stat st;
+                        if (fstat(p->layer_fds[i], &st) < 0)
+                                return -errno;
+                        textbuf_appendf(&key, "%" PRIu64 ":%" PRIu64 " ", (uint64_t) st.st_dev,
+                                        (uint64_t) st.st_ino);
+                }
+                r = textbuf_steal(&key, &p->root_key);
                 if (r < 0)
                         return r;
         }
@@ -1463,6 +1563,7 @@ static pid_t plan_clone(ChildPlan *p, Network network, int *ret_pidfd) {
         p->loopback = network == NETWORK_LOOPBACK;
         p->sysfs_fd = -EBADF;
         p->sysfs_pooled = false;
+        p->root_fd = -EBADF;
         p->seccomp_inherited = false;
         return clone_vm(child_entry, stack_top(p->stack, CHILD_STACK_SIZE),
                         CLONE_NEWUSER | CLONE_NEWPID | CLONE_PIDFD | SIGCHLD |
@@ -1508,6 +1609,11 @@ static void executor_launch_complete(Executor *x, Launch *l) {
                 safe_close(cl->new_netns_fd);
                 safe_close(cl->new_sockstat_fd);
         }
+        /* The child is cloned (or never will be): the kept root it used may go; one made for it stays. */
+        if (l->root_used)
+                root_cache_release(x, p->root_key);
+        if (cl->new_root_fd >= 0)
+                root_cache_add(x, p->root_key, cl->new_root_fd);
         /* A sysfs made for the pool stays with its namespace (and goes with it), for the jobs after. */
         if (cl->new_sysfs_fd >= 0 && l->netns.fd >= 0 && l->netns.sysfs_fd < 0)
                 l->netns.sysfs_fd = cl->new_sysfs_fd;
@@ -1679,6 +1785,7 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
         Zygote *z = &x->zygotes[spec->seccomp];
         ChildPlan *p = e->plan;
         PooledNetns netns = POOLED_NETNS_NULL;
+        bool root_used = false;
         Launch *l;
 
         assert(n_child_fds <= ELEMENTSOF(l->child_fds));
@@ -1700,6 +1807,7 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
                 .new_netns_fd = -EBADF,
                 .new_sockstat_fd = -EBADF,
                 .new_sysfs_fd = -EBADF,
+                .new_root_fd = -EBADF,
                 .pidfd = -EBADF,
                 .pid = -ECHILD, /* until it is cloned */
         };
@@ -1707,11 +1815,25 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
                 if (p->mounts[i].type == MOUNT_SYS)
                         p->launch.sysfs = true;
         p->seccomp_inherited = spec->seccomp;
+        /* A read-only root: the one kept for these layers, or the zygote makes one to keep (unless it found
+         * that a job cannot clone it). */
+        p->root_fd = -EBADF;
+        if (p->root_key) {
+                int fd = root_cache_use(x, p->root_key);
+                if (fd >= 0) {
+                        p->root_fd = fd;
+                        root_used = true;
+                } else
+                        p->launch.make_root = z->child.clones_detached != 0;
+        }
 
         /* A pointer is all it needs: it shares our memory. */
         if (send(z->socket, &p, sizeof p, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t) sizeof p) {
                 log_debug_errno(errno, "Failed to hand a job to the zygote, cloning it ourselves: %m");
                 p->seccomp_inherited = false;
+                p->root_fd = -EBADF;
+                if (root_used)
+                        root_cache_release(x, p->root_key);
                 executor_netns_give_back(x, spec->network, &netns);
                 free(l);
                 return -EAGAIN;
@@ -1722,6 +1844,7 @@ static int execution_launch(Execution *e, const ExecSpec *spec, const int *child
                 .plan = p,
                 .network = spec->network,
                 .netns = netns,
+                .root_used = root_used,
         };
         for (size_t i = 0; i < ELEMENTSOF(l->child_fds); i++)
                 l->child_fds[i] = i < n_child_fds ? child_fds[i] : -EBADF;
@@ -1775,7 +1898,7 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         if (!p)
                 return -ENOMEM;
         p->stdin_fd = p->stdout_fd = p->stderr_fd = p->report_fd = p->gate_fd = p->tty_socket = p->sysfs_fd =
-                -EBADF;
+                p->root_fd = -EBADF;
         snprintf(p->uid_map, sizeof p->uid_map, "%u %u 1\n", (unsigned) spec->user, (unsigned) x->uid);
         snprintf(p->gid_map, sizeof p->gid_map, "%u %u 1\n", (unsigned) spec->group, (unsigned) x->gid);
         snprintf(p->lock_uid_map, sizeof p->lock_uid_map, "%u %u 1\n", (unsigned) spec->user,
