@@ -26,6 +26,30 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 
+def cases_from_events(events, case):
+    """The cases for run(), from a runner's --json-events file (none when there is no file, as when its
+    warm-up failed): each `finished` event that ran (not IGNORED or NOT_RUN) becomes case(event), the case's
+    dict, or None when no binary lists that case (it would run nothing and pass at once, so it is left out).
+    Returns (cases, how many were ignored or not run, "package name" of each left out)."""
+    cases, skipped, unmapped = [], 0, []
+    if not os.path.exists(events):
+        return cases, skipped, unmapped
+    with open(events) as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("event") != "finished":
+                continue
+            if e["outcome"] in ("IGNORED", "NOT_RUN"):
+                skipped += 1
+                continue
+            c = case(e)
+            if c is None:
+                unmapped.append(f"{e['package']} {e['name']}")
+            else:
+                cases.append(c)
+    return cases, skipped, unmapped
+
+
 def run(cases, cores, timeout):
     """cases: dicts as above.  Returns a dict: wall seconds from the first spawn to the last exit, cpu
     seconds (user + system of the cases and of this loop over the same span), the number of cases, the

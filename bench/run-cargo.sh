@@ -221,23 +221,15 @@ def floor_cases(events, artifacts):
             listed[exe] = {l[:-len(": test")] for l in out.splitlines() if l.endswith(": test")}
         return name in listed[exe]
 
-    cases, ignored, unmapped = [], 0, []
-    with open(events) as f:
-        for line in f:
-            e = json.loads(line)
-            if e.get("event") != "finished":
-                continue
-            if e["outcome"] in ("IGNORED", "NOT_RUN"):
-                ignored += 1
-                continue
-            if e["package"] not in artifacts or not known(*artifacts[e["package"]], e["name"]):
-                unmapped.append(f"{e['package']} {e['name']}")
-                continue
-            exe, pkg_dir = artifacts[e["package"]]
-            cases.append({"duration": e["duration"], "argv": [exe, "--exact", "--nocapture", e["name"]],
-                          "cwd": pkg_dir, "env": dict(os.environ, CARGO_MANIFEST_DIR=pkg_dir),
-                          "name": f"{e['package']} {e['name']}"})
-    return cases, ignored, unmapped
+    def case(e):
+        if e["package"] not in artifacts or not known(*artifacts[e["package"]], e["name"]):
+            return None
+        exe, pkg_dir = artifacts[e["package"]]
+        return {"duration": e["duration"], "argv": [exe, "--exact", "--nocapture", e["name"]],
+                "cwd": pkg_dir, "env": dict(os.environ, CARGO_MANIFEST_DIR=pkg_dir),
+                "name": f"{e['package']} {e['name']}"}
+
+    return floor.cases_from_events(events, case)
 
 
 def startup_ms(d, bins, n=11):

@@ -89,10 +89,12 @@ in_baseline_copy() {
 # the number of cases and what could not be mapped to a binary on stderr.
 floor_cases() {
         local events=$1 floor_dir=$2 out=$3; shift 3
-        python3 - "$events" "$floor_dir" "$out" "$@" <<'PY'
+        FLOOR_PY_DIR=$here python3 - "$events" "$floor_dir" "$out" "$@" <<'PY'
 import json, os, re, subprocess, sys
 
 events, floor_dir, out, packages = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+sys.path.insert(0, os.environ["FLOOR_PY_DIR"])
+import floor  # bench/floor.py
 
 
 def binary_name(import_path):
@@ -131,23 +133,17 @@ def known(b, name):
     return name in listed[b]
 
 
-cases, skipped, unmapped = [], 0, []
-with open(events) if os.path.exists(events) else open(os.devnull) as f:  # none when the warm-up failed
-    for line in f:
-        e = json.loads(line)
-        if e.get("event") != "finished":
-            continue
-        if e["outcome"] in ("IGNORED", "NOT_RUN"):
-            skipped += 1
-            continue
-        b = binary.get(e["package"])
-        if not b or not os.path.exists(b) or not known(b, e["name"]):
-            unmapped.append(f"{e['package']} {e['name']}")
-            continue
-        # go_case_argv(): the name as a regexp matching only itself.
-        run = "^" + re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", e["name"]) + "$"
-        cases.append({"duration": e["duration"], "name": f"{e['package']} {e['name']}",
-                      "argv": [b, "-test.run", run, "-test.timeout=0", "-test.v"], "cwd": dirs[e["package"]]})
+def case(e):
+    b = binary.get(e["package"])
+    if not b or not os.path.exists(b) or not known(b, e["name"]):
+        return None
+    # go_case_argv(): the name as a regexp matching only itself.
+    run = "^" + re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", e["name"]) + "$"
+    return {"duration": e["duration"], "name": f"{e['package']} {e['name']}",
+            "argv": [b, "-test.run", run, "-test.timeout=0", "-test.v"], "cwd": dirs[e["package"]]}
+
+
+cases, skipped, unmapped = floor.cases_from_events(events, case)
 with open(out, "w") as f:
     json.dump(cases, f)
 print(f"    floor: {len(cases)} cases from the warm-up's --json-events ({skipped} ignored or not run), "
