@@ -22,6 +22,8 @@ static const RpcMethod method_stop = { "/maelstrom.v1.AdminService/Stop", RPC_ME
 /* After Stop, how long queued messages get to leave before the broker exits. */
 #define STOP_GRACE_USEC (300 * USEC_PER_MSEC)
 
+static void manager_send_status(void *userdata);
+
 int manager_new(const Config *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         const char *root;
@@ -52,6 +54,7 @@ int manager_new(const Config *config, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to exit on SIGTERM and SIGINT: %m");
         (void) sd_event_set_watchdog(m->event, true);
+        daemon_status_init(&m->status, m->event, manager_send_status, m);
 
         root = config_get_string(config, "cache-root");
         r = mkdir_p(root, 0700);
@@ -97,17 +100,15 @@ Manager *manager_free(Manager *m) {
         m->manifests = manifest_table_free(m->manifests);
         m->cache = cache_free(m->cache);
         m->exit_timer = sd_event_source_disable_unref(m->exit_timer);
-        m->status_timer = sd_event_source_disable_unref(m->status_timer);
+        daemon_status_done(&m->status);
         scheduler_done(&m->scheduler);
         sd_event_unref(m->event);
         free(m);
         return NULL;
 }
 
-/* The status changes with every job: systemd hears of it at most this often. */
-#define STATUS_INTERVAL_USEC (200 * USEC_PER_MSEC)
-
-static void manager_send_status(Manager *m) {
+static void manager_send_status(void *userdata) {
+        Manager *m = userdata;
         unsigned slots = 0, used = 0, workers = 0;
 
         for (SchedWorker *w = m->scheduler.workers; w; w = w->next) {
@@ -119,35 +120,11 @@ static void manager_send_status(Manager *m) {
                           "STATUS=Port %u: %u workers, %u of %u slots in use, %zu jobs pending, %" PRIu64
                           " awaiting artifacts",
                           m->port, workers, used, slots, sched_n_pending(&m->scheduler), m->n_awaiting);
-        m->status_sent = now(CLOCK_MONOTONIC);
-}
-
-static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        manager_send_status(userdata);
-        return 0;
 }
 
 void manager_notify_status(Manager *m) {
-        int enabled = SD_EVENT_OFF, r;
-
         bus_service_mark_changed(m->bus);
-        if (m->status_timer && sd_event_source_get_enabled(m->status_timer, &enabled) >= 0 &&
-            enabled != SD_EVENT_OFF)
-                return; /* it will send the state of then */
-        usec_t next = m->status_sent + STATUS_INTERVAL_USEC;
-        if (m->status_sent == 0 || now(CLOCK_MONOTONIC) >= next) {
-                manager_send_status(m);
-                return;
-        }
-        if (m->status_timer)
-                r = sd_event_source_set_time(m->status_timer, next);
-        else
-                r = sd_event_add_time(m->event, &m->status_timer, CLOCK_MONOTONIC, next, /* accuracy= */ 0,
-                                      on_status_timer, m);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                manager_send_status(m); /* no timer: send it now */
+        daemon_status_changed(&m->status);
 }
 
 /* ---- AdminService ---- */

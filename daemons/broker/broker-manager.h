@@ -34,8 +34,7 @@ typedef struct Manager {
         uint16_t port;
         uint64_t cache_size;     /* the target, bytes */
         sd_event_source *exit_timer;
-        sd_event_source *status_timer; /* STATUS= waits for it (rate limit) */
-        usec_t status_sent;
+        DaemonStatus status;     /* STATUS= (rate limited) */
 
         Scheduler scheduler;
         BrokerClient *clients;   /* list */

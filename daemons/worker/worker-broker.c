@@ -81,14 +81,19 @@ int manager_fetch(Manager *m, const Digest *d) {
         return 0;
 }
 
-void manager_notify_status(Manager *m) {
-        bus_service_mark_changed(m->bus);
-        if (m->local)
-                return;
+void manager_send_status(void *userdata) {
+        Manager *m = userdata;
+
         (void) sd_notifyf(/* unset_environment= */ false, "STATUS=%s%s, %u of %u slots in use%s",
                           !m->broker ? "Serving local clients" : m->broker_session ? "Attached to " :
                           m->draining ? "Detached from " : "Connecting to ", strempty(m->broker),
                           m->running, m->slots, m->draining ? ", draining" : "");
+}
+
+void manager_notify_status(Manager *m) {
+        bus_service_mark_changed(m->bus);
+        if (!m->local)
+                daemon_status_changed(&m->status);
 }
 
 void manager_send_slots(Manager *m) {

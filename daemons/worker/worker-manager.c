@@ -53,6 +53,7 @@ int manager_new(const Config *config, Manager **ret) {
         r = sd_event_set_signal_exit(m->event, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to exit on SIGTERM and SIGINT: %m");
+        daemon_status_init(&m->status, m->event, manager_send_status, m);
 
         r = mkdir(m->cache_root, 0700);
         if (r < 0 && errno != EEXIST)
@@ -102,6 +103,7 @@ Manager *manager_free(Manager *m) {
         fetches_free_all(m);
         m->reconnect_timer = sd_event_source_disable_unref(m->reconnect_timer);
         m->client_hangup = sd_event_source_disable_unref(m->client_hangup);
+        daemon_status_done(&m->status);
         m->broker_channel = rpc_channel_free(m->broker_channel);
         m->server = rpc_server_free(m->server);
         m->blobs = blob_service_free(m->blobs);

@@ -37,6 +37,7 @@ typedef struct Manager {
         uint64_t inline_limit;
         bool seccomp;
         bool local;
+        DaemonStatus status;    /* STATUS= (rate limited; not for a local worker) */
 
         Session *sessions;   /* list */
         unsigned n_sessions;
@@ -120,7 +121,9 @@ void manager_broker_lost(Manager *m);
 /* Fetches d from the broker unless that is under way; job_fetched() is called when it is over. */
 int manager_fetch(Manager *m, const Digest *d);
 void fetches_free_all(Manager *m);
+/* STATUS= for systemd (see DaemonStatus), and the D-Bus properties, after the state changed. */
 void manager_notify_status(Manager *m);
+void manager_send_status(void *userdata);
 /* Tells the broker our slot count (0 while draining), if attached. */
 void manager_send_slots(Manager *m);
 

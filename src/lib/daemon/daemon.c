@@ -96,6 +96,44 @@ const Config *daemon_control_config(const DaemonControl *d) {
         return d->reloaded ?: d->initial;
 }
 
+void daemon_status_init(DaemonStatus *s, sd_event *e, daemon_status_send_t send, void *userdata) {
+        *s = (DaemonStatus) { .event = e, .send = send, .userdata = userdata };
+}
+
+static void daemon_status_send(DaemonStatus *s) {
+        s->sent = now(CLOCK_MONOTONIC);
+        s->send(s->userdata);
+}
+
+static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        daemon_status_send(userdata);
+        return 0;
+}
+
+void daemon_status_changed(DaemonStatus *s) {
+        int enabled = SD_EVENT_OFF, r;
+        usec_t next;
+
+        if (s->timer && sd_event_source_get_enabled(s->timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return; /* it will send the state of then */
+        next = s->sent + DAEMON_STATUS_INTERVAL_USEC;
+        if (s->sent == 0 || now(CLOCK_MONOTONIC) >= next)
+                return daemon_status_send(s);
+        if (s->timer)
+                r = sd_event_source_set_time(s->timer, next);
+        else
+                r = sd_event_add_time(s->event, &s->timer, CLOCK_MONOTONIC, next, /* accuracy= */ 0,
+                                      on_status_timer, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                daemon_status_send(s); /* no timer: send it now */
+}
+
+void daemon_status_done(DaemonStatus *s) {
+        s->timer = sd_event_source_disable_unref(s->timer);
+}
+
 static void on_bus_lost(BusService *s, int error, void *userdata) {
         sd_bus *bus = bus_service_get_bus(s);
 

@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "basic/time-util.h"
 #include "bus/bus.h"
 #include "cache/cache.h"
 #include "config/config.h"
@@ -42,6 +43,25 @@ const Config *daemon_control_config(const DaemonControl *d);
  * the loop exit with that error (systemd restarts the daemon); when it was not, the daemon goes on without
  * D-Bus after one warning.  *ret is NULL when there is no D-Bus. */
 int daemon_bus_start(sd_event *e, BusServiceOptions *o, BusService **ret);
+
+/* STATUS= for systemd, which changes with every job: the daemon says when its state changed, and send (which
+ * calls sd_notifyf() with the state of that moment) runs at once if it last ran at least
+ * DAEMON_STATUS_INTERVAL_USEC ago, or else once that interval is over. */
+#define DAEMON_STATUS_INTERVAL_USEC (200 * USEC_PER_MSEC)
+
+typedef void (*daemon_status_send_t)(void *userdata);
+
+typedef struct DaemonStatus {
+        sd_event *event; /* borrowed */
+        sd_event_source *timer;
+        usec_t sent;
+        daemon_status_send_t send;
+        void *userdata;
+} DaemonStatus;
+
+void daemon_status_init(DaemonStatus *s, sd_event *e, daemon_status_send_t send, void *userdata);
+void daemon_status_changed(DaemonStatus *s);
+void daemon_status_done(DaemonStatus *s);
 
 /* At most this many fields besides the message, priority and identifier. */
 #define DAEMON_LOG_MAX_FIELDS 8U
