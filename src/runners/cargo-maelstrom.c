@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "basic/fd-util.h"
@@ -15,6 +17,10 @@
 #include "config/config-values.h"
 #include "runner.h"
 #include "testrunner/testrunner-cargo.h"
+
+/* How long an early build may take to fail on its own once cargo metadata has failed (see
+ * cargo_early_build_failed()). */
+#define CARGO_EARLY_BUILD_GRACE_MSEC 2000
 
 static const ConfigValueDef cargo_values[] = {
         {
@@ -141,6 +147,12 @@ typedef struct Cargo {
         bool build_ok;
         bool stopped;
         CargoArtifact *artifacts;
+        /* The build started before cargo metadata answered (see cargo_start_early_build()): its command
+         * line and directory, for the first run to take over if they are what it would start. */
+        pid_t early_pid;
+        int early_fd;
+        char **early_argv;
+        char *early_cwd;
 } Cargo;
 
 static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
@@ -354,6 +366,78 @@ static int on_build_output(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
+/* The build command for the given packages (NULL: the whole workspace), with our cargo. */
+static int cargo_build_command(Cargo *cargo, char *const *packages, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+        int r;
+
+        r = cargo_build_argv(&cargo->build_options, packages, &argv);
+        if (r < 0)
+                return r;
+        free(argv[0]);
+        argv[0] = strdup(cargo->cargo);
+        if (!argv[0])
+                return -ENOMEM;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+static void cargo_stop_early_build(Cargo *cargo) {
+        process_terminate(&cargo->early_pid);
+        cargo->early_fd = safe_close(cargo->early_fd);
+        cargo->early_argv = strv_free(cargo->early_argv);
+        cargo->early_cwd = mfree(cargo->early_cwd);
+}
+
+/* cargo metadata failed: whether the early build failed too, and so told the user why (they read the same
+ * manifests).  It is given a moment to do so; either way it is stopped. */
+static bool cargo_early_build_failed(Cargo *cargo) {
+        _cleanup_close_ int pidfd = -EBADF;
+        bool signaled, failed = false;
+        int status;
+
+        if (cargo->early_pid <= 0)
+                return false;
+        pidfd = pidfd_open(cargo->early_pid, 0);
+        if (pidfd >= 0) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                if (poll(&p, 1, CARGO_EARLY_BUILD_GRACE_MSEC) > 0) {
+                        failed = process_wait(cargo->early_pid, &status, &signaled) >= 0 && status != 0 &&
+                                 !signaled;
+                        cargo->early_pid = 0;
+                }
+        }
+        cargo_stop_early_build(cargo);
+        return failed;
+}
+
+/* cargo metadata and a no-op build check take about 35 and 60 ms: with no --include or --exclude every
+ * package is built, so the build can start at once, here, while metadata runs.  Its output waits in the
+ * pipe until the first run takes it over, which it does only if it would have started exactly this command
+ * in exactly this directory (the workspace's root); otherwise the early build is stopped and the right one
+ * started.  Nothing is lost either way: at worst a cargo that had barely begun is stopped. */
+static void cargo_start_early_build(Cargo *cargo) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *cwd = NULL;
+
+        if (!strv_isempty(config_get_list(cargo->config, "include")) ||
+            !strv_isempty(config_get_list(cargo->config, "exclude")))
+                return;
+        /* Elsewhere than in a package's directory, the root is elsewhere, and the build would be stopped. */
+        if (access("Cargo.toml", F_OK) < 0)
+                return;
+        cwd = getcwd(NULL, 0);
+        if (!cwd || cargo_build_command(cargo, NULL, &argv) < 0)
+                return; /* not worth failing for: the run starts the build itself */
+        if (process_spawn_pipe(argv, NULL, NULL, &cargo->early_pid, &cargo->early_fd) < 0) {
+                cargo->early_pid = 0;
+                cargo->early_fd = -EBADF;
+                return;
+        }
+        cargo->early_argv = TAKE_PTR(argv);
+        cargo->early_cwd = TAKE_PTR(cwd);
+}
+
 static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         _cleanup_strv_free_ char **packages = NULL, **argv = NULL;
         Cargo *cargo = userdata;
@@ -375,6 +459,7 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
                         return -ENOMEM;
         }
         if (n_matching == 0) {
+                cargo_stop_early_build(cargo);
                 test_engine_build_finished(e, true);
                 return 0;
         }
@@ -382,21 +467,25 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         if (n_matching == cargo->metadata->n_packages)
                 packages = strv_free(packages);
 
-        r = cargo_build_argv(&cargo->build_options, packages, &argv);
+        r = cargo_build_command(cargo, packages, &argv);
         if (r < 0)
                 return r;
-        free(argv[0]);
-        argv[0] = strdup(cargo->cargo);
-        if (!argv[0])
-                return -ENOMEM;
 
         r = cargo_build_parser_new(cargo->metadata, cargo_on_build_event, cargo, &cargo->parser);
         if (r < 0)
                 return r;
-        r = process_spawn_pipe(argv, cargo->metadata->workspace_root, NULL, &cargo->build_pid,
-                               &cargo->build_fd);
-        if (r < 0)
-                return log_error_errno(r, "Failed to run %s: %m", cargo->cargo);
+        if (cargo->early_pid > 0 && strv_equal(argv, cargo->early_argv) &&
+            streq(cargo->early_cwd, cargo->metadata->workspace_root)) {
+                cargo->build_pid = TAKE_GENERIC(cargo->early_pid, pid_t, 0);
+                cargo->build_fd = TAKE_FD(cargo->early_fd);
+        }
+        cargo_stop_early_build(cargo);
+        if (cargo->build_pid <= 0) {
+                r = process_spawn_pipe(argv, cargo->metadata->workspace_root, NULL, &cargo->build_pid,
+                                       &cargo->build_fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to run %s: %m", cargo->cargo);
+        }
         (void) fd_nonblock(cargo->build_fd, true);
         return sd_event_add_io(event, &cargo->build_source, cargo->build_fd, EPOLLIN, on_build_output,
                                cargo);
@@ -407,13 +496,7 @@ static void cargo_finish(void *userdata) {
 
         cargo->build_source = sd_event_source_disable_unref(cargo->build_source);
         cargo->build_fd = safe_close(cargo->build_fd);
-        if (cargo->build_pid > 0) {
-                bool signaled;
-                int status;
-                (void) kill(cargo->build_pid, SIGTERM);
-                (void) process_wait(cargo->build_pid, &status, &signaled);
-                cargo->build_pid = 0;
-        }
+        process_terminate(&cargo->build_pid);
         cargo->parser = cargo_build_parser_free(cargo->parser);
         while (cargo->artifacts) {
                 CargoArtifact *a = cargo->artifacts;
@@ -430,7 +513,7 @@ static const RunnerAdapterOps cargo_ops = {
 
 static int cargo_load_metadata(Cargo *cargo) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *out = NULL, *message = NULL;
+        _cleanup_free_ char *out = NULL, *message = NULL, *err = NULL;
         const CargoBuildOptions *o = &cargo->build_options;
         size_t size;
         int r;
@@ -445,10 +528,20 @@ static int cargo_load_metadata(Cargo *cargo) {
             (o->offline && strv_extend(&argv, "--offline") < 0))
                 return log_oom();
 
-        r = runner_capture(argv, /* cwd= */ NULL, CARGO_METADATA_SIZE_MAX, "run cargo metadata", &out,
-                           &size);
+        /* Its stderr says nothing the build will not say again (the manifests' warnings and errors): it is
+         * shown when no build follows, or when metadata fails and the early build has not already said why. */
+        r = process_capture_full(argv, /* cwd= */ NULL, /* env= */ NULL, CARGO_METADATA_SIZE_MAX, &out,
+                                 &size, &err);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to run cargo metadata: %m");
+        if (r > 0) {
+                if (!cargo_early_build_failed(cargo))
+                        fputs(err, stderr);
+                log_error("Failed to run cargo metadata: exit status %d.", r);
+                return -EBADMSG;
+        }
+        if (config_get_bool(cargo->config, "list-packages") || config_get_bool(cargo->config, "list-binaries"))
+                fputs(err, stderr);
         r = cargo_metadata_parse(out, size, &cargo->metadata, &message);
         if (r < 0) {
                 log_error("Cannot read the output of cargo metadata: %s", message ?: strerror(-r));
@@ -495,6 +588,7 @@ static int run(const Config *c) {
         Cargo cargo = {
                 .config = c,
                 .build_fd = -EBADF,
+                .early_fd = -EBADF,
                 .cargo = getenv("CARGO") ?: "cargo",
         };
         int r, status;
@@ -518,8 +612,12 @@ static int run(const Config *c) {
                 return log_oom(), EXIT_FAILURE;
         cargo.extra_args = extra;
 
-        if (cargo_load_metadata(&cargo) < 0)
+        if (!config_get_bool(c, "list-packages") && !config_get_bool(c, "list-binaries"))
+                cargo_start_early_build(&cargo);
+        if (cargo_load_metadata(&cargo) < 0) {
+                cargo_stop_early_build(&cargo);
                 return EXIT_FAILURE;
+        }
 
         if (config_get_bool(c, "list-packages") || config_get_bool(c, "list-binaries")) {
                 status = cargo_list_packages_or_binaries(&cargo, config_get_bool(c, "list-binaries"));
@@ -555,6 +653,7 @@ static int run(const Config *c) {
                 .userdata = &cargo,
         };
         status = runner_run(&o);
+        cargo_stop_early_build(&cargo); /* when no run took it over */
         cargo_metadata_free(cargo.metadata);
         return status;
 }

@@ -167,13 +167,7 @@ static void go_child_init(GoChild *c, GoTest *go, void *owner) {
 static void go_child_kill(GoChild *c) {
         c->source = sd_event_source_disable_unref(c->source);
         c->fd = safe_close(c->fd);
-        if (c->pid > 0) {
-                bool signaled;
-                int status;
-                (void) kill(c->pid, SIGTERM);
-                (void) process_wait(c->pid, &status, &signaled);
-                c->pid = 0;
-        }
+        process_terminate(&c->pid);
         textbuf_done(&c->output);
 }
 

@@ -335,6 +335,91 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("mismatched types", p.stderr)
 
+    def cargo_log_env(self):
+        """An environment whose $CARGO logs each command (its directory and arguments) and runs cargo."""
+        log = os.path.join(STATE["root"], "cargo-commands.log")
+        if os.path.exists(log):
+            os.unlink(log)
+        wrapper = os.path.join(STATE["root"], "logging-cargo")
+        # cargo metadata is made slower, so that what starts while it runs shows in the log.
+        write(wrapper, f"""
+            #!/bin/sh
+            echo "$(pwd -P)|$*" >> {log}
+            if [ "$1" = metadata ]; then
+                sleep 0.5
+                {STATE["cargo"]} "$@"
+                rc=$?
+                echo "|metadata ended" >> {log}
+                exit $rc
+            fi
+            exec {STATE["cargo"]} "$@"
+        """)
+        os.chmod(wrapper, 0o755)
+        return dict(STATE["env"], CARGO=wrapper), log
+
+    def builds(self, log, early):
+        """The builds that log shows, checking whether the first started before cargo metadata ended."""
+        with open(log) as f:
+            lines = [l.rstrip("\n").split("|", 1) for l in f]
+        self.assertTrue(any(args.startswith("metadata ") for _, args in lines), lines)
+        builds = [i for i, (_, args) in enumerate(lines) if args.startswith("test --no-run")]
+        self.assertTrue(builds, lines)
+        ended = lines.index(["", "metadata ended"])
+        self.assertEqual(builds[0] < ended, early, lines)
+        return [tuple(lines[i]) for i in builds]
+
+    def test_build_starts_with_metadata(self):
+        # With no pattern, the build starts while cargo metadata runs, and the run takes it over when it was
+        # started at the workspace's root: one build.
+        env, log = self.cargo_log_env()
+        ws = os.path.realpath(STATE["ws"])
+        p = run("--list", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), 16, p.stdout)
+        builds = self.builds(log, early=True)
+        self.assertEqual(len(builds), 1, builds)
+        self.assertEqual(builds[0][0], ws)
+        self.assertTrue(builds[0][1].endswith("--workspace"), builds)
+
+        # From a member's directory the early build is not the one the run needs (the root is elsewhere): it is
+        # stopped, and the run starts its own at the root.
+        env, log = self.cargo_log_env()
+        p = run("--list", cwd=os.path.join(ws, "alpha"), env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), 16, p.stdout)
+        builds = self.builds(log, early=True)
+        self.assertEqual([cwd for cwd, _ in builds], [os.path.join(ws, "alpha"), ws], builds)
+
+        # A pattern may leave packages out: no early build, only the one for the packages it can match.
+        env, log = self.cargo_log_env()
+        p = run("--list", "-i", "package.equals(beta)", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines(), ["beta::bin/beta in_binary"], p.stdout)
+        builds = self.builds(log, early=False)
+        self.assertEqual(len(builds), 1, builds)
+        self.assertIn("-p beta", builds[0][1])
+
+    def test_broken_manifest_reported_once(self):
+        # cargo metadata and the early build read the same manifest: its error is shown once.
+        ws = small_crate("gamma_manifest", "#[test] fn t() {}\n")
+        write(f"{ws}/Cargo.toml", """
+            [package]
+            name = "gamma_manifest"
+            version = "0.1.0"
+            edition = "2021"
+
+            [dependencies]
+            nothing = { verson = "1" }
+        """)
+        p = run("--ui", "simple", cwd=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stderr.count("failed to parse manifest"), 1, p.stderr)
+        self.assertIn("Failed to run cargo metadata: exit status 101.", p.stderr)
+        write(f"{ws}/Cargo.toml", "[package\n")
+        p = run("--ui", "simple", cwd=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stderr.count("unclosed table"), 1, p.stderr)
+
     def test_watch(self):
         w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],
                     cwd=STATE["ws"], env=STATE["env"])

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basic/fd-util.h"
@@ -236,6 +237,38 @@ TEST(process) {
         ASSERT_EQ(status, 0);
         ASSERT_FALSE(signaled);
         ASSERT_STREQ(out, "out\nerr\nout2\n");
+        out = mfree(out);
+
+        /* process_capture_full(): stderr kept apart, whatever the exit status; only its beginning when it
+         * is long. */
+        _cleanup_free_ char *err = NULL;
+        ASSERT_EQ(process_capture_full(both, NULL, NULL, 4096, &out, &size, &err), 0);
+        ASSERT_STREQ(out, "out\nout2\n");
+        ASSERT_STREQ(err, "err\n");
+        out = mfree(out);
+        err = mfree(err);
+        char *failing[] = { (char *) "sh", (char *) "-c", (char *) "echo why >&2; exit 101", NULL };
+        ASSERT_EQ(process_capture_full(failing, NULL, NULL, 4096, &out, NULL, &err), 101);
+        ASSERT_STREQ(out, "");
+        ASSERT_STREQ(err, "why\n");
+        out = mfree(out);
+        err = mfree(err);
+        char *chatty[] = { (char *) "sh", (char *) "-c",
+                           (char *) "echo first >&2; yes | head -c 3000000 >&2", NULL };
+        ASSERT_EQ(process_capture_full(chatty, NULL, NULL, 4096, &out, NULL, &err), 0);
+        ASSERT_EQ(strlen(err), (size_t) PROCESS_STDERR_SIZE_MAX);
+        ASSERT_TRUE(startswith(err, "first\ny\ny\n"));
+
+        /* process_terminate(): stops and reaps a child, and forgets it. */
+        char *sleeper[] = { (char *) "sleep", (char *) "60", NULL };
+        _cleanup_close_ int sleeper_fd = -EBADF;
+        ASSERT_OK(process_spawn_pipe(sleeper, NULL, NULL, &pid, &sleeper_fd));
+        pid_t child = pid;
+        process_terminate(&pid);
+        ASSERT_EQ(pid, 0);
+        ASSERT_EQ(waitpid(child, NULL, WNOHANG), -1); /* reaped already */
+        ASSERT_EQ(errno, ECHILD);
+        process_terminate(&pid); /* nothing to do */
 }
 
 int main(void) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +16,7 @@ extern char **environ;
 
 /* The attributes and file actions every child gets; 0 or a positive error number. */
 static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *actions, int stdout_fd,
-                       ProcessSpawnFlags flags, const char *cwd) {
+                       int stderr_fd, ProcessSpawnFlags flags, const char *cwd) {
         sigset_t none, all;
         int r;
 
@@ -32,13 +33,16 @@ static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *acti
                 r = posix_spawn_file_actions_adddup2(actions, stdout_fd, STDOUT_FILENO);
         if (r == 0 && (flags & PROCESS_STDERR_TO_PIPE))
                 r = posix_spawn_file_actions_adddup2(actions, stdout_fd, STDERR_FILENO);
+        else if (r == 0 && stderr_fd >= 0)
+                r = posix_spawn_file_actions_adddup2(actions, stderr_fd, STDERR_FILENO);
         if (r == 0 && cwd)
                 r = posix_spawn_file_actions_addchdir_np(actions, cwd);
         return r;
 }
 
-int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env, ProcessSpawnFlags flags,
-                            pid_t *ret_pid, int *ret_stdout_fd) {
+/* process_spawn_pipe_full(), and stderr on stderr_fd (>= 0) unless flags say otherwise. */
+static int spawn_pipe(char *const *argv, const char *cwd, char *const *env, ProcessSpawnFlags flags,
+                      int stderr_fd, pid_t *ret_pid, int *ret_stdout_fd) {
         _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
         posix_spawn_file_actions_t actions;
         posix_spawnattr_t attr;
@@ -60,7 +64,7 @@ int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env
                 posix_spawnattr_destroy(&attr);
                 return -r;
         }
-        r = spawn_setup(&attr, &actions, wfd, flags, cwd);
+        r = spawn_setup(&attr, &actions, wfd, stderr_fd, flags, cwd);
         if (r == 0)
                 r = posix_spawnp(&pid, argv[0], &actions, &attr, argv, env ?: environ);
         posix_spawn_file_actions_destroy(&actions);
@@ -71,6 +75,11 @@ int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env
         *ret_pid = pid;
         *ret_stdout_fd = TAKE_FD(rfd);
         return 0;
+}
+
+int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env, ProcessSpawnFlags flags,
+                            pid_t *ret_pid, int *ret_stdout_fd) {
+        return spawn_pipe(argv, cwd, env, flags, /* stderr_fd= */ -EBADF, ret_pid, ret_stdout_fd);
 }
 
 int process_spawn_pipe(char *const *argv, const char *cwd, char *const *env, pid_t *ret_pid,
@@ -97,16 +106,33 @@ int process_wait(pid_t pid, int *ret_status, bool *ret_signaled) {
         return 0;
 }
 
-int process_capture(char *const *argv, const char *cwd, char *const *env, size_t max_size, char **ret_out,
-                    size_t *ret_size) {
-        _cleanup_free_ char *out = NULL;
-        _cleanup_close_ int fd = -EBADF;
+void process_terminate(pid_t *pid) {
+        bool signaled;
+        int status;
+
+        if (*pid <= 0)
+                return;
+        (void) kill(*pid, SIGTERM);
+        (void) process_wait(*pid, &status, &signaled);
+        *pid = 0;
+}
+
+int process_capture_full(char *const *argv, const char *cwd, char *const *env, size_t max_size,
+                         char **ret_out, size_t *ret_size, char **ret_err) {
+        _cleanup_free_ char *out = NULL, *err = NULL;
+        _cleanup_close_ int fd = -EBADF, err_fd = -EBADF;
         size_t size = 0;
         bool signaled;
         pid_t pid;
         int r, status;
 
-        r = process_spawn_pipe(argv, cwd, env, &pid, &fd);
+        if (ret_err) {
+                /* A file, not a pipe: nothing to read until the child is gone, and it never blocks. */
+                err_fd = memfd_create("stderr", MFD_CLOEXEC);
+                if (err_fd < 0)
+                        return -errno;
+        }
+        r = spawn_pipe(argv, cwd, env, /* flags= */ 0, err_fd, &pid, &fd);
         if (r < 0)
                 return r;
 
@@ -118,9 +144,31 @@ int process_capture(char *const *argv, const char *cwd, char *const *env, size_t
                 return r;
         if (k < 0)
                 return k;
+        if (ret_err) {
+                if (lseek(err_fd, 0, SEEK_SET) < 0)
+                        return -errno;
+                r = read_full_fd(err_fd, PROCESS_STDERR_SIZE_MAX, &err, NULL);
+                if (r == -E2BIG) {
+                        /* Keep the beginning: where an error message starts. */
+                        err = malloc(PROCESS_STDERR_SIZE_MAX + 1);
+                        if (!err)
+                                return -ENOMEM;
+                        ssize_t n = pread(err_fd, err, PROCESS_STDERR_SIZE_MAX, 0);
+                        if (n < 0)
+                                return -errno;
+                        err[n] = 0;
+                } else if (r < 0)
+                        return r;
+                *ret_err = TAKE_PTR(err);
+        }
 
         *ret_out = TAKE_PTR(out);
         if (ret_size)
                 *ret_size = size;
         return status;
+}
+
+int process_capture(char *const *argv, const char *cwd, char *const *env, size_t max_size, char **ret_out,
+                    size_t *ret_size) {
+        return process_capture_full(argv, cwd, env, max_size, ret_out, ret_size, /* ret_err= */ NULL);
 }

@@ -27,8 +27,19 @@ int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env
  * *ret_signaled says which. */
 int process_wait(pid_t pid, int *ret_status, bool *ret_signaled);
 
+/* If *pid is a child (> 0): SIGTERM it, reap it, and set *pid to 0.  A helper that a run no longer needs. */
+void process_terminate(pid_t *pid);
+
 /* Run argv to completion and capture its stdout (at most max_size bytes: -E2BIG beyond, after the child
  * is killed and reaped).  *ret_out is NUL-terminated.  Returns the exit status as process_wait() puts it
  * (>= 0), or a negative errno if it could not be run; an exec failure gives status 127. */
 int process_capture(char *const *argv, const char *cwd, char *const *env, size_t max_size, char **ret_out,
                     size_t *ret_size);
+
+/* Most of a child's stderr that process_capture_full() keeps (the beginning). */
+#define PROCESS_STDERR_SIZE_MAX (1024U * 1024U)
+
+/* The same, and, if ret_err is not NULL, the child's stderr too instead of ours (NUL-terminated; its
+ * first PROCESS_STDERR_SIZE_MAX bytes), whatever the exit status. */
+int process_capture_full(char *const *argv, const char *cwd, char *const *env, size_t max_size,
+                         char **ret_out, size_t *ret_size, char **ret_err);
