@@ -225,25 +225,48 @@ static const TestAdapter cargo_adapter = {
         .stop = cargo_stop,
 };
 
-/* Lists the cases of a test executable, and which of them are #[ignore]d. */
+/* Lists the cases of a test executable, and which of them are #[ignore]d: two runs of the executable, at
+ * the same time (each is mostly a process start). */
 static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cwd, char ***ret_cases,
                             char ***ret_ignored) {
         _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
-        _cleanup_free_ char *what = strjoin("list the tests of ", a->executable);
+        _cleanup_free_ char *out0 = NULL, *out1 = NULL, *message = NULL;
+        char **out[2] = { &out0, &out1 };
+        pid_t pid[2] = {};
+        int fd[2] = { -EBADF, -EBADF }, status[2] = {}, r = 0;
+        size_t size[2] = {};
 
-        if (!what)
-                return log_oom();
-        for (int pass = 0; pass < 2; pass++) {
-                _cleanup_free_ char *out = NULL, *message = NULL;
+        for (int pass = 0; pass < 2 && r >= 0; pass++) {
                 char *argv[] = { a->executable, (char *) "--list", (char *) "--format", (char *) "terse",
                                  pass ? (char *) "--ignored" : NULL, NULL };
-                size_t size;
-                int r;
-
-                r = runner_capture(argv, cwd, CARGO_LIST_SIZE_MAX, what, &out, &size);
+                r = process_spawn_pipe(argv, cwd, NULL, &pid[pass], &fd[pass]);
                 if (r < 0)
-                        return r;
-                r = cargo_test_list_parse(out, size, pass ? &ignored : &cases, &message);
+                        log_error_errno(r, "Failed to list the tests of %s: %m", a->executable);
+        }
+        for (int pass = 0; pass < 2; pass++) {
+                bool signaled;
+                if (pid[pass] <= 0)
+                        continue;
+                if (r >= 0) {
+                        r = read_full_fd(fd[pass], CARGO_LIST_SIZE_MAX, out[pass], &size[pass]);
+                        if (r < 0)
+                                log_error_errno(r, "Failed to read the test list of %s: %m", a->executable);
+                }
+                if (r < 0)
+                        (void) kill(pid[pass], SIGKILL);
+                safe_close(fd[pass]);
+                if (process_wait(pid[pass], &status[pass], &signaled) < 0)
+                        status[pass] = 128 + SIGKILL;
+        }
+        if (r < 0)
+                return r;
+        for (int pass = 0; pass < 2; pass++) {
+                if (status[pass] != 0) {
+                        log_error("Failed to list the tests of %s: exit status %d.", a->executable,
+                                  status[pass]);
+                        return -EBADMSG;
+                }
+                r = cargo_test_list_parse(*out[pass], size[pass], pass ? &ignored : &cases, &message);
                 if (r < 0) {
                         log_error("Cannot read the test list of %s: %s", a->executable,
                                   message ?: strerror(-r));

@@ -420,6 +420,22 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertEqual(p.stderr.count("unclosed table"), 1, p.stderr)
 
+    def test_listing_fails(self):
+        # A test executable that cannot list its cases fails the run, and says which.
+        ws = small_crate("zeta_listing", "#[test] fn t() {}\n")
+        with open(f"{ws}/Cargo.toml", "a") as f:
+            f.write('\n[[test]]\nname = "custom"\nharness = false\n')
+        write(f"{ws}/tests/custom.rs", """
+            fn main() {
+                if std::env::args().any(|a| a == "--ignored") { std::process::exit(3); }
+                println!("only: test");
+            }
+        """)
+        p = run("--ui", "simple", cwd=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"Failed to list the tests of \S*/custom-[0-9a-f]+: exit status 3\.")
+        self.assertIn("zeta_listing t ... OK", p.stdout)
+
     def test_watch(self):
         w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],
                     cwd=STATE["ws"], env=STATE["env"])
