@@ -526,6 +526,16 @@ TEST(concurrent_jobs) {
                 job_done(&jobs[i]);
         }
         executor_set_netns_pool_max(T.x, 4);
+        /* Each job's first process had a stack of its own; as many as may be are kept for the next. */
+        ASSERT_EQ(executor_n_child_stacks_kept(), EXECUTOR_CHILD_STACKS_KEPT_MAX);
+        Job again;
+        job_init(&again, "echo again");
+        job_start(&again);
+        ASSERT_EQ(executor_n_child_stacks_kept(), EXECUTOR_CHILD_STACKS_KEPT_MAX - 1);
+        job_wait(&again);
+        assert_exited(&again, 0);
+        job_done(&again);
+        ASSERT_EQ(executor_n_child_stacks_kept(), EXECUTOR_CHILD_STACKS_KEPT_MAX);
 }
 
 TEST(output_limits) {

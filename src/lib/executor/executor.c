@@ -150,6 +150,8 @@ static const struct {
 
 /* ---- the plan ---- */
 
+static void child_stack_put(void *stack);
+
 static ChildPlan *child_plan_free(ChildPlan *p) {
         if (!p)
                 return NULL;
@@ -170,8 +172,7 @@ static ChildPlan *child_plan_free(ChildPlan *p) {
         strv_free(p->candidates);
         free(p->argv);
         free(p->envp);
-        if (p->stack)
-                (void) munmap(p->stack, CHILD_STACK_SIZE + CHILD_STACK_GUARD);
+        child_stack_put(p->stack);
         return mfree(p);
 }
 
@@ -356,6 +357,34 @@ static int stack_new(size_t size, void **ret) {
         }
         *ret = stack;
         return 0;
+}
+
+/* The children's stacks, kept for the next jobs: a new one per job cost a mapping, its guard page, the page
+ * faults of a fresh stack, and an unmapping, which flushes the TLB of every CPU that runs a zygote (they
+ * share our memory).  A stack is given back when its plan is freed, once the child is gone; one process's
+ * executors all run on its one event loop, so the list needs no lock. */
+static void *child_stack_pool[EXECUTOR_CHILD_STACKS_KEPT_MAX];
+static size_t n_child_stack_pool;
+
+static int child_stack_get(void **ret) {
+        if (n_child_stack_pool > 0) {
+                *ret = child_stack_pool[--n_child_stack_pool];
+                return 0;
+        }
+        return stack_new(CHILD_STACK_SIZE, ret);
+}
+
+static void child_stack_put(void *stack) {
+        if (!stack)
+                return;
+        if (n_child_stack_pool < EXECUTOR_CHILD_STACKS_KEPT_MAX)
+                child_stack_pool[n_child_stack_pool++] = stack;
+        else
+                (void) munmap(stack, CHILD_STACK_SIZE + CHILD_STACK_GUARD);
+}
+
+size_t executor_n_child_stacks_kept(void) {
+        return n_child_stack_pool;
 }
 
 static void *stack_top(void *stack, size_t size) {
@@ -2003,7 +2032,7 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
                 p->gate_fd = gate_r;
         }
 
-        r = stack_new(CHILD_STACK_SIZE, &p->stack);
+        r = child_stack_get(&p->stack);
         if (r < 0)
                 return r;
         p->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC;

@@ -102,6 +102,9 @@ Executor *executor_free(Executor *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Executor *, executor_free);
 /* How many jobs freed while running are still being killed and reaped. */
 size_t executor_n_orphans(const Executor *x);
+/* Most stacks kept for the jobs' first processes, and how many are kept now (in this process). */
+#define EXECUTOR_CHILD_STACKS_KEPT_MAX 16U
+size_t executor_n_child_stacks_kept(void);
 /* Jobs with network disabled or loopback reuse network namespaces, kept in a pool that grows on demand up to
  * n namespaces for each of the two (default: the number of CPUs + 2, at most 256); past that, a job makes
  * one of its own, as it always does where the pool cannot serve it.  Give it the number of jobs run at once,
