@@ -635,7 +635,9 @@ static int run(const Config *c) {
                 return log_oom(), EXIT_FAILURE;
         cargo.extra_args = extra;
 
-        if (!config_get_bool(c, "list-packages") && !config_get_bool(c, "list-binaries"))
+        /* (Not for what builds nothing: a stopped cargo may have printed that it was compiling.) */
+        if (!config_get_bool(c, "list-packages") && !config_get_bool(c, "list-binaries") &&
+            !config_get_bool(c, "init"))
                 cargo_start_early_build(&cargo);
         if (cargo_load_metadata(&cargo) < 0) {
                 cargo_stop_early_build(&cargo);

@@ -399,6 +399,16 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(len(builds), 1, builds)
         self.assertIn("-p beta", builds[0][1])
 
+        # --init builds nothing: no build starts, not even one stopped at once.
+        env, log = self.cargo_log_env()
+        ws_init = small_crate("eta_init", "#[test] fn t() {}\n")
+        p = run("--init", cwd=ws_init, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(log) as f:
+            commands = f.read()
+        self.assertIn("|metadata ", commands)
+        self.assertNotIn("|test ", commands)
+
     def test_broken_manifest_reported_once(self):
         # cargo metadata and the early build read the same manifest: its error is shown once.
         ws = small_crate("gamma_manifest", "#[test] fn t() {}\n")
