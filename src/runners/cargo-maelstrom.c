@@ -17,6 +17,7 @@
 #include "config/config-values.h"
 #include "runner.h"
 #include "testrunner/testrunner-cargo.h"
+#include "testrunner/testrunner-directives.h"
 
 /* How long an early build may take to fail on its own once cargo metadata has failed (see
  * cargo_early_build_failed()). */
@@ -449,6 +450,15 @@ static void cargo_start_early_build(Cargo *cargo) {
         /* Elsewhere than in a package's directory, the root is elsewhere, and the build would be stopped. */
         if (access("Cargo.toml", F_OK) < 0)
                 return;
+        /* A spec file that the run will refuse: the run ends before it builds anything. */
+        {
+                _cleanup_(test_spec_file_freep) TestSpecFile *spec = NULL;
+                TestSpecError error = {};
+                int r = test_spec_file_load(TEST_RUNNER_CARGO, test_runner_spec_file_name(TEST_RUNNER_CARGO),
+                                            &spec, &error);
+                if (r < 0 && r != -ENOENT)
+                        return;
+        }
         cwd = getcwd(NULL, 0);
         if (!cwd || cargo_build_command(cargo, NULL, &argv) < 0)
                 return; /* not worth failing for: the run starts the build itself */

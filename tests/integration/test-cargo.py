@@ -325,9 +325,13 @@ class CargoMaelstrom(unittest.TestCase):
 
     def test_bad_spec_file(self):
         ws = small_crate("delta", "#[test] fn t() {}\n", spec="[[directives]]\nfilter = \"all\"\nlayer = []\n")
-        p = run("--ui", "simple", cwd=ws)
+        env, log = self.cargo_log_env()
+        p = run("--ui", "simple", cwd=ws, env=env)
         self.assertEqual(p.returncode, 2)
         self.assertRegex(p.stderr, r"cargo-maelstrom\.toml:\d+:\d+: .*layer")
+        # The run refuses the spec file before it builds: no early build either.
+        with open(log) as f:
+            self.assertNotIn("|test ", f.read())
 
     def test_build_error(self):
         ws = small_crate("broken", "#[test] fn t() { let x: u32 = \"no\"; }\n")
