@@ -234,35 +234,28 @@ static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cw
         _cleanup_free_ char *out0 = NULL, *out1 = NULL, *message = NULL;
         char **out[2] = { &out0, &out1 };
         pid_t pid[2] = {};
-        int fd[2] = { -EBADF, -EBADF }, status[2] = {}, r = 0;
+        int fd[2] = { -EBADF, -EBADF }, status[2];
         size_t size[2] = {};
+        int r;
 
-        for (int pass = 0; pass < 2 && r >= 0; pass++) {
+        for (int pass = 0; pass < 2; pass++) {
                 char *argv[] = { a->executable, (char *) "--list", (char *) "--format", (char *) "terse",
                                  pass ? (char *) "--ignored" : NULL, NULL };
                 r = process_spawn_pipe(argv, cwd, NULL, &pid[pass], &fd[pass]);
-                if (r < 0)
-                        log_error_errno(r, "Failed to list the tests of %s: %m", a->executable);
-        }
-        for (int pass = 0; pass < 2; pass++) {
-                bool signaled;
-                if (pid[pass] <= 0)
-                        continue;
-                if (r >= 0) {
-                        r = read_full_fd(fd[pass], CARGO_LIST_SIZE_MAX, out[pass], &size[pass]);
-                        if (r < 0)
-                                log_error_errno(r, "Failed to read the test list of %s: %m", a->executable);
+                if (r < 0) {
+                        safe_close(fd[0]);
+                        process_terminate(&pid[0]);
+                        return log_error_errno(r, "Failed to list the tests of %s: %m", a->executable);
                 }
-                if (r < 0)
-                        (void) kill(pid[pass], SIGKILL);
-                safe_close(fd[pass]);
-                if (process_wait(pid[pass], &status[pass], &signaled) < 0)
-                        status[pass] = 128 + SIGKILL;
         }
-        if (r < 0)
-                return r;
+        for (int pass = 0; pass < 2; pass++)
+                status[pass] = process_capture_wait(pid[pass], fd[pass], CARGO_LIST_SIZE_MAX, out[pass],
+                                                    &size[pass]);
         for (int pass = 0; pass < 2; pass++) {
-                if (status[pass] != 0) {
+                if (status[pass] < 0)
+                        return log_error_errno(status[pass], "Failed to read the test list of %s: %m",
+                                               a->executable);
+                if (status[pass] > 0) {
                         log_error("Failed to list the tests of %s: exit status %d.", a->executable,
                                   status[pass]);
                         return -EBADMSG;

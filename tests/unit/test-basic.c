@@ -259,6 +259,21 @@ TEST(process) {
         ASSERT_EQ(strlen(err), (size_t) PROCESS_STDERR_SIZE_MAX);
         ASSERT_TRUE(startswith(err, "first\ny\ny\n"));
 
+        out = mfree(out);
+
+        /* process_capture_wait(): the second half, for a child started apart (fd is its). */
+        char *later[] = { (char *) "sh", (char *) "-c", (char *) "echo later; exit 4", NULL };
+        _cleanup_close_ int later_fd = -EBADF;
+        ASSERT_OK(process_spawn_pipe(later, NULL, NULL, &pid, &later_fd));
+        ASSERT_EQ(process_capture_wait(pid, TAKE_FD(later_fd), 4096, &out, &size), 4);
+        ASSERT_STREQ(out, "later\n");
+        out = mfree(out);
+        char *flood[] = { (char *) "sh", (char *) "-c", (char *) "yes | head -c 100000", NULL };
+        ASSERT_OK(process_spawn_pipe(flood, NULL, NULL, &pid, &later_fd));
+        ASSERT_ERROR(process_capture_wait(pid, TAKE_FD(later_fd), 1000, &out, NULL), E2BIG);
+        ASSERT_TRUE(!out);
+        ASSERT_EQ(waitpid(pid, NULL, WNOHANG), -1); /* reaped */
+
         /* process_terminate(): stops and reaps a child, and forgets it. */
         char *sleeper[] = { (char *) "sleep", (char *) "60", NULL };
         _cleanup_close_ int sleeper_fd = -EBADF;

@@ -117,12 +117,32 @@ void process_terminate(pid_t *pid) {
         *pid = 0;
 }
 
+int process_capture_wait(pid_t pid, int fd, size_t max_size, char **ret_out, size_t *ret_size) {
+        _cleanup_free_ char *out = NULL;
+        size_t size = 0;
+        bool signaled;
+        int r, k, status;
+
+        r = read_full_fd(fd, max_size, &out, &size);
+        safe_close(fd);
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
+        k = process_wait(pid, &status, &signaled);
+        if (r < 0)
+                return r;
+        if (k < 0)
+                return k;
+        *ret_out = TAKE_PTR(out);
+        if (ret_size)
+                *ret_size = size;
+        return status;
+}
+
 int process_capture_full(char *const *argv, const char *cwd, char *const *env, size_t max_size,
                          char **ret_out, size_t *ret_size, char **ret_err) {
         _cleanup_free_ char *out = NULL, *err = NULL;
         _cleanup_close_ int fd = -EBADF, err_fd = -EBADF;
         size_t size = 0;
-        bool signaled;
         pid_t pid;
         int r, status;
 
@@ -136,14 +156,9 @@ int process_capture_full(char *const *argv, const char *cwd, char *const *env, s
         if (r < 0)
                 return r;
 
-        r = read_full_fd(fd, max_size, &out, &size);
-        if (r < 0)
-                (void) kill(pid, SIGKILL);
-        int k = process_wait(pid, &status, &signaled);
-        if (r < 0)
-                return r;
-        if (k < 0)
-                return k;
+        status = process_capture_wait(pid, TAKE_FD(fd), max_size, &out, &size);
+        if (status < 0)
+                return status;
         if (ret_err) {
                 if (lseek(err_fd, 0, SEEK_SET) < 0)
                         return -errno;

@@ -36,6 +36,11 @@ void process_terminate(pid_t *pid);
 int process_capture(char *const *argv, const char *cwd, char *const *env, size_t max_size, char **ret_out,
                     size_t *ret_size);
 
+/* The second half of process_capture(), for a child started with process_spawn_pipe(): read its stdout from
+ * fd (which is closed), kill it if that fails, and reap it.  Returns its exit status as process_wait() puts
+ * it, or a negative errno (-E2BIG past max_size). */
+int process_capture_wait(pid_t pid, int fd, size_t max_size, char **ret_out, size_t *ret_size);
+
 /* Most of a child's stderr that process_capture_full() keeps (the beginning). */
 #define PROCESS_STDERR_SIZE_MAX (1024U * 1024U)
 
