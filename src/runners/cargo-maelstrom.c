@@ -607,9 +607,26 @@ static int cargo_list_packages_or_binaries(Cargo *cargo, bool binaries) {
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* A path given on the command line, made absolute against the current directory (NULL stays NULL): cargo
+ * builds at the workspace's root, where a relative one would name something else. */
+static int path_from_cwd(const char *path, char **ret) {
+        _cleanup_free_ char *cwd = NULL;
+
+        *ret = NULL;
+        if (!path)
+                return 0;
+        if (path[0] != '/') {
+                cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return -errno;
+        }
+        *ret = cwd ? strjoin(cwd, "/", path) : strdup(path);
+        return *ret ? 0 : -ENOMEM;
+}
+
 static int run(const Config *c) {
         _cleanup_free_ char *target_dir = NULL, *state_dir = NULL, *cache_dir = NULL, *build_dir = NULL,
-                            *build_var = NULL;
+                            *build_var = NULL, *manifest_path = NULL, *target_dir_option = NULL;
         _cleanup_strv_free_ char **extra = NULL;
         Cargo cargo = {
                 .config = c,
@@ -619,6 +636,12 @@ static int run(const Config *c) {
         };
         int r, status;
 
+        r = path_from_cwd(config_get_string(c, "manifest-path"), &manifest_path);
+        if (r >= 0)
+                r = path_from_cwd(config_get_string(c, "target-dir"), &target_dir_option);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make --manifest-path or --target-dir absolute: %m"),
+                       EXIT_FAILURE;
         cargo.features = (char *) config_get_string(c, "features");
         cargo.features_list[0] = cargo.features;
         cargo.build_options = (CargoBuildOptions) {
@@ -627,8 +650,8 @@ static int run(const Config *c) {
                 .no_default_features = config_get_bool(c, "no-default-features"),
                 .profile = config_get_string(c, "profile"),
                 .target = config_get_string(c, "target"),
-                .target_dir = config_get_string(c, "target-dir"),
-                .manifest_path = config_get_string(c, "manifest-path"),
+                .target_dir = target_dir_option,
+                .manifest_path = manifest_path,
                 .frozen = config_get_bool(c, "frozen"),
                 .locked = config_get_bool(c, "locked"),
                 .offline = config_get_bool(c, "offline"),

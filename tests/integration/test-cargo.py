@@ -413,6 +413,16 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertIn("|metadata ", commands)
         self.assertNotIn("|test ", commands)
 
+    def test_relative_paths(self):
+        # --manifest-path and --target-dir are relative to where the runner was started, although cargo
+        # builds at the workspace's root.
+        p = run("--list", "--manifest-path", "ws/Cargo.toml", "--target-dir", "relative-target",
+                cwd=STATE["root"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), 16, p.stdout)
+        self.assertTrue(os.path.isdir(os.path.join(STATE["root"], "relative-target", "debug")))
+        self.assertFalse(os.path.exists(os.path.join(STATE["ws"], "relative-target")))
+
     def test_broken_manifest_reported_once(self):
         # cargo metadata and the early build read the same manifest: its error is shown once.
         ws = small_crate("gamma_manifest", "#[test] fn t() {}\n")
