@@ -18,6 +18,7 @@
 #include "runner.h"
 #include "testrunner/testrunner-cargo.h"
 #include "testrunner/testrunner-directives.h"
+#include "toml/toml.h"
 
 /* How long an early build may take to fail on its own once cargo metadata has failed (see
  * cargo_early_build_failed()). */
@@ -428,40 +429,91 @@ static bool cargo_early_build_failed(Cargo *cargo) {
         return failed;
 }
 
+/* The workspace's root as cargo will find it from the current directory, guessed before cargo metadata says.
+ * The package is the nearest Cargo.toml from here up; the root is the directory that its package.workspace
+ * names, else the nearest directory from the package's up whose Cargo.toml has a [workspace] table, else the
+ * package's.  (Cargo also leaves a package out of the workspace above it when the root's members or exclude
+ * say so: a wrong guess only costs the early build, which is then stopped and started again at the right
+ * place.)  NULL when there is no Cargo.toml here or above, or no memory. */
+static char *cargo_guess_workspace_root(void) {
+        _cleanup_free_ char *dir = getcwd(NULL, 0), *package_dir = NULL;
+
+        if (!dir)
+                return NULL;
+        for (;;) {
+                _cleanup_(toml_value_freep) TomlValue *manifest = NULL;
+                _cleanup_free_ char *path = strjoin(dir, "/Cargo.toml");
+
+                if (!path)
+                        return NULL;
+                if (access(path, F_OK) >= 0) {
+                        bool package = !package_dir;
+                        if (package) {
+                                package_dir = strdup(dir);
+                                if (!package_dir)
+                                        return NULL;
+                        }
+                        /* The package's manifest unreadable or broken: cargo will say so, from there. */
+                        if (toml_parse_file(path, &manifest, /* reterr= */ NULL) < 0) {
+                                if (package)
+                                        return TAKE_PTR(package_dir);
+                        } else if (toml_table_get(manifest, "workspace"))
+                                return TAKE_PTR(dir);
+                        else if (package) {
+                                const TomlKeyValue *p = toml_table_get(manifest, "package");
+                                const TomlKeyValue *w = p ? toml_table_get(p->value, "workspace") : NULL;
+                                if (w && w->value->type == TOML_STRING) {
+                                        _cleanup_free_ char *named = strjoin(dir, "/", w->value->string.data);
+                                        return named ? realpath(named, NULL) : NULL;
+                                }
+                        }
+                }
+                if (streq(dir, "/"))
+                        break;
+                /* Up one: "/a/b" becomes "/a", and "/a" becomes "/". */
+                char *slash = strrchr(dir, '/');
+                if (slash == dir)
+                        slash++;
+                *slash = '\0';
+        }
+        return TAKE_PTR(package_dir);
+}
+
 /* cargo metadata and a no-op build check take about 35 and 60 ms: with no --include or --exclude every
- * package is built, so the build can start at once, here, while metadata runs.  Its output waits in the
- * pipe until the first run takes it over, which it does only if it would have started exactly this command
- * in exactly this directory (the workspace's root); otherwise the early build is stopped and the right one
- * started.  Nothing is lost either way: at worst a cargo that had barely begun is stopped. */
+ * package is built, so the build can start at once, here, while metadata runs, where the run would start
+ * it: at the workspace's root.  Its output waits in the pipe until the first run takes it over, which it
+ * does only if it would have started exactly this command in exactly this directory (the root that
+ * metadata gives); otherwise the early build is stopped and the right one started.  Nothing is lost either
+ * way: at worst a cargo that had barely begun is stopped. */
 static void cargo_start_early_build(Cargo *cargo) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *cwd = NULL;
+        _cleanup_free_ char *root = NULL;
 
         if (!strv_isempty(config_get_list(cargo->config, "include")) ||
             !strv_isempty(config_get_list(cargo->config, "exclude")))
                 return;
-        /* Elsewhere than in a package's directory, the root is elsewhere, and the build would be stopped. */
-        if (access("Cargo.toml", F_OK) < 0)
+        /* No package here or above: cargo will find none, and the build would fail. */
+        root = cargo_guess_workspace_root();
+        if (!root)
                 return;
         /* A spec file that the run will refuse: the run ends before it builds anything. */
         {
                 _cleanup_(test_spec_file_freep) TestSpecFile *spec = NULL;
+                _cleanup_free_ char *path = strjoin(root, "/", test_runner_spec_file_name(TEST_RUNNER_CARGO));
                 TestSpecError error = {};
-                int r = test_spec_file_load(TEST_RUNNER_CARGO, test_runner_spec_file_name(TEST_RUNNER_CARGO),
-                                            &spec, &error);
+                int r = path ? test_spec_file_load(TEST_RUNNER_CARGO, path, &spec, &error) : -ENOMEM;
                 if (r < 0 && r != -ENOENT)
                         return;
         }
-        cwd = getcwd(NULL, 0);
-        if (!cwd || cargo_build_command(cargo, NULL, &argv) < 0)
+        if (cargo_build_command(cargo, NULL, &argv) < 0)
                 return; /* not worth failing for: the run starts the build itself */
-        if (process_spawn_pipe(argv, NULL, NULL, &cargo->early_pid, &cargo->early_fd) < 0) {
+        if (process_spawn_pipe(argv, root, NULL, &cargo->early_pid, &cargo->early_fd) < 0) {
                 cargo->early_pid = 0;
                 cargo->early_fd = -EBADF;
                 return;
         }
         cargo->early_argv = TAKE_PTR(argv);
-        cargo->early_cwd = TAKE_PTR(cwd);
+        cargo->early_cwd = TAKE_PTR(root);
 }
 
 static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {

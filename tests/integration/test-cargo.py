@@ -385,14 +385,15 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(builds[0][0], ws)
         self.assertTrue(builds[0][1].endswith("--workspace"), builds)
 
-        # From a member's directory the early build is not the one the run needs (the root is elsewhere): it is
-        # stopped, and the run starts its own at the root.
-        env, log = self.cargo_log_env()
-        p = run("--list", cwd=os.path.join(ws, "alpha"), env=env)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(len(p.stdout.splitlines()), 16, p.stdout)
-        builds = self.builds(log, early=True)
-        self.assertEqual([cwd for cwd, _ in builds], [os.path.join(ws, "alpha"), ws], builds)
+        # From a member's directory, or one below it, too: the early build starts at the root, found above
+        # (the nearest Cargo.toml with a [workspace] table), and is the one the run takes over.
+        for where in (("alpha",), ("alpha", "src")):
+            env, log = self.cargo_log_env()
+            p = run("--list", cwd=os.path.join(ws, *where), env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(p.stdout.splitlines()), 16, p.stdout)
+            builds = self.builds(log, early=True)
+            self.assertEqual([cwd for cwd, _ in builds], [ws], builds)
 
         # A pattern may leave packages out: no early build, only the one for the packages it can match.
         env, log = self.cargo_log_env()
@@ -412,6 +413,46 @@ class CargoMaelstrom(unittest.TestCase):
             commands = f.read()
         self.assertIn("|metadata ", commands)
         self.assertNotIn("|test ", commands)
+
+    def test_early_build_root_guess(self):
+        # The early build starts where the root is guessed to be. A package that the workspace above it
+        # excludes is its own root: the guess is wrong there, and the run stops the early build and builds at
+        # the right place. A member outside the root's directory names its root with package.workspace.
+        top = os.path.join(STATE["root"], "guess")
+        write(f"{top}/ws/Cargo.toml", """
+            [workspace]
+            members = ["inner", "../far"]
+            exclude = ["solo"]
+            resolver = "2"
+        """)
+        for name, where, extra in (("inner", "ws/inner", ""), ("solo", "ws/solo", ""),
+                                   ("far", "far", 'workspace = "../ws"')):
+            write(f"{top}/{where}/Cargo.toml", f"""
+                [package]
+                name = "{name}"
+                version = "0.1.0"
+                edition = "2021"
+                {extra}
+            """)
+            write(f"{top}/{where}/src/lib.rs", f"#[test] fn in_{name}() {{}}\n")
+        top = os.path.realpath(top)
+
+        def run_from(where):
+            """The run's output, and the directories its builds started in."""
+            env, log = self.cargo_log_env()
+            p = run("--ui", "simple", cwd=f"{top}/{where}", env=env)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            return p.stdout, [cwd for cwd, _ in self.builds(log, early=True)]
+
+        out, builds = run_from("ws/solo")
+        self.assertIn("solo in_solo ... OK", out)
+        self.assertNotIn("in_inner", out)
+        self.assertEqual(builds, [f"{top}/ws", f"{top}/ws/solo"])
+
+        out, builds = run_from("far")
+        self.assertIn("far in_far ... OK", out)
+        self.assertIn("inner in_inner ... OK", out)
+        self.assertEqual(builds, [f"{top}/ws"])
 
     def test_relative_paths(self):
         # --manifest-path and --target-dir are relative to where the runner was started, although cargo
