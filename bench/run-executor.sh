@@ -2,7 +2,8 @@
 # Container throughput: our executor against bubblewrap, on the same one-layer root (busybox-static with
 # /bin/true), N jobs with K at a time, in one run.  Also a plain posix_spawn of /bin/true for reference, and
 # our executor with each network mode (a network namespace is most of a container's cost), and with the test
-# runners' default container.
+# runners' default container.  Last, what each shape of container costs the kernel apart from our executor
+# (bench-container-shapes: everything per job, as the executor does, against a template made once).
 #
 #   bench/run-executor.sh [BUILD-DIR] [N] [K]      (defaults: build 2000 2)
 set -euo pipefail
@@ -43,3 +44,5 @@ theirs=$(bwrap_rate --unshare-all)
 echo "bwrap --unshare-all: jobs_per_second=$theirs"
 echo "bwrap --unshare-all --share-net: jobs_per_second=$(bwrap_rate --unshare-all --share-net)"
 python3 -c "print('ours (network disabled) / bwrap --unshare-all: %.2fx' % ($ours / $theirs))"
+shapes="$build/bench/bench-container-shapes"
+[ -x "$shapes" ] && "$shapes" "$root" 1000 3
