@@ -361,8 +361,8 @@ int main(int argc, char **argv) {
         }
         if (strcmp(cmd, "write") == 0 && argc == 3) {
                 int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-                if (fd >= 0 && write(fd, "written\n", 8) != 8)
-                        return 1;
+                if (fd >= 0 && write(fd, "written\n", 8) < 0)
+                        return print_errno("write", -1); /* opened, but the file refused it */
                 return print_errno("write", fd);
         }
         if (strcmp(cmd, "tty") == 0) {
@@ -380,6 +380,8 @@ int main(int argc, char **argv) {
                 return print_errno("umount", umount2(argv[2], 0));
         if (strcmp(cmd, "remount-rw") == 0 && argc == 3)
                 return print_errno("remount-rw", mount(NULL, argv[2], NULL, MS_REMOUNT | MS_BIND, NULL));
+        if (strcmp(cmd, "remount-sb-rw") == 0 && argc == 3) /* the file system itself, not the mount */
+                return print_errno("remount-sb-rw", mount(NULL, argv[2], NULL, MS_REMOUNT, NULL));
         if (strcmp(cmd, "tmpfs") == 0 && argc == 3)
                 return print_errno("tmpfs", mount("tmpfs", argv[2], "tmpfs", 0, NULL));
         int r = network_command(argc, argv);

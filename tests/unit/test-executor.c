@@ -89,6 +89,13 @@ static void job_add_mount(Job *j, MountType type, const char *mount_point) {
         j->mounts[j->spec.n_mounts++] = (ExecMount) { .type = type, .mount_point = mount_point };
 }
 
+/* proc, sys and tmp, as the test runners' default container has them. */
+static void job_add_runner_mounts(Job *j) {
+        job_add_mount(j, MOUNT_PROC, "/proc");
+        job_add_mount(j, MOUNT_SYS, "/sys");
+        job_add_mount(j, MOUNT_TMP, "/tmp");
+}
+
 static void job_start(Job *j) {
         ASSERT_OK(executor_start(T.x, &j->spec, on_done, on_tty, j, &j->e));
 }
@@ -848,13 +855,16 @@ TEST(errors) {
 }
 
 TEST(mount_lock) {
-        const char *sysctl_error = geteuid() == 0 ? "EROFS" : "EACCES";
+        const bool root = geteuid() == 0;
         _cleanup_free_ char *expected = NULL;
         Job j;
 
         /* A job that runs as the host's root may write any sysctl (the kernel checks the uid only), so the
-         * host's entries of its proc are read-only; and none of its mounts can be undone or made writable,
-         * although it has every capability in its namespaces.  It can still mount over them. */
+         * host's entries of its proc are read-only; and with a read-only bind mount (or, as the host's root,
+         * a proc or sys), none of its mounts can be undone or made writable, although it has every
+         * capability in its namespaces.  It can still mount over them.  A job that runs as another user
+         * gets no read-only entries (/proc/sys is then no mount of its own), as the kernel refuses it
+         * every write there. */
         job_init(&j, "v=$(cat /proc/sys/vm/stat_interval); helper sysctl /proc/sys/vm/stat_interval $v; "
                      "helper umount /proc/sys; helper remount-rw /proc/sys; "
                      "helper sysctl /proc/sys/vm/stat_interval $v; helper umount /proc; "
@@ -862,22 +872,36 @@ TEST(mount_lock) {
                      "helper remount-rw /mnt/ro; helper umount /mnt/ro; helper write /mnt/ro/new; "
                      "helper tmpfs /tmp && echo hi > /tmp/x && cat /tmp/x; "
                      "grep -c ' /proc/sys proc ro,' /proc/self/mounts; echo $$; id -u; id -g");
-        job_add_mount(&j, MOUNT_PROC, "/proc");
-        job_add_mount(&j, MOUNT_SYS, "/sys");
-        job_add_mount(&j, MOUNT_TMP, "/tmp");
+        job_add_runner_mounts(&j);
         j.mounts[j.spec.n_mounts++] = (ExecMount) { .type = MOUNT_BIND, .mount_point = "/mnt/ro",
                                                     .source = T.host_ro, .read_only = true };
-        expected = strjoin("sysctl: ", sysctl_error, "\n"
-                           "umount: EINVAL\nremount-rw: EPERM\n"
-                           "sysctl: ", sysctl_error, "\n"
+        expected = strjoin(root ? "sysctl: EROFS\numount: EINVAL\nremount-rw: EPERM\nsysctl: EROFS\n"
+                                : "sysctl: EACCES\numount: EINVAL\nremount-rw: EINVAL\nsysctl: EACCES\n",
                            "umount: EINVAL\n"
                            "remount-rw: EPERM\numount: EINVAL\n"
                            "remount-rw: EPERM\numount: EINVAL\nwrite: EROFS\n"
-                           "tmpfs: ok\nhi\n"
-                           "1\n1\n0\n0\n");
+                           "tmpfs: ok\nhi\n", root ? "1" : "0", "\n1\n0\n0\n");
         ASSERT_TRUE(expected);
         job_run_expect(&j, expected);
         ASSERT_FALSE(path_exists(T.host_ro, "new"));
+
+        /* The runners' default container (proc, sys, tmp, devices; no read-only bind): as the host's root
+         * the job is locked as above.  As another user it is not (its proc can be unmounted), and needs not
+         * be: whatever it remounts, it may write no sysctl, no IRQ setting, no sysfs attribute (of the host
+         * or of the pooled network namespace), and nothing in its read-only root. */
+        job_init(&j, "v=$(cat /proc/sys/vm/stat_interval); helper sysctl /proc/sys/vm/stat_interval $v; "
+                     "helper write /proc/irq/default_smp_affinity; "
+                     "helper remount-rw /sys >/dev/null; helper remount-sb-rw /sys >/dev/null; "
+                     "helper write /sys/kernel/mm/transparent_hugepage/enabled; "
+                     "helper write /sys/class/net/lo/tx_queue_len; "
+                     "helper remount-rw / >/dev/null; helper remount-sb-rw / >/dev/null; helper write /new; "
+                     "helper umount /proc");
+        job_add_runner_mounts(&j);
+        j.mounts[j.spec.n_mounts++] = (ExecMount) { .type = MOUNT_DEVICES, .devices = 1U << DEVICE_NULL };
+        job_run_expect(&j, root ? "sysctl: EROFS\nwrite: EROFS\nwrite: EROFS\nwrite: EROFS\nwrite: EROFS\n"
+                                  "umount: EINVAL\n"
+                                : "sysctl: EACCES\nwrite: EACCES\nwrite: EACCES\nwrite: EACCES\nwrite: EROFS\n"
+                                  "umount: ok\n");
 
         /* The ids are the job's, a writable root stays writable, bind mounts keep read-write. */
         job_init(&j, "id -u; id -g; echo x > /new && cat /new; "

@@ -253,8 +253,9 @@ _child_ static void child_tty(const ChildPlan *p, long devpts) {
 
 /* The entries of a proc that reach the whole host rather than the job's namespaces, and that the host's root
  * may write whatever its capabilities (the kernel checks the uid only): sysctls, the magic SysRq key, IRQ
- * affinities, PCI devices, file system (nfsd) and ACPI settings.  The job gets them read-only, as Docker
- * does; the lock (child_lock_mounts()) keeps them so. */
+ * affinities, PCI devices, file system (nfsd) and ACPI settings.  A job that runs as the host's root gets
+ * them read-only, as Docker does; the lock (child_lock_mounts()) keeps them so.  (Any other job may write
+ * none of them: the kernel refuses it, EACCES.) */
 static const char *const proc_host_entries[] = { "sys", "sysrq-trigger", "irq", "bus", "fs", "acpi", NULL };
 
 /* proc: the job's proc mount i, attached. */
@@ -330,7 +331,7 @@ _child_ static void child_mount(const ChildPlan *p, size_t i, long root, bool *s
                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
         if (r < 0)
                 child_fail_at(p, STEP_MOUNT, i, r, /* fs_fd= */ -EBADF);
-        if (m->type == MOUNT_PROC)
+        if (m->type == MOUNT_PROC && p->proc_read_only)
                 child_proc_read_only(p, i, mnt);
         if (p->tty_socket >= 0 && i == p->devpts_index)
                 child_tty(p, mnt);

@@ -153,6 +153,9 @@ typedef struct ChildPlan {
          * child clones rather than mounting one of its own), or -EBADF; and what identifies those layers. */
         int root_fd;
         char *root_key;
+        /* Bind a proc's host-wide entries read-only over themselves (see proc_host_entries): for a job that
+         * runs as the host's root, which the kernel lets write them. */
+        bool proc_read_only;
         /* Lock every mount (see child_lock_mounts()): enter a user and mount namespace of their own, whose
          * maps are these (the job's ids onto themselves). */
         bool lock_mounts;

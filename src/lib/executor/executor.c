@@ -25,10 +25,11 @@
  *      systems through fsopen/fsmount, bind mounts and devices through open_tree(OPEN_TREE_CLONE) of the
  *      host path (+ mount_setattr for read-only), all before pivot_root because the kernel lets a user
  *      namespace mount proc and sysfs only while a full host instance is visible in its mount namespace;
- *   6. pivot_root(".", "."), detaches the old root; with a proc, sys or read-only bind mount, enters a user
- *      namespace and a mount namespace of its own so that the kernel locks every mount (see
- *      child_lock_mounts(): a proc's host-wide entries, /proc/sys above all, are bound read-only over
- *      themselves, and sysfs is read-only, as the host's root may write them whatever its capabilities);
+ *   6. pivot_root(".", "."), detaches the old root; with a read-only bind mount, or a proc or sys in a job
+ *      that runs as the host's root, enters a user namespace and a mount namespace of its own so that the
+ *      kernel locks every mount (see child_lock_mounts(): such a job's proc has its host-wide entries,
+ *      /proc/sys above all, bound read-only over themselves, and its sysfs is read-only, as the host's root
+ *      may write them whatever its capabilities; see plan_mounts() for why other jobs need neither);
  *      chdirs to the working directory;
  *   7. sets up stdin (the host's /dev/null, or the tty), stdout and stderr, marks every other fd CLOEXEC,
  *      setsid()s (and takes the tty as controlling terminal), resets signal dispositions and the mask
@@ -977,9 +978,15 @@ static int plan_mounts(ChildPlan *p, const ExecSpec *spec, char **reterr_step) {
                 case _MOUNT_TYPE_INVALID:
                         return -EINVAL;
                 }
-                /* Without the lock, the job could unmount its proc's read-only /proc/sys, or remount
-                 * a read-only mount read-write (see child_lock_mounts()). */
-                if (IN_SET(em->type, MOUNT_PROC, MOUNT_SYS) || m.read_only)
+                /* The lock (see child_lock_mounts()) stops what the kernel's own checks would not: a job
+                 * remounting a read-only bind of the host's files read-write; and a job that runs as the
+                 * host's root unmounting its proc's read-only host-wide entries, or making its sysfs
+                 * writable, and writing them (the kernel checks the uid only there).  Any other job may
+                 * write none of those whatever its mounts (EACCES), its read-only root is so in its
+                 * superblock (an overlayfs without an upper directory: EROFS), and its other file
+                 * systems are its own: it goes without the lock, and its proc without the read-only
+                 * entries, which would cost it a user and a mount namespace more and six mounts. */
+                if (m.read_only || (p->proc_read_only && IN_SET(em->type, MOUNT_PROC, MOUNT_SYS)))
                         p->lock_mounts = true;
                 r = plan_add_mount(p, &m);
                 if (r < 0)
@@ -1935,6 +1942,7 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         snprintf(p->lock_gid_map, sizeof p->lock_gid_map, "%u %u 1\n", (unsigned) spec->group,
                  (unsigned) spec->group);
         p->writable = spec->writable;
+        p->proc_read_only = x->uid == 0;
         p->tmpfs_dir = x->root_dir;
         p->upper_dir = x->upper_dir;
         p->work_dir = x->work_dir;
