@@ -446,7 +446,8 @@ static char *cargo_guess_workspace_root(void) {
 
                 if (!path)
                         return NULL;
-                if (access(path, F_OK) >= 0) {
+                int r = toml_parse_file(path, &manifest, /* reterr= */ NULL);
+                if (r != -ENOENT) {
                         bool package = !package_dir;
                         if (package) {
                                 package_dir = strdup(dir);
@@ -454,7 +455,7 @@ static char *cargo_guess_workspace_root(void) {
                                         return NULL;
                         }
                         /* The package's manifest unreadable or broken: cargo will say so, from there. */
-                        if (toml_parse_file(path, &manifest, /* reterr= */ NULL) < 0) {
+                        if (r < 0) {
                                 if (package)
                                         return TAKE_PTR(package_dir);
                         } else if (toml_table_get(manifest, "workspace"))
@@ -463,7 +464,9 @@ static char *cargo_guess_workspace_root(void) {
                                 const TomlKeyValue *p = toml_table_get(manifest, "package");
                                 const TomlKeyValue *w = p ? toml_table_get(p->value, "workspace") : NULL;
                                 if (w && w->value->type == TOML_STRING) {
-                                        _cleanup_free_ char *named = strjoin(dir, "/", w->value->string.data);
+                                        const char *v = w->value->string.data;
+                                        _cleanup_free_ char *named = v[0] == '/' ? strdup(v) :
+                                                                                    strjoin(dir, "/", v);
                                         return named ? realpath(named, NULL) : NULL;
                                 }
                         }
