@@ -429,6 +429,12 @@ static bool cargo_early_build_failed(Cargo *cargo) {
         return failed;
 }
 
+/* path as seen from dir: itself if absolute, else dir/path (not simplified: ".." after a symlink means
+ * what the kernel makes of it, as for cargo). */
+static char *path_against(const char *dir, const char *path) {
+        return path[0] == '/' ? strdup(path) : strjoin(dir, "/", path);
+}
+
 /* The workspace's root as cargo will find it from the current directory, guessed before cargo metadata says.
  * The package is the nearest Cargo.toml from here up; the root is the directory that its package.workspace
  * names, else the nearest directory from the package's up whose Cargo.toml has a [workspace] table, else the
@@ -464,9 +470,8 @@ static char *cargo_guess_workspace_root(void) {
                                 const TomlKeyValue *p = toml_table_get(manifest, "package");
                                 const TomlKeyValue *w = p ? toml_table_get(p->value, "workspace") : NULL;
                                 if (w && w->value->type == TOML_STRING) {
-                                        const char *v = w->value->string.data;
-                                        _cleanup_free_ char *named = v[0] == '/' ? strdup(v) :
-                                                                                    strjoin(dir, "/", v);
+                                        const char *named_path = w->value->string.data;
+                                        _cleanup_free_ char *named = path_against(dir, named_path);
                                         return named ? realpath(named, NULL) : NULL;
                                 }
                         }
@@ -502,7 +507,8 @@ static void cargo_start_early_build(Cargo *cargo) {
         /* A spec file that the run will refuse: the run ends before it builds anything. */
         {
                 _cleanup_(test_spec_file_freep) TestSpecFile *spec = NULL;
-                _cleanup_free_ char *path = strjoin(root, "/", test_runner_spec_file_name(TEST_RUNNER_CARGO));
+                _cleanup_free_ char *path =
+                        strjoin(root, "/", test_runner_spec_file_name(TEST_RUNNER_CARGO));
                 TestSpecError error = {};
                 int r = path ? test_spec_file_load(TEST_RUNNER_CARGO, path, &spec, &error) : -ENOMEM;
                 if (r < 0 && r != -ENOENT)
@@ -610,7 +616,8 @@ static int cargo_load_metadata(Cargo *cargo) {
                 return log_oom();
 
         /* Its stderr says nothing the build will not say again (the manifests' warnings and errors): it is
-         * shown when no build follows, or when metadata fails and the early build has not already said why. */
+         * shown when no build follows, or when metadata fails and the early build has not already said
+         * why. */
         r = process_capture_full(argv, /* cwd= */ NULL, /* env= */ NULL, CARGO_METADATA_SIZE_MAX, &out,
                                  &size, &err);
         if (r < 0)
@@ -621,7 +628,8 @@ static int cargo_load_metadata(Cargo *cargo) {
                 log_error("Failed to run cargo metadata: exit status %d.", r);
                 return -EBADMSG;
         }
-        if (config_get_bool(cargo->config, "list-packages") || config_get_bool(cargo->config, "list-binaries"))
+        if (config_get_bool(cargo->config, "list-packages") ||
+            config_get_bool(cargo->config, "list-binaries"))
                 fputs(err, stderr);
         r = cargo_metadata_parse(out, size, &cargo->metadata, &message);
         if (r < 0) {
@@ -675,7 +683,7 @@ static int path_from_cwd(const char *path, char **ret) {
                 if (!cwd)
                         return -errno;
         }
-        *ret = cwd ? strjoin(cwd, "/", path) : strdup(path);
+        *ret = path_against(cwd, path);
         return *ret ? 0 : -ENOMEM;
 }
 
