@@ -182,6 +182,15 @@ class Run(unittest.TestCase):
         out = self.assert_ok(helper("ids", user=0, group=0))
         self.assertIn("pid=1 ppid=0 sid=1 pgid=1 ", out)
 
+    def test_pid1_outlives_its_own_signals(self):
+        # The kernel protects a namespace's init from signals with the default action sent from inside
+        # (README): kill(getpid(), SIGTERM) returns, and abort() falls back to a fault.
+        p, out, err = self.one(helper("kill-self", str(int(signal.SIGTERM))))
+        self.assertEqual(out, "alive\n")
+        self.assertIn("job 1: exited with code 3", err)
+        p, out, err = self.one(helper("abort"))
+        self.assertIn(f"job 1: killed by signal {int(signal.SIGSEGV)}", err)
+
     def test_fds_closed(self):
         r, w = os.pipe()
         try:

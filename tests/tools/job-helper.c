@@ -252,6 +252,15 @@ int main(int argc, char **argv) {
                 volatile int *p = NULL;
                 return *p;
         }
+        if (strcmp(cmd, "abort") == 0)
+                abort();
+        if (strcmp(cmd, "kill-self") == 0 && argc == 3) {
+                /* With the signal's default action: a PID 1 outlives it. */
+                if (kill(getpid(), atoi(argv[2])) < 0)
+                        return print_errno("kill", -1);
+                printf("alive\n");
+                return 3;
+        }
         if (strcmp(cmd, "fds") == 0) {
                 /* Without /proc: probe every descriptor number. */
                 const char *sep = "";
