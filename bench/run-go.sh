@@ -20,7 +20,9 @@
 #
 # MODULE picks modules by a part of their path (e.g. go-toml).  With BASELINE=OTHER-BUILD-DIR in the
 # environment, that build (e.g. of the commit before a change) runs too, in the same alternation, with its
-# own listing state and cache, so that before and after compare within one run.
+# own listing state and cache, so that before and after compare within one run.  OURS_ARGS adds options to
+# our runs only, the warm-up's too (e.g. OURS_ARGS="--slots 3" with BASELINE naming the same build compares
+# slot counts).
 set -euo pipefail
 here=$(dirname "$(realpath "$0")")
 build=$(realpath "${1:-build}")
@@ -28,6 +30,7 @@ runs=${2:-3}
 shift $(($# < 2 ? $# : 2))
 wanted=("$@")
 baseline=${BASELINE:+$(realpath "$BASELINE")}
+read -ra ours_args <<<"${OURS_ARGS:-}"
 export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "needs go (https://go.dev/dl)" >&2; exit 1; }
 
@@ -211,9 +214,10 @@ for m in "${modules[@]}"; do
 
         # Warm: build everything once, learn the durations (twice: the client's digest cache keeps only
         # files that were older than a second when it hashed them).
-        "$ours" --ui quiet -x "$exclude" >/dev/null 2>&1 || true
+        "$ours" --ui quiet -x "$exclude" "${ours_args[@]}" >/dev/null 2>&1 || true
         rm -f "$tmp/events.jsonl"
-        "$ours" --ui quiet -x "$exclude" --json-events "$tmp/events.jsonl" >"$tmp/warm-ours" 2>&1 || true
+        "$ours" --ui quiet -x "$exclude" "${ours_args[@]}" --json-events "$tmp/events.jsonl" \
+                >"$tmp/warm-ours" 2>&1 || true
         if [ -n "$baseline" ]; then
                 in_baseline_copy "$work" "$base" --ui quiet -x "$exclude" >/dev/null 2>&1 || true
                 in_baseline_copy "$work" "$base" --ui quiet -x "$exclude" >/dev/null 2>&1 || true
@@ -228,7 +232,7 @@ for m in "${modules[@]}"; do
         ours_times=() base_times=() go_times=() ours_cpu=() base_cpu=() go_cpu=()
         floor_times=() floor_cpu=() floor_failed=()
         for _ in $(seq "$runs"); do
-                read -r w c <<<"$(seconds "$ours" --ui quiet -x "$exclude")"
+                read -r w c <<<"$(seconds "$ours" --ui quiet -x "$exclude" "${ours_args[@]}")"
                 ours_times+=("$w") ours_cpu+=("$c")
                 if [ -n "$baseline" ]; then
                         read -r w c <<<"$(seconds in_baseline_copy "$work" "$base" --ui quiet -x "$exclude")"
