@@ -509,8 +509,11 @@ static void cargo_start_early_build(Cargo *cargo) {
                 _cleanup_(test_spec_file_freep) TestSpecFile *spec = NULL;
                 _cleanup_free_ char *path =
                         strjoin(root, "/", test_runner_spec_file_name(TEST_RUNNER_CARGO));
+                _cleanup_free_ char *message = NULL;
                 TestSpecError error = {};
                 int r = path ? test_spec_file_load(TEST_RUNNER_CARGO, path, &spec, &error) : -ENOMEM;
+                if (r >= 0)
+                        r = test_spec_file_check_filters(spec, path, &message);
                 if (r < 0 && r != -ENOENT)
                         return;
         }

@@ -196,6 +196,15 @@ static int runner_load_spec(TestRunnerKind kind, const char *project_dir, TestSp
                 log_error("%s", message);
                 return r;
         }
+        /* A bad filter is as wrong as a bad key: refuse the file before anything builds. */
+        r = test_spec_file_check_filters(*ret, path, &message);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                *ret = test_spec_file_free(*ret);
+                log_error("%s", message);
+                return r;
+        }
         *ret_name = TAKE_PTR(path);
         return 0;
 }
@@ -478,8 +487,24 @@ int runner_run(const RunnerOptions *o) {
                 }
                 if (!config_get_bool(c, "watch") || r.interrupted)
                         return r.interrupted ? EXIT_FAILURE : status;
-                k = runner_wait_for_change(&r);
-                if (k <= 0)
-                        return k < 0 ? EXIT_FAILURE : status;
+                /* The spec file may be what changed: read it again before the next run, and while it is
+                 * wrong, say why and wait for the next change. */
+                for (;;) {
+                        _cleanup_(test_spec_file_freep) TestSpecFile *new_spec = NULL;
+                        _cleanup_free_ char *new_name = NULL;
+
+                        k = runner_wait_for_change(&r);
+                        if (k <= 0)
+                                return k < 0 ? EXIT_FAILURE : status;
+                        if (runner_load_spec(kind, o->project_dir, &new_spec, &new_name) < 0) {
+                                status = EXIT_USAGE;
+                                continue;
+                        }
+                        test_spec_file_free(spec);
+                        spec = TAKE_PTR(new_spec);
+                        free(spec_name);
+                        spec_name = TAKE_PTR(new_name);
+                        break;
+                }
         }
 }

@@ -59,8 +59,10 @@ def summary(stdout):
 class Watcher:
     """A runner started with --watch, its stdout read as it comes."""
 
-    def __init__(self, args, cwd, env):
-        self.p = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    def __init__(self, args, cwd, env, stderr=False):
+        """stderr: read the runner's stderr too, with its stdout."""
+        self.p = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT if stderr else subprocess.DEVNULL)
         os.set_blocking(self.p.stdout.fileno(), False)
         self.out = ""
 

@@ -332,6 +332,15 @@ class CargoMaelstrom(unittest.TestCase):
         # The run refuses the spec file before it builds: no early build either.
         with open(log) as f:
             self.assertNotIn("|test ", f.read())
+        # A filter that does not parse is refused the same way, with where it is.
+        write(f"{ws}/cargo-maelstrom.toml", "[[directives]]\nignore = true\nfilter = \"name.equals(t\"\n")
+        os.unlink(log)
+        p = run("--ui", "simple", cwd=ws, env=env)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"cargo-maelstrom\.toml:3:10: directive 1: filter: .*column 14")
+        if os.path.exists(log):
+            with open(log) as f:
+                self.assertNotIn("|test ", f.read())
 
     def test_build_error(self):
         ws = small_crate("broken", "#[test] fn t() { let x: u32 = \"no\"; }\n")
@@ -513,6 +522,28 @@ class CargoMaelstrom(unittest.TestCase):
         finally:
             status = w.stop()
         # Interrupted while watching: the run's own status stands.
+        self.assertEqual(status, 0)
+
+    def test_watch_reads_the_spec_file_again(self):
+        ws = small_crate("eta_watch", "#[test] fn t() {}\n")
+        w = Watcher([STATE["bin"], "--ui", "simple", "--watch"], cwd=ws, env=STATE["env"], stderr=True)
+        try:
+            self.assertTrue(w.wait_for("Watching", 1, 120), w.out)
+            self.assertIn("eta_watch t ... OK", w.out)
+            # A new directive applies to the next run.
+            write(f"{ws}/cargo-maelstrom.toml", '[[directives]]\nfilter = "name.equals(t)"\nignore = true\n')
+            self.assertTrue(w.wait_for("Watching", 2, 120), w.out)
+            self.assertIn("eta_watch t ... IGNORED", w.out)
+            # A wrong one is reported, and nothing runs until it is fixed.
+            write(f"{ws}/cargo-maelstrom.toml", '[[directives]]\nfilter = "name.equals(t"\n')
+            self.assertTrue(w.wait_for("Watching", 3, 120), w.out)
+            self.assertIn("cargo-maelstrom.toml:2:10: directive 1: filter:", w.out)
+            self.assertEqual(w.out.count("Summary:"), 2, w.out)
+            os.unlink(f"{ws}/cargo-maelstrom.toml")
+            self.assertTrue(w.wait_for("Watching", 4, 120), w.out)
+            self.assertEqual(w.out.count("eta_watch t ... OK"), 2, w.out)
+        finally:
+            status = w.stop()
         self.assertEqual(status, 0)
 
 

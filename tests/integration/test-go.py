@@ -598,7 +598,7 @@ class GoTest(unittest.TestCase):
         with open(path, "a") as f:
             f.write('\n[[directives]]\nfilter = "markers.contains(x)"\n')
         p = run("--ui", "simple", cwd=d)
-        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.returncode, 2)  # a usage error, as a bad key is
         self.assertRegex(p.stderr, r"maelstrom-go-test\.toml:\d+:\d+: directive \d+: filter")
 
     def test_no_module(self):

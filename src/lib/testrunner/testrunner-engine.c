@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -96,16 +97,10 @@ PatternSyntax test_runner_kind_syntax(TestRunnerKind k) {
         return _PATTERN_SYNTAX_INVALID;
 }
 
-static int engine_compile_directives(TestEngine *e, const char *spec_file_name, char **reterr_message) {
-        const TestSpecFile *f = e->o.spec;
-        PatternSyntax syntax = test_runner_kind_syntax(e->o.adapter->kind);
-
-        if (f->n_directives == 0)
-                return 0;
-        e->directive_filters = calloc(f->n_directives, sizeof(Pattern *));
-        if (!e->directive_filters)
-                return -ENOMEM;
-        e->n_directive_filters = f->n_directives;
+/* Parses each directive's filter into filters[i] (NULL where it has none): one slot per directive. */
+static int compile_directive_filters(const TestSpecFile *f, const char *spec_file_name, Pattern **filters,
+                                     char **reterr_message) {
+        PatternSyntax syntax = test_runner_kind_syntax(f->kind);
 
         for (size_t i = 0; i < f->n_directives; i++) {
                 const TestDirective *d = &f->directives[i];
@@ -114,7 +109,7 @@ static int engine_compile_directives(TestEngine *e, const char *spec_file_name, 
 
                 if (!d->filter)
                         continue;
-                r = pattern_parse(syntax, d->filter, &e->directive_filters[i], &error);
+                r = pattern_parse(syntax, d->filter, &filters[i], &error);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0) {
@@ -126,6 +121,38 @@ static int engine_compile_directives(TestEngine *e, const char *spec_file_name, 
                 }
         }
         return 0;
+}
+
+int test_spec_file_check_filters(const TestSpecFile *f, const char *spec_file_name, char **reterr_message) {
+        Pattern **filters;
+        int r;
+
+        assert(f);
+        assert(reterr_message);
+
+        *reterr_message = NULL;
+        if (f->n_directives == 0)
+                return 0;
+        filters = calloc(f->n_directives, sizeof(Pattern *));
+        if (!filters)
+                return -ENOMEM;
+        r = compile_directive_filters(f, spec_file_name, filters, reterr_message);
+        for (size_t i = 0; i < f->n_directives; i++)
+                pattern_free(filters[i]);
+        free(filters);
+        return r;
+}
+
+static int engine_compile_directives(TestEngine *e, const char *spec_file_name, char **reterr_message) {
+        const TestSpecFile *f = e->o.spec;
+
+        if (f->n_directives == 0)
+                return 0;
+        e->directive_filters = calloc(f->n_directives, sizeof(Pattern *));
+        if (!e->directive_filters)
+                return -ENOMEM;
+        e->n_directive_filters = f->n_directives;
+        return compile_directive_filters(f, spec_file_name, e->directive_filters, reterr_message);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -80,6 +80,10 @@ typedef struct TestEngineOptions {
         usec_t timeout;               /* 0 = none */
 } TestEngineOptions;
 
+/* Whether every directive filter of the spec file parses in its runner's syntax: -EINVAL with
+ * *reterr_message as test_engine_new() gives it, so that a runner can refuse the file before it builds. */
+int test_spec_file_check_filters(const TestSpecFile *f, const char *spec_file_name, char **reterr_message);
+
 /* Compiles the spec file's directive filters for the runner's syntax: -EINVAL with *reterr_message
  * ("cargo-maelstrom.toml:4:10: directive 2: filter: expected ... at column 5") if one is bad. */
 int test_engine_new(const TestEngineOptions *o, const char *spec_file_name, TestEngine **ret,
