@@ -3,6 +3,7 @@
 """cargo-maelstrom end to end, from the installed binaries, in standalone mode, on small Cargo workspaces
 that the test writes (no dependencies, so no registry is needed)."""
 
+import fcntl
 import json
 import os
 import shutil
@@ -523,6 +524,33 @@ class CargoMaelstrom(unittest.TestCase):
             status = w.stop()
         # Interrupted while watching: the run's own status stands.
         self.assertEqual(status, 0)
+
+    def test_second_run_waits_for_the_first(self):
+        # A run holds its cache directory's lock until it and its local worker are gone: a second run in
+        # the same project waits for it, and says so, instead of losing its worker to the first one's.
+        ws = small_crate("theta_lock", "#[test] fn t() {}\n")
+        self.assertEqual(run("--ui", "simple", cwd=ws).returncode, 0)
+        cache = os.path.join(STATE["env"]["CARGO_TARGET_DIR"], "maelstrom/cache")  # shared by the tests
+        with open(f"{cache}/lock", "r+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            w = Watcher([STATE["bin"], "--ui", "simple"], cwd=ws, env=STATE["env"], stderr=True)
+            try:
+                self.assertTrue(w.wait_for("Blocking waiting for the lock on", 1, 120), w.out)
+                self.assertIn(f"{cache}: another run is using it", w.out)
+                self.assertNotIn("Summary:", w.out)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                self.assertTrue(w.wait_for("Summary:", 1, 120), w.out)
+                self.assertEqual(w.p.wait(timeout=60), 0, w.out)
+                self.assertIn("theta_lock t ... OK", w.out)
+            finally:
+                w.stop()
+        # Two at once: both pass.
+        procs = [subprocess.Popen([STATE["bin"], "--ui", "simple"], cwd=ws, env=STATE["env"], text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+        for p in procs:
+            out, _ = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, out)
+            self.assertIn("theta_lock t ... OK", out)
 
     def test_watch_reads_the_spec_file_again(self):
         ws = small_crate("eta_watch", "#[test] fn t() {}\n")

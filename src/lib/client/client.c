@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "basic/fd-util.h"
+#include "basic/log.h"
 #include "basic/string-util.h"
 #include "blobrpc/blobrpc.h"
 #include "client/client.h"
@@ -76,6 +78,7 @@ struct Client {
         char *digest_cache_path;
         char **template_vars;
 
+        int lock_fd; /* flock()ed: the cache directory is this run's until the client is freed */
         pid_t worker_pid;
         sd_event_source *worker_source;
         int worker_status; /* si_code/si_status once it ended */
@@ -383,6 +386,39 @@ static int spawn_worker(Client *c, const ClientOptions *o, int *ret_fd, char **r
         return 0;
 }
 
+/* One run at a time per cache directory: the local worker refuses a cache that another worker holds, and
+ * two runs would write the same digest cache.  A second run waits, as cargo does for its own locks, until
+ * the first and its worker are gone.  (Ctrl-C still ends it: the signals are not blocked yet.) */
+static int client_lock_cache(Client *c, char **reterr_message) {
+        _cleanup_free_ char *path = strjoin(c->cache_dir, "/lock");
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+        if (c->lock_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (flock(c->lock_fd, LOCK_EX | LOCK_NB) >= 0)
+                return 0;
+        if (errno != EWOULDBLOCK) {
+                r = -errno;
+                goto fail;
+        }
+        log_notice("Blocking waiting for the lock on %s: another run is using it.", c->cache_dir);
+        while (flock(c->lock_fd, LOCK_EX) < 0)
+                if (errno != EINTR) {
+                        r = -errno;
+                        goto fail;
+                }
+        return 0;
+fail:
+        if (asprintf(reterr_message, "cannot lock '%s': %s", path, strerror(-r)) < 0)
+                *reterr_message = NULL;
+        return r;
+}
+
 int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **reterr_message) {
         _cleanup_(client_freep) Client *c = NULL;
         static const RpcCallHandlers handlers = {
@@ -396,6 +432,7 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
         c = calloc(1, sizeof(Client));
         if (!c)
                 return -ENOMEM;
+        c->lock_fd = -EBADF;
         c->event = sd_event_ref(event);
         c->project_dir = strdup(o->project_dir);
         c->cache_dir = strdup(o->cache_dir);
@@ -413,6 +450,9 @@ int client_new(sd_event *event, const ClientOptions *o, Client **ret, char **ret
                         *reterr_message = NULL;
                 return r;
         }
+        r = client_lock_cache(c, reterr_message);
+        if (r < 0)
+                return r;
 
         r = digest_cache_new(&c->digests);
         if (r < 0)
@@ -516,6 +556,8 @@ Client *client_free(Client *c) {
 
         if (c->digests)
                 (void) digest_cache_save(c->digests, c->digest_cache_path);
+        /* Last: the worker is gone and the digest cache written. */
+        safe_close(c->lock_fd);
         digest_cache_free(c->digests);
         digest_map_free(c->sent_blobs);
         digest_map_free(c->layers);
