@@ -30,9 +30,12 @@ TEST(watch) {
 
         ASSERT_TRUE(mkdtemp(root) != NULL);
         _cleanup_free_ char *target = strjoin(root, "/target"), *src = strjoin(root, "/src"),
-                            *deep = strjoin(root, "/target/debug"), *fresh = strjoin(root, "/src/new");
+                            *deep = strjoin(root, "/target/debug"), *fresh = strjoin(root, "/src/new"),
+                            *git = strjoin(root, "/.git"), *git_objects = strjoin(root, "/.git/objects"),
+                            *hg = strjoin(root, "/src/.hg");
         ASSERT_OK(mkdir_p(deep, 0755));
         ASSERT_OK(mkdir_p(src, 0755));
+        ASSERT_OK(mkdir_p(git_objects, 0755));
 
         char *ignore[] = { target, NULL };
         ASSERT_OK(test_watch_new(root, ignore, &w));
@@ -41,6 +44,19 @@ TEST(watch) {
         /* Inside the ignored tree: nothing. */
         touch(deep, "artifact");
         touch(target, "lock");
+        ASSERT_EQ(settle(w), 0);
+
+        /* Version control and editors' scratch files: nothing, in a directory there from the start or made
+         * since. */
+        touch(git, "index");
+        touch(git_objects, "ab12");
+        ASSERT_OK(mkdir_p(hg, 0755));
+        touch(hg, "dirstate");
+        touch(src, ".lib.rs.swp");
+        touch(src, "4913");
+        touch(src, "lib.rs~");
+        touch(src, ".#lib.rs");
+        touch(src, "#lib.rs#");
         ASSERT_EQ(settle(w), 0);
 
         /* A source file. */

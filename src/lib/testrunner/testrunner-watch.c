@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -41,6 +42,20 @@ TestWatch *test_watch_free(TestWatch *w) {
                 free(w->dirs[i].path);
         free(w->dirs);
         return mfree(w);
+}
+
+/* Names that never matter to a run, wherever they are: version control metadata, and the scratch files that
+ * editors write beside a file being edited (vim's swap files and the file it writes to probe a directory,
+ * emacs's lock and auto-save files, backups ending in '~').  A commit or a keystroke starts no run. */
+static bool watch_name_ignored(const char *name) {
+        static const char *const patterns[] = {
+                ".git", ".hg", ".svn", ".jj", ".bzr", "*.swp", "*.swo", "*.swx", "4913", "*~", ".#*", "#*#",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(patterns); i++)
+                if (fnmatch(patterns[i], name, 0) == 0)
+                        return true;
+        return false;
 }
 
 static bool watch_ignored(const TestWatch *w, const char *path) {
@@ -89,7 +104,8 @@ static int watch_add_tree(TestWatch *w, const char *path) {
                 _cleanup_free_ char *child = NULL;
                 int r;
 
-                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, "..") ||
+                    watch_name_ignored(de->d_name))
                         continue;
                 child = strjoin(path, streq(path, "/") ? "" : "/", de->d_name);
                 if (!child)
@@ -148,7 +164,8 @@ int test_watch_process(TestWatch *w) {
                                 changed = true;
                                 continue;
                         }
-                        if (!parent || ev->len == 0 || (ev->mask & IN_IGNORED))
+                        if (!parent || ev->len == 0 || (ev->mask & IN_IGNORED) ||
+                            watch_name_ignored(ev->name))
                                 continue;
 
                         _cleanup_free_ char *path = strjoin(parent, streq(parent, "/") ? "" : "/", ev->name);

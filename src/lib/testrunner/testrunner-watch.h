@@ -3,7 +3,8 @@
 
 /* --watch: noticing that something changed under the project directory, with inotify.  Every directory
  * below it is watched except the ignored ones (the build and cache directories) and their subtrees; new
- * directories are watched as they appear. */
+ * directories are watched as they appear.  Version control metadata (.git, ...) and editors' scratch files
+ * (*.swp, *~, ...) are ignored wherever they are. */
 
 #include "basic/macro.h"
 
