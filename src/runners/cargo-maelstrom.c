@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "basic/string-util.h"
 #include "config/config-main.h"
 #include "config/config-values.h"
+#include "layer/layer-ldso.h"
 #include "runner.h"
 #include "testrunner/testrunner-cargo.h"
 #include "testrunner/testrunner-directives.h"
@@ -129,6 +131,9 @@ typedef struct CargoArtifact {
         char *binary_id;  /* how cases are shown: "pkg", "pkg::tests", "pkg::bin/name" (as nextest does) */
         char *executable;
         char *program;    /* "/" + its file name: where the layer puts it */
+        /* See cargo_library_path(); NULL when ld.so finds its libraries without cargo's directories. */
+        char *library_path; /* LD_LIBRARY_PATH with them, on this machine */
+        char **cargo_libraries; /* the libraries found there, which its jobs get in CARGO_LIBRARY_DIR */
         struct CargoArtifact *next;
 } CargoArtifact;
 
@@ -149,6 +154,12 @@ typedef struct Cargo {
         bool build_ok;
         bool stopped;
         CargoArtifact *artifacts;
+        char **native_dirs;       /* what the build scripts of this run named (cargo:rustc-link-search) */
+        /* Found once, when an executable first needs them (see cargo_library_path()). */
+        LdCache *ld_cache;
+        bool ld_cache_loaded;
+        char *toolchain_libdir;   /* rustc --print target-libdir */
+        bool toolchain_libdir_tried;
         /* The build started before cargo metadata answered (see cargo_start_early_build()): its command
          * line and directory, for the first run to take over if they are what it would start. */
         pid_t early_pid;
@@ -165,6 +176,8 @@ static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
         free(a->binary_id);
         free(a->executable);
         free(a->program);
+        free(a->library_path);
+        strv_free(a->cargo_libraries);
         return mfree(a);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
@@ -197,6 +210,37 @@ static PatternCase cargo_target_case(const char *package, const char *target, Ca
         return pc;
 }
 
+/* Where a job finds the libraries of cargo's directories (see cargo_library_path()): not at their paths on
+ * this machine, which may be under /tmp, where the default container mounts a tmpfs. */
+#define CARGO_LIBRARY_DIR "/.cargo-maelstrom/lib"
+
+/* The libraries in a layer per directory, all in CARGO_LIBRARY_DIR. */
+static int cargo_job_add_libraries(JobSpec *job, char *const *libraries) {
+        STRV_FOREACH(lib, libraries) {
+                _cleanup_(layer_spec_done) LayerSpec l = { .kind = LAYER_PATHS };
+                const char *slash = strrchr(*lib, '/');
+                bool seen = false;
+
+                /* One layer per directory: skip a library whose directory an earlier one had. */
+                for (char *const *e = libraries; e < lib && !seen; e++)
+                        seen = strrchr(*e, '/') - *e == slash - *lib && strncmp(*e, *lib, slash - *lib) == 0;
+                if (seen)
+                        continue;
+                l.prefix.strip_prefix = strndup(*lib, slash - *lib);
+                l.prefix.prepend_prefix = strdup(CARGO_LIBRARY_DIR);
+                if (!l.prefix.strip_prefix || !l.prefix.prepend_prefix)
+                        return -ENOMEM;
+                for (char *const *e = lib; *e; e++)
+                        if (strrchr(*e, '/') - *e == slash - *lib && strncmp(*e, *lib, slash - *lib) == 0 &&
+                            strv_extend(&l.paths, *e) < 0)
+                                return -ENOMEM;
+                int r = runner_job_take_layer(job, &l);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
                           bool based_on_image, JobSpec *job, char **reterr_message) {
         _cleanup_strv_free_ char **argv = NULL;
@@ -204,9 +248,16 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         Cargo *cargo = userdata;
         int r;
 
-        r = runner_job_add_binary(job, candidate, based_on_image, a->executable);
+        r = runner_job_add_binary(job, candidate, based_on_image, a->executable, a->library_path);
         if (r < 0)
                 return r;
+        if (a->library_path && runner_includes_shared_libraries(candidate, based_on_image)) {
+                r = cargo_job_add_libraries(job, a->cargo_libraries);
+                if (r >= 0)
+                        r = runner_job_add_environment(job, "LD_LIBRARY_PATH", CARGO_LIBRARY_DIR);
+                if (r < 0)
+                        return r;
+        }
         r = cargo_case_argv(a->program, c->name, cargo->extra_args, &argv);
         if (r < 0)
                 return r;
@@ -231,7 +282,7 @@ static const TestAdapter cargo_adapter = {
  * the same time (each is mostly a process start). */
 static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cwd, char ***ret_cases,
                             char ***ret_ignored) {
-        _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
+        _cleanup_strv_free_ char **cases = NULL, **ignored = NULL, **env = NULL;
         _cleanup_free_ char *out0 = NULL, *out1 = NULL, *message = NULL;
         char **out[2] = { &out0, &out1 };
         pid_t pid[2] = {};
@@ -239,10 +290,24 @@ static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cw
         size_t size[2] = {};
         int r;
 
+        if (a->library_path) {
+                _cleanup_free_ char *var = strjoin("LD_LIBRARY_PATH=", a->library_path);
+                env = strv_copy(environ);
+                if (!var || !env)
+                        return log_oom();
+                for (size_t i = 0; env[i]; i++)
+                        if (startswith(env[i], "LD_LIBRARY_PATH=")) {
+                                free(env[i]);
+                                env[i] = TAKE_PTR(var);
+                                break;
+                        }
+                if (var && strv_consume(&env, TAKE_PTR(var)) < 0)
+                        return log_oom();
+        }
         for (int pass = 0; pass < 2; pass++) {
                 char *argv[] = { a->executable, (char *) "--list", (char *) "--format", (char *) "terse",
                                  pass ? (char *) "--ignored" : NULL, NULL };
-                r = process_spawn_pipe(argv, cwd, NULL, &pid[pass], &fd[pass]);
+                r = process_spawn_pipe(argv, cwd, env, &pid[pass], &fd[pass]);
                 if (r < 0) {
                         safe_close(fd[0]);
                         process_terminate(&pid[0]);
@@ -270,6 +335,102 @@ static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cw
         }
         *ret_cases = TAKE_PTR(cases);
         *ret_ignored = TAKE_PTR(ignored);
+        return 0;
+}
+
+static int cargo_on_build_script(Cargo *cargo, const CargoBuildEvent *ev) {
+        STRV_FOREACH(d, ev->linked_paths)
+                if (!strv_contains(cargo->native_dirs, *d) && strv_extend(&cargo->native_dirs, *d) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* The toolchain's library directory (libstd-*.so), from the rustc that cargo uses there: once. */
+static const char *cargo_toolchain_libdir(Cargo *cargo) {
+        _cleanup_free_ char *out = NULL;
+        const char *rustc = getenv("RUSTC") ?: "rustc";
+        const char *target = cargo->build_options.target;
+        char *argv[] = { (char *) rustc, (char *) "--print", (char *) "target-libdir",
+                         target ? (char *) "--target" : NULL, (char *) target, NULL };
+        size_t size;
+
+        if (cargo->toolchain_libdir_tried)
+                return cargo->toolchain_libdir;
+        cargo->toolchain_libdir_tried = true;
+        if (process_capture(argv, cargo->metadata->workspace_root, NULL, PATH_MAX, &out, &size) != 0 ||
+            size == 0 || out[0] != '/')
+                return NULL;
+        out[strcspn(out, "\n")] = 0;
+        cargo->toolchain_libdir = TAKE_PTR(out);
+        return cargo->toolchain_libdir;
+}
+
+/* cargo test runs a test executable with the build's dynamic libraries on LD_LIBRARY_PATH: the directories
+ * that build scripts named, those inside the profile's output directory; the deps and output directories
+ * (dylib crates); and the toolchain's library directory (libstd, with -C prefer-dynamic); then the
+ * LD_LIBRARY_PATH it was given.  An executable whose libraries ld.so finds without that gets nothing, as
+ * most do.  One that needs it gets that path in a->library_path, for its listing and its shared-library
+ * layer, and the libraries found in cargo's directories in a->cargo_libraries, which its jobs get in
+ * CARGO_LIBRARY_DIR. */
+static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
+        _cleanup_strv_free_ char **libraries = NULL, **dirs = NULL;
+        _cleanup_free_ char *message = NULL, *deps = NULL, *output = NULL, *path = NULL;
+        char *const binaries[] = { a->executable, NULL };
+        const char *given = getenv("LD_LIBRARY_PATH"), *libdir;
+        int r;
+
+        if (!cargo->ld_cache_loaded) {
+                (void) ld_cache_load("/etc/ld.so.cache", &cargo->ld_cache);
+                cargo->ld_cache_loaded = true;
+        }
+        r = ldso_resolve(binaries, given, cargo->ld_cache, &libraries, &message);
+        if (r == -ENOMEM)
+                return r;
+        if (r != -ENOENT)
+                return 0; /* all found (or not ELF, which listing will say) */
+
+        deps = strndup(a->executable, strrchr(a->executable, '/') - a->executable);
+        if (!deps)
+                return -ENOMEM;
+        output = strndup(deps, strrchr(deps, '/') ? (size_t) (strrchr(deps, '/') - deps) : strlen(deps));
+        if (!output)
+                return -ENOMEM;
+        size_t n = strlen(output);
+        STRV_FOREACH(d, cargo->native_dirs)
+                if (strncmp(*d, output, n) == 0 && IN_SET((*d)[n], '/', 0) && strv_extend(&dirs, *d) < 0)
+                        return -ENOMEM;
+        if (strv_extend(&dirs, deps) < 0 || strv_extend(&dirs, output) < 0)
+                return -ENOMEM;
+        libdir = cargo_toolchain_libdir(cargo);
+        if (libdir && strv_extend(&dirs, libdir) < 0)
+                return -ENOMEM;
+        if (!isempty(given) && strv_extend(&dirs, given) < 0)
+                return -ENOMEM;
+        path = strv_join(dirs, ":");
+        if (!path)
+                return -ENOMEM;
+
+        libraries = strv_free(libraries);
+        message = mfree(message);
+        r = ldso_resolve(binaries, path, cargo->ld_cache, &libraries, &message);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0; /* still missing: the listing says which */
+        /* The ones from cargo's directories (the others are where ld.so looks by default, or on the
+         * LD_LIBRARY_PATH we were given, which the jobs do not get). */
+        size_t n_cargo = strv_length(dirs) - !isempty(given);
+        STRV_FOREACH(lib, libraries)
+                for (size_t i = 0; i < n_cargo; i++) {
+                        size_t l = strlen(dirs[i]);
+                        if (strncmp(*lib, dirs[i], l) == 0 && (*lib)[l] == '/' &&
+                            !strchr(*lib + l + 1, '/')) {
+                                if (strv_extend(&a->cargo_libraries, *lib) < 0)
+                                        return -ENOMEM;
+                                break;
+                        }
+                }
+        a->library_path = TAKE_PTR(path);
         return 0;
 }
 
@@ -308,6 +469,9 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
                         cwd = strndup(p->manifest_path, slash - p->manifest_path);
         }
 
+        r = cargo_library_path(cargo, a);
+        if (r < 0)
+                return r;
         r = cargo_list_cases(cargo, a, cwd, &cases, &ignored);
         if (r < 0) {
                 cargo->build_ok = false;
@@ -330,6 +494,8 @@ static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {
                 return cargo_on_artifact(cargo, ev);
         case CARGO_BUILD_EVENT_MESSAGE:
                 return test_engine_message(cargo->engine, ev->rendered);
+        case CARGO_BUILD_EVENT_BUILD_SCRIPT:
+                return cargo_on_build_script(cargo, ev);
         case CARGO_BUILD_EVENT_FINISHED:
         case _CARGO_BUILD_EVENT_TYPE_MAX:
         case _CARGO_BUILD_EVENT_TYPE_INVALID:
@@ -537,6 +703,7 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         cargo->engine = e;
         cargo->build_ok = true;
         cargo->stopped = false;
+        cargo->native_dirs = strv_free(cargo->native_dirs);
 
         for (size_t i = 0; i < cargo->metadata->n_packages; i++) {
                 const CargoPackage *p = &cargo->metadata->packages[i];
@@ -772,6 +939,9 @@ static int run(const Config *c) {
         status = runner_run(&o);
         cargo_stop_early_build(&cargo); /* when no run took it over */
         cargo_metadata_free(cargo.metadata);
+        strv_free(cargo.native_dirs);
+        ld_cache_free(cargo.ld_cache);
+        free(cargo.toolchain_libdir);
         return status;
 }
 

@@ -287,7 +287,7 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
         int r;
 
         /* The binary (with its shared libraries), then the package's directory. */
-        r = runner_job_add_binary(job, candidate, based_on_image, a->binary);
+        r = runner_job_add_binary(job, candidate, based_on_image, a->binary, /* library_path= */ NULL);
         if (r < 0)
                 return r;
         r = go_package_layer(a->module_path, a->relative_dir, &package);

@@ -58,8 +58,39 @@ static int job_add_path_layer(JobSpec *job, LayerKind kind, const char *path, co
         return runner_job_take_layer(job, &l);
 }
 
+bool runner_includes_shared_libraries(const TestCandidate *candidate, bool based_on_image) {
+        /* The default: include them, unless the container is based on an image. */
+        if (candidate->include_shared_libraries_set)
+                return candidate->include_shared_libraries;
+        return !based_on_image;
+}
+
+int runner_job_add_environment(JobSpec *job, const char *name, const char *value) {
+        _cleanup_(environment_spec_done) EnvironmentSpec e = { .extend = true };
+        _cleanup_(textbuf_done) TextBuf b = {};
+        _cleanup_free_ char *var = NULL;
+        EnvironmentSpec *l;
+
+        textbuf_appendf(&b, "%s=", name);
+        for (const char *c = value; *c; c++) {
+                if (*c == '$')
+                        textbuf_append_char(&b, '$');
+                textbuf_append_char(&b, *c);
+        }
+        if (textbuf_steal(&b, &var) < 0 || strv_consume(&e.vars, TAKE_PTR(var)) < 0)
+                return -ENOMEM;
+        l = reallocarray(job->container.added_environment, job->container.n_added_environment + 1,
+                         sizeof(EnvironmentSpec));
+        if (!l)
+                return -ENOMEM;
+        job->container.added_environment = l;
+        l[job->container.n_added_environment++] = e;
+        e = (EnvironmentSpec) {};
+        return 0;
+}
+
 int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool based_on_image,
-                          const char *executable) {
+                          const char *executable, const char *library_path) {
         _cleanup_free_ char *dir = NULL;
         const char *slash = strrchr(executable, '/');
         int r;
@@ -69,12 +100,13 @@ int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool bas
         dir = strndup(executable, slash - executable);
         if (!dir)
                 return -ENOMEM;
-        /* The default: include them, unless the container is based on an image. */
-        bool shared_libraries = candidate->include_shared_libraries_set ? candidate->include_shared_libraries
-                                                                        : !based_on_image;
-        if (shared_libraries) {
-                r = job_add_path_layer(job, LAYER_SHARED_LIBRARY_DEPENDENCIES, executable,
-                                       /* strip_prefix= */ NULL);
+        if (runner_includes_shared_libraries(candidate, based_on_image)) {
+                _cleanup_(layer_spec_done) LayerSpec l = { .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES };
+
+                if (strv_extend(&l.paths, executable) < 0 ||
+                    (library_path && !(l.library_path = strdup(library_path))))
+                        return -ENOMEM;
+                r = runner_job_take_layer(job, &l);
                 if (r < 0)
                         return r;
         }

@@ -36,11 +36,17 @@ typedef struct RunnerOptions {
 int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
                    size_t *ret_size);
 
-/* Adds a case's test binary to its job: a layer of the shared libraries it needs (unless the container is
- * based on an image; the directives' include_shared_libraries decides when set), then one putting the
- * binary at "/". */
+/* Whether a case's job gets the shared libraries its binary needs: not when the container is based on an
+ * image, unless the directives' include_shared_libraries says otherwise. */
+bool runner_includes_shared_libraries(const TestCandidate *candidate, bool based_on_image);
+/* Adds a case's test binary to its job: a layer of the shared libraries it needs (when
+ * runner_includes_shared_libraries()), found with library_path as LD_LIBRARY_PATH (NULL: ours), then one
+ * putting the binary at "/". */
 int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool based_on_image,
-                          const char *executable);
+                          const char *executable, const char *library_path);
+/* Appends NAME=VALUE to the job's added environment, after whatever the directives set; the value is taken
+ * as it is ('$' escaped from expansion). */
+int runner_job_add_environment(JobSpec *job, const char *name, const char *value);
 /* Appends *l to the job's added layers, taking what it owns (*l is emptied); on failure *l is left alone. */
 int runner_job_take_layer(JobSpec *job, LayerSpec *l);
 /* Sets the job's program to argv[0] and its arguments to the rest. */

@@ -525,6 +525,40 @@ class CargoMaelstrom(unittest.TestCase):
         # Interrupted while watching: the run's own status stands.
         self.assertEqual(status, 0)
 
+    def test_dynamic_libraries_of_the_build(self):
+        # With -C prefer-dynamic and a dylib crate, a test executable needs libstd from the toolchain and the
+        # crate's library from target/debug/deps, which cargo test puts on LD_LIBRARY_PATH.  The workspace
+        # is under /tmp, where the default container mounts a tmpfs: the libraries cannot stay at their
+        # paths there.
+        ws = os.path.join(STATE["root"], "iota_dylib")
+        write(f"{ws}/Cargo.toml", '[workspace]\nmembers = ["iota_dep", "iota_app"]\nresolver = "2"\n')
+        write(f"{ws}/.cargo/config.toml", '[build]\nrustflags = ["-C", "prefer-dynamic"]\n')
+        write(f"{ws}/iota_dep/Cargo.toml", '[package]\nname = "iota_dep"\nversion = "0.1.0"\n'
+              'edition = "2021"\n[lib]\ncrate-type = ["dylib"]\n')
+        write(f"{ws}/iota_dep/src/lib.rs", "pub fn answer() -> u32 { 42 }\n")
+        write(f"{ws}/iota_app/Cargo.toml", '[package]\nname = "iota_app"\nversion = "0.1.0"\n'
+              'edition = "2021"\n[dependencies]\niota_dep = { path = "../iota_dep" }\n')
+        write(f"{ws}/iota_app/src/lib.rs", """
+            #[test]
+            fn uses_the_dylib() { assert_eq!(iota_dep::answer(), 42); }
+            #[test]
+            fn library_path() {
+                assert_eq!(std::env::var("LD_LIBRARY_PATH").unwrap(), "/.cargo-maelstrom/lib");
+            }
+        """)
+        env = dict(STATE["env"], CARGO_TARGET_DIR=os.path.join(ws, "target"))
+        p = run("--ui", "simple", cwd=ws, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("iota_app uses_the_dylib ... OK", p.stdout)
+        self.assertIn("iota_app library_path ... OK", p.stdout)
+        # An executable that needs none of it gets no LD_LIBRARY_PATH.
+        ws2 = small_crate("iota_plain", """
+            #[test]
+            fn no_library_path() { assert!(std::env::var_os("LD_LIBRARY_PATH").is_none()); }
+        """)
+        p = run("--ui", "simple", cwd=ws2)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
     def test_second_run_waits_for_the_first(self):
         # A run holds its cache directory's lock until it and its local worker are gone: a second run in
         # the same project waits for it, and says so, instead of losing its worker to the first one's.

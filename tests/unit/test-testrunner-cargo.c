@@ -184,6 +184,12 @@ static int on_event(const CargoBuildEvent *e, void *userdata) {
                 ev->n_finished++;
                 ASSERT_TRUE(asprintf(&s, "%u finished %s", e->line, e->success ? "ok" : "failed") >= 0);
                 break;
+        case CARGO_BUILD_EVENT_BUILD_SCRIPT: {
+                _cleanup_free_ char *paths = strv_join(e->linked_paths, "|");
+                ASSERT_TRUE(paths);
+                ASSERT_TRUE(asprintf(&s, "%u build-script %s", e->line, paths) >= 0);
+                break;
+        }
         case _CARGO_BUILD_EVENT_TYPE_MAX:
         case _CARGO_BUILD_EVENT_TYPE_INVALID:
                 abort();
@@ -389,6 +395,38 @@ static char **list(const char *text, size_t size) {
         return l;
 }
 
+TEST(build_script) {
+        _cleanup_(cargo_metadata_freep) CargoMetadata *m = metadata();
+        _cleanup_strv_free_ char **lines = NULL;
+        Events ev = {};
+        const char *text =
+                "{\"reason\":\"build-script-executed\",\"package_id\":\"" ALPHA "\","
+                "\"linked_libs\":[\"foo\"],\"linked_paths\":[\"native=/t/target/debug/build/a-1/out\","
+                "\"/opt/lib\",\"dependency=/d=x\",\"/odd=name\"],\"cfgs\":[],\"env\":[],"
+                "\"out_dir\":\"/t/target/debug/build/a-1/out\"}\n"
+                "{\"reason\":\"build-script-executed\",\"package_id\":\"" ALPHA "\",\"linked_libs\":[],"
+                "\"linked_paths\":[],\"cfgs\":[],\"env\":[],\"out_dir\":\"/o\"}\n"
+                "{\"reason\":\"build-finished\",\"success\":true}\n";
+
+        /* The KIND= prefix goes, an '=' after the first '/' stays; a script that names no directory says
+         * nothing. */
+        ASSERT_EQ(ASSERT_OK(feed(m, text, strlen(text), 0, &ev, NULL)), 1);
+        lines = ev.lines;
+        _cleanup_free_ char *j = strv_join(lines, "\n");
+        ASSERT_STREQ(j, "1 build-script /t/target/debug/build/a-1/out|/opt/lib|/d=x|/odd=name\n"
+                        "3 finished ok");
+
+        /* One without a list of strings is skipped. */
+        const char *odd = "{\"reason\":\"build-script-executed\"}\n"
+                          "{\"reason\":\"build-script-executed\",\"linked_paths\":[1]}\n"
+                          "{\"reason\":\"build-finished\",\"success\":true}\n";
+        Events ev2 = {};
+        ASSERT_EQ(ASSERT_OK(feed(m, odd, strlen(odd), 0, &ev2, NULL)), 1);
+        ASSERT_EQ(strv_length(ev2.lines), 1u);
+        ASSERT_STREQ(ev2.lines[0], "3 finished ok");
+        strv_free(ev2.lines);
+}
+
 TEST(test_list) {
         _cleanup_free_ char *all = NULL, *ignored = NULL, *none = NULL;
         _cleanup_strv_free_ char **a = NULL, **i = NULL, **n = NULL, **mixed = NULL;
@@ -516,6 +554,7 @@ int main(void) {
         RUN(build_ok);
         RUN(build_failed);
         RUN(build_errors);
+        RUN(build_script);
         RUN(test_list);
         RUN(argv);
         RUN(profile_dir);

@@ -514,7 +514,8 @@ static int build_shared_library_dependencies(Builder *b) {
         r = ld_cache_load(LD_SO_CACHE, &cache);
         if (r < 0)
                 log_debug_errno(r, "Ignoring %s: %m", LD_SO_CACHE);
-        r = ldso_resolve(binaries, getenv("LD_LIBRARY_PATH"), cache, &libraries, b->reterr_message);
+        r = ldso_resolve(binaries, b->spec->library_path ?: getenv("LD_LIBRARY_PATH"), cache, &libraries,
+                         b->reterr_message);
         if (r < 0)
                 return r;
         STRV_FOREACH(l, libraries) {

@@ -146,6 +146,7 @@ void layer_spec_done(LayerSpec *l) {
         l->symlinks = mfree(l->symlinks);
         l->n_symlinks = 0;
         prefix_options_done(&l->prefix);
+        l->library_path = mfree(l->library_path);
 }
 
 void job_mount_done(JobMount *m) {
@@ -195,7 +196,8 @@ int layer_spec_copy(const LayerSpec *src, LayerSpec *dst) {
 
         if (!strdup_null(src->path, &c.path) || !strv_copy_null(src->paths, &c.paths) ||
             !strdup_null(src->prefix.strip_prefix, &c.prefix.strip_prefix) ||
-            !strdup_null(src->prefix.prepend_prefix, &c.prefix.prepend_prefix))
+            !strdup_null(src->prefix.prepend_prefix, &c.prefix.prepend_prefix) ||
+            !strdup_null(src->library_path, &c.library_path))
                 return -ENOMEM;
         if (src->n_symlinks > 0) {
                 c.symlinks = calloc(src->n_symlinks, sizeof(SymlinkSpec));

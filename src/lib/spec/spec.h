@@ -87,6 +87,9 @@ typedef struct LayerSpec {
         SymlinkSpec *symlinks; /* LAYER_SYMLINKS */
         size_t n_symlinks;
         PrefixOptions prefix; /* LAYER_GLOB, LAYER_PATHS, LAYER_SHARED_LIBRARY_DEPENDENCIES */
+        /* LAYER_SHARED_LIBRARY_DEPENDENCIES: the LD_LIBRARY_PATH to find the libraries with, instead of this
+         * process's (NULL).  Set by the test runners only; no file format has it. */
+        char *library_path;
 } LayerSpec;
 
 /* One element of an environment list: variables (in order, "KEY=VALUE" with the value not yet expanded) that

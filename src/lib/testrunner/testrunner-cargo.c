@@ -260,6 +260,7 @@ static const char *const cargo_build_event_type_table[_CARGO_BUILD_EVENT_TYPE_MA
         [CARGO_BUILD_EVENT_ARTIFACT] = "artifact",
         [CARGO_BUILD_EVENT_MESSAGE] = "message",
         [CARGO_BUILD_EVENT_FINISHED] = "finished",
+        [CARGO_BUILD_EVENT_BUILD_SCRIPT] = "build-script",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(cargo_build_event_type, CargoBuildEventType);
@@ -414,6 +415,30 @@ static int build_line(CargoBuildParser *p, const char *line, size_t size, char *
                 if (r < 0)
                         return r;
                 e.type = CARGO_BUILD_EVENT_MESSAGE;
+                return p->callback(&e, p->userdata);
+        }
+
+        if (streq(reason, "build-script-executed")) {
+                _cleanup_strv_free_ char **paths = NULL;
+                _cleanup_free_ char *why = NULL;
+                /* Only a help to find libraries: one cargo did not fill in is skipped. */
+                r = test_json_read_strv(j, context, "linked_paths", &paths, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        log_debug("%s: ignoring a build-script-executed message: %s", context, strna(why));
+                        return 0;
+                }
+                /* "native=/dir", "dependency=/dir", ... or a bare "/dir", as rustc's -L takes them. */
+                STRV_FOREACH(path, paths) {
+                        const char *eq = strchr(*path, '='), *slash = strchr(*path, '/');
+                        if (eq && (!slash || eq < slash))
+                                memmove(*path, eq + 1, strlen(eq + 1) + 1);
+                }
+                if (strv_isempty(paths))
+                        return 0;
+                e.linked_paths = paths;
+                e.type = CARGO_BUILD_EVENT_BUILD_SCRIPT;
                 return p->callback(&e, p->userdata);
         }
 

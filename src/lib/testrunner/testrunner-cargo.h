@@ -77,11 +77,12 @@ typedef enum CargoBuildEventType {
         CARGO_BUILD_EVENT_ARTIFACT, /* a test executable was built */
         CARGO_BUILD_EVENT_MESSAGE,  /* a compiler diagnostic, to print */
         CARGO_BUILD_EVENT_FINISHED, /* the build ended */
+        CARGO_BUILD_EVENT_BUILD_SCRIPT, /* a build script ran */
         _CARGO_BUILD_EVENT_TYPE_MAX,
         _CARGO_BUILD_EVENT_TYPE_INVALID = -EINVAL,
 } CargoBuildEventType;
 
-/* "artifact", "message", "finished". */
+/* "artifact", "message", "finished", "build-script". */
 const char *cargo_build_event_type_to_string(CargoBuildEventType t);
 CargoBuildEventType cargo_build_event_type_from_string(const char *s);
 
@@ -99,6 +100,8 @@ typedef struct CargoBuildEvent {
         const char *rendered;
         /* FINISHED */
         bool success;
+        /* BUILD_SCRIPT: the directories its cargo:rustc-link-search lines named, without the KIND= prefix */
+        char **linked_paths;
 } CargoBuildEvent;
 
 /* A negative return stops the parser: cargo_build_parser_feed() returns it as it is. */
@@ -114,9 +117,10 @@ CargoBuildParser *cargo_build_parser_free(CargoBuildParser *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CargoBuildParser *, cargo_build_parser_free);
 
 /* Feeds size bytes as they were read: lines may be split anywhere.  Each complete line is one JSON object
- * with a "reason"; reasons other than compiler-artifact, compiler-message and build-finished are ignored, as
- * are artifacts that are not test executables and empty lines.  After an error the parser takes no more
- * input and returns the same error again. */
+ * with a "reason"; reasons other than compiler-artifact, compiler-message, build-script-executed and
+ * build-finished are ignored, as are artifacts that are not test executables, build scripts that name no
+ * directory (or whose linked_paths is not a list of strings), and empty lines.  After an error the parser
+ * takes no more input and returns the same error again. */
 int cargo_build_parser_feed(CargoBuildParser *p, const char *data, size_t size, char **reterr_message);
 /* At the end of the stream: parses a last line without a newline, then returns 1 if build-finished said
  * success, 0 if it said failure, -EBADMSG if there was none. */
