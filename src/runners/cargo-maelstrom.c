@@ -252,9 +252,17 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         if (r < 0)
                 return r;
         if (a->library_path && runner_includes_shared_libraries(candidate, based_on_image)) {
+                /* As cargo test builds it: its directories (here, where the job has their libraries), then
+                 * the LD_LIBRARY_PATH we were given, whose libraries the shared-library layer has at their
+                 * paths. */
+                const char *given = getenv("LD_LIBRARY_PATH");
+                _cleanup_free_ char *value =
+                        strjoin(CARGO_LIBRARY_DIR, isempty(given) ? "" : ":", strempty(given));
+                if (!value)
+                        return -ENOMEM;
                 r = cargo_job_add_libraries(job, a->cargo_libraries);
                 if (r >= 0)
-                        r = runner_job_add_environment(job, "LD_LIBRARY_PATH", CARGO_LIBRARY_DIR);
+                        r = runner_job_add_environment(job, "LD_LIBRARY_PATH", value);
                 if (r < 0)
                         return r;
         }

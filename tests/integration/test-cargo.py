@@ -543,14 +543,20 @@ class CargoMaelstrom(unittest.TestCase):
             fn uses_the_dylib() { assert_eq!(iota_dep::answer(), 42); }
             #[test]
             fn library_path() {
-                assert_eq!(std::env::var("LD_LIBRARY_PATH").unwrap(), "/.cargo-maelstrom/lib");
+                println!("LD_LIBRARY_PATH={}", std::env::var("LD_LIBRARY_PATH").unwrap());
+                panic!("to show it");
             }
         """)
         env = dict(STATE["env"], CARGO_TARGET_DIR=os.path.join(ws, "target"))
+        env.pop("LD_LIBRARY_PATH", None)
         p = run("--ui", "simple", cwd=ws, env=env)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("iota_app uses_the_dylib ... OK", p.stdout)
-        self.assertIn("iota_app library_path ... OK", p.stdout)
+        self.assertIn("LD_LIBRARY_PATH=/.cargo-maelstrom/lib\n", p.stdout)
+        # Then the one we were given, as cargo test does.
+        p = run("--ui", "simple", cwd=ws, env=dict(env, LD_LIBRARY_PATH="/opt/given/lib"))
+        self.assertIn("iota_app uses_the_dylib ... OK", p.stdout)
+        self.assertIn("LD_LIBRARY_PATH=/.cargo-maelstrom/lib:/opt/given/lib\n", p.stdout)
         # An executable that needs none of it gets no LD_LIBRARY_PATH.
         ws2 = small_crate("iota_plain", """
             #[test]
