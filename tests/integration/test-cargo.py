@@ -254,6 +254,20 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertIn("--include", p.stderr)
         self.assertIn("column", p.stderr)
 
+    def test_cargo_test_habits_get_a_hint(self):
+        # `cargo test NAME` and nextest's -p: the error says what we take instead, and that works.
+        p = run("adds")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unexpected argument 'adds' (to run the cases whose name contains it: "
+                      "--include 'name.contains(adds)'", p.stderr)
+        p = run("-p", "alpha")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown option '-p' (see --help; to select what runs, use --include PATTERN)",
+                      p.stderr)
+        p = run("--list", "--include", "name.contains(adds)")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("alpha tests::adds", p.stdout.splitlines())
+
     def test_repeat_and_stop_after(self):
         p = run("--ui", "simple", "-i", "name.equals(tests::adds)", "--repeat", "3")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)

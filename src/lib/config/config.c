@@ -484,6 +484,18 @@ static int cli_add(Config *c, ConfigSetting *s, const char *option, const char *
         return 0;
 }
 
+/* For the test runners (which have --include): what a cargo test or nextest habit would have meant. */
+static const char *hint_unknown_option(const Config *c, const char *option) {
+        if (!config_find_long(c, "include"))
+                return "";
+        static char *const habits[] = { (char *) "-p", (char *) "--package", (char *) "-E",
+                                        (char *) "--filterset", (char *) "--filter-expr", NULL };
+
+        if (strv_contains(habits, option))
+                return "; to select what runs, use --include PATTERN";
+        return "";
+}
+
 static ConfigSetting *config_main_list(const Config *c) {
         for (size_t i = 0; i < c->n_settings; i++)
                 if (c->settings[i].def->flags & CONFIG_MAIN_LIST)
@@ -621,8 +633,9 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                         } else {
                                 ConfigSetting *s = config_find_long(c, name);
                                 if (!s)
-                                        return set_error(reterr_message, "unknown option '%s' (see --help)",
-                                                         option);
+                                        return set_error(reterr_message,
+                                                         "unknown option '%s' (see --help%s)", option,
+                                                         hint_unknown_option(c, option));
                                 r = cli_value(c, s, option, inline_value, argc, argv, &i, reterr_message);
                         }
                         if (r < 0)
@@ -644,7 +657,8 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                                         s = config_find_short(c, *o);
                                         if (!s)
                                                 return set_error(reterr_message,
-                                                                 "unknown option '%s' (see --help)", option);
+                                                                 "unknown option '%s' (see --help%s)",
+                                                                 option, hint_unknown_option(c, option));
                                         takes_arg = s->def->type != CONFIG_VALUE_BOOL;
                                 } else
                                         takes_arg = b == BUILTIN_CONFIG_FILE;
@@ -671,6 +685,21 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                 /* A positional argument. */
                 switch (c->program->positional) {
                 case CONFIG_POSITIONAL_NONE:
+                        if (config_main_list(c) && config_find_long(c, "include")) {
+                                /* cargo test NAME, or nextest's: a filter on the case names. */
+                                static const char *const delimiters[] = { "()", "[]", "{}", "<>", "//" };
+                                const char *d = NULL;
+                                for (size_t k = 0; k < ELEMENTSOF(delimiters) && !d; k++)
+                                        if (!strpbrk(a, delimiters[k]))
+                                                d = delimiters[k];
+                                if (d)
+                                        return set_error(reterr_message,
+                                                         "unexpected argument '%s' (to run the cases "
+                                                         "whose name contains it: --include "
+                                                         "'name.contains%c%s%c'; arguments for the "
+                                                         "tests go after '--')",
+                                                         a, d[0], a, d[1]);
+                        }
                         return set_error(reterr_message, "unexpected argument '%s'%s", a,
                                          config_main_list(c) ? " (put arguments for the tests after '--')"
                                                              : "");
