@@ -260,6 +260,12 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("unexpected argument 'adds' (to run the cases whose name contains it: "
                       "--include 'name.contains(adds)'", p.stderr)
+        p = run("tests/")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unexpected argument 'tests/' (to select what runs, use --include PATTERN;", p.stderr)
+        p = run("-timeout", "5")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown option '-timeout' (did you mean '--timeout'?)", p.stderr)
         p = run("-p", "alpha")
         self.assertEqual(p.returncode, 2)
         self.assertIn("unknown option '-p' (see --help; to select what runs, use --include PATTERN)",

@@ -385,6 +385,10 @@ TEST(errors) {
         expect_error(&client, NOENV, ARGV("-z"), "unknown option '-z'");
         expect_error(&client, NOENV, ARGV("--count"), "option --count requires an argument");
         expect_error(&client, NOENV, ARGV("stray"), "unexpected argument 'stray'");
+        /* A long option with one dash, as Go spells its flags, is not read as a cluster of short ones. */
+        expect_error(&client, NOENV, ARGV("-count=1"),
+                     "unknown option '-count=1' (did you mean '--count=1'?)");
+        expect_error(&client, NOENV, ARGV("-help"), "unknown option '-help' (did you mean '--help'?)");
         expect_error(&client, NOENV, ARGV("--rest", "x"), "unknown option '--rest'");
         expect_error(&client, NOENV, ARGV("--help=yes"), "option --help takes no argument");
 }

@@ -644,6 +644,16 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                 }
 
                 if (a[0] == '-' && a[1] != 0) {
+                        /* A long option with one dash ("-short", "-timeout=5", as Go's flags are spelled),
+                         * which the cluster below would take for short options ("-s hort"). */
+                        if (a[2] != 0 && a[2] != '=') {
+                                _cleanup_free_ char *name = strndup(a + 1, strcspn(a + 1, "="));
+                                if (!name)
+                                        return -ENOMEM;
+                                if (config_find_long(c, name) || builtin_long(name) != BUILTIN_NONE)
+                                        return set_error(reterr_message,
+                                                         "unknown option '%s' (did you mean '-%s'?)", a, a);
+                        }
                         /* A cluster of short options: flags may be combined, and the first one that takes an
                          * argument takes the rest of the cluster or the next argument. */
                         for (const char *o = a + 1; *o; o++) {
@@ -692,6 +702,11 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                                 for (size_t k = 0; k < ELEMENTSOF(delimiters) && !d; k++)
                                         if (!strpbrk(a, delimiters[k]))
                                                 d = delimiters[k];
+                                if (strchr(a, '/')) /* a path, or go's "./..." */
+                                        return set_error(reterr_message,
+                                                         "unexpected argument '%s' (to select what runs, "
+                                                         "use --include PATTERN; arguments for the tests "
+                                                         "go after '--')", a);
                                 if (d)
                                         return set_error(reterr_message,
                                                          "unexpected argument '%s' (to run the cases "
