@@ -682,12 +682,8 @@ static void cargo_start_early_build(Cargo *cargo) {
         {
                 _cleanup_(test_spec_file_freep) TestSpecFile *spec = NULL;
                 _cleanup_free_ char *path =
-                        strjoin(root, "/", test_runner_spec_file_name(TEST_RUNNER_CARGO));
-                _cleanup_free_ char *message = NULL;
-                TestSpecError error = {};
-                int r = path ? test_spec_file_load(TEST_RUNNER_CARGO, path, &spec, &error) : -ENOMEM;
-                if (r >= 0)
-                        r = test_spec_file_check_filters(spec, path, &message);
+                        strjoin(root, "/", test_runner_spec_file_name(TEST_RUNNER_CARGO)), *message = NULL;
+                int r = path ? runner_spec_file_load(TEST_RUNNER_CARGO, path, &spec, &message) : -ENOMEM;
                 if (r < 0 && r != -ENOENT)
                         return;
         }

@@ -203,16 +203,34 @@ int runner_init(TestRunnerKind kind, const char *project_dir) {
         return EXIT_SUCCESS;
 }
 
+int runner_spec_file_load(TestRunnerKind kind, const char *path, TestSpecFile **ret, char **reterr_message) {
+        _cleanup_(test_spec_file_freep) TestSpecFile *f = NULL;
+        TestSpecError error = {};
+        int r;
+
+        *reterr_message = NULL;
+        r = test_spec_file_load(kind, path, &f, &error);
+        if (r < 0 && !IN_SET(r, -ENOENT, -ENOMEM) && test_spec_error_format(&error, reterr_message) < 0)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+        /* A bad filter is as wrong as a bad key. */
+        r = test_spec_file_check_filters(f, path, reterr_message);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
 static int runner_load_spec(TestRunnerKind kind, const char *project_dir, TestSpecFile **ret,
                             char **ret_name) {
         _cleanup_free_ char *path = NULL, *message = NULL;
-        TestSpecError error = {};
         int r;
 
         path = strjoin(project_dir, "/", test_runner_spec_file_name(kind));
         if (!path)
                 return log_oom();
-        r = test_spec_file_load(kind, path, ret, &error);
+        r = runner_spec_file_load(kind, path, ret, &message);
         if (r == -ENOENT) {
                 r = test_spec_file_default(kind, /* pytest_image= */ NULL, ret);
                 if (r < 0)
@@ -223,17 +241,6 @@ static int runner_load_spec(TestRunnerKind kind, const char *project_dir, TestSp
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0) {
-                if (test_spec_error_format(&error, &message) < 0)
-                        return log_oom();
-                log_error("%s", message);
-                return r;
-        }
-        /* A bad filter is as wrong as a bad key: refuse the file before anything builds. */
-        r = test_spec_file_check_filters(*ret, path, &message);
-        if (r == -ENOMEM)
-                return log_oom();
-        if (r < 0) {
-                *ret = test_spec_file_free(*ret);
                 log_error("%s", message);
                 return r;
         }

@@ -36,6 +36,9 @@ typedef struct RunnerOptions {
 int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
                    size_t *ret_size);
 
+/* Reads the spec file at path, its directives' filters checked: -ENOENT when there is none; another error
+ * (but -ENOMEM) with *reterr_message saying where and what ("FILE:LINE:COLUMN: directive 2: ..."). */
+int runner_spec_file_load(TestRunnerKind kind, const char *path, TestSpecFile **ret, char **reterr_message);
 /* Whether a case's job gets the shared libraries its binary needs: not when the container is based on an
  * image, unless the directives' include_shared_libraries says otherwise. */
 bool runner_includes_shared_libraries(const TestCandidate *candidate, bool based_on_image);
