@@ -134,6 +134,7 @@ typedef struct CargoArtifact {
         /* See cargo_library_path(); NULL when ld.so finds its libraries without cargo's directories. */
         char *library_path; /* LD_LIBRARY_PATH with them, on this machine */
         char **cargo_libraries; /* the libraries found there, which its jobs get in CARGO_LIBRARY_DIR */
+        char *job_library_path; /* its jobs' LD_LIBRARY_PATH */
         struct CargoArtifact *next;
 } CargoArtifact;
 
@@ -178,6 +179,7 @@ static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
         free(a->program);
         free(a->library_path);
         strv_free(a->cargo_libraries);
+        free(a->job_library_path);
         return mfree(a);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
@@ -214,26 +216,15 @@ static PatternCase cargo_target_case(const char *package, const char *target, Ca
  * this machine, which may be under /tmp, where the default container mounts a tmpfs. */
 #define CARGO_LIBRARY_DIR "/.cargo-maelstrom/lib"
 
-/* The libraries in a layer per directory, all in CARGO_LIBRARY_DIR. */
+/* The libraries, each in a layer that puts it in CARGO_LIBRARY_DIR. */
 static int cargo_job_add_libraries(JobSpec *job, char *const *libraries) {
         STRV_FOREACH(lib, libraries) {
                 _cleanup_(layer_spec_done) LayerSpec l = { .kind = LAYER_PATHS };
-                const char *slash = strrchr(*lib, '/');
-                bool seen = false;
 
-                /* One layer per directory: skip a library whose directory an earlier one had. */
-                for (char *const *e = libraries; e < lib && !seen; e++)
-                        seen = strrchr(*e, '/') - *e == slash - *lib && strncmp(*e, *lib, slash - *lib) == 0;
-                if (seen)
-                        continue;
-                l.prefix.strip_prefix = strndup(*lib, slash - *lib);
-                l.prefix.prepend_prefix = strdup(CARGO_LIBRARY_DIR);
-                if (!l.prefix.strip_prefix || !l.prefix.prepend_prefix)
+                if (strv_extend(&l.paths, *lib) < 0 ||
+                    !(l.prefix.strip_prefix = strndup(*lib, strrchr(*lib, '/') - *lib)) ||
+                    !(l.prefix.prepend_prefix = strdup(CARGO_LIBRARY_DIR)))
                         return -ENOMEM;
-                for (char *const *e = lib; *e; e++)
-                        if (strrchr(*e, '/') - *e == slash - *lib && strncmp(*e, *lib, slash - *lib) == 0 &&
-                            strv_extend(&l.paths, *e) < 0)
-                                return -ENOMEM;
                 int r = runner_job_take_layer(job, &l);
                 if (r < 0)
                         return r;
@@ -252,17 +243,9 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         if (r < 0)
                 return r;
         if (a->library_path && runner_includes_shared_libraries(candidate, based_on_image)) {
-                /* As cargo test builds it: its directories (here, where the job has their libraries), then
-                 * the LD_LIBRARY_PATH we were given, whose libraries the shared-library layer has at their
-                 * paths. */
-                const char *given = getenv("LD_LIBRARY_PATH");
-                _cleanup_free_ char *value =
-                        strjoin(CARGO_LIBRARY_DIR, isempty(given) ? "" : ":", strempty(given));
-                if (!value)
-                        return -ENOMEM;
                 r = cargo_job_add_libraries(job, a->cargo_libraries);
                 if (r >= 0)
-                        r = runner_job_add_environment(job, "LD_LIBRARY_PATH", value);
+                        r = runner_job_add_environment(job, "LD_LIBRARY_PATH", a->job_library_path);
                 if (r < 0)
                         return r;
         }
@@ -379,10 +362,12 @@ static const char *cargo_toolchain_libdir(Cargo *cargo) {
  * LD_LIBRARY_PATH it was given.  An executable whose libraries ld.so finds without that gets nothing, as
  * most do.  One that needs it gets that path in a->library_path, for its listing and its shared-library
  * layer, and the libraries found in cargo's directories in a->cargo_libraries, which its jobs get in
- * CARGO_LIBRARY_DIR. */
+ * CARGO_LIBRARY_DIR, with a->job_library_path: CARGO_LIBRARY_DIR, then the LD_LIBRARY_PATH we were given
+ * (whose libraries the shared-library layer has at their paths). */
 static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
         _cleanup_strv_free_ char **libraries = NULL, **dirs = NULL;
-        _cleanup_free_ char *message = NULL, *deps = NULL, *output = NULL, *path = NULL;
+        _cleanup_free_ char *message = NULL, *deps = NULL, *output = NULL, *cargo_path = NULL,
+                            *path = NULL;
         char *const binaries[] = { a->executable, NULL };
         const char *given = getenv("LD_LIBRARY_PATH"), *libdir;
         int r;
@@ -412,9 +397,10 @@ static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
         libdir = cargo_toolchain_libdir(cargo);
         if (libdir && strv_extend(&dirs, libdir) < 0)
                 return -ENOMEM;
-        if (!isempty(given) && strv_extend(&dirs, given) < 0)
+        cargo_path = strv_join(dirs, ":");
+        if (!cargo_path)
                 return -ENOMEM;
-        path = strv_join(dirs, ":");
+        path = isempty(given) ? TAKE_PTR(cargo_path) : strjoin(cargo_path, ":", given);
         if (!path)
                 return -ENOMEM;
 
@@ -426,18 +412,17 @@ static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
         if (r < 0)
                 return 0; /* still missing: the listing says which */
         /* The ones from cargo's directories (the others are where ld.so looks by default, or on the
-         * LD_LIBRARY_PATH we were given, which the jobs do not get). */
-        size_t n_cargo = strv_length(dirs) - !isempty(given);
-        STRV_FOREACH(lib, libraries)
-                for (size_t i = 0; i < n_cargo; i++) {
-                        size_t l = strlen(dirs[i]);
-                        if (strncmp(*lib, dirs[i], l) == 0 && (*lib)[l] == '/' &&
-                            !strchr(*lib + l + 1, '/')) {
-                                if (strv_extend(&a->cargo_libraries, *lib) < 0)
-                                        return -ENOMEM;
-                                break;
-                        }
-                }
+         * LD_LIBRARY_PATH we were given). */
+        STRV_FOREACH(lib, libraries) {
+                _cleanup_free_ char *dir = strndup(*lib, strrchr(*lib, '/') - *lib);
+                if (!dir)
+                        return -ENOMEM;
+                if (strv_contains(dirs, dir) && strv_extend(&a->cargo_libraries, *lib) < 0)
+                        return -ENOMEM;
+        }
+        a->job_library_path = strjoin(CARGO_LIBRARY_DIR, isempty(given) ? "" : ":", strempty(given));
+        if (!a->job_library_path)
+                return -ENOMEM;
         a->library_path = TAKE_PTR(path);
         return 0;
 }
