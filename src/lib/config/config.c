@@ -697,16 +697,16 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                 case CONFIG_POSITIONAL_NONE:
                         if (config_main_list(c) && config_find_long(c, "include")) {
                                 /* cargo test NAME, or nextest's: a filter on the case names. */
-                                static const char *const delimiters[] = { "()", "[]", "{}", "<>", "//" };
+                                static const char *const delimiters[] = { "()", "[]", "{}", "<>" };
                                 const char *d = NULL;
-                                for (size_t k = 0; k < ELEMENTSOF(delimiters) && !d; k++)
-                                        if (!strpbrk(a, delimiters[k]))
-                                                d = delimiters[k];
                                 if (strchr(a, '/')) /* a path, or go's "./..." */
                                         return set_error(reterr_message,
                                                          "unexpected argument '%s' (to select what runs, "
                                                          "use --include PATTERN; arguments for the tests "
                                                          "go after '--')", a);
+                                for (size_t k = 0; k < ELEMENTSOF(delimiters) && !d; k++)
+                                        if (!strpbrk(a, delimiters[k]))
+                                                d = delimiters[k];
                                 if (d)
                                         return set_error(reterr_message,
                                                          "unexpected argument '%s' (to run the cases "
