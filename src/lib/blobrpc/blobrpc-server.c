@@ -15,12 +15,43 @@ static const RpcMethod method_missing_blobs = { "/maelstrom.v1.JobService/Missin
 static const RpcMethod method_get_blob = { "/maelstrom.v1.WorkerService/GetBlob",
                                            RPC_METHOD_SERVER_STREAMING };
 
+typedef struct ServiceCall ServiceCall;
+
 struct BlobService {
         Cache *cache;
         blob_stored_func_t on_stored;
         void *userdata;
         BlobStats stats;
+        ServiceCall *calls;
 };
+
+/* Every call the service took, until it closes: gRPC says "closed" only from the event loop, and a daemon
+ * that stops before that (its client hung up) frees them with the service. */
+struct ServiceCall {
+        BlobService *service;
+        RpcCall *call;
+        void (*free)(ServiceCall *c); /* frees the whole record, of which this is the first member */
+        ServiceCall *prev, *next;
+};
+
+static void service_call_link(ServiceCall *c, BlobService *b, RpcCall *call,
+                              void (*free_func)(ServiceCall *)) {
+        *c = (ServiceCall) { .service = b, .call = call, .free = free_func, .next = b->calls };
+        if (b->calls)
+                b->calls->prev = c;
+        b->calls = c;
+}
+
+/* Unlinks c and frees its call. */
+static void service_call_done(ServiceCall *c) {
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                c->service->calls = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        rpc_call_free(c->call);
+}
 
 typedef enum SendMode {
         SEND_ALONE,
@@ -67,14 +98,19 @@ static int call_reply(RpcCall *call, const void *message) {
         return rpc_call_finish(call, RPC_STATUS_OK, NULL);
 }
 
+static void plain_free(ServiceCall *c) {
+        service_call_done(c);
+        free(c);
+}
+
 static void on_plain_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
-        rpc_call_free(call);
+        plain_free(userdata);
 }
 
 /* ---- MissingBlobs ---- */
 
 static int on_missing_blobs_message(RpcCall *call, const void *data, size_t size, void *userdata) {
-        BlobService *b = userdata;
+        BlobService *b = ((ServiceCall *) userdata)->service;
         _cleanup_(proto_freep) Maelstrom__V1__MissingBlobsRequest *req = NULL;
         Maelstrom__V1__MissingBlobsReply reply = MAELSTROM__V1__MISSING_BLOBS_REPLY__INIT;
         _cleanup_free_ ProtobufCBinaryData *missing = NULL;
@@ -103,22 +139,26 @@ static int on_new_missing_blobs(RpcServer *server, RpcCall *call, void *userdata
                 .message = on_missing_blobs_message,
                 .closed = on_plain_closed,
         };
-        rpc_call_set_handlers(call, &handlers, userdata);
+        ServiceCall *c = calloc(1, sizeof(ServiceCall));
+        if (!c)
+                return -ENOMEM;
+        service_call_link(c, userdata, call, plain_free);
+        rpc_call_set_handlers(call, &handlers, c);
         return 0;
 }
 
 /* ---- PutBlob ---- */
 
 typedef struct Upload {
-        BlobService *service;
-        RpcCall *call;
+        ServiceCall base;
         CacheBlobWriter *writer;
         Digest digest;
 } Upload;
 
-static void upload_free(Upload *u) {
+static void upload_free(ServiceCall *c) {
+        Upload *u = (Upload *) c;
         cache_blob_writer_free(u->writer);
-        rpc_call_free(u->call);
+        service_call_done(c);
         free(u);
 }
 
@@ -134,12 +174,12 @@ static int on_put_blob_message(RpcCall *call, const void *data, size_t size, voi
                 r = digest_from_bytes(chunk->digest.data, chunk->digest.len, &u->digest);
                 if (r < 0)
                         return r;
-                r = cache_blob_begin(u->service->cache, &u->digest, chunk->size, &u->writer);
+                r = cache_blob_begin(u->base.service->cache, &u->digest, chunk->size, &u->writer);
                 if (r < 0)
                         return r;
         } else if (chunk->digest.len > 0)
                 return -EBADMSG;
-        u->service->stats.bytes_received += chunk->data.len;
+        u->base.service->stats.bytes_received += chunk->data.len;
         return cache_blob_write(u->writer, chunk->data.data, chunk->data.len);
 }
 
@@ -154,10 +194,10 @@ static int on_put_blob_end(RpcCall *call, void *userdata) {
         u->writer = cache_blob_writer_free(u->writer);
         if (r < 0)
                 return r;
-        u->service->stats.blobs_received++;
+        u->base.service->stats.blobs_received++;
         r = call_reply(call, &reply);
-        if (u->service->on_stored)
-                u->service->on_stored(&u->digest, u->service->userdata);
+        if (u->base.service->on_stored)
+                u->base.service->on_stored(&u->digest, u->base.service->userdata);
         return r;
 }
 
@@ -174,8 +214,7 @@ static int on_new_put_blob(RpcServer *server, RpcCall *call, void *userdata) {
         Upload *u = calloc(1, sizeof(Upload));
         if (!u)
                 return -ENOMEM;
-        u->service = userdata;
-        u->call = call;
+        service_call_link(&u->base, userdata, call, upload_free);
         rpc_call_set_handlers(call, &handlers, u);
         return 0;
 }
@@ -194,6 +233,10 @@ const BlobStats *blob_service_get_stats(const BlobService *b) {
 }
 
 BlobService *blob_service_free(BlobService *b) {
+        if (!b)
+                return NULL;
+        while (b->calls)
+                b->calls->free(b->calls);
         free(b);
         return NULL;
 }
@@ -208,8 +251,7 @@ int blob_service_add_job_methods(BlobService *b, RpcServer *s) {
 /* ---- GetBlob ---- */
 
 typedef struct Download {
-        BlobService *service;
-        RpcCall *call;
+        ServiceCall base;
         CacheEntry *entry; /* pinned while we read it */
         int fd;
         Digest digest;
@@ -217,11 +259,12 @@ typedef struct Download {
         bool first_sent, finished;
 } Download;
 
-static void download_free(Download *d) {
+static void download_free(ServiceCall *c) {
+        Download *d = (Download *) c;
         if (d->entry)
                 cache_unpin(d->entry);
         safe_close(d->fd);
-        rpc_call_free(d->call);
+        service_call_done(c);
         free(d);
 }
 
@@ -270,13 +313,13 @@ static int download_pump(Download *d) {
 
         if (d->finished)
                 return 0;
-        r = blob_send_chunks(d->call, d->fd, &d->digest, d->size, &d->offset, &d->first_sent);
-        d->service->stats.bytes_sent += d->offset - before;
+        r = blob_send_chunks(d->base.call, d->fd, &d->digest, d->size, &d->offset, &d->first_sent);
+        d->base.service->stats.bytes_sent += d->offset - before;
         if (r <= 0)
                 return r;
-        d->service->stats.blobs_sent++;
+        d->base.service->stats.blobs_sent++;
         d->finished = true;
-        return rpc_call_finish(d->call, RPC_STATUS_OK, /* message= */ NULL);
+        return rpc_call_finish(d->base.call, RPC_STATUS_OK, /* message= */ NULL);
 }
 
 static void on_get_blob_sent(RpcCall *call, void *userdata) {
@@ -304,10 +347,10 @@ static int on_get_blob_message(RpcCall *call, const void *data, size_t size, voi
         r = digest_from_bytes(req->digest.data, req->digest.len, &d->digest);
         if (r < 0)
                 return r;
-        r = cache_get(d->service->cache, CACHE_BLOB, &d->digest, &d->entry);
+        r = cache_get(d->base.service->cache, CACHE_BLOB, &d->digest, &d->entry);
         if (r < 0)
                 return r; /* -ENOENT: NOT_FOUND */
-        r = cache_open_blob(d->service->cache, &d->digest, &d->fd);
+        r = cache_open_blob(d->base.service->cache, &d->digest, &d->fd);
         if (r < 0)
                 return r;
         if (fstat(d->fd, &st) < 0)
@@ -332,8 +375,7 @@ static int on_new_get_blob(RpcServer *server, RpcCall *call, void *userdata) {
         Download *d = calloc(1, sizeof(Download));
         if (!d)
                 return -ENOMEM;
-        d->service = userdata;
-        d->call = call;
+        service_call_link(&d->base, userdata, call, download_free);
         d->fd = -EBADF;
         rpc_call_set_handlers(call, &handlers, d);
         return 0;
