@@ -147,6 +147,15 @@ TEST(summary) {
         ASSERT_OK(test_report_format_summary(e, &t));
         ASSERT_STREQ(t,
                      "Summary: 1 cases: 0 passed, 0 failed, 0 timed out, 0 errors, 0 ignored, 1 not run\n");
+
+        /* A build that failed is said, as its cases are in no count. */
+        e->build_failed = true;
+        t = mfree(t);
+        ASSERT_OK(test_report_format_summary(e, &t));
+        ASSERT_STREQ(t,
+                     "Summary: 1 cases: 0 passed, 0 failed, 0 timed out, 0 errors, 0 ignored, 1 not run\n"
+                     "The build failed (see the errors above): the cases of what it did not build and list "
+                     "did not run.\n");
 }
 
 /* Runs python3's XML parser on path and checks the structure; 77 when python3 is missing. */

@@ -598,7 +598,7 @@ int test_engine_add_artifact(TestEngine *e, const char *package, const char *art
 void test_engine_build_finished(TestEngine *e, bool ok) {
         e->build_finished = true;
         if (!ok)
-                e->build_failed = true;
+                e->build_failed = e->report->build_failed = true;
         engine_maybe_done(e);
 }
 

@@ -286,6 +286,9 @@ int test_report_format_summary(const TestReport *r, char **ret) {
                         r->counts[TEST_OUTCOME_TIMEOUT], r->counts[TEST_OUTCOME_ERROR],
                         r->counts[TEST_OUTCOME_IGNORED], r->counts[TEST_OUTCOME_NOT_RUN]);
 
+        if (r->build_failed)
+                textbuf_append(&b, "The build failed (see the errors above): the cases of what it did not build "
+                               "and list did not run.\n");
         if (r->counts[TEST_OUTCOME_FAIL] + r->counts[TEST_OUTCOME_TIMEOUT] +
             r->counts[TEST_OUTCOME_ERROR] == 0)
                 return textbuf_steal(&b, ret);

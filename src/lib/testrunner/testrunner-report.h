@@ -74,6 +74,7 @@ typedef struct TestReport {
         size_t n_cases;
         size_t n_allocated;
         size_t counts[_TEST_OUTCOME_MAX];
+        bool build_failed; /* some binary was not built or not listed: its cases are in no count */
 } TestReport;
 
 int test_report_new(TestReport **ret);
