@@ -112,6 +112,43 @@ static const ConfigValueDef *const cargo_value_sets[] = {
         NULL,
 };
 
+/* cargo test's and nextest's flags, and what to use instead. */
+#define CARGO "a cargo test flag: "
+#define NEXTEST "a nextest flag: "
+static const ConfigHabit cargo_habits[] = {
+        { "p", CARGO "to run one package's cases, use --include 'package.equals(NAME)'" },
+        { "package", CARGO "to run one package's cases, use --include 'package.equals(NAME)'" },
+        { "workspace", CARGO "every package of the workspace runs here; to select one, use --include "
+                       "'package.equals(NAME)'" },
+        { "all", CARGO "every package of the workspace runs here; to select one, use --include "
+                 "'package.equals(NAME)'" },
+        { "lib", CARGO "to run the library's cases, use --include library" },
+        { "bins", CARGO "to run the binaries' cases, use --include binary" },
+        { "bin", CARGO "to run one binary's cases, use --include 'binary.equals(NAME)'" },
+        { "tests", CARGO "to run the integration tests' cases, use --include test" },
+        { "test", CARGO "to run one integration test's cases, use --include 'test.equals(NAME)'" },
+        { "examples", CARGO "to run the examples' cases, use --include example" },
+        { "example", CARGO "to run one example's cases, use --include 'example.equals(NAME)'" },
+        { "benches", CARGO "to run the benchmarks' cases, use --include benchmark" },
+        { "bench", CARGO "to run one benchmark's cases, use --include 'benchmark.equals(NAME)'" },
+        { "doc", CARGO "doc tests are not run here; cargo test --doc runs them" },
+        { "release", CARGO "use --profile release" },
+        { "no-fail-fast", CARGO "a failure does not stop the run here; --stop-after N stops after N "
+                          "failures" },
+        { "no-run", CARGO "to build and list the cases without running them, use --list-tests" },
+        { "j", CARGO "to set how many cases run at once, use --slots N; cargo's build jobs: "
+               "CARGO_BUILD_JOBS=N" },
+        { "jobs", CARGO "to set how many cases run at once, use --slots N; cargo's build jobs: "
+                  "CARGO_BUILD_JOBS=N" },
+        { "test-threads", NEXTEST "to set how many cases run at once, use --slots N" },
+        { "E", NEXTEST "to select what runs, use --include PATTERN" },
+        { "filterset", NEXTEST "to select what runs, use --include PATTERN" },
+        { "filter-expr", NEXTEST "to select what runs, use --include PATTERN" },
+        { "retries", NEXTEST "failed cases are not retried here" },
+        { "run-ignored", NEXTEST "#[ignore]d cases are reported as IGNORED and not run here" },
+        {}
+};
+
 static const ConfigProgram cargo_program = {
         .name = "cargo-maelstrom",
         .dir_name = "cargo-maelstrom",
@@ -121,6 +158,7 @@ static const ConfigProgram cargo_program = {
         .usage = "[OPTIONS] [-- EXTRA-TEST-BINARY-ARGS...]",
         .description = "Build the tests of a Cargo workspace and run every test case in its own container.",
         .value_sets = cargo_value_sets,
+        .habits = cargo_habits,
 };
 
 /* A test executable that was built: what its cases need to run. */
@@ -269,6 +307,11 @@ static const TestAdapter cargo_adapter = {
         .stop = cargo_stop,
 };
 
+/* Each case runs alone, so a custom harness must name its cases as libtest does. */
+#define CARGO_HARNESS_HINT                                                                               \
+        " A test target with 'harness = false' must answer '--list --format terse' and '--exact NAME' as " \
+        "libtest does (libtest-mimic does)."
+
 /* Lists the cases of a test executable, and which of them are #[ignore]d: two runs of the executable, at
  * the same time (each is mostly a process start). */
 static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cwd, char ***ret_cases,
@@ -313,14 +356,14 @@ static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cw
                         return log_error_errno(status[pass], "Failed to read the test list of %s: %m",
                                                a->executable);
                 if (status[pass] > 0) {
-                        log_error("Failed to list the tests of %s: exit status %d.", a->executable,
-                                  status[pass]);
+                        log_error("Failed to list the tests of %s: exit status %d.%s", a->executable,
+                                  status[pass], CARGO_HARNESS_HINT);
                         return -EBADMSG;
                 }
                 r = cargo_test_list_parse(*out[pass], size[pass], pass ? &ignored : &cases, &message);
                 if (r < 0) {
-                        log_error("Cannot read the test list of %s: %s", a->executable,
-                                  message ?: strerror(-r));
+                        log_error("Cannot read the test list of %s: %s.%s", a->executable,
+                                  message ?: strerror(-r), CARGO_HARNESS_HINT);
                         return r;
                 }
         }

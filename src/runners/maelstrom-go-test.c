@@ -77,6 +77,57 @@ static const ConfigValueDef *const go_value_sets[] = {
         NULL,
 };
 
+/* go test's flags, and what to use instead. */
+#define GO_TEST "a go test flag: "
+#define GO_BUILD_FLAG "a go build flag: give it to go in GOFLAGS, e.g. GOFLAGS='-race -tags=TAG'"
+static const ConfigHabit go_habits[] = {
+        { "run", GO_TEST "to select cases by a regular expression, use --include 'name.matches(REGEX)'" },
+        { "skip", GO_TEST "to leave cases out by a regular expression, use --exclude "
+                  "'name.matches(REGEX)'" },
+        { "count", GO_TEST "results are never cached here; to run each case N times, use --repeat N" },
+        { "failfast", GO_TEST "to stop after the first failure, use --stop-after 1" },
+        { "v", GO_TEST "every case is reported here, with its output when it fails" },
+        { "json", GO_TEST "for one JSON line per case event, use --json-events PATH" },
+        { "p", GO_TEST "to set how many cases run at once, use --slots N" },
+        { "parallel", GO_TEST "give it to the test binaries after '--': -- -test.parallel=N" },
+        { "cpu", GO_TEST "give it to the test binaries after '--': -- -test.cpu=LIST" },
+        { "bench", GO_TEST "benchmarks are not run here; go test -bench runs them" },
+        { "benchmem", GO_TEST "benchmarks are not run here; go test -bench runs them" },
+        { "benchtime", GO_TEST "benchmarks are not run here; go test -bench runs them" },
+        { "fuzz", GO_TEST "fuzzing is not run here; each fuzz target's seed corpus runs as a case" },
+        { "fuzztime", GO_TEST "fuzzing is not run here; each fuzz target's seed corpus runs as a case" },
+        { "race", GO_BUILD_FLAG },
+        { "msan", GO_BUILD_FLAG },
+        { "asan", GO_BUILD_FLAG },
+        { "tags", GO_BUILD_FLAG },
+        { "ldflags", GO_BUILD_FLAG },
+        { "gcflags", GO_BUILD_FLAG },
+        { "asmflags", GO_BUILD_FLAG },
+        { "mod", GO_BUILD_FLAG },
+        { "modfile", GO_BUILD_FLAG },
+        { "trimpath", GO_BUILD_FLAG },
+        { "buildvcs", GO_BUILD_FLAG },
+        { "pgo", GO_BUILD_FLAG },
+        { "overlay", GO_BUILD_FLAG },
+        { "toolexec", GO_BUILD_FLAG },
+        { "cover", GO_BUILD_FLAG },
+        { "covermode", GO_BUILD_FLAG },
+        { "coverpkg", GO_BUILD_FLAG },
+        { "installsuffix", GO_BUILD_FLAG },
+        { "linkshared", GO_BUILD_FLAG },
+        { "compiler", GO_BUILD_FLAG },
+        { "gccgoflags", GO_BUILD_FLAG },
+        { "buildmode", GO_BUILD_FLAG },
+        { "coverprofile", GO_TEST "profiles and coverage profiles are not collected here" },
+        { "cpuprofile", GO_TEST "profiles and coverage profiles are not collected here" },
+        { "memprofile", GO_TEST "profiles and coverage profiles are not collected here" },
+        { "blockprofile", GO_TEST "profiles and coverage profiles are not collected here" },
+        { "mutexprofile", GO_TEST "profiles and coverage profiles are not collected here" },
+        { "trace", GO_TEST "profiles and coverage profiles are not collected here" },
+        { "outputdir", GO_TEST "profiles and coverage profiles are not collected here" },
+        {}
+};
+
 static const ConfigProgram go_program = {
         .name = "maelstrom-go-test",
         .dir_name = "go-test",
@@ -87,6 +138,7 @@ static const ConfigProgram go_program = {
         .description = "Build the test binaries of a Go module and run every test, example and fuzz seed "
                        "corpus in its own container.",
         .value_sets = go_value_sets,
+        .habits = go_habits,
 };
 
 typedef struct GoTest GoTest;

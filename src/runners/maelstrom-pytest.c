@@ -39,6 +39,25 @@ static const ConfigValueDef *const pytest_value_sets[] = {
         NULL,
 };
 
+/* pytest's flags, and what to use instead (pytest's own arguments for each case go after '--'). */
+#define PYTEST "a pytest flag: "
+static const ConfigHabit pytest_habits[] = {
+        { "k", PYTEST "to select cases by name, use --include PATTERN, e.g. --include "
+               "'name.contains(WORD)'" },
+        { "m", PYTEST "to select cases by marker, use --include 'markers.contains(MARKER)'" },
+        { "n", PYTEST "to set how many cases run at once, use --slots N" },
+        { "numprocesses", PYTEST "to set how many cases run at once, use --slots N" },
+        { "maxfail", PYTEST "use --stop-after N" },
+        { "exitfirst", PYTEST "use --stop-after 1" },
+        { "ff", PYTEST "the cases that failed last time run first here anyway" },
+        { "failed-first", PYTEST "the cases that failed last time run first here anyway" },
+        { "junitxml", PYTEST "use --junit PATH" },
+        { "junit-xml", PYTEST "use --junit PATH" },
+        { "co", PYTEST "to list the cases without running them, use --list-tests" },
+        { "collect-only", PYTEST "to list the cases without running them, use --list-tests" },
+        {}
+};
+
 static const ConfigProgram pytest_program = {
         .name = "maelstrom-pytest",
         .dir_name = "pytest",
@@ -48,6 +67,7 @@ static const ConfigProgram pytest_program = {
         .usage = "[OPTIONS] [-- EXTRA-PYTEST-ARGS...]",
         .description = "Collect a project's tests with pytest and run every test case in its own container.",
         .value_sets = pytest_value_sets,
+        .habits = pytest_habits,
 };
 
 int main(int argc, char **argv) {

@@ -268,8 +268,14 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertIn("unknown option '-timeout' (did you mean '--timeout'?)", p.stderr)
         p = run("-p", "alpha")
         self.assertEqual(p.returncode, 2)
-        self.assertIn("unknown option '-p' (see --help; to select what runs, use --include PATTERN)",
-                      p.stderr)
+        self.assertIn("unknown option '-p' (a cargo test flag: to run one package's cases, use --include "
+                      "'package.equals(NAME)')", p.stderr)
+        p = run("--release")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown option '--release' (a cargo test flag: use --profile release)", p.stderr)
+        p = run("--list", "--include", "package.equals(alpha)")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("alpha tests::adds", p.stdout.splitlines())
         p = run("--list", "--include", "name.contains(adds)")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("alpha tests::adds", p.stdout.splitlines())
@@ -528,8 +534,12 @@ class CargoMaelstrom(unittest.TestCase):
         """)
         p = run("--ui", "simple", cwd=ws)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertRegex(p.stderr, r"Failed to list the tests of \S*/custom-[0-9a-f]+: exit status 3\.")
+        self.assertRegex(p.stderr, r"Failed to list the tests of \S*/custom-[0-9a-f]+: exit status 3\. "
+                         r"A test target with 'harness = false' must answer '--list --format terse'")
         self.assertIn("zeta_listing t ... OK", p.stdout)
+        # The summary says that not everything ran, under counts that have no failure.
+        self.assertEqual(summary(p.stdout), (1, 1, 0, 0, 0, 0, 0), p.stdout)
+        self.assertIn("The build failed (see the errors above)", p.stdout)
 
     def test_watch(self):
         w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],

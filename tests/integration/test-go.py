@@ -295,6 +295,15 @@ OPTS_FILES = {
 
         go 1.21
     """,
+    "tagged_test.go": """
+        //go:build extra
+
+        package opts
+
+        import "testing"
+
+        func TestVia(t *testing.T) {}
+    """,
     "opts_test.go": """
         package opts
 
@@ -572,6 +581,27 @@ class GoTest(unittest.TestCase):
         env = dict(STATE["env"], MAELSTROM_GO_TEST_EXTRA_TEST_BINARY_ARGS="-greeting=hello")
         p = run("--ui", "simple", "--vet", "off", "-i", "name.equals(TestGreeting)", cwd=opts, env=env)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_go_test_habits_get_a_hint(self):
+        # go test's flags are refused with what to use instead, and the advice works.
+        opts = STATE["opts"]
+        o = "example.com/opts"
+        for args, hint in [(["-run", "TestVet"], "--include 'name.matches(REGEX)'"),
+                           (["-run=^TestVet$"], "--include 'name.matches(REGEX)'"),
+                           (["-count=1"], "use --repeat N"),
+                           (["-v"], "every case is reported here"),
+                           (["-p", "4"], "use --slots N"),
+                           (["-tags", "extra"], "give it to go in GOFLAGS")]:
+            p = run(*args, cwd=opts)
+            self.assertEqual(p.returncode, 2, args)
+            kind = "build" if args[0] == "-tags" else "test"
+            self.assertIn("unknown option '%s' (a go %s flag: " % (args[0], kind), p.stderr)
+            self.assertIn(hint, p.stderr)
+        p = run("--ui", "simple", "--vet", "off", "-i", "name.matches(^TestV)", cwd=opts)
+        self.assertEqual(outcomes(p.stdout), {(o, "TestVet"): "OK"}, p.stdout)
+        env = dict(STATE["env"], GOFLAGS="-tags=extra")
+        p = run("--ui", "simple", "--vet", "off", "-i", "name.matches(^TestV)", cwd=opts, env=env)
+        self.assertEqual(outcomes(p.stdout), {(o, "TestVet"): "OK", (o, "TestVia"): "OK"}, p.stdout)
 
     def test_init_and_spec_file(self):
         d = os.path.join(STATE["root"], "initmod")

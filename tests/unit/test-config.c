@@ -32,6 +32,15 @@ static const ConfigValueDef test_values[] = {
 
 static const ConfigValueDef *const test_sets[] = { config_values_common, test_values, NULL };
 
+/* The flags of a tool that a program stands in for; "n" and "flag" are also its own, which win. */
+static const ConfigHabit habits[] = {
+        { "nap", "a nap hint" },
+        { "v", "a v hint" },
+        { "n", "never shown" },
+        { "flag", "never shown either" },
+        {},
+};
+
 static const ConfigProgram client = {
         .name = "maelstrom-test",
         .dir_name = "test",
@@ -40,6 +49,7 @@ static const ConfigProgram client = {
         .usage = "[OPTIONS]",
         .description = "A test program.",
         .value_sets = test_sets,
+        .habits = habits,
 };
 
 static const ConfigProgram daemon_program = {
@@ -393,6 +403,27 @@ TEST(errors) {
         expect_error(&client, NOENV, ARGV("--help=yes"), "option --help takes no argument");
 }
 
+TEST(habits) {
+        /* Whatever its dashes and value; "-nap=3" would otherwise be -n with the value "ap=3". */
+        expect_error(&client, NOENV, ARGV("-nap=3"), "unknown option '-nap=3' (a nap hint)");
+        expect_error(&client, NOENV, ARGV("-nap", "3"), "unknown option '-nap' (a nap hint)");
+        expect_error(&client, NOENV, ARGV("--nap=3"), "unknown option '--nap' (a nap hint)");
+        expect_error(&client, NOENV, ARGV("-v"), "unknown option '-v' (a v hint)");
+        expect_error(&client, NOENV, ARGV("-fv"), "unknown option '-v' (a v hint)");
+        expect_error(&client, NOENV, ARGV("-z"), "unknown option '-z' (see --help)");
+        expect_error(&client, NOENV, ARGV("--zz"), "unknown option '--zz' (see --help)");
+        expect_error(&client, NOENV, ARGV("-flag"), "unknown option '-flag' (did you mean '--flag'?)");
+        /* A program without them says nothing more. */
+        expect_error(&daemon_program, NOENV, ARGV("-v"), "unknown option '-v' (see --help)");
+
+        /* The program's own options win. */
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        ASSERT_OK(parse(&client, 1000, NOENV, ARGV("-n", "x", "--flag"), &c, &err));
+        ASSERT_STREQ(config_get_string(c, "name"), "x");
+        ASSERT_TRUE(config_get_bool(c, "flag"));
+}
+
 TEST(positional) {
         static const ConfigProgram stop = {
                 .name = "p", .dir_name = "p", .env_prefix = "P_", .file_format = CONFIG_FILE_TOML,
@@ -500,6 +531,7 @@ int main(void) {
         RUN(help_and_version);
         RUN(print_config);
         RUN(errors);
+        RUN(habits);
         RUN(positional);
         RUN(default_files);
         RUN(reparse_and_diff);

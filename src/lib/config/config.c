@@ -484,16 +484,23 @@ static int cli_add(Config *c, ConfigSetting *s, const char *option, const char *
         return 0;
 }
 
-/* For the test runners (which have --include): what a cargo test or nextest habit would have meant. */
-static const char *hint_unknown_option(const Config *c, const char *option) {
-        if (!config_find_long(c, "include"))
-                return "";
-        static char *const habits[] = { (char *) "-p", (char *) "--package", (char *) "-E",
-                                        (char *) "--filterset", (char *) "--filter-expr", NULL };
+/* The habit that a command-line word ("-run=x", "--release", "-v") names, if the program has one. */
+static const ConfigHabit *config_find_habit(const Config *c, const char *word) {
+        word += strspn(word, "-");
+        size_t n = strcspn(word, "=");
 
-        if (strv_contains(habits, option))
-                return "; to select what runs, use --include PATTERN";
-        return "";
+        for (const ConfigHabit *h = c->program->habits; h && h->name; h++)
+                if (strlen(h->name) == n && strneq(h->name, word, n))
+                        return h;
+        return NULL;
+}
+
+static int unknown_option(const Config *c, const char *option, char **reterr_message) {
+        const ConfigHabit *h = config_find_habit(c, option);
+
+        if (h)
+                return set_error(reterr_message, "unknown option '%s' (%s)", option, h->hint);
+        return set_error(reterr_message, "unknown option '%s' (see --help)", option);
 }
 
 static ConfigSetting *config_main_list(const Config *c) {
@@ -633,9 +640,7 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                         } else {
                                 ConfigSetting *s = config_find_long(c, name);
                                 if (!s)
-                                        return set_error(reterr_message,
-                                                         "unknown option '%s' (see --help%s)", option,
-                                                         hint_unknown_option(c, option));
+                                        return unknown_option(c, option, reterr_message);
                                 r = cli_value(c, s, option, inline_value, argc, argv, &i, reterr_message);
                         }
                         if (r < 0)
@@ -653,6 +658,9 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                                 if (config_find_long(c, name) || builtin_long(name) != BUILTIN_NONE)
                                         return set_error(reterr_message,
                                                          "unknown option '%s' (did you mean '-%s'?)", a, a);
+                                /* Or one of the flags of the tool we stand in for ("-run", "-count=1"). */
+                                if (config_find_habit(c, a))
+                                        return unknown_option(c, a, reterr_message);
                         }
                         /* A cluster of short options: flags may be combined, and the first one that takes an
                          * argument takes the rest of the cluster or the next argument. */
@@ -666,9 +674,7 @@ static int config_parse_command_line(Config *c, int argc, char *const *argv, cha
                                 if (b == BUILTIN_NONE) {
                                         s = config_find_short(c, *o);
                                         if (!s)
-                                                return set_error(reterr_message,
-                                                                 "unknown option '%s' (see --help%s)",
-                                                                 option, hint_unknown_option(c, option));
+                                                return unknown_option(c, option, reterr_message);
                                         takes_arg = s->def->type != CONFIG_VALUE_BOOL;
                                 } else
                                         takes_arg = b == BUILTIN_CONFIG_FILE;

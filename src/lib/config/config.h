@@ -64,6 +64,13 @@ typedef enum ConfigPositional {
         _CONFIG_POSITIONAL_INVALID = -EINVAL,
 } ConfigPositional;
 
+/* A flag of the tool that a program stands in for (go test's -run, cargo's --release), and what to use
+ * instead: a command line that uses it fails with the hint, whatever its dashes or value. */
+typedef struct ConfigHabit {
+        const char *name; /* without dashes: "run" */
+        const char *hint; /* "a go test flag: to select cases by a regular expression, use ..." */
+} ConfigHabit;
+
 typedef struct ConfigProgram {
         const char *name;       /* "maelstrom-run" */
         const char *dir_name;   /* "run": the directory (clients) or file (daemons) name of its config */
@@ -74,6 +81,7 @@ typedef struct ConfigProgram {
         const char *description; /* a paragraph for --help */
         const ConfigValueDef *const *value_sets; /* NULL-terminated; each set ends with an entry whose
                                                   * name is NULL */
+        const ConfigHabit *habits; /* NULL, or ends with an entry whose name is NULL */
 } ConfigProgram;
 
 typedef enum ConfigSource {
