@@ -330,6 +330,15 @@ class Run(unittest.TestCase):
                                 {"paths": ["cover-2/f"], "strip_prefix": "cover-2", "prepend_prefix": "/v"}]
         self.assertEqual(self.assert_ok(sh("cat /v/f", layers=layers)), "two")
 
+    def test_same_layer_twice(self):
+        # Two layers of the same content are one directory, which overlayfs refuses to take twice (ELOOP).
+        once = {"paths": ["cover-1/f"], "strip_prefix": "cover-1", "prepend_prefix": "/w"}
+        os.makedirs(os.path.join(STATE["project"], "cover-1"), exist_ok=True)
+        with open(os.path.join(STATE["project"], "cover-1", "f"), "w") as f:
+            f.write("one")
+        layers = [once] + BASE_LAYERS + [dict(once), BASE_LAYERS[0]]
+        self.assertEqual(self.assert_ok(sh("cat /w/f", layers=layers)), "one")
+
     # ---- mounts ----
 
     def test_mount_tmp_proc_sys(self):

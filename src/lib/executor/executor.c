@@ -850,14 +850,21 @@ static int plan_layers(ChildPlan *p, const Executor *x, const ExecSpec *spec, ch
                 return -ENOMEM;
 
         /* The parent opens the layers: a missing one is found before clone, and each is then named by its
-         * short /proc/self/fd/N, whatever the length of its path.  Overlayfs takes the top layer first. */
+         * short /proc/self/fd/N, whatever the length of its path.  Overlayfs takes the top layer first, and
+         * refuses a directory given twice (ELOOP): a layer below the same one adds nothing, and is left
+         * out (two layers of the same content are one directory in the cache). */
         for (size_t i = spec->n_layers; i > 0; i--) {
+                bool again = false;
+                for (size_t k = i; k < spec->n_layers && !again; k++)
+                        again = streq(spec->layers[k], spec->layers[i - 1]);
+                if (again)
+                        continue;
                 r = plan_layer(p, spec->layers[i - 1], &dirs, reterr_step);
                 if (r < 0)
                         return r;
         }
         /* Without an upper directory, overlayfs needs two lower ones. */
-        if (spec->n_layers == 1 && !spec->writable) {
+        if (p->n_layer_fds == 1 && !spec->writable) {
                 r = plan_layer(p, x->empty_dir, &dirs, reterr_step);
                 if (r < 0)
                         return r;
