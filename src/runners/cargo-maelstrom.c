@@ -172,9 +172,31 @@ typedef struct CargoArtifact {
         /* See cargo_library_path(); NULL when ld.so finds its libraries without cargo's directories. */
         char *library_path; /* LD_LIBRARY_PATH with them, on this machine */
         char **cargo_libraries; /* the libraries found there, which its jobs get in CARGO_LIBRARY_DIR */
-        char *job_library_path; /* its jobs' LD_LIBRARY_PATH */
+        char *job_library_var; /* its jobs' "LD_LIBRARY_PATH=..." */
+        /* What cargo test gives it at run time: its package's variables, and for an integration test or a
+         * benchmark, CARGO_BIN_EXE_<name> for each of the package's binaries, which its jobs get at their
+         * paths (in binaries). */
+        char **environment;
+        char **binaries;
         struct CargoArtifact *next;
 } CargoArtifact;
+
+/* A binary target of a workspace package, built in this run. */
+typedef struct CargoBinary {
+        char *package_id;
+        char *name;
+        char *executable;
+} CargoBinary;
+
+/* An integration test or benchmark that waits for cargo to report its package's binaries (see
+ * cargo_artifact_environment()): cargo reports the units that are up to date in no particular order. */
+typedef struct CargoDeferred {
+        char *package_id;
+        char *package_name;
+        char *target_name;
+        CargoTargetKind kind;
+        char *executable;
+} CargoDeferred;
 
 typedef struct Cargo {
         const Config *config;
@@ -193,6 +215,11 @@ typedef struct Cargo {
         bool build_ok;
         bool stopped;
         CargoArtifact *artifacts;
+        CargoBinary *binaries;
+        size_t n_binaries;
+        CargoDeferred *deferred;
+        size_t n_deferred;
+        bool build_over;          /* cargo's output ended: nothing waits for another message */
         char **native_dirs;       /* what the build scripts of this run named (cargo:rustc-link-search) */
         /* Found once, when an executable first needs them (see cargo_library_path()). */
         LdCache *ld_cache;
@@ -217,8 +244,129 @@ static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
         free(a->program);
         free(a->library_path);
         strv_free(a->cargo_libraries);
-        free(a->job_library_path);
+        free(a->job_library_var);
+        strv_free(a->environment);
+        strv_free(a->binaries);
         return mfree(a);
+}
+
+static void cargo_deferred_done(CargoDeferred *d) {
+        free(d->package_id);
+        free(d->package_name);
+        free(d->target_name);
+        free(d->executable);
+}
+
+static void cargo_binaries_clear(Cargo *cargo) {
+        for (size_t i = 0; i < cargo->n_binaries; i++) {
+                free(cargo->binaries[i].package_id);
+                free(cargo->binaries[i].name);
+                free(cargo->binaries[i].executable);
+        }
+        cargo->binaries = mfree(cargo->binaries);
+        cargo->n_binaries = 0;
+        for (size_t i = 0; i < cargo->n_deferred; i++)
+                cargo_deferred_done(&cargo->deferred[i]);
+        cargo->deferred = mfree(cargo->deferred);
+        cargo->n_deferred = 0;
+}
+
+/* Whether cargo reported every binary target of the package in this run. */
+static bool cargo_binaries_complete(const Cargo *cargo, const char *package_id) {
+        const CargoPackage *p = cargo_metadata_find_package(cargo->metadata, package_id);
+
+        for (size_t t = 0; p && t < p->n_targets; t++) {
+                bool seen = false;
+                if (p->targets[t].kind != CARGO_TARGET_BINARY)
+                        continue;
+                for (size_t i = 0; i < cargo->n_binaries && !seen; i++)
+                        seen = streq(cargo->binaries[i].package_id, package_id) &&
+                               streq(cargo->binaries[i].name, p->targets[t].name);
+                if (!seen)
+                        return false;
+        }
+        return true;
+}
+
+static int cargo_defer(Cargo *cargo, const CargoBuildEvent *ev) {
+        CargoDeferred *l = reallocarray(cargo->deferred, cargo->n_deferred + 1, sizeof(CargoDeferred));
+        if (!l)
+                return -ENOMEM;
+        cargo->deferred = l;
+        CargoDeferred *d = &l[cargo->n_deferred++];
+        *d = (CargoDeferred) {
+                .package_id = strdup(ev->package_id),
+                .package_name = strdup(ev->package_name),
+                .target_name = strdup(ev->target_name),
+                .kind = ev->target_kind,
+                .executable = strdup(ev->executable),
+        };
+        return d->package_id && d->package_name && d->target_name && d->executable ? 0 : -ENOMEM;
+}
+
+static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev);
+
+/* Hands on the deferred artifacts whose package's binaries are all known now (all of them, once the build
+ * is over), in the order cargo reported them. */
+static int cargo_run_deferred(Cargo *cargo) {
+        for (size_t i = 0; i < cargo->n_deferred;) {
+                CargoDeferred d = cargo->deferred[i];
+                if (!cargo->build_over && !cargo_binaries_complete(cargo, d.package_id)) {
+                        i++;
+                        continue;
+                }
+                memmove(cargo->deferred + i, cargo->deferred + i + 1,
+                        (--cargo->n_deferred - i) * sizeof(CargoDeferred));
+                CargoBuildEvent ev = {
+                        .type = CARGO_BUILD_EVENT_ARTIFACT,
+                        .package_id = d.package_id,
+                        .package_name = d.package_name,
+                        .target_name = d.target_name,
+                        .target_kind = d.kind,
+                        .executable = d.executable,
+                };
+                int r = cargo_on_artifact(cargo, &ev);
+                cargo_deferred_done(&d);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int cargo_on_binary(Cargo *cargo, const CargoBuildEvent *ev) {
+        CargoBinary *l = reallocarray(cargo->binaries, cargo->n_binaries + 1, sizeof(CargoBinary));
+        if (!l)
+                return -ENOMEM;
+        cargo->binaries = l;
+        CargoBinary *b = &l[cargo->n_binaries];
+        *b = (CargoBinary) {
+                .package_id = strdup(ev->package_id),
+                .name = strdup(ev->target_name),
+                .executable = strdup(ev->executable),
+        };
+        cargo->n_binaries++;
+        if (!b->package_id || !b->name || !b->executable)
+                return -ENOMEM;
+        return cargo_run_deferred(cargo);
+}
+
+/* An artifact's run-time variables and binaries (see CargoArtifact).  cargo builds a package's binaries
+ * before its integration tests and benchmarks, which may use them. */
+static int cargo_artifact_environment(Cargo *cargo, CargoArtifact *a, const CargoPackage *p,
+                                      const char *package_id) {
+        if (p && strv_extend_strv(&a->environment, p->environment) < 0)
+                return -ENOMEM;
+        if (!IN_SET(a->kind, CARGO_TARGET_TEST, CARGO_TARGET_BENCHMARK))
+                return 0;
+        for (size_t i = 0; i < cargo->n_binaries; i++) {
+                const CargoBinary *b = &cargo->binaries[i];
+                if (!streq(b->package_id, package_id))
+                        continue;
+                if (strv_extendf(&a->environment, "CARGO_BIN_EXE_%s=%s", b->name, b->executable) < 0 ||
+                    strv_extend(&a->binaries, b->executable) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
 
@@ -270,6 +418,27 @@ static int cargo_job_add_libraries(JobSpec *job, char *const *libraries) {
         return 0;
 }
 
+/* The package's binaries, at their paths (where CARGO_BIN_EXE_<name> says), with their shared libraries. */
+static int cargo_job_add_binaries(JobSpec *job, const TestCandidate *candidate, bool based_on_image,
+                                  const CargoArtifact *a) {
+        _cleanup_(layer_spec_done) LayerSpec bins = { .kind = LAYER_PATHS };
+        int r;
+
+        if (runner_includes_shared_libraries(candidate, based_on_image)) {
+                _cleanup_(layer_spec_done) LayerSpec l = { .kind = LAYER_SHARED_LIBRARY_DEPENDENCIES };
+
+                if (strv_extend_strv(&l.paths, a->binaries) < 0 ||
+                    (a->library_path && !(l.library_path = strdup(a->library_path))))
+                        return -ENOMEM;
+                r = runner_job_take_layer(job, &l);
+                if (r < 0)
+                        return r;
+        }
+        if (strv_extend_strv(&bins.paths, a->binaries) < 0)
+                return -ENOMEM;
+        return runner_job_take_layer(job, &bins);
+}
+
 static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
                           bool based_on_image, JobSpec *job, char **reterr_message) {
         _cleanup_strv_free_ char **argv = NULL;
@@ -280,10 +449,20 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         r = runner_job_add_binary(job, candidate, based_on_image, a->executable, a->library_path);
         if (r < 0)
                 return r;
+        if (a->binaries) {
+                r = cargo_job_add_binaries(job, candidate, based_on_image, a);
+                if (r < 0)
+                        return r;
+        }
+        /* Under the directives' added_environment, as cargo's own variables are under the user's. */
+        r = runner_job_add_environment(job, a->environment, /* first= */ true);
+        if (r < 0)
+                return r;
         if (a->library_path && runner_includes_shared_libraries(candidate, based_on_image)) {
+                char *var[] = { a->job_library_var, NULL };
                 r = cargo_job_add_libraries(job, a->cargo_libraries);
                 if (r >= 0)
-                        r = runner_job_add_environment(job, "LD_LIBRARY_PATH", a->job_library_path);
+                        r = runner_job_add_environment(job, var, /* first= */ false);
                 if (r < 0)
                         return r;
         }
@@ -405,7 +584,7 @@ static const char *cargo_toolchain_libdir(Cargo *cargo) {
  * LD_LIBRARY_PATH it was given.  An executable whose libraries ld.so finds without that gets nothing, as
  * most do.  One that needs it gets that path in a->library_path, for its listing and its shared-library
  * layer, and the libraries found in cargo's directories in a->cargo_libraries, which its jobs get in
- * CARGO_LIBRARY_DIR, with a->job_library_path: CARGO_LIBRARY_DIR, then the LD_LIBRARY_PATH we were given
+ * CARGO_LIBRARY_DIR, with a->job_library_var: CARGO_LIBRARY_DIR, then the LD_LIBRARY_PATH we were given
  * (whose libraries the shared-library layer has at their paths). */
 static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
         _cleanup_strv_free_ char **libraries = NULL, **dirs = NULL;
@@ -463,8 +642,9 @@ static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
                 if (strv_contains(dirs, dir) && strv_extend(&a->cargo_libraries, *lib) < 0)
                         return -ENOMEM;
         }
-        a->job_library_path = strjoin(CARGO_LIBRARY_DIR, isempty(given) ? "" : ":", strempty(given));
-        if (!a->job_library_path)
+        a->job_library_var = strjoin("LD_LIBRARY_PATH=" CARGO_LIBRARY_DIR, isempty(given) ? "" : ":",
+                                     strempty(given));
+        if (!a->job_library_var)
                 return -ENOMEM;
         a->library_path = TAKE_PTR(path);
         return 0;
@@ -480,6 +660,9 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         PatternCase target = cargo_target_case(ev->package_name, ev->target_name, ev->target_kind);
         if (!test_engine_can_match(cargo->engine, &target))
                 return 0;
+        if (IN_SET(ev->target_kind, CARGO_TARGET_TEST, CARGO_TARGET_BENCHMARK) && !cargo->build_over &&
+            !cargo_binaries_complete(cargo, ev->package_id))
+                return cargo_defer(cargo, ev);
 
         a = calloc(1, sizeof(CargoArtifact));
         if (!a)
@@ -508,6 +691,9 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         r = cargo_library_path(cargo, a);
         if (r < 0)
                 return r;
+        r = cargo_artifact_environment(cargo, a, p, ev->package_id);
+        if (r < 0)
+                return r;
         r = cargo_list_cases(cargo, a, cwd, &cases, &ignored);
         if (r < 0) {
                 cargo->build_ok = false;
@@ -528,6 +714,8 @@ static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {
         switch (ev->type) {
         case CARGO_BUILD_EVENT_ARTIFACT:
                 return cargo_on_artifact(cargo, ev);
+        case CARGO_BUILD_EVENT_BINARY:
+                return cargo_on_binary(cargo, ev);
         case CARGO_BUILD_EVENT_MESSAGE:
                 return test_engine_message(cargo->engine, ev->rendered);
         case CARGO_BUILD_EVENT_BUILD_SCRIPT:
@@ -559,6 +747,14 @@ static void cargo_build_done(Cargo *cargo) {
                         cargo->build_ok = false;
                 }
                 cargo->build_pid = 0;
+        }
+        cargo->build_over = true;
+        if (!cargo->stopped) {
+                r = cargo_run_deferred(cargo);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to list the tests: %m");
+                        cargo->build_ok = false;
+                }
         }
         test_engine_build_finished(cargo->engine, cargo->build_ok || cargo->stopped);
 }
@@ -736,6 +932,8 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         cargo->build_ok = true;
         cargo->stopped = false;
         cargo->native_dirs = strv_free(cargo->native_dirs);
+        cargo_binaries_clear(cargo);
+        cargo->build_over = false;
 
         for (size_t i = 0; i < cargo->metadata->n_packages; i++) {
                 const CargoPackage *p = &cargo->metadata->packages[i];
@@ -972,6 +1170,7 @@ static int run(const Config *c) {
         cargo_stop_early_build(&cargo); /* when no run took it over */
         cargo_metadata_free(cargo.metadata);
         strv_free(cargo.native_dirs);
+        cargo_binaries_clear(&cargo);
         ld_cache_free(cargo.ld_cache);
         free(cargo.toolchain_libdir);
         return status;

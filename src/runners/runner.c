@@ -65,26 +65,33 @@ bool runner_includes_shared_libraries(const TestCandidate *candidate, bool based
         return !based_on_image;
 }
 
-int runner_job_add_environment(JobSpec *job, const char *name, const char *value) {
+int runner_job_add_environment(JobSpec *job, char *const *vars, bool first) {
         _cleanup_(environment_spec_done) EnvironmentSpec e = { .extend = true };
-        _cleanup_(textbuf_done) TextBuf b = {};
-        _cleanup_free_ char *var = NULL;
+        size_t n = job->container.n_added_environment;
         EnvironmentSpec *l;
 
-        textbuf_appendf(&b, "%s=", name);
-        for (const char *c = value; *c; c++) {
-                if (*c == '$')
-                        textbuf_append_char(&b, '$');
-                textbuf_append_char(&b, *c);
+        STRV_FOREACH(v, vars) {
+                _cleanup_(textbuf_done) TextBuf b = {};
+                char *var = NULL;
+
+                for (const char *c = *v; *c; c++) {
+                        if (*c == '$')
+                                textbuf_append_char(&b, '$');
+                        textbuf_append_char(&b, *c);
+                }
+                if (textbuf_steal(&b, &var) < 0 || strv_consume(&e.vars, var) < 0)
+                        return -ENOMEM;
         }
-        if (textbuf_steal(&b, &var) < 0 || strv_consume(&e.vars, TAKE_PTR(var)) < 0)
-                return -ENOMEM;
-        l = reallocarray(job->container.added_environment, job->container.n_added_environment + 1,
-                         sizeof(EnvironmentSpec));
+        if (!e.vars)
+                return 0;
+        l = reallocarray(job->container.added_environment, n + 1, sizeof(EnvironmentSpec));
         if (!l)
                 return -ENOMEM;
         job->container.added_environment = l;
-        l[job->container.n_added_environment++] = e;
+        if (first)
+                memmove(l + 1, l, n * sizeof(EnvironmentSpec));
+        l[first ? 0 : n] = e;
+        job->container.n_added_environment = n + 1;
         e = (EnvironmentSpec) {};
         return 0;
 }

@@ -47,9 +47,10 @@ bool runner_includes_shared_libraries(const TestCandidate *candidate, bool based
  * putting the binary at "/". */
 int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool based_on_image,
                           const char *executable, const char *library_path);
-/* Appends NAME=VALUE to the job's added environment, after whatever the directives set; the value is taken
- * as it is ('$' escaped from expansion). */
-int runner_job_add_environment(JobSpec *job, const char *name, const char *value);
+/* Adds the variables ("NAME=VALUE", each value taken as it is: '$' escaped from expansion) to the job's
+ * added environment: after whatever the directives set, or, with first, before it (so that the directives'
+ * added_environment overrides them). */
+int runner_job_add_environment(JobSpec *job, char *const *vars, bool first);
 /* Appends *l to the job's added layers, taking what it owns (*l is emptied); on failure *l is left alone. */
 int runner_job_take_layer(JobSpec *job, LayerSpec *l);
 /* Sets the job's program to argv[0] and its arguments to the rest. */

@@ -595,6 +595,63 @@ class CargoMaelstrom(unittest.TestCase):
         p = run("--ui", "simple", cwd=ws2)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
+    def test_run_time_environment(self):
+        # What cargo test gives a test at run time: its package's variables, and to an integration test the
+        # paths of the package's binaries, which its container has there.  Not under /tmp, where the default
+        # container mounts a tmpfs.  cargo's own compile-time values are the reference.
+        root = tempfile.mkdtemp(prefix="cargo-maelstrom-env-", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, root, True)
+        ws = os.path.join(root, "tool")
+        write(f"{ws}/Cargo.toml", """
+            [package]
+            name = "tool"
+            version = "1.2.3-rc.1"
+            edition = "2021"
+            authors = ["A <a@example.com>", "B"]
+            description = "a tool"
+        """)
+        write(f"{ws}/src/main.rs", """
+            fn main() { println!("tool says {}", std::env::args().nth(1).unwrap_or_default()); }
+            #[test] fn in_the_binary() {
+                assert_eq!(std::env::var("CARGO_PKG_NAME").unwrap(), "tool");
+                assert!(std::env::var("CARGO_BIN_EXE_tool").is_err());
+            }
+        """)
+        write(f"{ws}/tests/cli.rs", """
+            use std::env::var;
+            #[test] fn runs_the_tool() {
+                assert_eq!(var("CARGO_BIN_EXE_tool").unwrap(), env!("CARGO_BIN_EXE_tool"));
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_tool")).arg("hi").output().unwrap();
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "tool says hi\n");
+            }
+            #[test] fn package_variables() {
+                assert_eq!(var("CARGO_MANIFEST_DIR").unwrap(), env!("CARGO_MANIFEST_DIR"));
+                assert_eq!(var("CARGO_PKG_NAME").unwrap(), env!("CARGO_PKG_NAME"));
+                assert_eq!(var("CARGO_PKG_VERSION").unwrap(), env!("CARGO_PKG_VERSION"));
+                assert_eq!(var("CARGO_PKG_VERSION_PATCH").unwrap(), env!("CARGO_PKG_VERSION_PATCH"));
+                assert_eq!(var("CARGO_PKG_VERSION_PRE").unwrap(), env!("CARGO_PKG_VERSION_PRE"));
+                assert_eq!(var("CARGO_PKG_AUTHORS").unwrap(), env!("CARGO_PKG_AUTHORS"));
+                assert_eq!(var("CARGO_PKG_DESCRIPTION").unwrap(), env!("CARGO_PKG_DESCRIPTION"));
+                assert_eq!(var("CARGO_PKG_HOMEPAGE").unwrap(), env!("CARGO_PKG_HOMEPAGE"));
+            }
+            #[test] fn overridden() {
+                assert_eq!(var("CARGO_PKG_DESCRIPTION").unwrap(), "from a directive");
+            }
+        """)
+        env = dict(STATE["env"], CARGO_TARGET_DIR=os.path.join(ws, "target"))
+        p = run("--init", cwd=ws, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(f"{ws}/cargo-maelstrom.toml", "a") as f:
+            f.write('\n[[directives]]\nfilter = "name.equals(overridden)"\n'
+                    'added_environment = { CARGO_PKG_DESCRIPTION = "from a directive" }\n')
+        expected = {("tool::bin/tool", "in_the_binary"): "OK", ("tool::cli", "runs_the_tool"): "OK",
+                    ("tool::cli", "package_variables"): "OK", ("tool::cli", "overridden"): "OK"}
+        # Built, then up to date: cargo reports the units in another order then, the test before the binary.
+        for _ in range(2):
+            p = run("--ui", "simple", cwd=ws, env=env)
+            self.assertEqual(outcomes(p.stdout)[0], expected, p.stdout + p.stderr)
+            self.assertEqual(p.returncode, 0)
+
     def test_second_run_waits_for_the_first(self):
         # A run holds its cache directory's lock until it and its local worker are gone: a second run in
         # the same project waits for it, and says so, instead of losing its worker to the first one's.

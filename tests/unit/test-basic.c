@@ -96,6 +96,10 @@ TEST(strv) {
         free(j);
         j = strv_join(e, ",");
         ASSERT_STREQ(j, "");
+
+        ASSERT_OK(strv_extendf(&e, "%s=%d", "n", 7));
+        ASSERT_OK(strv_extendf(&e, "%.*s", 2, "xyz"));
+        ASSERT_TRUE(strv_equal(e, ((char *[]) { "n=7", "xy", NULL })));
 }
 
 TEST(strbuf) {

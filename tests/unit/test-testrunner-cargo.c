@@ -61,6 +61,56 @@ TEST(metadata) {
         ASSERT_EQ(b->targets[0].kind, CARGO_TARGET_BINARY);
         ASSERT_TRUE(cargo_metadata_find_package(m, "alpha") == NULL);
         ASSERT_TRUE(cargo_metadata_find_package_by_name(m, "gamma") == NULL);
+
+        /* What cargo test gives alpha's test executables at run time (as cargo 1.95 does; its fields are
+         * null). */
+        _cleanup_free_ char *env = strv_join(a->environment, "|");
+        ASSERT_STREQ(env,
+                     "CARGO_MANIFEST_DIR=/tmp/cargo ws/alpha|"
+                     "CARGO_MANIFEST_PATH=/tmp/cargo ws/alpha/Cargo.toml|"
+                     "CARGO_PKG_NAME=alpha|CARGO_PKG_VERSION=0.1.0|CARGO_PKG_VERSION_MAJOR=0|"
+                     "CARGO_PKG_VERSION_MINOR=1|CARGO_PKG_VERSION_PATCH=0|CARGO_PKG_VERSION_PRE=|"
+                     "CARGO_PKG_AUTHORS=|CARGO_PKG_DESCRIPTION=|CARGO_PKG_HOMEPAGE=|CARGO_PKG_REPOSITORY=|"
+                     "CARGO_PKG_LICENSE=|CARGO_PKG_LICENSE_FILE=|CARGO_PKG_RUST_VERSION=|CARGO_PKG_README=");
+}
+
+#define ONE_PACKAGE(fields)                                                                             \
+        "{\"version\":1,\"workspace_root\":\"/w\",\"target_directory\":\"/t\","                          \
+        "\"workspace_members\":[\"x\"],\"packages\":[{\"id\":\"x\",\"name\":\"x\","                    \
+        "\"manifest_path\":\"/w/x/Cargo.toml\",\"targets\":[]," fields "}]}"
+
+TEST(package_environment) {
+        _cleanup_(cargo_metadata_freep) CargoMetadata *m = NULL;
+        _cleanup_free_ char *err = NULL;
+        static const char text[] = ONE_PACKAGE(
+                "\"version\":\"1.22.333-beta.1+build.5\",\"authors\":[\"A <a@x>\",\"B\"],"
+                "\"description\":\"d\",\"homepage\":\"h\",\"repository\":\"r\",\"license\":\"MIT\","
+                "\"license_file\":\"LICENSE\",\"rust_version\":\"1.70\",\"readme\":\"README.md\"");
+
+        ASSERT_OK(cargo_metadata_parse(text, strlen(text), &m, &err));
+        _cleanup_free_ char *env = strv_join(m->packages[0].environment, "|");
+        ASSERT_STREQ(env,
+                     "CARGO_MANIFEST_DIR=/w/x|CARGO_MANIFEST_PATH=/w/x/Cargo.toml|CARGO_PKG_NAME=x|"
+                     "CARGO_PKG_VERSION=1.22.333-beta.1+build.5|CARGO_PKG_VERSION_MAJOR=1|"
+                     "CARGO_PKG_VERSION_MINOR=22|CARGO_PKG_VERSION_PATCH=333|CARGO_PKG_VERSION_PRE=beta.1|"
+                     "CARGO_PKG_AUTHORS=A <a@x>:B|CARGO_PKG_DESCRIPTION=d|CARGO_PKG_HOMEPAGE=h|"
+                     "CARGO_PKG_REPOSITORY=r|CARGO_PKG_LICENSE=MIT|CARGO_PKG_LICENSE_FILE=LICENSE|"
+                     "CARGO_PKG_RUST_VERSION=1.70|CARGO_PKG_README=README.md");
+
+        /* Missing fields are empty; a version with build metadata only has no pre-release. */
+        static const char bare[] = ONE_PACKAGE("\"version\":\"2.0.1+b\"");
+        m = cargo_metadata_free(m);
+        ASSERT_OK(cargo_metadata_parse(bare, strlen(bare), &m, &err));
+        ASSERT_TRUE(strv_contains(m->packages[0].environment, "CARGO_PKG_VERSION_PATCH=1"));
+        ASSERT_TRUE(strv_contains(m->packages[0].environment, "CARGO_PKG_VERSION_PRE="));
+        ASSERT_TRUE(strv_contains(m->packages[0].environment, "CARGO_PKG_AUTHORS="));
+        ASSERT_TRUE(strv_contains(m->packages[0].environment, "CARGO_PKG_HOMEPAGE="));
+
+        /* A field of the wrong type is an error that names it. */
+        static const char wrong[] = ONE_PACKAGE("\"version\":\"1.0.0\",\"homepage\":3");
+        m = cargo_metadata_free(m);
+        ASSERT_EQ(cargo_metadata_parse(wrong, strlen(wrong), &m, &err), -EBADMSG);
+        ASSERT_TRUE(strstr(err, "package 'x': 'homepage' is not a string"));
 }
 
 TEST(target_kinds) {
@@ -175,6 +225,10 @@ static int on_event(const CargoBuildEvent *e, void *userdata) {
                                      e->package_name, e->target_name,
                                      cargo_target_kind_to_string(e->target_kind),
                                      e->executable) >= 0);
+                break;
+        case CARGO_BUILD_EVENT_BINARY:
+                ASSERT_TRUE(asprintf(&s, "%u binary %s %s %s %s", e->line, e->package_id, e->package_name,
+                                     e->target_name, e->executable) >= 0);
                 break;
         case CARGO_BUILD_EVENT_MESSAGE:
                 ev->n_messages++;
@@ -294,6 +348,9 @@ static void build_fails(const CargoMetadata *m, const char *text, int error, con
 }
 
 #define ALPHA "path+file:///tmp/cargo%20ws/alpha#0.1.0"
+#define BINARY(id, executable)                                                                          \
+        "{\"reason\":\"compiler-artifact\",\"package_id\":\"" id "\",\"target\":{\"kind\":[\"bin\"],"   \
+        "\"name\":\"b\"},\"profile\":{\"test\":false},\"executable\":" executable "}\n"
 #define ARTIFACT(id, profile_test, executable)                                                          \
         "{\"reason\":\"compiler-artifact\",\"package_id\":\"" id "\",\"target\":{\"kind\":[\"test\"],"  \
         "\"name\":\"t\"},\"profile\":{\"test\":" profile_test "},\"executable\":" executable "}\n"
@@ -351,11 +408,14 @@ TEST(build_errors) {
         build_fails(m, "{\"reason\":\"x\"}\n{\"reason\":\"x\",\"a\":\"\xff\"}\n", EBADMSG,
                     "line 2: not JSON");
 
-        /* Unknown reasons, libraries, non-test executables and build scripts are skipped. */
+        /* Unknown reasons, libraries, non-test executables but a member's binaries, and build scripts are
+         * skipped. */
         _cleanup_free_ char *ok = strjoin(
                 "{\"reason\":\"build-script-executed\",\"whatever\":[1,2]}\n\r\n\n",
                 ARTIFACT(ALPHA, "true", "null"),
-                ARTIFACT(ALPHA, "false", "\"/bin/for/integration tests\""),
+                ARTIFACT(ALPHA, "false", "\"/an/example\""),
+                BINARY(ALPHA, "\"/bin/for/integration tests\""),
+                BINARY("some-dependency", "\"/its/binary\""),
                 "{\"reason\":\"compiler-artifact\",\"package_id\":\"" ALPHA "\","
                 "\"target\":{\"kind\":[\"custom-build\"],"
                 "\"name\":\"build-script-build\"},\"profile\":{\"test\":true},\"executable\":\"/b\"}\n",
@@ -365,9 +425,10 @@ TEST(build_errors) {
         Events ev = {};
         ASSERT_TRUE(ok);
         ASSERT_EQ(ASSERT_OK(feed(m, ok, strlen(ok), 3, &ev, NULL)), 1);
-        ASSERT_EQ(strv_length(ev.lines), 2u);
-        ASSERT_STREQ(ev.lines[0], "8 artifact " ALPHA " alpha t test /with space/t-1");
-        ASSERT_STREQ(ev.lines[1], "9 finished ok");
+        ASSERT_EQ(strv_length(ev.lines), 3u);
+        ASSERT_STREQ(ev.lines[0], "6 binary " ALPHA " alpha b /bin/for/integration tests");
+        ASSERT_STREQ(ev.lines[1], "10 artifact " ALPHA " alpha t test /with space/t-1");
+        ASSERT_STREQ(ev.lines[2], "11 finished ok");
         ev.lines = strv_free(ev.lines);
 
         /* The callback's error stops the parser and comes back as it is. */
@@ -549,6 +610,7 @@ TEST(event_type_strings) {
 
 int main(void) {
         RUN(metadata);
+        RUN(package_environment);
         RUN(target_kinds);
         RUN(metadata_errors);
         RUN(build_ok);

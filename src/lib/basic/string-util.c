@@ -43,6 +43,16 @@ int strv_extend(char ***l, const char *s) {
         return strv_consume(l, strdup(s));
 }
 
+int strv_extendf(char ***l, const char *format, ...) {
+        char *s = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        int r = vasprintf(&s, format, ap);
+        va_end(ap);
+        return strv_consume(l, r < 0 ? NULL : s);
+}
+
 int strv_extend_strv(char ***l, char * const *other) {
         STRV_FOREACH(s, other) {
                 int r = strv_extend(l, *s);

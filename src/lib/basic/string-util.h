@@ -22,6 +22,8 @@ static inline bool strv_isempty(char * const *l) {
 int strv_extend(char ***l, const char *s);
 /* Append s itself, taking ownership (freed on failure too). */
 int strv_consume(char ***l, char *s);
+/* Appends the formatted string. */
+int strv_extendf(char ***l, const char *format, ...) _printf_(2, 3);
 int strv_extend_strv(char ***l, char * const *other);
 char **strv_copy(char * const *l);
 bool strv_contains(char * const *l, const char *s);

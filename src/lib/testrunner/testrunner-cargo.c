@@ -68,6 +68,7 @@ static void cargo_package_done(CargoPackage *p) {
         for (size_t i = 0; i < p->n_targets; i++)
                 cargo_target_done(p->targets + i);
         free(p->targets);
+        strv_free(p->environment);
 }
 
 CargoMetadata *cargo_metadata_free(CargoMetadata *m) {
@@ -109,6 +110,72 @@ static int parse_target(json_object *j, const char *context, CargoTarget *t, cha
         return 0;
 }
 
+/* A field that may be missing or null (""), or else a string. */
+static int read_optional_string(json_object *j, const char *context, const char *key, char **ret,
+                                char **reterr) {
+        json_object *v = test_json_member(j, key);
+
+        if (!v || json_object_is_type(v, json_type_null)) {
+                *ret = strdup("");
+                return *ret ? 0 : -ENOMEM;
+        }
+        return test_json_read_string(j, context, key, ret, reterr);
+}
+
+static int package_environment(json_object *j, const char *context, CargoPackage *p, char **reterr) {
+        static const struct {
+                const char *key, *var;
+        } optional[] = {
+                { "description", "CARGO_PKG_DESCRIPTION" },   { "homepage", "CARGO_PKG_HOMEPAGE" },
+                { "repository", "CARGO_PKG_REPOSITORY" },     { "license", "CARGO_PKG_LICENSE" },
+                { "license_file", "CARGO_PKG_LICENSE_FILE" }, { "rust_version", "CARGO_PKG_RUST_VERSION" },
+                { "readme", "CARGO_PKG_README" },
+        };
+        _cleanup_strv_free_ char **env = NULL, **authors = NULL;
+        _cleanup_free_ char *dir = NULL, *joined = NULL;
+        const char *slash = strrchr(p->manifest_path, '/');
+        int r;
+
+        /* The version's parts as semver has them: MAJOR.MINOR.PATCH[-PRE][+BUILD]. */
+        size_t major = strcspn(p->version, ".-+");
+        const char *minor = p->version[major] == '.' ? p->version + major + 1 : "";
+        size_t n_minor = strcspn(minor, ".-+");
+        const char *patch = minor[n_minor] == '.' ? minor + n_minor + 1 : "";
+        size_t n_patch = strcspn(patch, "-+");
+        const char *pre = patch[n_patch] == '-' ? patch + n_patch + 1 : "";
+        size_t n_pre = strcspn(pre, "+");
+
+        if (test_json_member(j, "authors")) {
+                r = test_json_read_strv(j, context, "authors", &authors, reterr);
+                if (r < 0)
+                        return r;
+        }
+        dir = slash ? strndup(p->manifest_path, MAX(slash - p->manifest_path, 1)) : strdup(".");
+        joined = strv_join(authors, ":");
+        if (!dir || !joined)
+                return -ENOMEM;
+        if (strv_extendf(&env, "CARGO_MANIFEST_DIR=%s", dir) < 0 ||
+            strv_extendf(&env, "CARGO_MANIFEST_PATH=%s", p->manifest_path) < 0 ||
+            strv_extendf(&env, "CARGO_PKG_NAME=%s", p->name) < 0 ||
+            strv_extendf(&env, "CARGO_PKG_VERSION=%s", p->version) < 0 ||
+            strv_extendf(&env, "CARGO_PKG_VERSION_MAJOR=%.*s", (int) major, p->version) < 0 ||
+            strv_extendf(&env, "CARGO_PKG_VERSION_MINOR=%.*s", (int) n_minor, minor) < 0 ||
+            strv_extendf(&env, "CARGO_PKG_VERSION_PATCH=%.*s", (int) n_patch, patch) < 0 ||
+            strv_extendf(&env, "CARGO_PKG_VERSION_PRE=%.*s", (int) n_pre, pre) < 0 ||
+            strv_extendf(&env, "CARGO_PKG_AUTHORS=%s", joined) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(optional); i++) {
+                _cleanup_free_ char *v = NULL;
+                r = read_optional_string(j, context, optional[i].key, &v, reterr);
+                if (r < 0)
+                        return r;
+                if (strv_extendf(&env, "%s=%s", optional[i].var, v) < 0)
+                        return -ENOMEM;
+        }
+        p->environment = TAKE_PTR(env);
+        return 0;
+}
+
 static int parse_package(json_object *j, const char *id, CargoPackage *p, char **reterr) {
         _cleanup_free_ char *context = NULL;
         int r;
@@ -125,6 +192,9 @@ static int parse_package(json_object *j, const char *id, CargoPackage *p, char *
                 { "manifest_path", &p->manifest_path },
         };
         r = test_json_read_strings(j, context, fields, ELEMENTSOF(fields), reterr);
+        if (r < 0)
+                return r;
+        r = package_environment(j, context, p, reterr);
         if (r < 0)
                 return r;
 
@@ -258,6 +328,7 @@ const CargoPackage *cargo_metadata_find_package_by_name(const CargoMetadata *m, 
 
 static const char *const cargo_build_event_type_table[_CARGO_BUILD_EVENT_TYPE_MAX] = {
         [CARGO_BUILD_EVENT_ARTIFACT] = "artifact",
+        [CARGO_BUILD_EVENT_BINARY] = "binary",
         [CARGO_BUILD_EVENT_MESSAGE] = "message",
         [CARGO_BUILD_EVENT_FINISHED] = "finished",
         [CARGO_BUILD_EVENT_BUILD_SCRIPT] = "build-script",
@@ -311,8 +382,8 @@ static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_
         if (!context)
                 return -ENOMEM;
 
-        /* Only test executables matter: libraries have no executable, and the binaries that integration
-         * tests use are built outside the test profile. */
+        /* Test executables, and the binaries that integration tests use, built outside the test profile;
+         * libraries have no executable. */
         if (!test_json_member(j, "executable"))
                 return 0;
         r = test_json_get_string(j, context, "executable", &e->executable, reterr);
@@ -327,8 +398,6 @@ static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_
         r = test_json_read_bool(profile, profile_context, "test", &test, reterr);
         if (r < 0)
                 return r;
-        if (!test)
-                return 0;
         if (isempty(e->executable))
                 return test_fail(reterr, -EBADMSG, "%s: 'executable' is empty", context);
 
@@ -336,6 +405,8 @@ static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_
         if (r < 0)
                 return r;
         const CargoPackage *pkg = cargo_metadata_find_package(p->metadata, e->package_id);
+        if (!pkg && !test)
+                return 0; /* some other package's binary: not for our tests */
         if (!pkg)
                 return test_fail(reterr, -EBADMSG, "%s: package '%s' is not a workspace member", context,
                                  e->package_id);
@@ -356,11 +427,13 @@ static int build_artifact(CargoBuildParser *p, json_object *j, const char *line_
         r = cargo_target_kind_from_cargo(kinds, &e->target_kind);
         if (r < 0) {
                 /* Build scripts and such: not something we run. */
-                log_debug("%s: test executable '%s' of unknown kind, ignoring.", context, e->executable);
+                log_debug("%s: executable '%s' of unknown kind, ignoring.", context, e->executable);
                 return 0;
         }
+        if (!test && e->target_kind != CARGO_TARGET_BINARY)
+                return 0; /* an example: cargo test builds them, and runs none */
 
-        e->type = CARGO_BUILD_EVENT_ARTIFACT;
+        e->type = test ? CARGO_BUILD_EVENT_ARTIFACT : CARGO_BUILD_EVENT_BINARY;
         return p->callback(e, p->userdata);
 }
 

@@ -47,6 +47,11 @@ typedef struct CargoPackage {
         char *manifest_path;
         CargoTarget *targets;
         size_t n_targets;
+        /* What cargo test gives the package's test executables at run time, "NAME=VALUE":
+         * CARGO_MANIFEST_DIR, CARGO_MANIFEST_PATH, CARGO_PKG_NAME, CARGO_PKG_VERSION and its parts
+         * (_MAJOR, _MINOR, _PATCH, _PRE), CARGO_PKG_AUTHORS (joined with ':'), and CARGO_PKG_DESCRIPTION,
+         * _HOMEPAGE, _REPOSITORY, _LICENSE, _LICENSE_FILE, _RUST_VERSION, _README (empty when unset). */
+        char **environment;
 } CargoPackage;
 
 typedef struct CargoMetadata {
@@ -75,6 +80,8 @@ int cargo_target_kind_from_cargo(char * const *kinds, CargoTargetKind *ret);
 /* The stream of `cargo test --no-run --message-format=json-render-diagnostics` messages. */
 typedef enum CargoBuildEventType {
         CARGO_BUILD_EVENT_ARTIFACT, /* a test executable was built */
+        CARGO_BUILD_EVENT_BINARY,   /* a workspace package's binary target was built (for its integration
+                                     * tests and benchmarks: CARGO_BIN_EXE_<name>) */
         CARGO_BUILD_EVENT_MESSAGE,  /* a compiler diagnostic, to print */
         CARGO_BUILD_EVENT_FINISHED, /* the build ended */
         CARGO_BUILD_EVENT_BUILD_SCRIPT, /* a build script ran */
@@ -90,7 +97,7 @@ CargoBuildEventType cargo_build_event_type_from_string(const char *s);
 typedef struct CargoBuildEvent {
         CargoBuildEventType type;
         unsigned line;                /* 1-based line of the message */
-        /* ARTIFACT */
+        /* ARTIFACT, BINARY */
         const char *package_id;
         const char *package_name;     /* from the metadata */
         const char *target_name;
