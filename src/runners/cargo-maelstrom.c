@@ -145,7 +145,8 @@ static const ConfigHabit cargo_habits[] = {
         { "filterset", NEXTEST "to select what runs, use --include PATTERN" },
         { "filter-expr", NEXTEST "to select what runs, use --include PATTERN" },
         { "retries", NEXTEST "failed cases are not retried here" },
-        { "run-ignored", NEXTEST "#[ignore]d cases are reported as IGNORED and not run here" },
+        { "run-ignored", NEXTEST "to run the #[ignore]d cases too, give the tests -- --include-ignored; "
+                         "only them, -- --ignored" },
         {}
 };
 
@@ -698,6 +699,14 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         if (r < 0) {
                 cargo->build_ok = false;
                 return 0;
+        }
+        /* As cargo test -- --include-ignored runs the #[ignore]d cases too, and -- --ignored only those (the
+         * flag goes to each case's run, whose libtest would skip such a case otherwise). */
+        if (strv_contains(cargo->extra_args, "--include-ignored"))
+                ignored = strv_free(ignored);
+        else if (strv_contains(cargo->extra_args, "--ignored")) {
+                strv_free(cases);
+                cases = TAKE_PTR(ignored);
         }
 
         /* The artifact must outlive its jobs: the adapter keeps it until the run is over. */

@@ -280,6 +280,22 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("alpha tests::adds", p.stdout.splitlines())
 
+    def test_libtest_arguments(self):
+        # cargo test's habits after '--': --nocapture (which every case has already) is taken once; the
+        # #[ignore]d cases run too with --include-ignored, and alone with --ignored.
+        pattern = "name.equals(tests::ignored) | name.equals(tests::adds)"
+        p = run("--ui", "simple", "-i", pattern, "--", "--nocapture")
+        self.assertEqual(outcomes(p.stdout)[0], {("alpha", "tests::adds"): "OK",
+                                                 ("alpha", "tests::ignored"): "IGNORED"}, p.stdout)
+        p = run("--ui", "simple", "-i", pattern, "--", "--nocapture", "--include-ignored")
+        self.assertEqual(outcomes(p.stdout)[0], {("alpha", "tests::adds"): "OK",
+                                                 ("alpha", "tests::ignored"): "FAIL"}, p.stdout)
+        self.assertIn("an ignored case must not run", p.stdout)
+        p = run("--ui", "simple", "-i", pattern, "--", "--ignored")
+        self.assertEqual(outcomes(p.stdout)[0], {("alpha", "tests::ignored"): "FAIL"}, p.stdout)
+        p = run("--list", "-i", pattern, "--", "--ignored")
+        self.assertEqual(p.stdout.splitlines(), ["alpha tests::ignored"])
+
     def test_repeat_and_stop_after(self):
         p = run("--ui", "simple", "-i", "name.equals(tests::adds)", "--repeat", "3")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)

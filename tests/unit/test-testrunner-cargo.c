@@ -542,7 +542,8 @@ TEST(test_list) {
 TEST(argv) {
         _cleanup_strv_free_ char **c = NULL, **c2 = NULL, **b = NULL, **b2 = NULL;
         _cleanup_free_ char *s = NULL, *s2 = NULL, *s3 = NULL;
-        char *extra[] = { (char *) "--test-threads=1", (char *) "--show-output", NULL };
+        char *extra[] = { (char *) "--nocapture", (char *) "--test-threads=1", (char *) "--exact",
+                          (char *) "--show-output", (char *) "--no-capture", NULL };
         char *pkgs[] = { (char *) "alpha", (char *) "beta", NULL };
         char *features[] = { (char *) "a b", (char *) "c", NULL };
 

@@ -655,9 +655,14 @@ int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_
         if (strv_extend(&l, exe) < 0 ||
             strv_extend(&l, "--exact") < 0 ||
             strv_extend(&l, "--nocapture") < 0 ||
-            strv_extend(&l, case_name) < 0 ||
-            strv_extend_strv(&l, extra_args) < 0)
+            strv_extend(&l, case_name) < 0)
                 return -ENOMEM;
+        /* What is there already: libtest refuses an option given twice ("cargo test -- --nocapture"). */
+        static char *const given[] = { (char *) "--exact", (char *) "--nocapture", (char *) "--no-capture",
+                                       NULL };
+        STRV_FOREACH(a, extra_args)
+                if (!strv_contains(given, *a) && strv_extend(&l, *a) < 0)
+                        return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
 }

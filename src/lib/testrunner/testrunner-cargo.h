@@ -138,7 +138,8 @@ int cargo_build_parser_finish(CargoBuildParser *p, char **reterr_message);
  * strv for none). */
 int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **reterr_message);
 
-/* `exe --exact --nocapture case_name extra_args...`.  -EINVAL for an empty exe. */
+/* `exe --exact --nocapture case_name extra_args...`, without the extra args that say again --exact or
+ * --nocapture (or --no-capture).  -EINVAL for an empty exe. */
 int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_args, char ***ret);
 
 /* The values passed through to cargo. */
