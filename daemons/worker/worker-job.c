@@ -271,7 +271,7 @@ static int cache_put_empty_blob(Cache *c, const Digest *d) {
 /* Make a layer's directory ready in the cache, taking missing blobs from the local client's files. */
 static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret, char **reterr_step) {
         Manager *m = session_manager(j->session);
-        size_t n_waiting_before = j->n_waiting_for;
+        bool waiting = false; /* for a blob of this layer (which another layer of the job may want too) */
         CacheEntryKind kind;
         Digest d;
         int r;
@@ -300,7 +300,7 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                 _cleanup_(cache_layer_error_done) CacheLayerError e = {};
                 char hex[DIGEST_HEX_SIZE];
 
-                if (j->n_waiting_for > n_waiting_before)
+                if (waiting)
                         return -EAGAIN;
                 r = cache_get_layer(m->cache, kind, &d, ret, &e);
                 if (r != -ENOENT || round >= 2) {
@@ -333,6 +333,7 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                                 *reterr_step = NULL;
                                         return r;
                                 }
+                                waiting = true;
                                 continue;
                         }
                         if (!path) {

@@ -204,6 +204,15 @@ class Cluster(unittest.TestCase):
         rc, out, err = run_jobs([{"program": "/bin/job-helper", "arguments": ["exit", "3"], "layers": LAYERS}])
         self.assertEqual(rc, 1)
         self.assertIn("exited with code 3", err)
+        # A layer the workers do not have, given twice: both wait for the one blob.
+        token = os.urandom(8).hex()
+        with open(os.path.join(S["project"], "twice.txt"), "w") as f:
+            f.write(token)
+        twice = {"paths": ["twice.txt"], "prepend_prefix": "/data"}
+        j = sh("cat /data/twice.txt")
+        j["layers"] = [twice] + LAYERS + [dict(twice)]
+        rc, out, err = run_jobs([j])
+        self.assertEqual((rc, out), (0, token), err)
 
     def test_b_jobs_spread_over_the_workers(self):
         # Four jobs on 2 + 2 slots: all run at once, two on each worker.
