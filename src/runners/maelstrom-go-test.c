@@ -81,9 +81,8 @@ static const ConfigValueDef *const go_value_sets[] = {
 #define GO_TEST "a go test flag: "
 #define GO_BUILD_FLAG "a go build flag: give it to go in GOFLAGS, e.g. GOFLAGS='-race -tags=TAG'"
 static const ConfigHabit go_habits[] = {
-        { "run", GO_TEST "to select cases by a regular expression, use --include 'name.matches(REGEX)'" },
-        { "skip", GO_TEST "to leave cases out by a regular expression, use --exclude "
-                  "'name.matches(REGEX)'" },
+        { "run", GO_TEST GO_HINT_RUN },
+        { "skip", GO_TEST GO_HINT_SKIP },
         { "count", GO_TEST "results are never cached here; to run each case N times, use --repeat N" },
         { "failfast", GO_TEST "to stop after the first failure, use --stop-after 1" },
         { "v", GO_TEST "every case is reported here, with its output when it fails" },
@@ -91,11 +90,11 @@ static const ConfigHabit go_habits[] = {
         { "p", GO_TEST "to set how many cases run at once, use --slots N" },
         { "parallel", GO_TEST "give it to the test binaries after '--': -- -test.parallel=N" },
         { "cpu", GO_TEST "give it to the test binaries after '--': -- -test.cpu=LIST" },
-        { "bench", GO_TEST "benchmarks are not run here; go test -bench runs them" },
-        { "benchmem", GO_TEST "benchmarks are not run here; go test -bench runs them" },
-        { "benchtime", GO_TEST "benchmarks are not run here; go test -bench runs them" },
-        { "fuzz", GO_TEST "fuzzing is not run here; each fuzz target's seed corpus runs as a case" },
-        { "fuzztime", GO_TEST "fuzzing is not run here; each fuzz target's seed corpus runs as a case" },
+        { "bench", GO_TEST GO_HINT_BENCH },
+        { "benchmem", GO_TEST GO_HINT_BENCH },
+        { "benchtime", GO_TEST GO_HINT_BENCH },
+        { "fuzz", GO_TEST GO_HINT_FUZZ },
+        { "fuzztime", GO_TEST GO_HINT_FUZZ },
         { "race", GO_BUILD_FLAG },
         { "msan", GO_BUILD_FLAG },
         { "asan", GO_BUILD_FLAG },
@@ -842,8 +841,17 @@ static int run(const Config *c) {
         _cleanup_free_ char *cwd = NULL, *project_dir = NULL, *top = NULL, *state_dir = NULL,
                             *cache_dir = NULL, *bin_dir = NULL;
         _cleanup_strv_free_ char **extra = NULL;
+        _cleanup_free_ char *message = NULL;
         int r;
 
+        extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
+        if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
+                return log_oom(), EXIT_FAILURE;
+        r = go_extra_args_check(extra, &message);
+        if (r < 0) {
+                log_error("%s", message ?: strerror(-r));
+                return EXIT_USAGE;
+        }
 
         cwd = getcwd(NULL, 0);
         if (!cwd)
@@ -856,10 +864,6 @@ static int run(const Config *c) {
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to look for go.mod: %m"), EXIT_FAILURE;
-
-        extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
-        if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
-                return log_oom(), EXIT_FAILURE;
 
         top = strjoin(project_dir, "/" GO_STATE_DIR_NAME);
         state_dir = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/state");

@@ -597,6 +597,11 @@ class GoTest(unittest.TestCase):
             kind = "build" if args[0] == "-tags" else "test"
             self.assertIn("unknown option '%s' (a go %s flag: " % (args[0], kind), p.stderr)
             self.assertIn(hint, p.stderr)
+        # After '--', a flag that would choose what each case runs (every case passed, having run TestVet).
+        p = run("--ui", "simple", "--", "-test.run", "TestVet", cwd=opts)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("'-test.run' for the test binaries: each case runs alone", p.stderr)
+        self.assertNotIn(" ... ", p.stdout)
         p = run("--ui", "simple", "--vet", "off", "-i", "name.matches(^TestV)", cwd=opts)
         self.assertEqual(outcomes(p.stdout), {(o, "TestVet"): "OK"}, p.stdout)
         env = dict(STATE["env"], GOFLAGS="-tags=extra")

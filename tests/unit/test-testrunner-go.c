@@ -515,6 +515,34 @@ static GoCaseResult result_of(const char *output, const char *name) {
         return k < 0 ? (GoCaseResult) k : r;
 }
 
+static void extra_args_refused(char **args, const char *needle) {
+        _cleanup_free_ char *err = NULL;
+
+        ASSERT_ERROR(go_extra_args_check(args, &err), EINVAL);
+        if (!err || !strstr(err, needle)) {
+                fprintf(stderr, "'%s' lacks '%s'\n", strna(err), needle);
+                abort();
+        }
+}
+
+#define ARGS(...) ((char *[]) { __VA_ARGS__, NULL })
+
+TEST(extra_args_check) {
+        ASSERT_OK(go_extra_args_check(NULL, NULL));
+        ASSERT_OK(go_extra_args_check(ARGS("-test.v", "-update", "-test.count=2", "-listen=:0", "run",
+                                           "-runner", "--", "-x"), NULL));
+        extra_args_refused(ARGS("-test.run", "TestA"),
+                           "'-test.run' for the test binaries: each case runs alone, with -test.run "
+                           "'^Name$'; to select cases by a regular expression, use --include "
+                           "'name.matches(REGEX)'");
+        extra_args_refused(ARGS("-v", "--test.run=^TestA$"), "'--test.run=^TestA$' for the test binaries");
+        extra_args_refused(ARGS("-run", "TestA"), "use --include 'name.matches(REGEX)'");
+        extra_args_refused(ARGS("-test.skip=TestB"), "use --exclude 'name.matches(REGEX)'");
+        extra_args_refused(ARGS("-test.list", "."), "use --list-tests");
+        extra_args_refused(ARGS("-test.bench=."), "benchmarks are not run here");
+        extra_args_refused(ARGS("-fuzz", "FuzzX"), "fuzzing is not run here");
+}
+
 TEST(case_result) {
         /* As go 1.26 prints them with -test.v. */
         const char *skip = "=== RUN   TestSkip\n"
@@ -649,6 +677,7 @@ int main(void) {
         RUN(test_list_parse);
         RUN(regex_quote);
         RUN(case_argv);
+        RUN(extra_args_check);
         RUN(case_result);
         RUN(container_dir);
         RUN(package_layer);

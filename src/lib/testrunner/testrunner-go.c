@@ -567,6 +567,37 @@ int go_case_argv(const char *program, const char *name, const GoCaseOptions *o, 
         return 0;
 }
 
+int go_extra_args_check(char *const *args, char **reterr_message) {
+        static const struct {
+                const char *name, *hint;
+        } taken[] = {
+                { "run", GO_HINT_RUN },
+                { "skip", GO_HINT_SKIP },
+                { "list", "to list the cases, use --list-tests" },
+                { "bench", GO_HINT_BENCH },
+                { "benchtime", GO_HINT_BENCH },
+                { "benchmem", GO_HINT_BENCH },
+                { "fuzz", GO_HINT_FUZZ },
+                { "fuzztime", GO_HINT_FUZZ },
+        };
+
+        STRV_FOREACH(a, args) {
+                if ((*a)[0] != '-' || streq(*a, "--"))
+                        continue;
+                const char *name = *a + strspn(*a, "-");
+                size_t n = strcspn(name, "=");
+                const char *bare = startswith(name, "test.") ? name + 5 : name;
+                n -= bare - name;
+                for (size_t i = 0; i < ELEMENTSOF(taken); i++)
+                        if (strlen(taken[i].name) == n && strneq(bare, taken[i].name, n))
+                                return test_fail(reterr_message, -EINVAL,
+                                                 "'%s' for the test binaries: each case runs alone, with "
+                                                 "-test.run '^Name$'; %s",
+                                                 *a, taken[i].hint);
+        }
+        return 0;
+}
+
 static const char *const go_case_result_table[_GO_CASE_RESULT_MAX] = {
         [GO_CASE_PASS] = "pass",
         [GO_CASE_FAIL] = "fail",

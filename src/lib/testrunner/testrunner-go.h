@@ -128,6 +128,17 @@ typedef struct GoCaseOptions {
 /* `program -test.run ^<quoted name>$ -test.timeout=0 -test.v [-test.short] [-test.fullpath] extra...`.
  * -EINVAL for an empty program or name. */
 int go_case_argv(const char *program, const char *name, const GoCaseOptions *o, char ***ret);
+/* What to use instead of go test's ways to choose what runs. */
+#define GO_HINT_RUN "to select cases by a regular expression, use --include 'name.matches(REGEX)'"
+#define GO_HINT_SKIP "to leave cases out by a regular expression, use --exclude 'name.matches(REGEX)'"
+#define GO_HINT_BENCH "benchmarks are not run here; go test -bench runs them"
+#define GO_HINT_FUZZ "fuzzing is not run here; each fuzz target's seed corpus runs as a case"
+
+/* Checks the extra arguments for the test binaries: -EINVAL, with a message that says what to use instead,
+ * for a flag that would take over the choice of what a case runs: -test.run, -test.skip and -test.list
+ * (each case would run those tests instead, and pass), -test.bench*, -test.fuzz* (or each spelt as go
+ * test's -run, -bench, ...; with one dash or two, '=VALUE' or not). */
+int go_extra_args_check(char *const *args, char **reterr_message);
 
 typedef enum GoCaseResult {
         GO_CASE_PASS,
