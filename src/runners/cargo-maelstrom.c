@@ -1098,7 +1098,8 @@ static int path_from_cwd(const char *path, char **ret) {
 
 static int run(const Config *c) {
         _cleanup_free_ char *target_dir = NULL, *state_dir = NULL, *cache_dir = NULL, *build_dir = NULL,
-                            *build_var = NULL, *manifest_path = NULL, *target_dir_option = NULL;
+                            *build_var = NULL, *manifest_path = NULL, *target_dir_option = NULL,
+                            *message = NULL;
         _cleanup_strv_free_ char **extra = NULL;
         Cargo cargo = {
                 .config = c,
@@ -1131,6 +1132,11 @@ static int run(const Config *c) {
         extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
         if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
                 return log_oom(), EXIT_FAILURE;
+        r = cargo_extra_args_check(extra, &message);
+        if (r < 0) {
+                log_error("%s", message ?: strerror(-r));
+                return EXIT_USAGE;
+        }
         cargo.extra_args = extra;
 
         /* (Not for what builds nothing: a stopped cargo may have printed that it was compiling.) */

@@ -295,6 +295,12 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(outcomes(p.stdout)[0], {("alpha", "tests::ignored"): "FAIL"}, p.stdout)
         p = run("--list", "-i", pattern, "--", "--ignored")
         self.assertEqual(p.stdout.splitlines(), ["alpha tests::ignored"])
+        # --skip NAME, with the case's --exact, would skip that very case, which would pass.
+        p = run("--ui", "simple", "-i", pattern, "--", "--skip", "tests::adds")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("'--skip' for the test executables: each case runs alone, as --exact NAME; to leave "
+                      "cases out, use --exclude 'name.contains(NAME)'", p.stderr)
+        self.assertNotIn(" ... ", p.stdout)
 
     def test_repeat_and_stop_after(self):
         p = run("--ui", "simple", "-i", "name.equals(tests::adds)", "--repeat", "3")

@@ -158,11 +158,7 @@ static void metadata_fails(const char *text, int error, const char *message) {
 
         ASSERT_ERROR(cargo_metadata_parse(text, strlen(text), &m, &err), error);
         ASSERT_TRUE(m == NULL);
-        ASSERT_TRUE(err);
-        if (!strstr(err, message)) {
-                fprintf(stderr, "message '%s' lacks '%s'\n", err, message);
-                abort();
-        }
+        ASSERT_CONTAINS(err, message);
 }
 
 TEST(metadata_errors) {
@@ -340,11 +336,7 @@ static void build_fails(const CargoMetadata *m, const char *text, int error, con
 
         ASSERT_EQ(feed(m, text, strlen(text), 0, &ev, &err), -error);
         strv_free(ev.lines);
-        ASSERT_TRUE(err);
-        if (!strstr(err, message)) {
-                fprintf(stderr, "message '%s' lacks '%s'\n", err, message);
-                abort();
-        }
+        ASSERT_CONTAINS(err, message);
 }
 
 #define ALPHA "path+file:///tmp/cargo%20ws/alpha#0.1.0"
@@ -583,6 +575,27 @@ TEST(argv) {
         ASSERT_ERROR(cargo_build_argv(&o, empty_name, &b2), EINVAL);
 }
 
+static void extra_args_refused(char **args, const char *needle) {
+        _cleanup_free_ char *err = NULL;
+
+        ASSERT_ERROR(cargo_extra_args_check(args, &err), EINVAL);
+        ASSERT_CONTAINS(err, needle);
+}
+
+#define ARGS(...) ((char *[]) { __VA_ARGS__, NULL })
+
+TEST(extra_args_check) {
+        ASSERT_OK(cargo_extra_args_check(NULL, NULL));
+        ASSERT_OK(cargo_extra_args_check(ARGS("--nocapture", "--test-threads=2", "--show-output",
+                                              "--skipper", "--include-ignored", "--listing"), NULL));
+        extra_args_refused(ARGS("--skip", "tests::adds"),
+                           "'--skip' for the test executables: each case runs alone, as --exact NAME; to "
+                           "leave cases out, use --exclude 'name.contains(NAME)'");
+        extra_args_refused(ARGS("--nocapture", "--skip=slow"), "'--skip=slow' for the test executables");
+        extra_args_refused(ARGS("--list"), "use --list-tests");
+        extra_args_refused(ARGS("--bench"), "benchmarks are not run here");
+}
+
 TEST(profile_dir) {
         static const struct {
                 const char *target, *profile, *expected;
@@ -620,6 +633,7 @@ int main(void) {
         RUN(build_script);
         RUN(test_list);
         RUN(argv);
+        RUN(extra_args_check);
         RUN(profile_dir);
         RUN(event_type_strings);
         return 0;

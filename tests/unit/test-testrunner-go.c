@@ -519,10 +519,7 @@ static void extra_args_refused(char **args, const char *needle) {
         _cleanup_free_ char *err = NULL;
 
         ASSERT_ERROR(go_extra_args_check(args, &err), EINVAL);
-        if (!err || !strstr(err, needle)) {
-                fprintf(stderr, "'%s' lacks '%s'\n", strna(err), needle);
-                abort();
-        }
+        ASSERT_CONTAINS(err, needle);
 }
 
 #define ARGS(...) ((char *[]) { __VA_ARGS__, NULL })

@@ -69,6 +69,16 @@ static inline const char *test_errno_name(int r) {
                 }                                                                               \
         })
 
+#define ASSERT_CONTAINS(haystack, needle)                                                      \
+        ({                                                                                      \
+                const char *_h_ = (haystack), *_n_ = (needle);                                  \
+                if (!_h_ || !strstr(_h_, _n_)) {                                                \
+                        fprintf(stderr, "%s:%d: '%s' lacks '%s'\n", __FILE__, __LINE__,          \
+                                _h_ ?: "(null)", _n_);                                          \
+                        abort();                                                                \
+                }                                                                               \
+        })
+
 #define TEST(name) static void test_##name(void)
 #define RUN(name)                                                                               \
         ({                                                                                      \

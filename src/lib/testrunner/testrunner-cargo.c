@@ -667,6 +667,27 @@ int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_
         return 0;
 }
 
+int cargo_extra_args_check(char * const *args, char **reterr_message) {
+        static const struct {
+                const char *option, *hint;
+        } taken[] = {
+                { "--skip", "to leave cases out, use --exclude 'name.contains(NAME)'" },
+                { "--list", "to list the cases, use --list-tests" },
+                { "--bench", "benchmarks are not run here; cargo bench runs them" },
+        };
+
+        STRV_FOREACH(a, args) {
+                size_t n = strcspn(*a, "=");
+                for (size_t i = 0; i < ELEMENTSOF(taken); i++)
+                        if (strlen(taken[i].option) == n && strneq(*a, taken[i].option, n))
+                                return test_fail(reterr_message, -EINVAL,
+                                                 "'%s' for the test executables: each case runs alone, "
+                                                 "as --exact NAME; %s",
+                                                 *a, taken[i].hint);
+        }
+        return 0;
+}
+
 /* Appends "option value" when value is set. */
 static int extend_option(char ***l, const char *option, const char *value) {
         if (!value)

@@ -142,6 +142,11 @@ int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **ret
  * --nocapture (or --no-capture).  -EINVAL for an empty exe. */
 int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_args, char ***ret);
 
+/* Checks the extra arguments for the test executables: -EINVAL, with a message that says what to use
+ * instead, for a libtest option that would take over what a case runs: --skip (with --exact it skips
+ * exactly the case it names, which then passes without running), --list and --bench. */
+int cargo_extra_args_check(char * const *args, char **reterr_message);
+
 /* The values passed through to cargo. */
 typedef struct CargoBuildOptions {
         char **features;          /* each one as --features VALUE */
