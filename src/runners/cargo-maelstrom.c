@@ -473,6 +473,16 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         return runner_job_set_command(job, argv);
 }
 
+static TestOutcome cargo_classify(void *userdata, const TestEngineCase *c, const ClientJobResult *result,
+                                  const char **ret_message) {
+        if (result->outcome != CLIENT_JOB_EXITED || result->status != 0)
+                return TEST_OUTCOME_FAIL;
+        if (!cargo_case_ran_nothing(result->out.data, result->out.size))
+                return TEST_OUTCOME_OK;
+        *ret_message = "but the test executable ran no test of that name";
+        return TEST_OUTCOME_FAIL;
+}
+
 static void cargo_stop(void *userdata) {
         Cargo *cargo = userdata;
 
@@ -484,6 +494,7 @@ static void cargo_stop(void *userdata) {
 static const TestAdapter cargo_adapter = {
         .kind = TEST_RUNNER_CARGO,
         .case_job = cargo_case_job,
+        .classify = cargo_classify,
         .stop = cargo_stop,
 };
 

@@ -364,13 +364,18 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
 }
 
 /* Exit 0 is OK unless the case said it skipped (IGNORED); the run fails otherwise. */
-static TestOutcome go_classify(void *userdata, const TestEngineCase *c, const ClientJobResult *result) {
+static TestOutcome go_classify(void *userdata, const TestEngineCase *c, const ClientJobResult *result,
+                               const char **ret_message) {
         GoCaseResult r;
 
         if (result->outcome != CLIENT_JOB_EXITED || result->status != 0)
                 return TEST_OUTCOME_FAIL;
-        if (go_case_result(result->out.data, result->out.size, c->name, &r) < 0)
-                return TEST_OUTCOME_OK;
+        if (go_case_result(result->out.data, result->out.size, c->name, &r) < 0) {
+                if (!go_case_ran_nothing(result->err.data, result->err.size))
+                        return TEST_OUTCOME_OK;
+                *ret_message = "but the test binary ran no test of that name";
+                return TEST_OUTCOME_FAIL;
+        }
         switch (r) {
         case GO_CASE_SKIP:
                 return TEST_OUTCOME_IGNORED;

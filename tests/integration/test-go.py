@@ -636,6 +636,21 @@ class GoTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)  # a usage error, as a bad key is
         self.assertRegex(p.stderr, r"maelstrom-go-test\.toml:\d+:\d+: directive \d+: filter")
 
+    def test_a_case_that_runs_no_test_fails(self):
+        # Exit status 0 from a binary that ran no test of the case's name is no pass (here its TestMain
+        # changes -test.run; go test says "ok [no tests to run]").
+        d = os.path.join(STATE["root"], "norun")
+        make_module(d, {"go.mod": "module example.com/norun\n\ngo 1.21\n",
+                        "a_test.go": 'package norun\nimport ("flag"; "os"; "testing")\n'
+                                     'func TestMain(m *testing.M) { flag.Parse(); flag.Set("test.run", "^X$"); '
+                                     'os.Exit(m.Run()) }\n'
+                                     'func TestA(t *testing.T) { t.Fatal("never runs") }\n'})
+        p = run("--ui", "simple", cwd=d)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {("example.com/norun", "TestA"): "FAIL"}, p.stdout)
+        self.assertIn("FAIL example.com/norun TestA: exited with code 0, but the test binary ran no test of that "
+                      "name", p.stdout)
+
     def test_no_module(self):
         d = tempfile.mkdtemp(dir=STATE["root"])
         p = run("--list", cwd=d)

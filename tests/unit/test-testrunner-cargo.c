@@ -596,6 +596,18 @@ TEST(extra_args_check) {
         extra_args_refused(ARGS("--bench"), "benchmarks are not run here");
 }
 
+TEST(case_ran_nothing) {
+        /* As libtest (rust 1.95) prints it when --exact NAME matches no test, and when it ran one. */
+        static const char none[] = "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; "
+                                   "0 measured; 4 filtered out; finished in 0.00s\n\n";
+        static const char ran[] = "\nrunning 1 test\ntest tests::a ... ok\n\ntest result: ok. 1 passed; "
+                                  "0 failed; 0 ignored; 0 measured; 3 filtered out; finished in 0.00s\n\n";
+
+        ASSERT_TRUE(cargo_case_ran_nothing(none, strlen(none)));
+        ASSERT_FALSE(cargo_case_ran_nothing(ran, strlen(ran)));
+        ASSERT_FALSE(cargo_case_ran_nothing("", 0));
+}
+
 TEST(profile_dir) {
         static const struct {
                 const char *target, *profile, *expected;
@@ -634,6 +646,7 @@ int main(void) {
         RUN(test_list);
         RUN(argv);
         RUN(extra_args_check);
+        RUN(case_ran_nothing);
         RUN(profile_dir);
         RUN(event_type_strings);
         return 0;

@@ -540,6 +540,19 @@ TEST(extra_args_check) {
         extra_args_refused(ARGS("-fuzz", "FuzzX"), "fuzzing is not run here");
 }
 
+TEST(case_ran_nothing) {
+        /* As go 1.26 prints it on standard error when -test.run matches no test. */
+        static const char none[] = "testing: warning: no tests to run\n";
+        static const char ran[] = "=== RUN   TestA\n--- PASS: TestA (0.00s)\nPASS\n";
+        static const char said[] = "=== RUN   TestA\n    a_test.go:3: testing: warning: no tests to run\n"
+                                   "--- PASS: TestA (0.00s)\nPASS\n";
+
+        ASSERT_TRUE(go_case_ran_nothing(none, strlen(none)));
+        ASSERT_FALSE(go_case_ran_nothing(ran, strlen(ran)));
+        ASSERT_FALSE(go_case_ran_nothing(said, strlen(said)));
+        ASSERT_FALSE(go_case_ran_nothing("", 0));
+}
+
 TEST(case_result) {
         /* As go 1.26 prints them with -test.v. */
         const char *skip = "=== RUN   TestSkip\n"
@@ -675,6 +688,7 @@ int main(void) {
         RUN(regex_quote);
         RUN(case_argv);
         RUN(extra_args_check);
+        RUN(case_ran_nothing);
         RUN(case_result);
         RUN(container_dir);
         RUN(package_layer);

@@ -667,6 +667,10 @@ int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_
         return 0;
 }
 
+bool cargo_case_ran_nothing(const char *output, size_t size) {
+        return test_has_line_starting_with(output, size, "test result: ok. 0 passed; 0 failed;");
+}
+
 int cargo_extra_args_check(char * const *args, char **reterr_message) {
         static const struct {
                 const char *option, *hint;

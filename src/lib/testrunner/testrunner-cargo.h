@@ -142,6 +142,10 @@ int cargo_test_list_parse(const char *text, size_t size, char ***ret, char **ret
  * --nocapture (or --no-capture).  -EINVAL for an empty exe. */
 int cargo_case_argv(const char *exe, const char *case_name, char * const *extra_args, char ***ret);
 
+/* Whether a case's output says that libtest ran no test at all ("test result: ok. 0 passed; 0 failed;"):
+ * its name matched none, and exit status 0 would be a pass for nothing. */
+bool cargo_case_ran_nothing(const char *output, size_t size);
+
 /* Checks the extra arguments for the test executables: -EINVAL, with a message that says what to use
  * instead, for a libtest option that would take over what a case runs: --skip (with --exact it skips
  * exactly the case it names, which then passes without running), --list and --bench. */

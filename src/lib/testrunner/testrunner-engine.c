@@ -277,7 +277,8 @@ void test_engine_cancel(TestEngine *e) {
         engine_maybe_done(e);
 }
 
-static TestOutcome engine_classify(TestEngine *e, EngineJob *j, const ClientJobResult *res) {
+static TestOutcome engine_classify(TestEngine *e, EngineJob *j, const ClientJobResult *res,
+                                   const char **ret_message) {
         switch (res->outcome) {
         case CLIENT_JOB_TIMED_OUT:
                 return TEST_OUTCOME_TIMEOUT;
@@ -291,7 +292,7 @@ static TestOutcome engine_classify(TestEngine *e, EngineJob *j, const ClientJobR
                                 .selectors = PATTERN_CASE_UNKNOWN,
                                 .artifact_data = j->artifact_data,
                         };
-                        return e->o.adapter->classify(e->o.adapter_data, &c, res);
+                        return e->o.adapter->classify(e->o.adapter_data, &c, res, ret_message);
                 }
                 return res->outcome == CLIENT_JOB_EXITED && res->status == 0 ? TEST_OUTCOME_OK
                                                                               : TEST_OUTCOME_FAIL;
@@ -319,13 +320,15 @@ static void on_job_result(ClientJob *cj, const ClientJobResult *res, void *userd
         EngineJob *j = userdata;
         TestEngine *e = j->engine;
         _cleanup_free_ char *message = NULL;
-        TestOutcome outcome = engine_classify(e, j, res);
+        const char *why = NULL;
+        TestOutcome outcome = engine_classify(e, j, res, &why);
         int r = 0;
 
         switch (res->outcome) {
         case CLIENT_JOB_EXITED:
                 if (outcome == TEST_OUTCOME_FAIL)
-                        r = asprintf(&message, "exited with code %d", res->status);
+                        r = asprintf(&message, "exited with code %d%s%s", res->status, why ? ", " : "",
+                                     strempty(why));
                 break;
         case CLIENT_JOB_SIGNALED:
                 if (outcome == TEST_OUTCOME_FAIL)

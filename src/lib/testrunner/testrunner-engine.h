@@ -54,9 +54,11 @@ typedef struct TestAdapter {
          * *reterr_message) makes the case an ERROR. */
         int (*case_job)(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
                         bool based_on_image, JobSpec *job, char **reterr_message);
-        /* The outcome of a job that ran to its end (exited or was killed by a signal).  NULL: exit 0 is OK,
-         * anything else FAIL. */
-        TestOutcome (*classify)(void *userdata, const TestEngineCase *c, const ClientJobResult *result);
+        /* The outcome of a job that ran to its end (exited or was killed by a signal), and for a FAIL that
+         * its exit status does not explain, *ret_message (a static string).  NULL: exit 0 is OK, anything
+         * else FAIL. */
+        TestOutcome (*classify)(void *userdata, const TestEngineCase *c, const ClientJobResult *result,
+                                const char **ret_message);
         /* Stop building: --stop-after was reached.  The adapter still calls test_engine_build_finished(). */
         void (*stop)(void *userdata);
 } TestAdapter;

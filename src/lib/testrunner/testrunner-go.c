@@ -641,6 +641,10 @@ int go_case_result(const char *output, size_t size, const char *name, GoCaseResu
         return 0;
 }
 
+bool go_case_ran_nothing(const char *output, size_t size) {
+        return test_has_line_starting_with(output, size, "testing: warning: no tests to run");
+}
+
 /* Whether a relative path ("" allowed when empty_ok) has only real components: none empty, "." or "..". */
 static bool is_clean_relative(const char *s, bool empty_ok) {
         if (isempty(s))

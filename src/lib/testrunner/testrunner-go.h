@@ -157,6 +157,10 @@ GoCaseResult go_case_result_from_string(const char *s);
  * "--- SKIP: <name> (" (subtests' lines are indented and do not count).  -ENOENT if there is none. */
 int go_case_result(const char *output, size_t size, const char *name, GoCaseResult *ret);
 
+/* Whether a run's standard error says that it ran no test at all ("testing: warning: no tests to run"): the
+ * case's name matched none, and exit status 0 would be a pass for nothing. */
+bool go_case_ran_nothing(const char *output, size_t size);
+
 /* The layer of a package's directory: a glob layer (relative to the module root) of its files, not its
  * subdirectories, and testdata/ with everything below it, put under GO_CONTAINER_ROOT/<module_path> (with
  * template variables and glob characters in the paths escaped).  relative_dir as go_package_relative_dir()

@@ -253,6 +253,16 @@ bool test_next_line(const char **p, const char *end, const char **ret_line, size
         return true;
 }
 
+bool test_has_line_starting_with(const char *text, size_t size, const char *prefix) {
+        size_t k = strlen(prefix), n;
+        const char *line;
+
+        for (const char *p = text, *end = text + size; test_next_line(&p, end, &line, &n);)
+                if (n >= k && memcmp(line, prefix, k) == 0)
+                        return true;
+        return false;
+}
+
 int test_names_add(TestNames *l, const char *s, size_t size, size_t max) {
         assert(l);
         assert(s || size == 0);

@@ -64,6 +64,8 @@ int test_json_read_bool(json_object *o, const char *context, const char *key, bo
 /* The next line of the text [*p, end): *ret_line and *ret_size, without its newline nor a '\r' before that,
  * and *p moves past it.  Returns false at the end. */
 bool test_next_line(const char **p, const char *end, const char **ret_line, size_t *ret_size);
+/* Whether a line of the text (size bytes, NUL bytes allowed) starts with prefix. */
+bool test_has_line_starting_with(const char *text, size_t size, const char *prefix);
 
 /* Names (test cases) collected one by one. */
 typedef struct TestNames {
