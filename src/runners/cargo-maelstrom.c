@@ -250,6 +250,7 @@ static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
         strv_free(a->binaries);
         return mfree(a);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
 
 static void cargo_deferred_done(CargoDeferred *d) {
         free(d->package_id);
@@ -369,7 +370,6 @@ static int cargo_artifact_environment(Cargo *cargo, CargoArtifact *a, const Carg
         }
         return 0;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
 
 /* nextest's binary ids: the library's cases under the package's name, the others under package::target. */
 static char *cargo_binary_id(const char *package, const char *target, CargoTargetKind kind) {
@@ -711,21 +711,18 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
                 cargo->build_ok = false;
                 return 0;
         }
-        /* As cargo test -- --include-ignored runs the #[ignore]d cases too, and -- --ignored only those (the
-         * flag goes to each case's run, whose libtest would skip such a case otherwise). */
-        if (strv_contains(cargo->extra_args, "--include-ignored"))
-                ignored = strv_free(ignored);
-        else if (strv_contains(cargo->extra_args, "--ignored")) {
-                strv_free(cases);
-                cases = TAKE_PTR(ignored);
-        }
 
         /* The artifact must outlive its jobs: the adapter keeps it until the run is over. */
         CargoArtifact *kept = TAKE_PTR(a);
         kept->next = cargo->artifacts;
         cargo->artifacts = kept;
+        /* As cargo test -- --include-ignored runs the #[ignore]d cases too, and -- --ignored only those (the
+         * flag goes to each case's run, whose libtest would skip such a case otherwise). */
+        RunnerIgnored mode = strv_contains(cargo->extra_args, "--include-ignored") ? RUNNER_IGNORED_RUN
+                             : strv_contains(cargo->extra_args, "--ignored")      ? RUNNER_IGNORED_ONLY
+                                                                                  : RUNNER_IGNORED_REPORT;
         return runner_add_cases(cargo->engine, kept->package, kept->binary_id, kept->binary_id, cases,
-                                ignored, &target, kept);
+                                ignored, mode, &target, kept);
 }
 
 static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {

@@ -439,7 +439,7 @@ static int go_artifact_listed(GoArtifact *a, const char *text, size_t size) {
         }
         PatternCase selectors = go_artifact_case(a);
         return runner_add_cases(go->engine, a->import_path, a->import_path, a->import_path, cases,
-                                /* ignored= */ NULL, &selectors, a);
+                                /* ignored= */ NULL, RUNNER_IGNORED_REPORT, &selectors, a);
 }
 
 static int go_list_done(GoChild *c, int status, const char *output, size_t size) {

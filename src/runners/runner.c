@@ -140,8 +140,8 @@ int runner_job_set_command(JobSpec *job, char *const *argv) {
 }
 
 int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
-                     char *const *names, char *const *ignored, const PatternCase *selectors,
-                     void *artifact_data) {
+                     char *const *names, char *const *ignored, RunnerIgnored mode,
+                     const PatternCase *selectors, void *artifact_data) {
         _cleanup_free_ TestEngineCase *cases = NULL;
         size_t n = strv_length(names);
 
@@ -149,12 +149,14 @@ int runner_add_cases(TestEngine *e, const char *listing_package, const char *pac
         if (!cases)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
+                bool is_ignored = strv_contains(ignored, names[i]);
                 cases[i] = (TestEngineCase) {
                         .package = package,
                         .artifact = artifact,
                         .name = names[i],
                         .selectors = *selectors,
-                        .ignored = strv_contains(ignored, names[i]),
+                        .ignored = is_ignored && mode == RUNNER_IGNORED_REPORT,
+                        .left_out = !is_ignored && mode == RUNNER_IGNORED_ONLY,
                         .artifact_data = artifact_data,
                 };
                 cases[i].selectors.name = names[i];

@@ -56,12 +56,20 @@ int runner_job_take_layer(JobSpec *job, LayerSpec *l);
 /* Sets the job's program to argv[0] and its arguments to the rest. */
 int runner_job_set_command(JobSpec *job, char *const *argv);
 
+/* What becomes of the cases that the harness marks ignored (#[ignore]): reported IGNORED, run like the
+ * others (libtest's --include-ignored), or run alone, the others left out (--ignored). */
+typedef enum RunnerIgnored {
+        RUNNER_IGNORED_REPORT,
+        RUNNER_IGNORED_RUN,
+        RUNNER_IGNORED_ONLY,
+} RunnerIgnored;
+
 /* Hands an artifact's listed cases (names, in the harness's order) to the engine: each with selectors (whose
- * name is set per case), shown under package, and marked ignored if it is in ignored (may be NULL).
- * listing_package and artifact are the listing state's keys. */
+ * name is set per case), shown under package; those in ignored (may be NULL) as mode says.  listing_package
+ * and artifact are the listing state's keys. */
 int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
-                     char *const *names, char *const *ignored, const PatternCase *selectors,
-                     void *artifact_data);
+                     char *const *names, char *const *ignored, RunnerIgnored mode,
+                     const PatternCase *selectors, void *artifact_data);
 
 /* The include/exclude filter of the configuration; prints the error (naming the option and the column)
  * and returns -EINVAL on a bad pattern. */

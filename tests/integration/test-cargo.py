@@ -293,6 +293,9 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertIn("an ignored case must not run", p.stdout)
         p = run("--ui", "simple", "-i", pattern, "--", "--ignored")
         self.assertEqual(outcomes(p.stdout)[0], {("alpha", "tests::ignored"): "FAIL"}, p.stdout)
+        # The cases left out keep their history.
+        listing = read(os.path.join(STATE["ws"], "target", "maelstrom", "state", "test-listing.toml"))
+        self.assertIn('"tests::adds"', listing)
         p = run("--list", "-i", pattern, "--", "--ignored")
         self.assertEqual(p.stdout.splitlines(), ["alpha tests::ignored"])
         # --skip NAME, with the case's --exact, would skip that very case, which would pass.

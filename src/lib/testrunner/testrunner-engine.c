@@ -559,7 +559,7 @@ int test_engine_add_artifact(TestEngine *e, const char *package, const char *art
         if (!items)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                if (pattern_evaluate(e->o.filter, &cases[i].selectors) != PATTERN_TRUE)
+                if (cases[i].left_out || pattern_evaluate(e->o.filter, &cases[i].selectors) != PATTERN_TRUE)
                         continue;
                 items[n_items++] = (OrderItem) {
                         .c = &cases[i],

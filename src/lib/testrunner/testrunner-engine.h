@@ -43,6 +43,7 @@ typedef struct TestEngineCase {
         const char *name;      /* the case's full name as the harness knows it */
         PatternCase selectors; /* every field of the runner's syntax filled in */
         bool ignored;          /* the harness itself marks it ignored (#[ignore]) */
+        bool left_out;         /* neither run nor reported, as if no pattern matched (its history is kept) */
         void *artifact_data;   /* the adapter's, for case_job() and classify(); must outlive the run */
 } TestEngineCase;
 
