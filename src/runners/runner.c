@@ -447,6 +447,29 @@ static int runner_run_once(Runner *r, Client *client, const Pattern *filter, con
         return status;
 }
 
+static int runner_client_new(const RunnerOptions *o, sd_event *event, Client **ret) {
+        const Config *c = o->config;
+        _cleanup_free_ char *message = NULL;
+        ClientOptions co = {
+                .project_dir = o->project_dir,
+                .cache_dir = o->cache_dir,
+                .slots = (unsigned) config_get_number(c, "slots"),
+                .cache_size = config_get_number(c, "cache-size"),
+                .inline_limit = config_get_number(c, "inline-limit"),
+                .log_level = config_get_string(c, "log-level"),
+                .template_vars = o->template_vars,
+                .broker = config_get_string(c, "broker"),
+        };
+        int k = client_new(event, &co, ret, &message);
+        if (k < 0) {
+                if (message)
+                        log_error("%s", message);
+                else
+                        log_error_errno(k, "Failed to start the local worker: %m");
+        }
+        return k;
+}
+
 int runner_run(const RunnerOptions *o) {
         const Config *c = o->config;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
@@ -454,7 +477,7 @@ int runner_run(const RunnerOptions *o) {
         _cleanup_(pattern_freep) Pattern *filter = NULL;
         _cleanup_(test_spec_file_freep) TestSpecFile *spec = NULL;
         _cleanup_(test_listing_freep) TestListing *listing = NULL;
-        _cleanup_free_ char *spec_name = NULL, *listing_path = NULL, *message = NULL;
+        _cleanup_free_ char *spec_name = NULL, *listing_path = NULL;
         TestRunnerKind kind = o->adapter->kind;
         bool list = config_get_bool(c, "list-tests");
         Runner r = { .o = o };
@@ -478,24 +501,8 @@ int runner_run(const RunnerOptions *o) {
         r.event = event;
 
         if (!list) {
-                ClientOptions co = {
-                        .project_dir = o->project_dir,
-                        .cache_dir = o->cache_dir,
-                        .slots = (unsigned) config_get_number(c, "slots"),
-                        .cache_size = config_get_number(c, "cache-size"),
-                        .inline_limit = config_get_number(c, "inline-limit"),
-                        .log_level = config_get_string(c, "log-level"),
-                        .template_vars = o->template_vars,
-                        .broker = config_get_string(c, "broker"),
-                };
-                k = client_new(event, &co, &client, &message);
-                if (k < 0) {
-                        if (message)
-                                log_error("%s", message);
-                        else
-                                log_error_errno(k, "Failed to start the local worker: %m");
+                if (runner_client_new(o, event, &client) < 0)
                         return EXIT_FAILURE;
-                }
         } else {
                 sigset_t mask;
                 sigemptyset(&mask);
@@ -518,6 +525,15 @@ int runner_run(const RunnerOptions *o) {
         for (;;) {
                 int status;
 
+                /* A --watch session outlives what may end a local worker (a crash, the OOM killer): the next
+                 * run starts a new one rather than fail every case. */
+                if (client && client_local_worker_gone(client)) {
+                        log_warning("The local worker ended (%s): starting a new one.",
+                                    client_local_worker_gone(client));
+                        client = client_free(client);
+                        if (runner_client_new(o, event, &client) < 0)
+                                return EXIT_FAILURE;
+                }
                 listing = test_listing_free(listing);
                 k = test_listing_load(listing_path, &listing, &problem);
                 if (k < 0)

@@ -7,8 +7,10 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -725,6 +727,42 @@ class CargoMaelstrom(unittest.TestCase):
         finally:
             status = w.stop()
         self.assertEqual(status, 0)
+
+    def test_watch_outlives_its_local_worker(self):
+        # A --watch session whose local worker ended (killed here) starts a new one for the next run.
+        ws = small_crate("theta_watch", "#[test] fn t() {}\n")
+        w = Watcher([STATE["bin"], "--ui", "simple", "--watch"], cwd=ws, env=STATE["env"], stderr=True)
+        try:
+            self.assertTrue(w.wait_for("Watching", 1, 120), w.out)
+            workers = [pid for pid in children(w.p.pid) if b"--local" in read_cmdline(pid)]
+            self.assertEqual(len(workers), 1, w.out)
+            os.kill(workers[0], signal.SIGKILL)
+            time.sleep(0.5)
+            write(f"{ws}/src/lib.rs", "#[test] fn t() {}\n#[test] fn u() {}\n")
+            self.assertTrue(w.wait_for("Watching", 2, 120), w.out)
+            self.assertIn("The local worker ended (the local worker was killed by signal 9): starting a new "
+                          "one.", w.out)
+            self.assertIn("theta_watch u ... OK", w.out)
+            self.assertEqual(w.out.count("theta_watch t ... OK"), 2, w.out)
+        finally:
+            status = w.stop()
+        self.assertEqual(status, 0)
+
+
+def children(pid):
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def read_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ struct Client {
         sd_event_source *worker_source;
         int worker_status; /* si_code/si_status once it ended */
         bool worker_ended;
+        char *worker_gone; /* why the local worker or its session ended: its exit status, when known */
 
         RpcContext *rpc;
         RpcChannel *channel;
@@ -266,6 +267,8 @@ static void on_session_closed(RpcCall *call, RpcStatus status, const char *messa
         if (asprintf(&why, "lost the connection to the local worker (%s%s%s)", rpc_status_to_string(status),
                      isempty(message) ? "" : ": ", strempty(message)) < 0)
                 why = NULL;
+        if (!c->worker_gone)
+                c->worker_gone = strdup(why ?: "lost the connection to the local worker");
         client_fail_all(c, why ?: "lost the connection to the local worker");
 }
 
@@ -300,8 +303,17 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                 snprintf(why, sizeof why, "the local worker exited with status %d", si->si_status);
         else
                 snprintf(why, sizeof why, "the local worker was killed by signal %d", si->si_status);
+        /* Says more than the closed connection that comes first. */
+        free(c->worker_gone);
+        c->worker_gone = strdup(why);
         client_fail_all(c, why);
         return 0;
+}
+
+const char *client_local_worker_gone(const Client *c) {
+        if (!c->worker_ended && !c->session_closed)
+                return NULL;
+        return c->worker_gone ?: "the local worker is gone";
 }
 
 static int find_worker(const char *configured, char **ret) {
@@ -568,6 +580,7 @@ Client *client_free(Client *c) {
         free(c->cache_dir);
         free(c->manifest_dir);
         free(c->digest_cache_path);
+        free(c->worker_gone);
         sd_event_unref(c->event);
         free(c);
         return NULL;
@@ -869,7 +882,8 @@ int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *ha
                 return set_error(reterr_message, -ECONNRESET, "the connection to the broker %s is lost",
                                  c->broker);
         if (!remote && (c->session_closed || c->worker_ended))
-                return set_error(reterr_message, -ECONNRESET, "%s", "the local worker is gone");
+                return set_error(reterr_message, -ECONNRESET, "the local worker is gone: %s",
+                                 client_local_worker_gone(c));
         if (job->image)
                 return set_error(reterr_message, -EOPNOTSUPP,
                                  "container images ('%s') are not available yet in this version",
