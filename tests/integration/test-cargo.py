@@ -15,6 +15,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from runner_test_util import Watcher, install, outcomes, read, summary, write
+from testlib import local_worker
 
 STATE = {}
 
@@ -734,9 +735,9 @@ class CargoMaelstrom(unittest.TestCase):
         w = Watcher([STATE["bin"], "--ui", "simple", "--watch"], cwd=ws, env=STATE["env"], stderr=True)
         try:
             self.assertTrue(w.wait_for("Watching", 1, 120), w.out)
-            workers = [pid for pid in children(w.p.pid) if b"--local" in read_cmdline(pid)]
-            self.assertEqual(len(workers), 1, w.out)
-            os.kill(workers[0], signal.SIGKILL)
+            worker = local_worker(w.p.pid)
+            self.assertIsNotNone(worker, w.out)
+            os.kill(worker, signal.SIGKILL)
             time.sleep(0.5)
             write(f"{ws}/src/lib.rs", "#[test] fn t() {}\n#[test] fn u() {}\n")
             self.assertTrue(w.wait_for("Watching", 2, 120), w.out)
@@ -747,22 +748,6 @@ class CargoMaelstrom(unittest.TestCase):
         finally:
             status = w.stop()
         self.assertEqual(status, 0)
-
-
-def children(pid):
-    out = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            out += [int(c) for c in f.read().split()]
-    return out
-
-
-def read_cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
 
 
 if __name__ == "__main__":

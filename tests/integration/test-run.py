@@ -19,6 +19,8 @@ import textwrap
 import time
 import unittest
 
+from testlib import children, local_worker
+
 BUILD = os.environ.get("MAELSTROM_BUILD_ROOT") or sys.exit("MAELSTROM_BUILD_ROOT is not set")
 TEST_USER = "maelstrom-test"
 BUSYBOX = shutil.which("busybox", path="/bin:/usr/bin")
@@ -75,26 +77,6 @@ def sh(script, **fields):
 
 def helper(*args, **fields):
     return job("/bin/job-helper", *args, **fields)
-
-
-def children(pid):
-    out = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            out += [int(c) for c in f.read().split()]
-    return out
-
-
-def local_worker(run_pid, timeout=20):
-    """The local worker, maelstrom-run's child, once it is there."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for pid in children(run_pid):
-            with open(f"/proc/{pid}/cmdline", "rb") as c:
-                if b"--local" in c.read():
-                    return pid
-        time.sleep(0.05)
-    return None
 
 
 class Run(unittest.TestCase):
@@ -657,6 +639,7 @@ def as_user():
                    check=True, stdout=subprocess.DEVNULL)
     # Everything the user needs goes where it can read it, whatever the permissions of the build tree.
     script = shutil.copy(__file__, os.path.join(root, "test-run.py"))
+    shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "testlib.py"), root)
     helper_copy = shutil.copy(os.path.join(BUILD, "tests/tools/job-helper"), os.path.join(root, "job-helper"))
     shutil.chown(root, TEST_USER, TEST_USER)
     env = dict(os.environ, MAELSTROM_TEST_INSTALLED=destdir, MAELSTROM_TEST_JOB_HELPER=helper_copy, TMPDIR=root,

@@ -105,3 +105,27 @@ def clean_env(root, **extra):
     env.update(HOME=root, XDG_CACHE_HOME=os.path.join(root, "cache"), XDG_CONFIG_HOME=os.path.join(root, "config"),
                **extra)
     return env
+
+
+def children(pid):
+    """The pids of the process's children."""
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def local_worker(client_pid, timeout=20):
+    """The local worker, a client's child (maelstrom-run, a test runner), once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in children(client_pid):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as c:
+                    if b"--local" in c.read():
+                        return pid
+            except OSError:  # a child that is gone already
+                pass
+        time.sleep(0.05)
+    return None
