@@ -176,7 +176,7 @@ typedef struct CargoArtifact {
         char *job_library_var; /* its jobs' "LD_LIBRARY_PATH=..." */
         /* What cargo test gives it at run time: its package's variables, and for an integration test or a
          * benchmark, CARGO_BIN_EXE_<name> for each of the package's binaries, which its jobs get at their
-         * paths (in binaries). */
+         * paths (in binaries); and what insta would ask cargo for, INSTA_WORKSPACE_ROOT. */
         char **environment;
         char **binaries;
         struct CargoArtifact *next;
@@ -352,11 +352,15 @@ static int cargo_on_binary(Cargo *cargo, const CargoBuildEvent *ev) {
         return cargo_run_deferred(cargo);
 }
 
-/* An artifact's run-time variables and binaries (see CargoArtifact).  cargo builds a package's binaries
- * before its integration tests and benchmarks, which may use them. */
+/* An artifact's run-time variables and binaries (see CargoArtifact), and INSTA_WORKSPACE_ROOT.  cargo builds
+ * a package's binaries before its integration tests and benchmarks, which may use them. */
 static int cargo_artifact_environment(Cargo *cargo, CargoArtifact *a, const CargoPackage *p,
                                       const char *package_id) {
         if (p && strv_extend_strv(&a->environment, p->environment) < 0)
+                return -ENOMEM;
+        /* insta (snapshot tests) runs cargo metadata to find the workspace unless told: there is no cargo in
+         * the container. */
+        if (strv_extendf(&a->environment, "INSTA_WORKSPACE_ROOT=%s", cargo->metadata->workspace_root) < 0)
                 return -ENOMEM;
         if (!IN_SET(a->kind, CARGO_TARGET_TEST, CARGO_TARGET_BENCHMARK))
                 return 0;

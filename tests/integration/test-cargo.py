@@ -661,6 +661,8 @@ class CargoMaelstrom(unittest.TestCase):
                 assert_eq!(var("CARGO_PKG_AUTHORS").unwrap(), env!("CARGO_PKG_AUTHORS"));
                 assert_eq!(var("CARGO_PKG_DESCRIPTION").unwrap(), env!("CARGO_PKG_DESCRIPTION"));
                 assert_eq!(var("CARGO_PKG_HOMEPAGE").unwrap(), env!("CARGO_PKG_HOMEPAGE"));
+                // What insta (snapshot tests) would otherwise run cargo metadata for.
+                assert_eq!(var("INSTA_WORKSPACE_ROOT").unwrap(), env!("CARGO_MANIFEST_DIR"));
             }
             #[test] fn overridden() {
                 assert_eq!(var("CARGO_PKG_DESCRIPTION").unwrap(), "from a directive");
