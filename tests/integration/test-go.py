@@ -177,6 +177,11 @@ FILES = {
             if err != nil || string(b) != "nested\\n" {
                 t.Fatalf("nested: %q %v", b, err)
             }
+            // The testdata/ of a directory above, as packages share it.
+            b, err = os.ReadFile("../testdata/shared.txt")
+            if err != nil || string(b) != "shared\\n" {
+                t.Fatalf("shared: %q %v", b, err)
+            }
         }
 
         func TestWorkingDirectory(t *testing.T) {
@@ -199,6 +204,7 @@ FILES = {
         }
     """,
     "data/testdata/golden.txt": "golden\n",
+    "testdata/shared.txt": "shared\n",
     "data/testdata/deeper/nested.txt": "nested\n",
     "data/sub/sub.go": """
         package sub

@@ -635,19 +635,22 @@ TEST(package_layer) {
 
         ASSERT_OK(go_package_layer("example.com/m", "pkg/a", &l));
         ASSERT_EQ(l.kind, LAYER_GLOB);
-        ASSERT_STREQ(l.path, "pkg/a/{*,testdata/**}");
+        ASSERT_STREQ(l.path, "{pkg/a/{*,testdata/**},pkg/testdata/**,testdata/**}");
         ASSERT_STREQ(l.prefix.prepend_prefix, "/go/src/example.com/m");
         ASSERT_TRUE(!l.prefix.strip_prefix);
         ASSERT_FALSE(l.prefix.follow_symlinks);
-        /* The package's files and testdata/ below it, nothing else. */
+        /* The package's files and testdata/ below it, and the testdata/ above it, nothing else. */
         ASSERT_TRUE(layer_takes(&l, "pkg/a/a.go"));
         ASSERT_TRUE(layer_takes(&l, "pkg/a/.hidden"));
         ASSERT_TRUE(layer_takes(&l, "pkg/a/testdata/golden.txt"));
         ASSERT_TRUE(layer_takes(&l, "pkg/a/testdata/fuzz/FuzzX/seed1"));
+        ASSERT_TRUE(layer_takes(&l, "pkg/testdata/shared.txt"));
+        ASSERT_TRUE(layer_takes(&l, "testdata/deep/shared.txt"));
         ASSERT_FALSE(layer_takes(&l, "pkg/a/sub/b.go"));
         ASSERT_FALSE(layer_takes(&l, "pkg/a/sub/testdata/x"));
         ASSERT_FALSE(layer_takes(&l, "pkg/b.go"));
         ASSERT_FALSE(layer_takes(&l, "pkg/ab/a.go"));
+        ASSERT_FALSE(layer_takes(&l, "pkg/ab/testdata/x"));
         ASSERT_FALSE(layer_takes(&l, "go.mod"));
         layer_spec_done(&l);
 
@@ -661,7 +664,12 @@ TEST(package_layer) {
 
         /* Template and glob characters in the paths stay literal. */
         ASSERT_OK(go_package_layer("m<x>", "a*b/[c]/{d,e}/f?\\g/<h>", &l));
-        ASSERT_STREQ(l.path, "a\\*b/\\[c\\]/\\{d\\,e\\}/f\\?\\\\g/<<h>/{*,testdata/**}");
+        ASSERT_STREQ(l.path, "{a\\*b/\\[c\\]/\\{d\\,e\\}/f\\?\\\\g/<<h>/{*,testdata/**},"
+                             "a\\*b/\\[c\\]/\\{d\\,e\\}/f\\?\\\\g/testdata/**,"
+                             "a\\*b/\\[c\\]/\\{d\\,e\\}/testdata/**,a\\*b/\\[c\\]/testdata/**,"
+                             "a\\*b/testdata/**,testdata/**}");
+        ASSERT_TRUE(layer_takes(&l, "a*b/[c]/testdata/x"));
+        ASSERT_FALSE(layer_takes(&l, "aXb/[c]/testdata/x"));
         ASSERT_TRUE(layer_takes(&l, "a*b/[c]/{d,e}/f?\\g/<h>/x.go"));
         ASSERT_FALSE(layer_takes(&l, "aXb/[c]/{d,e}/f?\\g/<h>/x.go"));
         ASSERT_FALSE(layer_takes(&l, "a*b/c/d/fX\\g/<h>/x.go"));

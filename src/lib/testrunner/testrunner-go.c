@@ -706,11 +706,25 @@ int go_package_layer(const char *module_path, const char *relative_dir, LayerSpe
         if (!is_clean_relative(relative_dir, /* empty_ok= */ true))
                 return -EINVAL;
 
-        if (!isempty(relative_dir)) {
+        if (isempty(relative_dir))
+                textbuf_append(&glob, "{*,testdata/**}");
+        else {
+                /* The package's own, then each testdata/ above it (tests read ../testdata too): for pkg/a,
+                 * pkg/a/{*,testdata/(all)}, pkg/testdata/(all) and testdata/(all), in one brace group. */
+                _cleanup_free_ char *up = strdup(relative_dir);
+                if (!up)
+                        return -ENOMEM;
+                textbuf_append_char(&glob, '{');
                 append_escaped(&glob, relative_dir, /* glob= */ true);
-                textbuf_append_char(&glob, '/');
+                textbuf_append(&glob, "/{*,testdata/**}");
+                for (char *slash; (slash = strrchr(up, '/'));) {
+                        *slash = 0;
+                        textbuf_append_char(&glob, ',');
+                        append_escaped(&glob, up, /* glob= */ true);
+                        textbuf_append(&glob, "/testdata/**");
+                }
+                textbuf_append(&glob, ",testdata/**}");
         }
-        textbuf_append(&glob, "{*,testdata/**}");
         append_escaped(&prefix, dir, /* glob= */ false);
 
         LayerSpec l = { .kind = LAYER_GLOB };

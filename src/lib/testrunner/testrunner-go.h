@@ -162,8 +162,9 @@ int go_case_result(const char *output, size_t size, const char *name, GoCaseResu
 bool go_case_ran_nothing(const char *output, size_t size);
 
 /* The layer of a package's directory: a glob layer (relative to the module root) of its files, not its
- * subdirectories, and testdata/ with everything below it, put under GO_CONTAINER_ROOT/<module_path> (with
- * template variables and glob characters in the paths escaped).  relative_dir as go_package_relative_dir()
+ * subdirectories, and testdata/ with everything below it, and the testdata/ of each directory above it up to
+ * the module root (tests read ../testdata too), put under GO_CONTAINER_ROOT/<module_path> (with template
+ * variables and glob characters in the paths escaped).  relative_dir as go_package_relative_dir()
  * gives it.  -EINVAL as go_container_dir(). */
 int go_package_layer(const char *module_path, const char *relative_dir, LayerSpec *ret);
 
