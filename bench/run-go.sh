@@ -2,8 +2,10 @@
 # maelstrom-go-test against `go test -count=1` on real Go modules, pinned to exact versions (fetched through
 # the Go module proxy into a scratch copy), side by side in one run.  Each module is run once by both first,
 # untimed: the test binaries and go's build cache are then warm, and maelstrom-go-test's listing state knows
-# every case's duration (so the longest go first).  Then RUNS timed runs of each, alternating; the median
-# wall times and their ratio are printed, with the load average before and after each module.
+# every case's duration (so the longest go first).  Then RUNS timed runs of each, alternating, the order
+# rotating each round (what runs first in a round follows the last of the round before, on a machine that
+# one left busy); the median wall times and their ratio are printed, with the load average before and after
+# each module.
 #
 # Each run also times the process-per-case floor: every case that the warm-up's maelstrom-go-test ran (from
 # its --json-events; IGNORED ones left out) run as a bare process, exactly as the runner runs it,
@@ -231,17 +233,28 @@ for m in "${modules[@]}"; do
 
         ours_times=() base_times=() go_times=() ours_cpu=() base_cpu=() go_cpu=()
         floor_times=() floor_cpu=() floor_failed=()
-        for _ in $(seq "$runs"); do
-                read -r w c <<<"$(seconds "$ours" --ui quiet -x "$exclude" "${ours_args[@]}")"
-                ours_times+=("$w") ours_cpu+=("$c")
-                if [ -n "$baseline" ]; then
-                        read -r w c <<<"$(seconds in_baseline_copy "$work" "$base" --ui quiet -x "$exclude")"
-                        base_times+=("$w") base_cpu+=("$c")
-                fi
-                read -r w c <<<"$(seconds go test -count=1 $packages)"
-                go_times+=("$w") go_cpu+=("$c")
-                read -r w c f <<<"$(floor_run "$tmp/floor-cases.json" "$tmp/floor-failed")"
-                floor_times+=("$w") floor_cpu+=("$c") floor_failed+=("$f")
+        # The order rotates each round: what runs right after the floor (two cores saturated by bare
+        # processes) or after go test starts on a machine they left busy.
+        sides=(ours go floor)
+        [ -n "$baseline" ] && sides=(ours base go floor)
+        for ((round = 0; round < runs; round++)); do
+                for ((k = 0; k < ${#sides[@]}; k++)); do
+                        case ${sides[(round + k) % ${#sides[@]}]} in
+                        ours)
+                                read -r w c <<<"$(seconds "$ours" --ui quiet -x "$exclude" "${ours_args[@]}")"
+                                ours_times+=("$w") ours_cpu+=("$c");;
+                        base)
+                                read -r w c <<<"$(seconds in_baseline_copy "$work" "$base" --ui quiet \
+                                                  -x "$exclude")"
+                                base_times+=("$w") base_cpu+=("$c");;
+                        go)
+                                read -r w c <<<"$(seconds go test -count=1 $packages)"
+                                go_times+=("$w") go_cpu+=("$c");;
+                        floor)
+                                read -r w c f <<<"$(floor_run "$tmp/floor-cases.json" "$tmp/floor-failed")"
+                                floor_times+=("$w") floor_cpu+=("$c") floor_failed+=("$f");;
+                        esac
+                done
         done
         o=$(median "${ours_times[@]}")
         g=$(median "${go_times[@]}")
