@@ -115,13 +115,17 @@ static const ConfigValueDef *const cargo_value_sets[] = {
 /* cargo test's and nextest's flags, and what to use instead. */
 #define CARGO "a cargo test flag: "
 #define NEXTEST "a nextest flag: "
+#define CARGO_PACKAGE CARGO "to run one package's cases, use --include 'package.equals(NAME)'"
+#define CARGO_WORKSPACE CARGO "every package of the workspace runs here; to select one, use --include " \
+                              "'package.equals(NAME)'"
+#define CARGO_JOBS CARGO "to set how many cases run at once, use --slots N; cargo's build jobs: " \
+                         "CARGO_BUILD_JOBS=N"
+#define NEXTEST_FILTER NEXTEST "to select what runs, use --include PATTERN"
 static const ConfigHabit cargo_habits[] = {
-        { "p", CARGO "to run one package's cases, use --include 'package.equals(NAME)'" },
-        { "package", CARGO "to run one package's cases, use --include 'package.equals(NAME)'" },
-        { "workspace", CARGO "every package of the workspace runs here; to select one, use --include "
-                       "'package.equals(NAME)'" },
-        { "all", CARGO "every package of the workspace runs here; to select one, use --include "
-                 "'package.equals(NAME)'" },
+        { "p", CARGO_PACKAGE },
+        { "package", CARGO_PACKAGE },
+        { "workspace", CARGO_WORKSPACE },
+        { "all", CARGO_WORKSPACE },
         { "lib", CARGO "to run the library's cases, use --include library" },
         { "bins", CARGO "to run the binaries' cases, use --include binary" },
         { "bin", CARGO "to run one binary's cases, use --include 'binary.equals(NAME)'" },
@@ -136,14 +140,12 @@ static const ConfigHabit cargo_habits[] = {
         { "no-fail-fast", CARGO "a failure does not stop the run here; --stop-after N stops after N "
                           "failures" },
         { "no-run", CARGO "to build and list the cases without running them, use --list-tests" },
-        { "j", CARGO "to set how many cases run at once, use --slots N; cargo's build jobs: "
-               "CARGO_BUILD_JOBS=N" },
-        { "jobs", CARGO "to set how many cases run at once, use --slots N; cargo's build jobs: "
-                  "CARGO_BUILD_JOBS=N" },
+        { "j", CARGO_JOBS },
+        { "jobs", CARGO_JOBS },
         { "test-threads", NEXTEST "to set how many cases run at once, use --slots N" },
-        { "E", NEXTEST "to select what runs, use --include PATTERN" },
-        { "filterset", NEXTEST "to select what runs, use --include PATTERN" },
-        { "filter-expr", NEXTEST "to select what runs, use --include PATTERN" },
+        { "E", NEXTEST_FILTER },
+        { "filterset", NEXTEST_FILTER },
+        { "filter-expr", NEXTEST_FILTER },
         { "retries", NEXTEST "failed cases are not retried here" },
         { "run-ignored", NEXTEST "to run the #[ignore]d cases too, give the tests -- --include-ignored; "
                          "only them, -- --ignored" },
@@ -182,22 +184,21 @@ typedef struct CargoArtifact {
         struct CargoArtifact *next;
 } CargoArtifact;
 
-/* A binary target of a workspace package, built in this run. */
-typedef struct CargoBinary {
-        char *package_id;
-        char *name;
-        char *executable;
-} CargoBinary;
-
-/* An integration test or benchmark that waits for cargo to report its package's binaries (see
+/* What an artifact or binary event of the build said, kept: a workspace package's binary built in this run,
+ * or an integration test or benchmark that waits for cargo to report its package's binaries (see
  * cargo_artifact_environment()): cargo reports the units that are up to date in no particular order. */
-typedef struct CargoDeferred {
+typedef struct CargoUnit {
         char *package_id;
         char *package_name;
         char *target_name;
         CargoTargetKind kind;
         char *executable;
-} CargoDeferred;
+} CargoUnit;
+
+typedef struct CargoUnits {
+        CargoUnit *units;
+        size_t n;
+} CargoUnits;
 
 typedef struct Cargo {
         const Config *config;
@@ -207,6 +208,7 @@ typedef struct Cargo {
         char *features_list[2];
         const char *cargo;        /* $CARGO or "cargo" */
         char **extra_args;
+        RunnerIgnored ignored_mode; /* from extra_args, as libtest takes them */
         /* One run. */
         TestEngine *engine;
         CargoBuildParser *parser;
@@ -216,10 +218,8 @@ typedef struct Cargo {
         bool build_ok;
         bool stopped;
         CargoArtifact *artifacts;
-        CargoBinary *binaries;
-        size_t n_binaries;
-        CargoDeferred *deferred;
-        size_t n_deferred;
+        CargoUnits binaries;
+        CargoUnits deferred;
         bool build_over;          /* cargo's output ended: nothing waits for another message */
         char **native_dirs;       /* what the build scripts of this run named (cargo:rustc-link-search) */
         /* Found once, when an executable first needs them (see cargo_library_path()). */
@@ -252,25 +252,40 @@ static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
 
-static void cargo_deferred_done(CargoDeferred *d) {
-        free(d->package_id);
-        free(d->package_name);
-        free(d->target_name);
-        free(d->executable);
+static void cargo_unit_done(CargoUnit *u) {
+        free(u->package_id);
+        free(u->package_name);
+        free(u->target_name);
+        free(u->executable);
+}
+
+static void cargo_units_clear(CargoUnits *l) {
+        for (size_t i = 0; i < l->n; i++)
+                cargo_unit_done(&l->units[i]);
+        l->units = mfree(l->units);
+        l->n = 0;
+}
+
+/* Appends a copy of the event's unit. */
+static int cargo_units_add(CargoUnits *l, const CargoBuildEvent *ev) {
+        CargoUnit *u = reallocarray(l->units, l->n + 1, sizeof(CargoUnit));
+        if (!u)
+                return -ENOMEM;
+        l->units = u;
+        u = &l->units[l->n++];
+        *u = (CargoUnit) {
+                .package_id = strdup(ev->package_id),
+                .package_name = strdup(ev->package_name),
+                .target_name = strdup(ev->target_name),
+                .kind = ev->target_kind,
+                .executable = strdup(ev->executable),
+        };
+        return u->package_id && u->package_name && u->target_name && u->executable ? 0 : -ENOMEM;
 }
 
 static void cargo_binaries_clear(Cargo *cargo) {
-        for (size_t i = 0; i < cargo->n_binaries; i++) {
-                free(cargo->binaries[i].package_id);
-                free(cargo->binaries[i].name);
-                free(cargo->binaries[i].executable);
-        }
-        cargo->binaries = mfree(cargo->binaries);
-        cargo->n_binaries = 0;
-        for (size_t i = 0; i < cargo->n_deferred; i++)
-                cargo_deferred_done(&cargo->deferred[i]);
-        cargo->deferred = mfree(cargo->deferred);
-        cargo->n_deferred = 0;
+        cargo_units_clear(&cargo->binaries);
+        cargo_units_clear(&cargo->deferred);
 }
 
 /* Whether cargo reported every binary target of the package in this run. */
@@ -281,29 +296,13 @@ static bool cargo_binaries_complete(const Cargo *cargo, const char *package_id) 
                 bool seen = false;
                 if (p->targets[t].kind != CARGO_TARGET_BINARY)
                         continue;
-                for (size_t i = 0; i < cargo->n_binaries && !seen; i++)
-                        seen = streq(cargo->binaries[i].package_id, package_id) &&
-                               streq(cargo->binaries[i].name, p->targets[t].name);
+                for (size_t i = 0; i < cargo->binaries.n && !seen; i++)
+                        seen = streq(cargo->binaries.units[i].package_id, package_id) &&
+                               streq(cargo->binaries.units[i].target_name, p->targets[t].name);
                 if (!seen)
                         return false;
         }
         return true;
-}
-
-static int cargo_defer(Cargo *cargo, const CargoBuildEvent *ev) {
-        CargoDeferred *l = reallocarray(cargo->deferred, cargo->n_deferred + 1, sizeof(CargoDeferred));
-        if (!l)
-                return -ENOMEM;
-        cargo->deferred = l;
-        CargoDeferred *d = &l[cargo->n_deferred++];
-        *d = (CargoDeferred) {
-                .package_id = strdup(ev->package_id),
-                .package_name = strdup(ev->package_name),
-                .target_name = strdup(ev->target_name),
-                .kind = ev->target_kind,
-                .executable = strdup(ev->executable),
-        };
-        return d->package_id && d->package_name && d->target_name && d->executable ? 0 : -ENOMEM;
 }
 
 static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev);
@@ -311,14 +310,15 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev);
 /* Hands on the deferred artifacts whose package's binaries are all known now (all of them, once the build
  * is over), in the order cargo reported them. */
 static int cargo_run_deferred(Cargo *cargo) {
-        for (size_t i = 0; i < cargo->n_deferred;) {
-                CargoDeferred d = cargo->deferred[i];
+        CargoUnits *l = &cargo->deferred;
+
+        for (size_t i = 0; i < l->n;) {
+                CargoUnit d = l->units[i];
                 if (!cargo->build_over && !cargo_binaries_complete(cargo, d.package_id)) {
                         i++;
                         continue;
                 }
-                memmove(cargo->deferred + i, cargo->deferred + i + 1,
-                        (--cargo->n_deferred - i) * sizeof(CargoDeferred));
+                memmove(l->units + i, l->units + i + 1, (--l->n - i) * sizeof(CargoUnit));
                 CargoBuildEvent ev = {
                         .type = CARGO_BUILD_EVENT_ARTIFACT,
                         .package_id = d.package_id,
@@ -328,7 +328,7 @@ static int cargo_run_deferred(Cargo *cargo) {
                         .executable = d.executable,
                 };
                 int r = cargo_on_artifact(cargo, &ev);
-                cargo_deferred_done(&d);
+                cargo_unit_done(&d);
                 if (r < 0)
                         return r;
         }
@@ -336,20 +336,8 @@ static int cargo_run_deferred(Cargo *cargo) {
 }
 
 static int cargo_on_binary(Cargo *cargo, const CargoBuildEvent *ev) {
-        CargoBinary *l = reallocarray(cargo->binaries, cargo->n_binaries + 1, sizeof(CargoBinary));
-        if (!l)
-                return -ENOMEM;
-        cargo->binaries = l;
-        CargoBinary *b = &l[cargo->n_binaries];
-        *b = (CargoBinary) {
-                .package_id = strdup(ev->package_id),
-                .name = strdup(ev->target_name),
-                .executable = strdup(ev->executable),
-        };
-        cargo->n_binaries++;
-        if (!b->package_id || !b->name || !b->executable)
-                return -ENOMEM;
-        return cargo_run_deferred(cargo);
+        int r = cargo_units_add(&cargo->binaries, ev);
+        return r < 0 ? r : cargo_run_deferred(cargo);
 }
 
 /* An artifact's run-time variables and binaries (see CargoArtifact), and INSTA_WORKSPACE_ROOT.  cargo builds
@@ -364,11 +352,12 @@ static int cargo_artifact_environment(Cargo *cargo, CargoArtifact *a, const Carg
                 return -ENOMEM;
         if (!IN_SET(a->kind, CARGO_TARGET_TEST, CARGO_TARGET_BENCHMARK))
                 return 0;
-        for (size_t i = 0; i < cargo->n_binaries; i++) {
-                const CargoBinary *b = &cargo->binaries[i];
+        for (size_t i = 0; i < cargo->binaries.n; i++) {
+                const CargoUnit *b = &cargo->binaries.units[i];
                 if (!streq(b->package_id, package_id))
                         continue;
-                if (strv_extendf(&a->environment, "CARGO_BIN_EXE_%s=%s", b->name, b->executable) < 0 ||
+                if (strv_extendf(&a->environment, "CARGO_BIN_EXE_%s=%s", b->target_name,
+                                 b->executable) < 0 ||
                     strv_extend(&a->binaries, b->executable) < 0)
                         return -ENOMEM;
         }
@@ -678,7 +667,7 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
                 return 0;
         if (IN_SET(ev->target_kind, CARGO_TARGET_TEST, CARGO_TARGET_BENCHMARK) && !cargo->build_over &&
             !cargo_binaries_complete(cargo, ev->package_id))
-                return cargo_defer(cargo, ev);
+                return cargo_units_add(&cargo->deferred, ev);
 
         a = calloc(1, sizeof(CargoArtifact));
         if (!a)
@@ -720,13 +709,8 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         CargoArtifact *kept = TAKE_PTR(a);
         kept->next = cargo->artifacts;
         cargo->artifacts = kept;
-        /* As cargo test -- --include-ignored runs the #[ignore]d cases too, and -- --ignored only those (the
-         * flag goes to each case's run, whose libtest would skip such a case otherwise). */
-        RunnerIgnored mode = strv_contains(cargo->extra_args, "--include-ignored") ? RUNNER_IGNORED_RUN
-                             : strv_contains(cargo->extra_args, "--ignored")      ? RUNNER_IGNORED_ONLY
-                                                                                  : RUNNER_IGNORED_REPORT;
         return runner_add_cases(cargo->engine, kept->package, kept->binary_id, kept->binary_id, cases,
-                                ignored, mode, &target, kept);
+                                ignored, cargo->ignored_mode, &target, kept);
 }
 
 static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {
@@ -1110,8 +1094,7 @@ static int path_from_cwd(const char *path, char **ret) {
 
 static int run(const Config *c) {
         _cleanup_free_ char *target_dir = NULL, *state_dir = NULL, *cache_dir = NULL, *build_dir = NULL,
-                            *build_var = NULL, *manifest_path = NULL, *target_dir_option = NULL,
-                            *message = NULL;
+                            *build_var = NULL, *manifest_path = NULL, *target_dir_option = NULL;
         _cleanup_strv_free_ char **extra = NULL;
         Cargo cargo = {
                 .config = c,
@@ -1141,15 +1124,15 @@ static int run(const Config *c) {
                 .locked = config_get_bool(c, "locked"),
                 .offline = config_get_bool(c, "offline"),
         };
-        extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
-        if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
-                return log_oom(), EXIT_FAILURE;
-        r = cargo_extra_args_check(extra, &message);
-        if (r < 0) {
-                log_error("%s", message ?: strerror(-r));
-                return EXIT_USAGE;
-        }
+        r = runner_extra_args(c, cargo_extra_args_check, &extra);
+        if (r != EXIT_SUCCESS)
+                return r;
         cargo.extra_args = extra;
+        /* As cargo test -- --include-ignored runs the #[ignore]d cases too, and -- --ignored only those (the
+         * flag goes to each case's run, whose libtest would skip such a case otherwise). */
+        cargo.ignored_mode = strv_contains(extra, "--include-ignored") ? RUNNER_IGNORED_RUN
+                             : strv_contains(extra, "--ignored")      ? RUNNER_IGNORED_ONLY
+                                                                      : RUNNER_IGNORED_REPORT;
 
         /* (Not for what builds nothing: a stopped cargo may have printed that it was compiling.) */
         if (!config_get_bool(c, "list-packages") && !config_get_bool(c, "list-binaries") &&

@@ -80,6 +80,7 @@ static const ConfigValueDef *const go_value_sets[] = {
 /* go test's flags, and what to use instead. */
 #define GO_TEST "a go test flag: "
 #define GO_BUILD_FLAG "a go build flag: give it to go in GOFLAGS, e.g. GOFLAGS='-race -tags=TAG'"
+#define GO_PROFILE GO_TEST "profiles and coverage profiles are not collected here"
 static const ConfigHabit go_habits[] = {
         { "run", GO_TEST GO_HINT_RUN },
         { "skip", GO_TEST GO_HINT_SKIP },
@@ -117,13 +118,13 @@ static const ConfigHabit go_habits[] = {
         { "compiler", GO_BUILD_FLAG },
         { "gccgoflags", GO_BUILD_FLAG },
         { "buildmode", GO_BUILD_FLAG },
-        { "coverprofile", GO_TEST "profiles and coverage profiles are not collected here" },
-        { "cpuprofile", GO_TEST "profiles and coverage profiles are not collected here" },
-        { "memprofile", GO_TEST "profiles and coverage profiles are not collected here" },
-        { "blockprofile", GO_TEST "profiles and coverage profiles are not collected here" },
-        { "mutexprofile", GO_TEST "profiles and coverage profiles are not collected here" },
-        { "trace", GO_TEST "profiles and coverage profiles are not collected here" },
-        { "outputdir", GO_TEST "profiles and coverage profiles are not collected here" },
+        { "coverprofile", GO_PROFILE },
+        { "cpuprofile", GO_PROFILE },
+        { "memprofile", GO_PROFILE },
+        { "blockprofile", GO_PROFILE },
+        { "mutexprofile", GO_PROFILE },
+        { "trace", GO_PROFILE },
+        { "outputdir", GO_PROFILE },
         {}
 };
 
@@ -846,17 +847,11 @@ static int run(const Config *c) {
         _cleanup_free_ char *cwd = NULL, *project_dir = NULL, *top = NULL, *state_dir = NULL,
                             *cache_dir = NULL, *bin_dir = NULL;
         _cleanup_strv_free_ char **extra = NULL;
-        _cleanup_free_ char *message = NULL;
         int r;
 
-        extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
-        if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
-                return log_oom(), EXIT_FAILURE;
-        r = go_extra_args_check(extra, &message);
-        if (r < 0) {
-                log_error("%s", message ?: strerror(-r));
-                return EXIT_USAGE;
-        }
+        r = runner_extra_args(c, go_extra_args_check, &extra);
+        if (r != EXIT_SUCCESS)
+                return r;
 
         cwd = getcwd(NULL, 0);
         if (!cwd)

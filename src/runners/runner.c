@@ -212,6 +212,24 @@ int runner_init(TestRunnerKind kind, const char *project_dir) {
         return EXIT_SUCCESS;
 }
 
+int runner_extra_args(const Config *c, int (*check)(char *const *args, char **reterr_message),
+                      char ***ret) {
+        _cleanup_strv_free_ char **extra = strv_copy(config_get_list(c, "extra-test-binary-args"));
+        _cleanup_free_ char *message = NULL;
+
+        if (!extra || strv_extend_strv(&extra, config_get_positional(c)) < 0)
+                return log_oom(), EXIT_FAILURE;
+        int r = check(extra, &message);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAILURE;
+        if (r < 0) {
+                log_error("%s", message ?: strerror(-r));
+                return EXIT_USAGE;
+        }
+        *ret = TAKE_PTR(extra);
+        return EXIT_SUCCESS;
+}
+
 int runner_spec_file_load(TestRunnerKind kind, const char *path, TestSpecFile **ret, char **reterr_message) {
         _cleanup_(test_spec_file_freep) TestSpecFile *f = NULL;
         TestSpecError error = {};

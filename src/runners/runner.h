@@ -36,6 +36,11 @@ typedef struct RunnerOptions {
 int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
                    size_t *ret_size);
 
+/* The extra arguments for the test binaries: the extra-test-binary-args value, then what follows '--'.
+ * check (the adapter's) refuses those that would change what a case runs, with a message.  Returns
+ * EXIT_SUCCESS, or the exit status after saying what is wrong. */
+int runner_extra_args(const Config *c, int (*check)(char *const *args, char **reterr_message),
+                      char ***ret);
 /* Reads the spec file at path, its directives' filters checked: -ENOENT when there is none; another error
  * (but -ENOMEM) with *reterr_message saying where and what ("FILE:LINE:COLUMN: directive 2: ..."). */
 int runner_spec_file_load(TestRunnerKind kind, const char *path, TestSpecFile **ret, char **reterr_message);
