@@ -448,18 +448,19 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
                 if (r < 0)
                         return r;
         }
-        /* Under the directives' added_environment, as cargo's own variables are under the user's. */
-        r = runner_job_add_environment(job, a->environment, /* first= */ true);
-        if (r < 0)
-                return r;
+        /* Under the directives' added_environment, as cargo's own variables are under the user's: a
+         * directive may extend our LD_LIBRARY_PATH with $prev{LD_LIBRARY_PATH}, or replace it. */
         if (a->library_path && runner_includes_shared_libraries(candidate, based_on_image)) {
                 char *var[] = { a->job_library_var, NULL };
                 r = cargo_job_add_libraries(job, a->cargo_libraries);
                 if (r >= 0)
-                        r = runner_job_add_environment(job, var, /* first= */ false);
+                        r = runner_job_add_environment(job, var, /* first= */ true);
                 if (r < 0)
                         return r;
         }
+        r = runner_job_add_environment(job, a->environment, /* first= */ true);
+        if (r < 0)
+                return r;
         r = cargo_case_argv(a->program, c->name, cargo->extra_args, &argv);
         if (r < 0)
                 return r;

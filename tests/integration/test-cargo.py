@@ -615,6 +615,15 @@ class CargoMaelstrom(unittest.TestCase):
         p = run("--ui", "simple", cwd=ws, env=dict(env, LD_LIBRARY_PATH="/opt/given/lib"))
         self.assertIn("iota_app uses_the_dylib ... OK", p.stdout)
         self.assertIn("LD_LIBRARY_PATH=/.cargo-maelstrom/lib:/opt/given/lib\n", p.stdout)
+        # A directive may extend it (or replace it): ours comes before the directives' environment.
+        p = run("--init", cwd=ws, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(f"{ws}/cargo-maelstrom.toml", "a") as f:
+            f.write('\n[[directives]]\n'
+                    'added_environment = { LD_LIBRARY_PATH = "$prev{LD_LIBRARY_PATH}:/opt/spec/lib" }\n')
+        p = run("--ui", "simple", cwd=ws, env=env)
+        self.assertIn("iota_app uses_the_dylib ... OK", p.stdout)
+        self.assertIn("LD_LIBRARY_PATH=/.cargo-maelstrom/lib:/opt/spec/lib\n", p.stdout)
         # An executable that needs none of it gets no LD_LIBRARY_PATH.
         ws2 = small_crate("iota_plain", """
             #[test]
