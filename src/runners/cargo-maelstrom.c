@@ -181,6 +181,9 @@ typedef struct CargoArtifact {
          * paths (in binaries); and what insta would ask cargo for, INSTA_WORKSPACE_ROOT. */
         char **environment;
         char **binaries;
+        /* CARGO_TARGET_TMPDIR, for an integration test or benchmark that was compiled with it (see
+         * cargo_job_add_scratch_dir()); NULL otherwise. */
+        const char *scratch_dir;
         struct CargoArtifact *next;
 } CargoArtifact;
 
@@ -222,6 +225,7 @@ typedef struct Cargo {
         CargoUnits deferred;
         bool build_over;          /* cargo's output ended: nothing waits for another message */
         char **native_dirs;       /* what the build scripts of this run named (cargo:rustc-link-search) */
+        char *target_tmpdir;      /* what cargo gives integration tests as CARGO_TARGET_TMPDIR */
         /* Found once, when an executable first needs them (see cargo_library_path()). */
         LdCache *ld_cache;
         bool ld_cache_loaded;
@@ -361,6 +365,9 @@ static int cargo_artifact_environment(Cargo *cargo, CargoArtifact *a, const Carg
                     strv_extend(&a->binaries, b->executable) < 0)
                         return -ENOMEM;
         }
+        /* The path is in the executable when its code names it (env!(), option_env!()). */
+        if (cargo->target_tmpdir && elf_data_contains(a->executable, cargo->target_tmpdir) > 0)
+                a->scratch_dir = cargo->target_tmpdir;
         return 0;
 }
 
@@ -409,6 +416,40 @@ static int cargo_job_add_libraries(JobSpec *job, char *const *libraries) {
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+/* cargo gives integration tests and benchmarks, at compile time, CARGO_TARGET_TMPDIR, a directory of the
+ * target directory "where they are free to put any data": a test writes there, which the read-only root of
+ * a container refuses.  A job whose executable names it gets an empty tmpfs there (a stub directory and a
+ * tmp mount), unless its container comes from a parent (which may mount something above it), or one of its
+ * own mounts, or /tmp, which the default container mounts, covers it already. */
+static int cargo_job_add_scratch_dir(JobSpec *job, const char *dir) {
+        _cleanup_(layer_spec_done) LayerSpec stub = { .kind = LAYER_STUBS };
+        const ContainerSpec *c = &job->container;
+        JobMount *mounts;
+        int r;
+
+        if (c->parent || path_is_under(dir, "/tmp"))
+                return 0;
+        for (size_t i = 0; i < c->n_mounts + c->n_added_mounts; i++) {
+                const JobMount *m = i < c->n_mounts ? &c->mounts[i] : &c->added_mounts[i - c->n_mounts];
+                if (m->mount_point && path_is_under(dir, m->mount_point))
+                        return 0;
+        }
+        if (strv_extendf(&stub.paths, "%s/", dir) < 0)
+                return -ENOMEM;
+        r = runner_job_take_layer(job, &stub);
+        if (r < 0)
+                return r;
+        mounts = reallocarray(job->container.added_mounts, c->n_added_mounts + 1, sizeof(JobMount));
+        if (!mounts)
+                return -ENOMEM;
+        job->container.added_mounts = mounts;
+        mounts[job->container.n_added_mounts] = (JobMount) { .type = MOUNT_TMP, .mount_point = strdup(dir) };
+        if (!mounts[job->container.n_added_mounts].mount_point)
+                return -ENOMEM;
+        job->container.n_added_mounts++;
         return 0;
 }
 
@@ -461,6 +502,11 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         r = runner_job_add_environment(job, a->environment, /* first= */ true);
         if (r < 0)
                 return r;
+        if (a->scratch_dir) {
+                r = cargo_job_add_scratch_dir(job, a->scratch_dir);
+                if (r < 0)
+                        return r;
+        }
         r = cargo_case_argv(a->program, c->name, cargo->extra_args, &argv);
         if (r < 0)
                 return r;
@@ -616,9 +662,8 @@ static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
         output = strndup(deps, strrchr(deps, '/') ? (size_t) (strrchr(deps, '/') - deps) : strlen(deps));
         if (!output)
                 return -ENOMEM;
-        size_t n = strlen(output);
         STRV_FOREACH(d, cargo->native_dirs)
-                if (strncmp(*d, output, n) == 0 && IN_SET((*d)[n], '/', 0) && strv_extend(&dirs, *d) < 0)
+                if (path_is_under(*d, output) && strv_extend(&dirs, *d) < 0)
                         return -ENOMEM;
         if (strv_extend(&dirs, deps) < 0 || strv_extend(&dirs, output) < 0)
                 return -ENOMEM;
@@ -1163,6 +1208,11 @@ static int run(const Config *c) {
                               &build_dir);
         if (r < 0 || !state_dir || !cache_dir || !(build_var = strjoin("build-dir=", build_dir)))
                 return log_oom(), EXIT_FAILURE;
+        /* As cargo spells it: the option made absolute, not resolved. */
+        cargo.target_tmpdir = strjoin(cargo.build_options.target_dir ?: cargo.metadata->target_directory,
+                                      "/tmp");
+        if (!cargo.target_tmpdir)
+                return log_oom(), EXIT_FAILURE;
 
         char *template_vars[] = { build_var, NULL };
         char *watch_ignore[] = { target_dir, NULL };
@@ -1184,6 +1234,7 @@ static int run(const Config *c) {
         cargo_binaries_clear(&cargo);
         ld_cache_free(cargo.ld_cache);
         free(cargo.toolchain_libdir);
+        free(cargo.target_tmpdir);
         return status;
 }
 

@@ -634,7 +634,8 @@ class CargoMaelstrom(unittest.TestCase):
 
     def test_run_time_environment(self):
         # What cargo test gives a test at run time: its package's variables, and to an integration test the
-        # paths of the package's binaries, which its container has there.  Not under /tmp, where the default
+        # paths of the package's binaries, which its container has there, and a writable
+        # CARGO_TARGET_TMPDIR.  Not under /tmp, where the default
         # container mounts a tmpfs.  cargo's own compile-time values are the reference.
         root = tempfile.mkdtemp(prefix="cargo-maelstrom-env-", dir="/var/tmp")
         self.addCleanup(shutil.rmtree, root, True)
@@ -652,6 +653,9 @@ class CargoMaelstrom(unittest.TestCase):
             #[test] fn in_the_binary() {
                 assert_eq!(std::env::var("CARGO_PKG_NAME").unwrap(), "tool");
                 assert!(std::env::var("CARGO_BIN_EXE_tool").is_err());
+                // Its code does not name CARGO_TARGET_TMPDIR (a path made at run time): nothing there.
+                let tmpdir = format!("{}/target/{}", env!("CARGO_MANIFEST_DIR"), "tmp");
+                assert!(!std::path::Path::new(&tmpdir).exists());
             }
         """)
         write(f"{ws}/tests/cli.rs", """
@@ -673,6 +677,13 @@ class CargoMaelstrom(unittest.TestCase):
                 // What insta (snapshot tests) would otherwise run cargo metadata for.
                 assert_eq!(var("INSTA_WORKSPACE_ROOT").unwrap(), env!("CARGO_MANIFEST_DIR"));
             }
+            #[test] fn writes_its_scratch_directory() {
+                // What cargo gives integration tests to write in: writable in the container too.
+                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join("f"), "x").unwrap();
+                assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "x");
+            }
             #[test] fn overridden() {
                 assert_eq!(var("CARGO_PKG_DESCRIPTION").unwrap(), "from a directive");
             }
@@ -684,7 +695,8 @@ class CargoMaelstrom(unittest.TestCase):
             f.write('\n[[directives]]\nfilter = "name.equals(overridden)"\n'
                     'added_environment = { CARGO_PKG_DESCRIPTION = "from a directive" }\n')
         expected = {("tool::bin/tool", "in_the_binary"): "OK", ("tool::cli", "runs_the_tool"): "OK",
-                    ("tool::cli", "package_variables"): "OK", ("tool::cli", "overridden"): "OK"}
+                    ("tool::cli", "package_variables"): "OK", ("tool::cli", "overridden"): "OK",
+                    ("tool::cli", "writes_its_scratch_directory"): "OK"}
         # Built, then up to date: cargo reports the units in another order then, the test before the binary.
         for _ in range(2):
             p = run("--ui", "simple", cwd=ws, env=env)

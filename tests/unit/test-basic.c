@@ -102,6 +102,16 @@ TEST(strv) {
         ASSERT_TRUE(strv_equal(e, ((char *[]) { "n=7", "xy", NULL })));
 }
 
+TEST(path_is_under) {
+        ASSERT_TRUE(path_is_under("/a/b", "/a"));
+        ASSERT_TRUE(path_is_under("/a", "/a"));
+        ASSERT_TRUE(path_is_under("/a/b", "/a/"));
+        ASSERT_TRUE(path_is_under("/a", "/"));
+        ASSERT_FALSE(path_is_under("/ab", "/a"));
+        ASSERT_FALSE(path_is_under("/a", "/a/b"));
+        ASSERT_FALSE(path_is_under("/b/a", "/a"));
+}
+
 TEST(strbuf) {
         TextBuf b = {};
         _cleanup_free_ char *s = NULL;
@@ -297,6 +307,7 @@ int main(void) {
         RUN(safe_ato);
         RUN(parse_boolean);
         RUN(strv);
+        RUN(path_is_under);
         RUN(strbuf);
         RUN(files);
         RUN(log_levels);

@@ -1105,6 +1105,21 @@ TEST(shared_library_dependencies_layer) {
         build_fails(&e, &bad, ENOEXEC, "data/x.txt");
 }
 
+TEST(elf_data_contains) {
+        /* A string literal of this very test is in its read-only data; the same bytes reversed (made at run
+         * time, so that no literal holds them) are not anywhere. */
+        static const char literal[] = "elf_data_contains: a literal of the test (9f3a)";
+        char reversed[sizeof(literal)];
+        for (size_t i = 0; i < sizeof(literal) - 1; i++)
+                reversed[i] = literal[sizeof(literal) - 2 - i];
+        reversed[sizeof(literal) - 1] = 0;
+        ASSERT_EQ(elf_data_contains("/proc/self/exe", literal), 1);
+        ASSERT_EQ(elf_data_contains("/proc/self/exe", reversed), 0);
+        ASSERT_ERROR(elf_data_contains("/proc/self/exe", ""), EINVAL);
+        ASSERT_ERROR(elf_data_contains("/proc/self/cmdline", "x"), ENOEXEC);
+        ASSERT_ERROR(elf_data_contains("/nonexistent/binary", "x"), ENOENT);
+}
+
 int main(void) {
         if (access("/usr/bin/ldd", X_OK) < 0 && access("/bin/ldd", X_OK) < 0) {
                 fprintf(stderr, "ldd is missing: the comparisons with it are skipped\n");
@@ -1130,5 +1145,6 @@ int main(void) {
         RUN(ldso_like_ldd);
         RUN(ldso_search_order);
         RUN(shared_library_dependencies_layer);
+        RUN(elf_data_contains);
         return have_ldd ? 0 : EXIT_TEST_SKIP;
 }

@@ -80,6 +80,13 @@ static inline const char *startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
+/* Whether path is dir or under it, both absolute and without "." or ".." elements ("/a/b" is under "/a",
+ * "/ab" is not; everything is under "/"). */
+static inline bool path_is_under(const char *path, const char *dir) {
+        const char *rest = startswith(path, dir);
+        return rest && (*rest == '/' || *rest == 0 || (rest > path && rest[-1] == '/'));
+}
+
 /* Turn a boolean result into an errno-style error: for the places where a libc call returns NULL on
  * ENOMEM. */
 #define SYNTHETIC_ERRNO(e) (-abs(e))

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <assert.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -892,5 +893,40 @@ int ldso_resolve(char * const *binaries, const char *ld_library_path, const LdCa
         }
         layer_strv_sort_unique(result);
         *ret = TAKE_PTR(result);
+        return 0;
+}
+
+int elf_data_contains(const char *path, const char *text) {
+        _cleanup_(elf_endp) Elf *elf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t phnum, raw_size, n;
+
+        assert(path);
+        assert(text);
+
+        n = strlen(text);
+        if (n == 0)
+                return -EINVAL;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (elf_version(EV_CURRENT) == EV_NONE)
+                return -EIO;
+        elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &phnum) != 0)
+                return -ENOEXEC;
+        const char *raw = elf_rawfile(elf, &raw_size);
+        if (!raw)
+                return -ENOEXEC;
+        for (size_t i = 0; i < phnum; i++) {
+                GElf_Phdr ph;
+                if (!gelf_getphdr(elf, (int) i, &ph))
+                        return -ENOEXEC;
+                if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) || ph.p_offset > raw_size)
+                        continue;
+                size_t size = MIN((size_t) ph.p_filesz, raw_size - (size_t) ph.p_offset);
+                if (memmem(raw + ph.p_offset, size, text, n))
+                        return 1;
+        }
         return 0;
 }

@@ -52,3 +52,8 @@ const char *ld_cache_lookup(const LdCache *c, const char *name, int elf_class, i
  * past LDSO_MAX_OBJECTS. */
 int ldso_resolve(char * const *binaries, const char *ld_library_path, const LdCache *cache, char ***ret,
                  char **reterr_message);
+
+/* Whether the bytes of text (without its NUL) are in a loaded segment of the ELF file at path that is not
+ * executable: its read-only data, where a string literal lives (env!("CARGO_TARGET_TMPDIR"), say), or its
+ * initialised data.  > 0 yes, 0 no, -ENOEXEC if the file is not ELF, other negative errno if unreadable. */
+int elf_data_contains(const char *path, const char *text);
