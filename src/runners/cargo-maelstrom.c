@@ -181,6 +181,7 @@ typedef struct CargoArtifact {
          * paths (in binaries); and what insta would ask cargo for, INSTA_WORKSPACE_ROOT. */
         char **environment;
         char **binaries;
+        char *package_dir; /* where cargo test runs it; NULL if unknown */
         /* CARGO_TARGET_TMPDIR, for an integration test or benchmark that was compiled with it (see
          * cargo_job_add_scratch_dir()); NULL otherwise. */
         const char *scratch_dir;
@@ -250,6 +251,7 @@ static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
         free(a->library_path);
         strv_free(a->cargo_libraries);
         free(a->job_library_var);
+        free(a->package_dir);
         strv_free(a->environment);
         strv_free(a->binaries);
         return mfree(a);
@@ -412,34 +414,67 @@ static int cargo_job_add_libraries(JobSpec *job, char *const *libraries) {
                     !(l.prefix.strip_prefix = strndup(*lib, strrchr(*lib, '/') - *lib)) ||
                     !(l.prefix.prepend_prefix = strdup(CARGO_LIBRARY_DIR)))
                         return -ENOMEM;
-                int r = runner_job_take_layer(job, &l);
+                int r = runner_job_take_layer(job, &l, /* first= */ false);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
+/* Whether what we would put at path, a path of this machine, might not be seen there in the job's
+ * container: its container comes from a parent (which may mount something above it), or one of its own
+ * mounts covers the path, or /tmp does, where the default container mounts a tmpfs. */
+static bool cargo_job_covers(const JobSpec *job, const char *path) {
+        const ContainerSpec *c = &job->container;
+
+        if (c->parent || path_is_under(path, "/tmp"))
+                return true;
+        for (size_t i = 0; i < c->n_mounts + c->n_added_mounts; i++) {
+                const JobMount *m = i < c->n_mounts ? &c->mounts[i] : &c->added_mounts[i - c->n_mounts];
+                if (m->mount_point && path_is_under(path, m->mount_point))
+                        return true;
+        }
+        return false;
+}
+
+/* cargo test runs a test executable in its package's directory, where tests read their files (by relative
+ * paths, or under CARGO_MANIFEST_DIR): the job has the package's files at their paths (cargo_package_layer(),
+ * under the directives' layers, whose files win), and that directory as its working directory unless the
+ * directives set one.  Not where the container would not show them (cargo_job_covers()), nor for a package
+ * outside the workspace's directory: such a job runs in "/", as the original Maelstrom runs every job. */
+static int cargo_job_add_package_dir(JobSpec *job, const char *workspace_root, const char *dir) {
+        _cleanup_(layer_spec_done) LayerSpec l = {};
+        int r;
+
+        if (cargo_job_covers(job, dir))
+                return 0;
+        r = cargo_package_layer(workspace_root, dir, &l);
+        if (r == -EINVAL)
+                return 0;
+        if (r >= 0)
+                r = runner_job_take_layer(job, &l, /* first= */ true);
+        if (r < 0)
+                return r;
+        if (!job->container.working_directory && !(job->container.working_directory = strdup(dir)))
+                return -ENOMEM;
+        return 0;
+}
+
 /* cargo gives integration tests and benchmarks, at compile time, CARGO_TARGET_TMPDIR, a directory of the
  * target directory "where they are free to put any data": a test writes there, which the read-only root of
  * a container refuses.  A job whose executable names it gets an empty tmpfs there (a stub directory and a
- * tmp mount), unless its container comes from a parent (which may mount something above it), or one of its
- * own mounts, or /tmp, which the default container mounts, covers it already. */
+ * tmp mount), unless cargo_job_covers() it. */
 static int cargo_job_add_scratch_dir(JobSpec *job, const char *dir) {
         _cleanup_(layer_spec_done) LayerSpec stub = { .kind = LAYER_STUBS };
         const ContainerSpec *c = &job->container;
         JobMount *mounts;
         int r;
 
-        if (c->parent || path_is_under(dir, "/tmp"))
+        if (cargo_job_covers(job, dir))
                 return 0;
-        for (size_t i = 0; i < c->n_mounts + c->n_added_mounts; i++) {
-                const JobMount *m = i < c->n_mounts ? &c->mounts[i] : &c->added_mounts[i - c->n_mounts];
-                if (m->mount_point && path_is_under(dir, m->mount_point))
-                        return 0;
-        }
         if (strv_extendf(&stub.paths, "%s/", dir) < 0)
                 return -ENOMEM;
-        r = runner_job_take_layer(job, &stub);
+        r = runner_job_take_layer(job, &stub, /* first= */ false);
         if (r < 0)
                 return r;
         mounts = reallocarray(job->container.added_mounts, c->n_added_mounts + 1, sizeof(JobMount));
@@ -465,13 +500,13 @@ static int cargo_job_add_binaries(JobSpec *job, const TestCandidate *candidate, 
                 if (strv_extend_strv(&l.paths, a->binaries) < 0 ||
                     (a->library_path && !(l.library_path = strdup(a->library_path))))
                         return -ENOMEM;
-                r = runner_job_take_layer(job, &l);
+                r = runner_job_take_layer(job, &l, /* first= */ false);
                 if (r < 0)
                         return r;
         }
         if (strv_extend_strv(&bins.paths, a->binaries) < 0)
                 return -ENOMEM;
-        return runner_job_take_layer(job, &bins);
+        return runner_job_take_layer(job, &bins, /* first= */ false);
 }
 
 static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
@@ -502,6 +537,11 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
         r = runner_job_add_environment(job, a->environment, /* first= */ true);
         if (r < 0)
                 return r;
+        if (a->package_dir) {
+                r = cargo_job_add_package_dir(job, cargo->metadata->workspace_root, a->package_dir);
+                if (r < 0)
+                        return r;
+        }
         if (a->scratch_dir) {
                 r = cargo_job_add_scratch_dir(job, a->scratch_dir);
                 if (r < 0)
@@ -746,6 +786,7 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         if (r < 0)
                 return r;
         r = cargo_list_cases(cargo, a, cwd, &cases, &ignored);
+        a->package_dir = TAKE_PTR(cwd);
         if (r < 0) {
                 cargo->build_ok = false;
                 return 0;

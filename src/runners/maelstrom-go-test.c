@@ -348,7 +348,7 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
                                 "container", a->relative_dir, a->module_path) < 0 ? -ENOMEM : -EINVAL;
         if (r < 0)
                 return r;
-        r = runner_job_take_layer(job, &package);
+        r = runner_job_take_layer(job, &package, /* first= */ false);
         if (r < 0)
                 return r;
 

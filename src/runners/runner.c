@@ -35,15 +35,18 @@ int runner_capture(char *const *argv, const char *cwd, size_t max, const char *w
         return 0;
 }
 
-int runner_job_take_layer(JobSpec *job, LayerSpec *l) {
+int runner_job_take_layer(JobSpec *job, LayerSpec *l, bool first) {
+        size_t n = job->container.n_added_layers;
         LayerSpec *layers;
 
-        layers = reallocarray(job->container.added_layers, job->container.n_added_layers + 1,
-                              sizeof(LayerSpec));
+        layers = reallocarray(job->container.added_layers, n + 1, sizeof(LayerSpec));
         if (!layers)
                 return -ENOMEM;
         job->container.added_layers = layers;
-        layers[job->container.n_added_layers++] = *l;
+        if (first)
+                memmove(layers + 1, layers, n * sizeof(LayerSpec));
+        layers[first ? 0 : n] = *l;
+        job->container.n_added_layers = n + 1;
         *l = (LayerSpec) {};
         return 0;
 }
@@ -55,7 +58,7 @@ static int job_add_path_layer(JobSpec *job, LayerKind kind, const char *path, co
         if (strv_extend(&l.paths, path) < 0 ||
             (strip_prefix && !(l.prefix.strip_prefix = strdup(strip_prefix))))
                 return -ENOMEM;
-        return runner_job_take_layer(job, &l);
+        return runner_job_take_layer(job, &l, /* first= */ false);
 }
 
 bool runner_includes_shared_libraries(const TestCandidate *candidate, bool based_on_image) {
@@ -113,7 +116,7 @@ int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool bas
                 if (strv_extend(&l.paths, executable) < 0 ||
                     (library_path && !(l.library_path = strdup(library_path))))
                         return -ENOMEM;
-                r = runner_job_take_layer(job, &l);
+                r = runner_job_take_layer(job, &l, /* first= */ false);
                 if (r < 0)
                         return r;
         }

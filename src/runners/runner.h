@@ -56,8 +56,10 @@ int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool bas
  * added environment: after whatever the directives set, or, with first, before it (so that the directives'
  * added_environment overrides them). */
 int runner_job_add_environment(JobSpec *job, char *const *vars, bool first);
-/* Appends *l to the job's added layers, taking what it owns (*l is emptied); on failure *l is left alone. */
-int runner_job_take_layer(JobSpec *job, LayerSpec *l);
+/* Adds *l to the job's added layers, taking what it owns (*l is emptied); on failure *l is left alone.  At
+ * the end (above the directives' layers), or, with first, at the start (under them: a directive's file at
+ * the same path wins). */
+int runner_job_take_layer(JobSpec *job, LayerSpec *l, bool first);
 /* Sets the job's program to argv[0] and its arguments to the rest. */
 int runner_job_set_command(JobSpec *job, char *const *argv);
 

@@ -635,7 +635,7 @@ class CargoMaelstrom(unittest.TestCase):
     def test_run_time_environment(self):
         # What cargo test gives a test at run time: its package's variables, and to an integration test the
         # paths of the package's binaries, which its container has there, and a writable
-        # CARGO_TARGET_TMPDIR.  Not under /tmp, where the default
+        # CARGO_TARGET_TMPDIR; and the package's directory, with its files, as the working directory.  Not under /tmp, where the default
         # container mounts a tmpfs.  cargo's own compile-time values are the reference.
         root = tempfile.mkdtemp(prefix="cargo-maelstrom-env-", dir="/var/tmp")
         self.addCleanup(shutil.rmtree, root, True)
@@ -684,19 +684,41 @@ class CargoMaelstrom(unittest.TestCase):
                 std::fs::write(dir.join("f"), "x").unwrap();
                 assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "x");
             }
+            #[test] fn reads_its_package_files() {
+                // As under cargo test: in the package's directory, which holds its files.
+                let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+                assert_eq!(std::env::current_dir().unwrap(), dir);
+                assert_eq!(std::fs::read_to_string("tests/data/in.txt").unwrap(), "input\n");
+                assert_eq!(std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().lines().nth(1),
+                           Some(r#"name = "tool""#));
+                assert!(std::fs::read_to_string(dir.join("src/main.rs")).unwrap().contains("fn main"));
+                // Not the rest: other directories, the target directory.
+                assert!(!dir.join("assets").exists());
+                assert!(!dir.join("target/debug/.fingerprint").exists());
+                // A directive's file at the same path wins.
+                assert_eq!(std::fs::read_to_string("tests/data/replaced.txt").unwrap(), "directive\n");
+                assert!(std::fs::write("tests/data/new.txt", "x").is_err());
+            }
             #[test] fn overridden() {
                 assert_eq!(var("CARGO_PKG_DESCRIPTION").unwrap(), "from a directive");
             }
         """)
+        write(f"{ws}/tests/data/in.txt", "input\n")
+        write(f"{ws}/tests/data/replaced.txt", "package\n")
+        write(f"{ws}/other/replaced.txt", "directive\n")
+        write(f"{ws}/assets/big.bin", "x\n")
         env = dict(STATE["env"], CARGO_TARGET_DIR=os.path.join(ws, "target"))
         p = run("--init", cwd=ws, env=env)
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(f"{ws}/cargo-maelstrom.toml", "a") as f:
             f.write('\n[[directives]]\nfilter = "name.equals(overridden)"\n'
-                    'added_environment = { CARGO_PKG_DESCRIPTION = "from a directive" }\n')
+                    'added_environment = { CARGO_PKG_DESCRIPTION = "from a directive" }\n'
+                    '\n[[directives]]\nadded_layers = [{ glob = "other/replaced.txt", strip_prefix = "other", '
+                    f'prepend_prefix = "{ws}/tests/data" }}]\n')
         expected = {("tool::bin/tool", "in_the_binary"): "OK", ("tool::cli", "runs_the_tool"): "OK",
                     ("tool::cli", "package_variables"): "OK", ("tool::cli", "overridden"): "OK",
-                    ("tool::cli", "writes_its_scratch_directory"): "OK"}
+                    ("tool::cli", "writes_its_scratch_directory"): "OK",
+                    ("tool::cli", "reads_its_package_files"): "OK"}
         # Built, then up to date: cargo reports the units in another order then, the test before the binary.
         for _ in range(2):
             p = run("--ui", "simple", cwd=ws, env=env)

@@ -5,7 +5,9 @@
 #include "basic/fd-util.h"
 #include "basic/string-util.h"
 #include "basic/tests.h"
+#include "layer/layer-template.h"
 #include "testrunner/testrunner-cargo.h"
+#include "test-layer-glob.h"
 
 /* The fixtures in tests/unit/data/cargo were captured from cargo 1.95 on a workspace in "/tmp/cargo ws" (a
  * path with a space): see the README there. */
@@ -634,6 +636,55 @@ TEST(event_type_strings) {
         ASSERT_EQ(cargo_build_event_type_from_string("nope"), _CARGO_BUILD_EVENT_TYPE_INVALID);
 }
 
+TEST(package_layer) {
+        _cleanup_free_ char *prefix = NULL, *message = NULL;
+        LayerSpec l = {};
+
+        /* A member: its top's files, and its target directories with everything below them. */
+        ASSERT_OK(cargo_package_layer("/w/s", "/w/s/crates/a", &l));
+        ASSERT_EQ(l.kind, LAYER_GLOB);
+        ASSERT_STREQ(l.path, "crates/a/{*,src/**,tests/**,benches/**,examples/**}");
+        ASSERT_STREQ(l.prefix.prepend_prefix, "/w/s");
+        ASSERT_TRUE(!l.prefix.strip_prefix);
+        ASSERT_TRUE(layer_takes(&l, "crates/a/Cargo.toml"));
+        ASSERT_TRUE(layer_takes(&l, "crates/a/README.md"));
+        ASSERT_TRUE(layer_takes(&l, "crates/a/src/lib.rs"));
+        ASSERT_TRUE(layer_takes(&l, "crates/a/tests/res/graph.txt"));
+        ASSERT_TRUE(layer_takes(&l, "crates/a/benches/b.rs"));
+        ASSERT_TRUE(layer_takes(&l, "crates/a/examples/e/main.rs"));
+        ASSERT_FALSE(layer_takes(&l, "crates/a/target/debug/a"));
+        ASSERT_FALSE(layer_takes(&l, "crates/a/.git/index"));
+        ASSERT_FALSE(layer_takes(&l, "crates/a/assets/big.bin"));
+        ASSERT_FALSE(layer_takes(&l, "crates/b/src/lib.rs"));
+        ASSERT_FALSE(layer_takes(&l, "crates/ab/src/lib.rs"));
+        ASSERT_FALSE(layer_takes(&l, "Cargo.toml"));
+        layer_spec_done(&l);
+
+        /* The root package: not the members' directories. */
+        ASSERT_OK(cargo_package_layer("/w/s", "/w/s", &l));
+        ASSERT_STREQ(l.path, "{*,src/**,tests/**,benches/**,examples/**}");
+        ASSERT_TRUE(layer_takes(&l, "Cargo.toml"));
+        ASSERT_TRUE(layer_takes(&l, "tests/data/x"));
+        ASSERT_FALSE(layer_takes(&l, "crates/a/src/lib.rs"));
+        ASSERT_FALSE(layer_takes(&l, "target/tmp/x"));
+        layer_spec_done(&l);
+
+        /* Template and glob characters in the paths stay literal. */
+        ASSERT_OK(cargo_package_layer("/w<x>", "/w<x>/a*b/{c,d}", &l));
+        ASSERT_STREQ(l.path, "a\\*b/\\{c\\,d\\}/{*,src/**,tests/**,benches/**,examples/**}");
+        ASSERT_TRUE(layer_takes(&l, "a*b/{c,d}/src/lib.rs"));
+        ASSERT_FALSE(layer_takes(&l, "aXb/{c,d}/src/lib.rs"));
+        ASSERT_OK(layer_template_expand(l.prefix.prepend_prefix, NULL, /* escape_glob= */ false, &prefix,
+                                        &message));
+        ASSERT_STREQ(prefix, "/w<x>");
+        layer_spec_done(&l);
+
+        ASSERT_ERROR(cargo_package_layer("/w/s", "/w/other", &l), EINVAL);
+        ASSERT_ERROR(cargo_package_layer("/w/s", "/w/sx", &l), EINVAL);
+        ASSERT_ERROR(cargo_package_layer("/w/s", "/w/s/../t", &l), EINVAL);
+        ASSERT_ERROR(cargo_package_layer("w/s", "w/s/a", &l), EINVAL);
+}
+
 int main(void) {
         RUN(metadata);
         RUN(package_environment);
@@ -649,5 +700,6 @@ int main(void) {
         RUN(case_ran_nothing);
         RUN(profile_dir);
         RUN(event_type_strings);
+        RUN(package_layer);
         return 0;
 }

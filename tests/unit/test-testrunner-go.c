@@ -13,6 +13,7 @@
 #include "layer/layer-glob.h"
 #include "layer/layer-template.h"
 #include "testrunner/testrunner-go.h"
+#include "test-layer-glob.h"
 
 /* Captured from go 1.26 (`go list -e -json=Dir,ImportPath,Name,TestGoFiles,XTestGoFiles,Module,Error ./...`)
  * on a module with a package whose clause differs from its directory, one with a syntax error, and one
@@ -617,16 +618,6 @@ TEST(container_dir) {
         for (size_t i = 0; i < ELEMENTSOF(bad_dirs); i++)
                 ASSERT_ERROR(go_container_dir("m", bad_dirs[i], &d), EINVAL);
         ASSERT_TRUE(!d);
-}
-
-/* Whether the layer's glob, once its templates are expanded as the layer code does, takes path. */
-static bool layer_takes(const LayerSpec *l, const char *path) {
-        _cleanup_(path_glob_freep) PathGlob *g = NULL;
-        _cleanup_free_ char *pattern = NULL, *message = NULL;
-
-        ASSERT_OK(layer_template_expand(l->path, NULL, /* escape_glob= */ true, &pattern, &message));
-        ASSERT_OK(path_glob_new(pattern, &g));
-        return ASSERT_OK(path_glob_match(g, path)) > 0;
 }
 
 TEST(package_layer) {

@@ -765,3 +765,27 @@ int cargo_profile_dir(const char *target_directory, const char *target, const ch
         *ret = s;
         return 0;
 }
+
+int cargo_package_layer(const char *workspace_root, const char *package_dir, LayerSpec *ret) {
+        _cleanup_(textbuf_done) TextBuf glob = {}, prefix = {};
+        const char *rest;
+
+        assert(workspace_root);
+        assert(package_dir);
+        assert(ret);
+
+        if (workspace_root[0] != '/' || package_dir[0] != '/' || !path_is_under(package_dir, workspace_root))
+                return -EINVAL;
+        rest = package_dir + strlen(workspace_root);
+        rest += strspn(rest, "/");
+        if (!test_path_is_clean_relative(rest, /* empty_ok= */ true) ||
+            !test_path_is_clean_relative(workspace_root + 1, /* empty_ok= */ true))
+                return -EINVAL;
+        if (!isempty(rest)) {
+                test_append_layer_escaped(&glob, rest, /* glob= */ true);
+                textbuf_append_char(&glob, '/');
+        }
+        textbuf_append(&glob, "{*,src/**,tests/**,benches/**,examples/**}");
+        test_append_layer_escaped(&prefix, workspace_root, /* glob= */ false);
+        return test_glob_layer(&glob, &prefix, ret);
+}

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "basic/macro.h"
+#include "spec/spec.h"
 #include "testrunner/testrunner-pattern.h"
 
 /* Largest `cargo metadata` output accepted. */
@@ -174,3 +175,11 @@ int cargo_build_argv(const CargoBuildOptions *opts, char * const *packages, char
  * "debug" for the dev and test profiles (and NULL: the default), "release" for release and bench, and the
  * profile's own name otherwise. */
 int cargo_profile_dir(const char *target_directory, const char *target, const char *profile, char **ret);
+
+/* The layer of a package's directory, where cargo test runs its tests: a glob layer (relative to the
+ * workspace root) of the files at its top (Cargo.toml, README, ...) and of the directories where cargo looks
+ * for targets, src/, tests/, benches/ and examples/, with everything below them, put at their paths on this
+ * machine (where CARGO_MANIFEST_DIR says), with template variables and glob characters in the paths escaped.
+ * Other directories (target/, .git/, data) are left out: a directive adds them.  -EINVAL when package_dir is
+ * not the workspace root or a directory under it, or either is not an absolute path. */
+int cargo_package_layer(const char *workspace_root, const char *package_dir, LayerSpec *ret);

@@ -645,31 +645,13 @@ bool go_case_ran_nothing(const char *output, size_t size) {
         return test_has_line_starting_with(output, size, "testing: warning: no tests to run");
 }
 
-/* Whether a relative path ("" allowed when empty_ok) has only real components: none empty, "." or "..". */
-static bool is_clean_relative(const char *s, bool empty_ok) {
-        if (isempty(s))
-                return empty_ok;
-        if (s[0] == '/')
-                return false;
-        for (const char *p = s;;) {
-                const char *slash = strchr(p, '/');
-                size_t n = slash ? (size_t) (slash - p) : strlen(p);
-
-                if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-                        return false;
-                if (!slash)
-                        return true;
-                p = slash + 1;
-        }
-}
-
 int go_container_dir(const char *module_path, const char *relative_dir, char **ret) {
         char *s;
 
         assert(ret);
 
-        if (!is_clean_relative(module_path, /* empty_ok= */ false) ||
-            !is_clean_relative(relative_dir, /* empty_ok= */ true))
+        if (!test_path_is_clean_relative(module_path, /* empty_ok= */ false) ||
+            !test_path_is_clean_relative(relative_dir, /* empty_ok= */ true))
                 return -EINVAL;
         if (isempty(relative_dir))
                 s = strjoin(GO_CONTAINER_ROOT "/", module_path);
@@ -679,18 +661,6 @@ int go_container_dir(const char *module_path, const char *relative_dir, char **r
                 return -ENOMEM;
         *ret = s;
         return 0;
-}
-
-/* Appends s with '<' doubled (a literal '<' to layer templates) and, with glob, a backslash before each glob
- * character. */
-static void append_escaped(TextBuf *b, const char *s, bool glob) {
-        for (; *s; s++) {
-                if (*s == '<')
-                        textbuf_append_char(b, '<');
-                else if (glob && strchr("\\*?[]{},", *s))
-                        textbuf_append_char(b, '\\');
-                textbuf_append_char(b, *s);
-        }
 }
 
 int go_package_layer(const char *module_path, const char *relative_dir, LayerSpec *ret) {
@@ -703,7 +673,7 @@ int go_package_layer(const char *module_path, const char *relative_dir, LayerSpe
         r = go_container_dir(module_path, /* relative_dir= */ NULL, &dir);
         if (r < 0)
                 return r;
-        if (!is_clean_relative(relative_dir, /* empty_ok= */ true))
+        if (!test_path_is_clean_relative(relative_dir, /* empty_ok= */ true))
                 return -EINVAL;
 
         if (isempty(relative_dir))
@@ -715,27 +685,16 @@ int go_package_layer(const char *module_path, const char *relative_dir, LayerSpe
                 if (!up)
                         return -ENOMEM;
                 textbuf_append_char(&glob, '{');
-                append_escaped(&glob, relative_dir, /* glob= */ true);
+                test_append_layer_escaped(&glob, relative_dir, /* glob= */ true);
                 textbuf_append(&glob, "/{*,testdata/**}");
                 for (char *slash; (slash = strrchr(up, '/'));) {
                         *slash = 0;
                         textbuf_append_char(&glob, ',');
-                        append_escaped(&glob, up, /* glob= */ true);
+                        test_append_layer_escaped(&glob, up, /* glob= */ true);
                         textbuf_append(&glob, "/testdata/**");
                 }
                 textbuf_append(&glob, ",testdata/**}");
         }
-        append_escaped(&prefix, dir, /* glob= */ false);
-
-        LayerSpec l = { .kind = LAYER_GLOB };
-        r = textbuf_steal(&glob, &l.path);
-        if (r < 0)
-                return r;
-        r = textbuf_steal(&prefix, &l.prefix.prepend_prefix);
-        if (r < 0) {
-                free(l.path);
-                return r;
-        }
-        *ret = l;
-        return 0;
+        test_append_layer_escaped(&prefix, dir, /* glob= */ false);
+        return test_glob_layer(&glob, &prefix, ret);
 }

@@ -303,3 +303,46 @@ void test_names_done(TestNames *l) {
         strv_free(l->names);
         *l = (TestNames) {};
 }
+
+bool test_path_is_clean_relative(const char *s, bool empty_ok) {
+        if (isempty(s))
+                return empty_ok;
+        if (s[0] == '/')
+                return false;
+        for (const char *p = s;;) {
+                const char *slash = strchr(p, '/');
+                size_t n = slash ? (size_t) (slash - p) : strlen(p);
+
+                if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                if (!slash)
+                        return true;
+                p = slash + 1;
+        }
+}
+
+void test_append_layer_escaped(TextBuf *b, const char *s, bool glob) {
+        for (; *s; s++) {
+                if (*s == '<')
+                        textbuf_append_char(b, '<');
+                else if (glob && strchr("\\*?[]{},", *s))
+                        textbuf_append_char(b, '\\');
+                textbuf_append_char(b, *s);
+        }
+}
+
+int test_glob_layer(TextBuf *glob, TextBuf *prefix, LayerSpec *ret) {
+        LayerSpec l = { .kind = LAYER_GLOB };
+        int r;
+
+        r = textbuf_steal(glob, &l.path);
+        if (r < 0)
+                return r;
+        r = textbuf_steal(prefix, &l.prefix.prepend_prefix);
+        if (r < 0) {
+                free(l.path);
+                return r;
+        }
+        *ret = l;
+        return 0;
+}

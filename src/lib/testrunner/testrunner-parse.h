@@ -12,6 +12,8 @@
 #include <json-c/json.h>
 
 #include "basic/macro.h"
+#include "basic/string-util.h"
+#include "spec/spec.h"
 
 /* Deepest nesting of JSON arrays and objects accepted. */
 #define TEST_JSON_DEPTH_MAX 64U
@@ -78,3 +80,13 @@ int test_names_add(TestNames *l, const char *s, size_t size, size_t max);
 /* The names as a strv (an empty one for none); l is empty afterwards. */
 int test_names_steal(TestNames *l, char ***ret);
 void test_names_done(TestNames *l);
+
+/* Whether a relative path ("" allowed when empty_ok) has only real components: none empty, "." or "..". */
+bool test_path_is_clean_relative(const char *s, bool empty_ok);
+
+/* Appends s with '<' doubled (a literal '<' to layer templates) and, with glob, a backslash before each glob
+ * character: a path that a layer spec names as it is. */
+void test_append_layer_escaped(TextBuf *b, const char *s, bool glob);
+
+/* A glob layer of the pattern glob, put under prefix (both taken: the buffers are left empty). */
+int test_glob_layer(TextBuf *glob, TextBuf *prefix, LayerSpec *ret);
