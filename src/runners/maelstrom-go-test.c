@@ -338,7 +338,8 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
         GoTest *go = userdata;
         int r;
 
-        /* The binary (with its shared libraries), then the package's directory. */
+        /* The binary (with its shared libraries), and the package's directory under the directives' layers
+         * (a directive's file at the same path wins). */
         r = runner_job_add_binary(job, candidate, based_on_image, a->binary, /* library_path= */ NULL);
         if (r < 0)
                 return r;
@@ -348,7 +349,7 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
                                 "container", a->relative_dir, a->module_path) < 0 ? -ENOMEM : -EINVAL;
         if (r < 0)
                 return r;
-        r = runner_job_take_layer(job, &package, /* first= */ false);
+        r = runner_job_take_layer(job, &package, /* first= */ true);
         if (r < 0)
                 return r;
 

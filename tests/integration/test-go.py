@@ -617,9 +617,13 @@ class GoTest(unittest.TestCase):
     def test_init_and_spec_file(self):
         d = os.path.join(STATE["root"], "initmod")
         make_module(d, {"go.mod": "module example.com/initmod\n\ngo 1.21\n",
+                        "data.txt": "from the package\n",
+                        "other/data.txt": "from a directive\n",
                         "a_test.go": 'package a\nimport ("os"; "testing")\n'
                                      'func TestEnv(t *testing.T) { if os.Getenv("GREETING") != "hi" '
-                                     '{ t.Fatal("no greeting") } }\n'})
+                                     '{ t.Fatal("no greeting") } }\n'
+                                     'func TestData(t *testing.T) { b, _ := os.ReadFile("data.txt"); '
+                                     'if string(b) != "from a directive\\n" { t.Fatalf("%q", b) } }\n'})
         p = run("--init", cwd=d)
         self.assertEqual(p.returncode, 0, p.stderr)
         path = os.path.join(d, "maelstrom-go-test.toml")
@@ -633,9 +637,13 @@ class GoTest(unittest.TestCase):
         with open(path, "a") as f:
             f.write('\n[[directives]]\nfilter = "name.equals(TestEnv)"\n'
                     'added_environment = { GREETING = "hi" }\n')
+            # A directive's file at a path of the package's directory wins over the package's own.
+            f.write('\n[[directives]]\nadded_layers = [{ glob = "other/data.txt", strip_prefix = "other", '
+                    'prepend_prefix = "/go/src/example.com/initmod" }]\n')
         p = run("--ui", "simple", cwd=d)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("example.com/initmod TestEnv ... OK", p.stdout)
+        self.assertIn("example.com/initmod TestData ... OK", p.stdout)
         with open(path, "a") as f:
             f.write('\n[[directives]]\nfilter = "markers.contains(x)"\n')
         p = run("--ui", "simple", cwd=d)
