@@ -3,8 +3,11 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basic/fd-util.h"
@@ -475,6 +478,49 @@ TEST(glob) {
         build_fails(&e, &spec, EINVAL, "src/{a");
         links.path = "dangling";
         build_fails(&e, &links, ENOENT, "dangling");
+}
+
+TEST(glob_with_files_that_come_and_go) {
+        /* A file or directory that the walk lists and that is gone when it gets to it (an editor's swap
+         * file, a test's scratch file) is simply not in the layer: the layer does not fail.  A child makes
+         * and removes files and directories as fast as it can while layers of them are built. */
+        _cleanup_(env_done) Env e = {};
+        env_setup(&e);
+        _cleanup_free_ char *churn = join(e.project, "churn");
+        ASSERT_TRUE(mkdir(churn, 0755) >= 0);
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                char path[PATH_MAX];
+                for (unsigned i = 0; i < 2000000; i++) {
+                        snprintf(path, sizeof(path), "%s/f%u", churn, i % 64);
+                        if (i % 3 == 0) {
+                                (void) mkdir(path, 0755);
+                                (void) rmdir(path);
+                        } else {
+                                int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                                if (fd >= 0)
+                                        close(fd);
+                                (void) unlink(path);
+                        }
+                }
+                _exit(0);
+        }
+        LayerSpec spec = { .kind = LAYER_GLOB, .path = "churn/**" };
+        unsigned failed = 0;
+        for (unsigned i = 0; i < 300; i++) {
+                _cleanup_free_ char *msg = NULL;
+                BuiltLayer *l = NULL;
+                int r = layer_build(&spec, e.project, test_vars, e.cache, e.manifests, &l, &msg);
+                if (r < 0) {
+                        if (failed++ == 0)
+                                fprintf(stderr, "layer_build: %s\n", strna(msg));
+                } else
+                        built_layer_free(l);
+        }
+        kill(pid, SIGKILL);
+        ASSERT_TRUE(waitpid(pid, NULL, 0) == pid);
+        ASSERT_EQ(failed, 0U);
 }
 
 TEST(glob_does_not_descend_needlessly) {
@@ -1133,6 +1179,7 @@ int main(void) {
         RUN(glob_pruning);
         RUN(tar);
         RUN(glob);
+        RUN(glob_with_files_that_come_and_go);
         RUN(glob_does_not_descend_needlessly);
         RUN(paths);
         RUN(stubs);

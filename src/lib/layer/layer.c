@@ -274,6 +274,17 @@ typedef struct Walk {
 
 static int walk_dir(Walk *w, int dir_fd, const PathGlobState *state, unsigned depth);
 
+/* After r from adding or opening name: 0 instead when r is ENOENT and name is no longer there, with the
+ * message dropped.  A glob takes what is there as the walk goes; an entry that vanished between the listing
+ * of its directory and its turn (an editor's swap file, a test's scratch file) is simply not in the layer. */
+static int walk_skip_vanished(Walk *w, int dir_fd, const char *name, int r) {
+        if (r != -ENOENT || faccessat(dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0 || errno != ENOENT)
+                return r;
+        if (w->b->reterr_message)
+                *w->b->reterr_message = mfree(*w->b->reterr_message);
+        return 0;
+}
+
 static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_type,
                       const PathGlobState *state, unsigned depth) {
         _cleanup_(path_glob_state_done) PathGlobState next = {};
@@ -291,8 +302,10 @@ static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_typ
         if (d_type == DT_UNKNOWN) {
                 struct stat st;
                 if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return layer_error(w->b->reterr_message, errno, "Failed to stat '%s/%s': %m",
-                                           w->rel.data ?: ".", name);
+                        return walk_skip_vanished(w, dir_fd, name,
+                                                  layer_error(w->b->reterr_message, errno,
+                                                              "Failed to stat '%s/%s': %m",
+                                                              w->rel.data ?: ".", name));
                 d_type = S_ISDIR(st.st_mode) ? DT_DIR :
                          S_ISREG(st.st_mode) ? DT_REG :
                          S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
@@ -312,13 +325,15 @@ static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_typ
                 _cleanup_close_ int fd = openat(dir_fd, name,
                                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (fd < 0)
-                        r = layer_error(w->b->reterr_message, errno, "Failed to open directory '%s': %m",
-                                        w->rel.data);
+                        r = walk_skip_vanished(w, dir_fd, name,
+                                               layer_error(w->b->reterr_message, errno,
+                                                           "Failed to open directory '%s': %m", w->rel.data));
                 else
                         r = walk_dir(w, TAKE_FD(fd), &next, depth + 1);
         } else {
                 _cleanup_free_ char *host = layer_path_join(w->b->project_dir, w->rel.data);
                 r = host ? add_host_path(w->b, host, w->rel.data, w->b->follow_symlinks) : -ENOMEM;
+                r = walk_skip_vanished(w, dir_fd, name, r);
         }
         w->rel.len = saved;
         if (w->rel.data)
