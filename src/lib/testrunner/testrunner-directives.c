@@ -376,6 +376,7 @@ int test_spec_file_load(TestRunnerKind kind, const char *path, TestSpecFile **re
         "# 'parent' starts the container afresh; 'layers', 'environment' and 'mounts' replace what the\n" \
         "# directives before gave; 'added_layers', 'added_environment' and 'added_mounts' add to it.\n" \
         "# Directives also take 'ignore' (report the case as ignored), 'timeout' (seconds)%s.\n"        \
+        "%s"                                                                                            \
         "\n"
 
 #define DEFAULT_BASE_COMMENT                                                                            \
@@ -412,8 +413,17 @@ int test_spec_file_default_text(TestRunnerKind kind, const char *pytest_image, c
                 return -EINVAL;
         textbuf_appendf(&b, DEFAULT_HEADER, name,
                         kind == TEST_RUNNER_CARGO ?
-                        " and 'include_shared_libraries' (put the test binary's shared libraries in\n"
-                        "# the container; the default unless the container is based on an image)" : "");
+                        ",\n# and 'include_shared_libraries' (put the test binary's shared libraries in the\n"
+                        "# container; the default unless the container is based on an image)" : "",
+                        kind == TEST_RUNNER_CARGO ?
+                        "# After the directives, a case's container also has its test binary at '/', and its\n"
+                        "# package's files (those at its top, and src/, tests/, benches/ and examples/) at their\n"
+                        "# paths, that directory being the working directory unless 'working_directory' says\n"
+                        "# otherwise (not for a package under /tmp, nor a container based on a parent).\n" :
+                        kind == TEST_RUNNER_GO ?
+                        "# After the directives, a case's container also has its test binary at '/', and its\n"
+                        "# package's directory (its files and testdata/) at /go/src/<import path>, the working\n"
+                        "# directory unless 'working_directory' says otherwise.\n" : "");
 
         switch (kind) {
         case TEST_RUNNER_CARGO:
