@@ -4,7 +4,8 @@
 /* What the language adapters share to read their tools' output.  JSON (cargo metadata and build messages,
  * go list): json-c parses each document into a tree, and the readers below pick the fields they need, naming
  * the first one that is missing or of the wrong type.  Lines (a test binary's list of its cases): an
- * iterator, and a list of names that grows by doubling, up to a limit.  Private to the testrunner module. */
+ * iterator, and a list of names that grows by doubling, up to a limit.  And, at the end, what they share to
+ * put a package's files in a layer.  Private to the testrunner module. */
 
 #include <stdbool.h>
 #include <stddef.h>
