@@ -705,6 +705,27 @@ class GoTest(unittest.TestCase):
         # Its state and cache are the user's, in the module.
         self.assertEqual(os.stat(os.path.join(mod, ".maelstrom-go-test")).st_uid, user.pw_uid)
 
+    def test_hints_for_what_the_container_leaves_out(self):
+        # A case that needs the network or a writable root fails in the default container: the summary
+        # says which directive gives it.
+        d = os.path.join(STATE["root"], "hints")
+        make_module(d, {"go.mod": "module example.com/hints\n\ngo 1.21\n",
+                        "h_test.go": 'package hints\nimport ("net"; "os"; "testing")\n'
+                                     'func TestWrites(t *testing.T) {\n'
+                                     '    if err := os.WriteFile("out.txt", nil, 0o644); err != nil { t.Fatal(err) }\n'
+                                     '}\n'
+                                     'func TestDials(t *testing.T) {\n'
+                                     '    c, err := net.Dial("tcp", "127.0.0.1:1")\n'
+                                     '    if err != nil { t.Fatal(err) }\n'
+                                     '    c.Close()\n'
+                                     '}\n'})
+        p = run("--ui", "simple", cwd=d)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("Hint: 1 failed case could not use the network: a case's network namespace has lo "
+                      "down unless a directive sets network = \"loopback\"", p.stdout)
+        self.assertIn("Hint: 1 failed case wrote to a read-only file system: a case's root is read-only; it "
+                      "may write under /tmp, or a directive sets enable_writable_file_system = true.", p.stdout)
+
     def test_no_module(self):
         d = tempfile.mkdtemp(dir=STATE["root"])
         p = run("--list", cwd=d)

@@ -158,6 +158,53 @@ TEST(summary) {
                      "did not run.\n");
 }
 
+TEST(summary_hints) {
+        _cleanup_(test_report_freep) TestReport *r = NULL;
+        _cleanup_free_ char *s = NULL;
+        static const char network[] = "dial tcp 127.0.0.1:8080: connect: network is unreachable\n";
+        static const char rofs[] = "Read-only file system (os error 30)";
+        static const char rofs_upper[] = "open out.txt: READ-ONLY FILE SYSTEM";
+        static const char with_nul[] = "read-only\0file system";
+        TestCaseResult c;
+
+        ASSERT_OK(test_report_new(&r));
+        c = *RESULT("m", "net", TEST_OUTCOME_FAIL, 0);
+        c.err = (TestOutput) { .data = (char *) network, .size = strlen(network) };
+        ASSERT_OK(test_report_add(r, &c));
+        c = *RESULT("m", "writes", TEST_OUTCOME_FAIL, 0);
+        c.out = (TestOutput) { .data = (char *) rofs, .size = strlen(rofs) };
+        ASSERT_OK(test_report_add(r, &c));
+        c = *RESULT("m", "writes_too", TEST_OUTCOME_FAIL, 0);
+        c.err = (TestOutput) { .data = (char *) rofs_upper, .size = strlen(rofs_upper) };
+        ASSERT_OK(test_report_add(r, &c));
+        /* Not counted: a case that passed or timed out, output that only looks alike, no output. */
+        c = *RESULT("m", "checks_it", TEST_OUTCOME_OK, 0);
+        c.out = (TestOutput) { .data = (char *) rofs, .size = strlen(rofs) };
+        ASSERT_OK(test_report_add(r, &c));
+        c = *RESULT("m", "slow", TEST_OUTCOME_TIMEOUT, 0);
+        c.err = (TestOutput) { .data = (char *) network, .size = strlen(network) };
+        ASSERT_OK(test_report_add(r, &c));
+        c = *RESULT("m", "nul", TEST_OUTCOME_FAIL, 0);
+        c.err = (TestOutput) { .data = (char *) with_nul, .size = sizeof(with_nul) - 1 };
+        ASSERT_OK(test_report_add(r, &c));
+        ASSERT_OK(test_report_add(r, RESULT("m", "quiet", TEST_OUTCOME_FAIL, 0)));
+
+        ASSERT_OK(test_report_format_summary(r, &s));
+        ASSERT_STREQ(s,
+                     "Summary: 7 cases: 1 passed, 5 failed, 1 timed out, 0 errors, 0 ignored, 0 not run\n"
+                     "Failures:\n"
+                     "    FAIL m net\n"
+                     "    FAIL m writes\n"
+                     "    FAIL m writes_too\n"
+                     "    TIMEOUT m slow\n"
+                     "    FAIL m nul\n"
+                     "    FAIL m quiet\n"
+                     "Hint: 1 failed case could not use the network: a case's network namespace has lo down "
+                     "unless a directive sets network = \"loopback\" (lo up, still with no way out).\n"
+                     "Hint: 2 failed cases wrote to a read-only file system: a case's root is read-only; it may "
+                     "write under /tmp, or a directive sets enable_writable_file_system = true.\n");
+}
+
 /* Runs python3's XML parser on path and checks the structure; 77 when python3 is missing. */
 static int python_check(const char *path, const char *script) {
         char *argv[] = { (char *) "python3", (char *) "-c", (char *) script, (char *) path, NULL };
@@ -380,6 +427,7 @@ int main(void) {
         RUN(counts_and_exit_status);
         RUN(line);
         RUN(summary);
+        RUN(summary_hints);
         RUN(junit);
         RUN(json_events);
         return 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -274,6 +275,53 @@ int test_case_format_line(const TestCaseResult *c, char **ret) {
         return textbuf_steal(&b, ret);
 }
 
+/* What a failed case's output says when it needed what the default container leaves out, and what gives it:
+ * said once after the failures, with how many cases it was. */
+static const struct {
+        const char *symptoms[3]; /* any of them in its stdout or stderr, ignoring case */
+        const char *what, *hint;
+} container_hints[] = {
+        { { "network is unreachable", "cannot assign requested address", NULL },
+          "could not use the network",
+          "a case's network namespace has lo down unless a directive sets network = \"loopback\" (lo up, "
+          "still with no way out)" },
+        { { "read-only file system", NULL, NULL },
+          "wrote to a read-only file system",
+          "a case's root is read-only; it may write under /tmp, or a directive sets "
+          "enable_writable_file_system = true" },
+};
+
+static bool output_contains(const TestOutput *o, const char *needle) {
+        size_t n = strlen(needle);
+
+        for (size_t i = 0; o->data && n <= o->size && i <= o->size - n; i++)
+                if (strncasecmp(o->data + i, needle, n) == 0)
+                        return true;
+        return false;
+}
+
+static void append_container_hints(TextBuf *b, const TestReport *r) {
+        for (size_t h = 0; h < ELEMENTSOF(container_hints); h++) {
+                size_t n = 0;
+
+                for (size_t i = 0; i < r->n_cases; i++) {
+                        const TestCaseResult *c = &r->cases[i];
+                        if (c->outcome != TEST_OUTCOME_FAIL)
+                                continue;
+                        for (size_t k = 0; k < ELEMENTSOF(container_hints[h].symptoms); k++) {
+                                const char *sym = container_hints[h].symptoms[k];
+                                if (sym && (output_contains(&c->out, sym) || output_contains(&c->err, sym))) {
+                                        n++;
+                                        break;
+                                }
+                        }
+                }
+                if (n > 0)
+                        textbuf_appendf(b, "Hint: %zu failed case%s %s: %s.\n", n, n == 1 ? "" : "s",
+                                        container_hints[h].what, container_hints[h].hint);
+        }
+}
+
 int test_report_format_summary(const TestReport *r, char **ret) {
         _cleanup_(textbuf_done) TextBuf b = {};
 
@@ -307,6 +355,7 @@ int test_report_format_summary(const TestReport *r, char **ret) {
                 }
                 textbuf_append_char(&b, '\n');
         }
+        append_container_hints(&b, r);
         return textbuf_steal(&b, ret);
 }
 

@@ -112,6 +112,9 @@ int test_case_format_line(const TestCaseResult *c, char **ret);
  *         FAIL mycrate tests::b
  *         TIMEOUT mycrate tests::c
  *         ERROR mycrate tests::d: no such image
+ *
+ * then, when failed cases' output says they needed what a case's container leaves out (the network; a
+ * writable root), a hint for each with how many cases and the directive that gives it.
  */
 int test_report_format_summary(const TestReport *r, char **ret);
 
