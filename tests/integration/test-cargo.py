@@ -14,8 +14,8 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
-from runner_test_util import Watcher, install, outcomes, read, summary, write
-from testlib import local_worker
+from runner_test_util import BUILD, Watcher, install, outcomes, read, summary, write
+from testlib import ensure_user, local_worker
 
 STATE = {}
 
@@ -724,6 +724,72 @@ class CargoMaelstrom(unittest.TestCase):
             p = run("--ui", "simple", cwd=ws, env=env)
             self.assertEqual(outcomes(p.stdout)[0], expected, p.stdout + p.stderr)
             self.assertEqual(p.returncode, 0)
+
+    def test_as_an_unprivileged_user(self):
+        # As a developer runs it: as an unprivileged user, whose local worker and containers are rootless.
+        # The toolchain is this one's, linked where the user can read it (rustup keeps it under root's
+        # home); the workspace, its target directory and the caches are the user's.
+        if os.geteuid() != 0:
+            self.skipTest("needs root to become the test user")
+        user = ensure_user("maelstrom-test")
+        home = tempfile.mkdtemp(prefix="cargo-maelstrom-user-", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, home, True)
+        os.chmod(home, 0o755)
+        sysroot = subprocess.run(["rustc", "--print", "sysroot"], env=STATE["env"], stdout=subprocess.PIPE,
+                                 text=True, check=True).stdout.strip()
+        toolchain = os.path.join(home, "toolchain")
+        os.mkdir(toolchain)
+        if subprocess.run(["cp", "-al", f"{sysroot}/bin", f"{sysroot}/lib", toolchain],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            self.skipTest(f"cannot link {sysroot} where the test user can read it")
+        destdir = os.path.join(home, "install")
+        subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
+        program = [os.path.join(dp, f) for dp, _, fs in os.walk(destdir) for f in fs
+                   if f == "cargo-maelstrom"][0]
+        ws = os.path.join(home, "ws")
+        write(f"{ws}/Cargo.toml", '[package]\nname = "rootless"\nversion = "0.1.0"\nedition = "2021"\n')
+        write(f"{ws}/tests/data/input.txt", "input\n")
+        write(f"{ws}/src/lib.rs", """
+            #[test] fn pid_one() { assert_eq!(std::process::id(), 1); }
+            #[test] fn no_network() {
+                let dev = std::fs::read_to_string("/proc/net/dev").unwrap();
+                assert_eq!(dev.lines().skip(2).map(|l| l.trim().split(':').next().unwrap()).collect::<Vec<_>>(),
+                           vec!["lo"]);
+                assert!(std::net::TcpStream::connect("127.0.0.1:22").is_err());
+            }
+            #[test] fn read_only_root() { assert!(std::fs::write("/written", b"x").is_err()); }
+            #[test] fn reads_its_package_files() {
+                assert_eq!(std::fs::read_to_string("tests/data/input.txt").unwrap(), "input\\n");
+            }
+        """)
+        write(f"{ws}/tests/scratch.rs", """
+            #[test] fn writes_its_scratch_directory() {
+                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("s");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join("f"), "x").unwrap();
+            }
+        """)
+        for d in ["home", "tmp"]:
+            os.mkdir(os.path.join(home, d))
+        for dp, _, fns in os.walk(home):
+            if not dp.startswith((destdir, toolchain)):
+                for n in [dp] + [os.path.join(dp, f) for f in fns]:
+                    os.chown(n, user.pw_uid, user.pw_gid)
+        env = {"PATH": os.path.dirname(program) + ":" + os.path.join(toolchain, "bin") + ":/usr/bin:/bin",
+               "HOME": os.path.join(home, "home"), "TMPDIR": os.path.join(home, "tmp"),
+               "CARGO_HOME": os.path.join(home, "home", ".cargo"), "CARGO_TERM_COLOR": "never",
+               "RUST_BACKTRACE": "0"}
+        p = subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups",
+                            program, "--ui", "simple"], cwd=ws, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout)[0], {
+            ("rootless", "pid_one"): "OK", ("rootless", "no_network"): "OK", ("rootless", "read_only_root"): "OK",
+            ("rootless", "reads_its_package_files"): "OK",
+            ("rootless::scratch", "writes_its_scratch_directory"): "OK"}, p.stdout + p.stderr)
+        # The target directory, its state and cache are the user's.
+        self.assertEqual(os.stat(os.path.join(ws, "target", "maelstrom")).st_uid, user.pw_uid)
 
     def test_second_run_waits_for_the_first(self):
         # A run holds its cache directory's lock until it and its local worker are gone: a second run in
