@@ -706,11 +706,11 @@ class GoTest(unittest.TestCase):
         self.assertEqual(os.stat(os.path.join(mod, ".maelstrom-go-test")).st_uid, user.pw_uid)
 
     def test_hints_for_what_the_container_leaves_out(self):
-        # A case that needs the network or a writable root fails in the default container: the summary
-        # says which directive gives it.
+        # A case that needs the network, a writable root or a command fails in the default container: the
+        # summary says which directive gives it.
         d = os.path.join(STATE["root"], "hints")
         make_module(d, {"go.mod": "module example.com/hints\n\ngo 1.21\n",
-                        "h_test.go": 'package hints\nimport ("net"; "os"; "testing")\n'
+                        "h_test.go": 'package hints\nimport ("net"; "os"; "os/exec"; "testing")\n'
                                      'func TestWrites(t *testing.T) {\n'
                                      '    if err := os.WriteFile("out.txt", nil, 0o644); err != nil { t.Fatal(err) }\n'
                                      '}\n'
@@ -718,6 +718,9 @@ class GoTest(unittest.TestCase):
                                      '    c, err := net.Dial("tcp", "127.0.0.1:1")\n'
                                      '    if err != nil { t.Fatal(err) }\n'
                                      '    c.Close()\n'
+                                     '}\n'
+                                     'func TestRunsSh(t *testing.T) {\n'
+                                     '    if err := exec.Command("sh", "-c", "true").Run(); err != nil { t.Fatal(err) }\n'
                                      '}\n'})
         p = run("--ui", "simple", cwd=d)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
@@ -725,6 +728,7 @@ class GoTest(unittest.TestCase):
                       "down unless a directive sets network = \"loopback\"", p.stdout)
         self.assertIn("Hint: 1 failed case wrote to a read-only file system: a case's root is read-only; it "
                       "may write under /tmp, or a directive sets enable_writable_file_system = true.", p.stdout)
+        self.assertIn("Hint: 1 failed case ran a command that is not in the container", p.stdout)
 
     def test_no_module(self):
         d = tempfile.mkdtemp(dir=STATE["root"])

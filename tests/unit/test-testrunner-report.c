@@ -165,6 +165,7 @@ TEST(summary_hints) {
         static const char rofs[] = "Read-only file system (os error 30)";
         static const char rofs_upper[] = "open out.txt: READ-ONLY FILE SYSTEM";
         static const char with_nul[] = "read-only\0file system";
+        static const char go_exec[] = "    x_test.go:9: exec: \"sh\": executable file not found in $PATH\n";
         TestCaseResult c;
 
         ASSERT_OK(test_report_new(&r));
@@ -188,10 +189,13 @@ TEST(summary_hints) {
         c.err = (TestOutput) { .data = (char *) with_nul, .size = sizeof(with_nul) - 1 };
         ASSERT_OK(test_report_add(r, &c));
         ASSERT_OK(test_report_add(r, RESULT("m", "quiet", TEST_OUTCOME_FAIL, 0)));
+        c = *RESULT("m", "runs_sh", TEST_OUTCOME_FAIL, 0);
+        c.out = (TestOutput) { .data = (char *) go_exec, .size = strlen(go_exec) };
+        ASSERT_OK(test_report_add(r, &c));
 
         ASSERT_OK(test_report_format_summary(r, &s));
         ASSERT_STREQ(s,
-                     "Summary: 7 cases: 1 passed, 5 failed, 1 timed out, 0 errors, 0 ignored, 0 not run\n"
+                     "Summary: 8 cases: 1 passed, 6 failed, 1 timed out, 0 errors, 0 ignored, 0 not run\n"
                      "Failures:\n"
                      "    FAIL m net\n"
                      "    FAIL m writes\n"
@@ -199,8 +203,12 @@ TEST(summary_hints) {
                      "    TIMEOUT m slow\n"
                      "    FAIL m nul\n"
                      "    FAIL m quiet\n"
+                     "    FAIL m runs_sh\n"
                      "Hint: 1 failed case could not use the network: a case's network namespace has lo down "
                      "unless a directive sets network = \"loopback\" (lo up, still with no way out).\n"
+                     "Hint: 1 failed case ran a command that is not in the container: only the test binary and "
+                     "its libraries are there unless directives add layers or mounts (the host's /usr, "
+                     "read-only, say) and PATH.\n"
                      "Hint: 2 failed cases wrote to a read-only file system: a case's root is read-only; it may "
                      "write under /tmp, or a directive sets enable_writable_file_system = true.\n");
 }

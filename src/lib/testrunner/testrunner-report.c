@@ -285,6 +285,10 @@ static const struct {
           "could not use the network",
           "a case's network namespace has lo down unless a directive sets network = \"loopback\" (lo up, "
           "still with no way out)" },
+        { { "executable file not found in $path", NULL, NULL },
+          "ran a command that is not in the container",
+          "only the test binary and its libraries are there unless directives add layers or mounts (the "
+          "host's /usr, read-only, say) and PATH" },
         { { "read-only file system", NULL, NULL },
           "wrote to a read-only file system",
           "a case's root is read-only; it may write under /tmp, or a directive sets "

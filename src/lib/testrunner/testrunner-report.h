@@ -113,8 +113,8 @@ int test_case_format_line(const TestCaseResult *c, char **ret);
  *         TIMEOUT mycrate tests::c
  *         ERROR mycrate tests::d: no such image
  *
- * then, when failed cases' output says they needed what a case's container leaves out (the network; a
- * writable root), a hint for each with how many cases and the directive that gives it.
+ * then, when failed cases' output says they needed what a case's container leaves out (the network, a
+ * command, a writable root), a hint for each with how many cases and the directive that gives it.
  */
 int test_report_format_summary(const TestReport *r, char **ret);
 
