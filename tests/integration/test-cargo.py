@@ -695,6 +695,9 @@ class CargoMaelstrom(unittest.TestCase):
                 // Not the rest: other directories, the target directory.
                 assert!(!dir.join("assets").exists());
                 assert!(!dir.join("target/debug/.fingerprint").exists());
+                // Nor a fixture project's target directory (a cache: it has a CACHEDIR.TAG).
+                assert!(dir.join("tests/fixture/src/main.rs").exists());
+                assert!(!dir.join("tests/fixture/target").exists());
                 // A directive's file at the same path wins.
                 assert_eq!(std::fs::read_to_string("tests/data/replaced.txt").unwrap(), "directive\n");
                 assert!(std::fs::write("tests/data/new.txt", "x").is_err());
@@ -707,6 +710,9 @@ class CargoMaelstrom(unittest.TestCase):
         write(f"{ws}/tests/data/replaced.txt", "package\n")
         write(f"{ws}/other/replaced.txt", "directive\n")
         write(f"{ws}/assets/big.bin", "x\n")
+        write(f"{ws}/tests/fixture/src/main.rs", "fn main() {}\n")
+        write(f"{ws}/tests/fixture/target/CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n")
+        write(f"{ws}/tests/fixture/target/debug/fixture", "a build output\n")
         env = dict(STATE["env"], CARGO_TARGET_DIR=os.path.join(ws, "target"))
         p = run("--init", cwd=ws, env=env)
         self.assertEqual(p.returncode, 0, p.stderr)

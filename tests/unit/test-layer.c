@@ -523,6 +523,27 @@ TEST(glob_with_files_that_come_and_go) {
         ASSERT_EQ(failed, 0U);
 }
 
+TEST(glob_skips_cache_directories) {
+        /* With skip_cache_directories, a directory whose CACHEDIR.TAG has the specification's signature (as
+         * cargo writes into its target directories) is left out; a tag without it is not one. */
+        _cleanup_(env_done) Env e = {};
+        env_setup(&e);
+        write_file(e.project, "fix/src/main.rs", "fn main() {}\n");
+        write_file(e.project, "fix/target/CACHEDIR.TAG",
+                   "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag.\n");
+        write_file(e.project, "fix/target/debug/fix", "binary\n");
+        write_file(e.project, "fix/other/CACHEDIR.TAG", "Signature: not the one\n");
+        write_file(e.project, "fix/other/kept", "kept\n");
+
+        LayerSpec spec = { .kind = LAYER_GLOB, .path = "fix/**", .skip_cache_directories = true };
+        _cleanup_free_ char *skipped = build_paths(&e, &spec);
+        ASSERT_STREQ(skipped, "fix/other/CACHEDIR.TAG fix/other/kept fix/src/main.rs");
+        spec.skip_cache_directories = false;
+        _cleanup_free_ char *all = build_paths(&e, &spec);
+        ASSERT_STREQ(all, "fix/other/CACHEDIR.TAG fix/other/kept fix/src/main.rs fix/target/CACHEDIR.TAG "
+                          "fix/target/debug/fix");
+}
+
 TEST(glob_does_not_descend_needlessly) {
         _cleanup_(env_done) Env e = {};
         _cleanup_free_ char *deep = NULL;
@@ -1180,6 +1201,7 @@ int main(void) {
         RUN(tar);
         RUN(glob);
         RUN(glob_with_files_that_come_and_go);
+        RUN(glob_skips_cache_directories);
         RUN(glob_does_not_descend_needlessly);
         RUN(paths);
         RUN(stubs);

@@ -1475,6 +1475,11 @@ TEST(copies) {
         ASSERT_STREQ(l[2].paths[0], "/s");
         for (size_t i = 0; i < 3; i++)
                 layer_spec_done(&l[i]);
+        /* And the runners' own fields. */
+        LayerSpec runners = { .kind = LAYER_GLOB, .path = (char *) "*", .skip_cache_directories = true };
+        ASSERT_OK(layer_spec_copy(&runners, &l[0]));
+        ASSERT_TRUE(l[0].skip_cache_directories);
+        layer_spec_done(&l[0]);
         ASSERT_OK(job_mount_copy(&j->container.mounts[0], &m));
         ASSERT_STREQ(m.local_path, "l");
         ASSERT_TRUE(m.read_only);

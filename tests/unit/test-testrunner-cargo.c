@@ -646,6 +646,7 @@ TEST(package_layer) {
         ASSERT_STREQ(l.path, "crates/a/{*,src/**,tests/**,benches/**,examples/**}");
         ASSERT_STREQ(l.prefix.prepend_prefix, "/w/s");
         ASSERT_TRUE(!l.prefix.strip_prefix);
+        ASSERT_TRUE(l.skip_cache_directories); /* a fixture's target/ */
         ASSERT_TRUE(layer_takes(&l, "crates/a/Cargo.toml"));
         ASSERT_TRUE(layer_takes(&l, "crates/a/README.md"));
         ASSERT_TRUE(layer_takes(&l, "crates/a/src/lib.rs"));

@@ -630,6 +630,7 @@ TEST(package_layer) {
         ASSERT_STREQ(l.prefix.prepend_prefix, "/go/src/example.com/m");
         ASSERT_TRUE(!l.prefix.strip_prefix);
         ASSERT_FALSE(l.prefix.follow_symlinks);
+        ASSERT_TRUE(l.skip_cache_directories);
         /* The package's files and testdata/ below it, and the testdata/ above it, nothing else. */
         ASSERT_TRUE(layer_takes(&l, "pkg/a/a.go"));
         ASSERT_TRUE(layer_takes(&l, "pkg/a/.hidden"));

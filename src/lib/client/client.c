@@ -604,7 +604,8 @@ static char *layer_spec_key(const LayerSpec *l) {
         textbuf_appendf(&b, "\x1f%d%d\x1f%s\x1e%s", l->prefix.follow_symlinks, l->prefix.canonicalize,
                         l->prefix.strip_prefix ? l->prefix.strip_prefix : "\x01",
                         l->prefix.prepend_prefix ? l->prefix.prepend_prefix : "\x01");
-        textbuf_appendf(&b, "\x1f%s", l->library_path ? l->library_path : "\x01");
+        textbuf_appendf(&b, "\x1f%s\x1f%d", l->library_path ? l->library_path : "\x01",
+                        l->skip_cache_directories);
         if (textbuf_steal(&b, &s) < 0)
                 return NULL;
         return s;

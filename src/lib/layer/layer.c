@@ -285,6 +285,17 @@ static int walk_skip_vanished(Walk *w, int dir_fd, const char *name, int r) {
         return 0;
 }
 
+/* Whether the directory holds a CACHEDIR.TAG that starts with the signature of the Cache Directory Tagging
+ * Specification (https://bford.info/cachedir/). */
+static bool is_cache_directory(int fd) {
+        static const char signature[] = "Signature: 8a477f597d28d172789f06886806bc55";
+        char buf[sizeof(signature) - 1];
+        _cleanup_close_ int tag = openat(fd, "CACHEDIR.TAG", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+
+        return tag >= 0 && read(tag, buf, sizeof(buf)) == (ssize_t) sizeof(buf) &&
+                memcmp(buf, signature, sizeof(buf)) == 0;
+}
+
 static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_type,
                       const PathGlobState *state, unsigned depth) {
         _cleanup_(path_glob_state_done) PathGlobState next = {};
@@ -328,6 +339,8 @@ static int walk_entry(Walk *w, int dir_fd, const char *name, unsigned char d_typ
                         r = walk_skip_vanished(w, dir_fd, name,
                                                layer_error(w->b->reterr_message, errno,
                                                            "Failed to open directory '%s': %m", w->rel.data));
+                else if (w->b->spec->skip_cache_directories && is_cache_directory(fd))
+                        r = 0;
                 else
                         r = walk_dir(w, TAKE_FD(fd), &next, depth + 1);
         } else {

@@ -192,6 +192,7 @@ int layer_spec_copy(const LayerSpec *src, LayerSpec *dst) {
                 .kind = src->kind,
                 .prefix.follow_symlinks = src->prefix.follow_symlinks,
                 .prefix.canonicalize = src->prefix.canonicalize,
+                .skip_cache_directories = src->skip_cache_directories,
         };
 
         if (!strdup_null(src->path, &c.path) || !strv_copy_null(src->paths, &c.paths) ||

@@ -90,6 +90,9 @@ typedef struct LayerSpec {
         /* LAYER_SHARED_LIBRARY_DEPENDENCIES: the LD_LIBRARY_PATH to find the libraries with, instead of this
          * process's (NULL).  Set by the test runners only; no file format has it. */
         char *library_path;
+        /* LAYER_GLOB: leave out the directories that a CACHEDIR.TAG marks as a cache (cargo's target
+         * directories, say), as tar --exclude-caches-all does.  Set by the test runners only. */
+        bool skip_cache_directories;
 } LayerSpec;
 
 /* One element of an environment list: variables (in order, "KEY=VALUE" with the value not yet expanded) that

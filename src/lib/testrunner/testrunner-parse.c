@@ -332,7 +332,7 @@ void test_append_layer_escaped(TextBuf *b, const char *s, bool glob) {
 }
 
 int test_glob_layer(TextBuf *glob, TextBuf *prefix, LayerSpec *ret) {
-        LayerSpec l = { .kind = LAYER_GLOB };
+        LayerSpec l = { .kind = LAYER_GLOB, .skip_cache_directories = true };
         int r;
 
         r = textbuf_steal(glob, &l.path);

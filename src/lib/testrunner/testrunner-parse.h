@@ -89,5 +89,6 @@ bool test_path_is_clean_relative(const char *s, bool empty_ok);
  * character: a path that a layer spec names as it is. */
 void test_append_layer_escaped(TextBuf *b, const char *s, bool glob);
 
-/* A glob layer of the pattern glob, put under prefix (both taken: the buffers are left empty). */
+/* A glob layer of the pattern glob, put under prefix (both taken: the buffers are left empty), without the
+ * cache directories it would walk into (a fixture project's target/). */
 int test_glob_layer(TextBuf *glob, TextBuf *prefix, LayerSpec *ret);
