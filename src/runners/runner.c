@@ -482,6 +482,8 @@ static int runner_client_new(const RunnerOptions *o, sd_event *event, Client **r
                 .broker = config_get_string(c, "broker"),
         };
         int k = client_new(event, &co, ret, &message);
+        if (k == -EINTR) /* Ctrl-C while it waited for the lock */
+                return k;
         if (k < 0) {
                 if (message)
                         log_error("%s", message);
@@ -543,17 +545,13 @@ int runner_run(const RunnerOptions *o) {
         if (k < 0)
                 return log_error_errno(k, "Failed to watch signals: %m"), EXIT_FAILURE;
 
-        for (;;) {
-                int status;
-
-                /* A --watch session outlives what may end a local worker (a crash, the OOM killer): the next
-                 * run starts a new one rather than fail every case. */
-                if (client && client_local_worker_gone(client)) {
-                        log_warning("The local worker ended (%s): starting a new one.",
-                                    client_local_worker_gone(client));
-                        client = client_free(client);
-                        if (runner_client_new(o, event, &client) < 0)
-                                return EXIT_FAILURE;
+        for (int status = EXIT_SUCCESS;;) {
+                /* Each run of a --watch session after the first has a client, and a local worker, of its own
+                 * (see below); interrupted while it waits for the lock, the run before's status stands. */
+                if (!list && !client) {
+                        k = runner_client_new(o, event, &client);
+                        if (k < 0)
+                                return k == -EINTR ? status : EXIT_FAILURE;
                 }
                 listing = test_listing_free(listing);
                 k = test_listing_load(listing_path, &listing, &problem);
@@ -572,6 +570,11 @@ int runner_run(const RunnerOptions *o) {
                 }
                 if (!config_get_bool(c, "watch") || r.interrupted)
                         return r.interrupted ? EXIT_FAILURE : status;
+                /* While it waits for a change, a --watch session holds neither the cache's lock nor a local
+                 * worker: another run in the project goes ahead meanwhile (as cargo holds its lock only while
+                 * it builds), and whatever ended a worker (a crash, the OOM killer) does not outlive a run.
+                 * A new worker costs a few tens of milliseconds. */
+                client = client_free(client);
                 /* The spec file may be what changed: read it again before the next run, and while it is
                  * wrong, say why and wait for the next change. */
                 for (;;) {

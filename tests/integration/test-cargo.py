@@ -846,26 +846,33 @@ class CargoMaelstrom(unittest.TestCase):
             status = w.stop()
         self.assertEqual(status, 0)
 
-    def test_watch_outlives_its_local_worker(self):
-        # A --watch session whose local worker ended (killed here) starts a new one for the next run.
+    def test_watch_lets_other_runs_go_while_it_waits(self):
+        # Between its runs a --watch session holds neither a local worker nor the cache's lock: another run
+        # in the project goes ahead meanwhile, and the session's next run has a worker of its own.
         ws = small_crate("theta_watch", "#[test] fn t() {}\n")
         w = Watcher([STATE["bin"], "--ui", "simple", "--watch"], cwd=ws, env=STATE["env"], stderr=True)
         try:
             self.assertTrue(w.wait_for("Watching", 1, 120), w.out)
-            worker = local_worker(w.p.pid)
-            self.assertIsNotNone(worker, w.out)
-            os.kill(worker, signal.SIGKILL)
-            time.sleep(0.5)
+            self.assertIsNone(local_worker(w.p.pid, timeout=1), w.out)
+            p = run("--ui", "simple", cwd=ws, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertNotIn("Blocking waiting for the lock", p.stderr)
             write(f"{ws}/src/lib.rs", "#[test] fn t() {}\n#[test] fn u() {}\n")
             self.assertTrue(w.wait_for("Watching", 2, 120), w.out)
-            self.assertIn("The local worker ended (the local worker was killed by signal 9): starting a new "
-                          "one.", w.out)
             self.assertIn("theta_watch u ... OK", w.out)
             self.assertEqual(w.out.count("theta_watch t ... OK"), 2, w.out)
+            # A change while another run holds the lock: the session waits for it, and Ctrl-C ends the
+            # wait, with the status of the session's last run.
+            cache = os.path.join(STATE["env"]["CARGO_TARGET_DIR"], "maelstrom/cache")
+            with open(f"{cache}/lock", "r+") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                write(f"{ws}/src/lib.rs", "#[test] fn t() {}\n")
+                self.assertTrue(w.wait_for("Blocking waiting for the lock on", 1, 120), w.out)
+                w.p.send_signal(signal.SIGINT)
+                self.assertEqual(w.p.wait(timeout=30), 0, w.out)
         finally:
             status = w.stop()
         self.assertEqual(status, 0)
-
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -398,9 +398,13 @@ static int spawn_worker(Client *c, const ClientOptions *o, int *ret_fd, char **r
         return 0;
 }
 
+/* How often a run that waits for the cache's lock tries again. */
+#define CLIENT_LOCK_POLL_USEC (50 * USEC_PER_MSEC)
+
 /* One run at a time per cache directory: the local worker refuses a cache that another worker holds, and
  * two runs would write the same digest cache.  A second run waits, as cargo does for its own locks, until
- * the first and its worker are gone.  (Ctrl-C still ends it: the signals are not blocked yet.) */
+ * the first and its worker are gone.  Ctrl-C ends the wait: by default, or, when the caller blocked SIGINT
+ * and SIGTERM already (a --watch session between runs), as -EINTR once one is pending. */
 static int client_lock_cache(Client *c, char **reterr_message) {
         _cleanup_free_ char *path = strjoin(c->cache_dir, "/lock");
         int r;
@@ -419,11 +423,19 @@ static int client_lock_cache(Client *c, char **reterr_message) {
                 goto fail;
         }
         log_notice("Blocking waiting for the lock on %s: another run is using it.", c->cache_dir);
-        while (flock(c->lock_fd, LOCK_EX) < 0)
-                if (errno != EINTR) {
+        while (flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                sigset_t pending;
+                if (errno != EWOULDBLOCK) {
                         r = -errno;
                         goto fail;
                 }
+                if (sigpending(&pending) >= 0 && (sigismember(&pending, SIGINT) > 0 ||
+                                                  sigismember(&pending, SIGTERM) > 0)) {
+                        r = -EINTR;
+                        goto fail;
+                }
+                (void) usleep(CLIENT_LOCK_POLL_USEC);
+        }
         return 0;
 fail:
         if (asprintf(reterr_message, "cannot lock '%s': %s", path, strerror(-r)) < 0)
