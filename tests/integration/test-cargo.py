@@ -14,8 +14,8 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
-from runner_test_util import BUILD, Watcher, install, outcomes, read, summary, write
-from testlib import ensure_user, local_worker
+from runner_test_util import UserRun, Watcher, install, outcomes, read, summary, write
+from testlib import local_worker
 
 STATE = {}
 
@@ -735,25 +735,15 @@ class CargoMaelstrom(unittest.TestCase):
         # As a developer runs it: as an unprivileged user, whose local worker and containers are rootless.
         # The toolchain is this one's, linked where the user can read it (rustup keeps it under root's
         # home); the workspace, its target directory and the caches are the user's.
-        if os.geteuid() != 0:
-            self.skipTest("needs root to become the test user")
-        user = ensure_user("maelstrom-test")
-        home = tempfile.mkdtemp(prefix="cargo-maelstrom-user-", dir="/var/tmp")
-        self.addCleanup(shutil.rmtree, home, True)
-        os.chmod(home, 0o755)
+        u = UserRun(self, "cargo-maelstrom-user-", "cargo-maelstrom")
         sysroot = subprocess.run(["rustc", "--print", "sysroot"], env=STATE["env"], stdout=subprocess.PIPE,
                                  text=True, check=True).stdout.strip()
-        toolchain = os.path.join(home, "toolchain")
+        toolchain = u.path("toolchain")
         os.mkdir(toolchain)
         if subprocess.run(["cp", "-al", f"{sysroot}/bin", f"{sysroot}/lib", toolchain],
                           stderr=subprocess.DEVNULL).returncode != 0:
             self.skipTest(f"cannot link {sysroot} where the test user can read it")
-        destdir = os.path.join(home, "install")
-        subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
-                       check=True, stdout=subprocess.DEVNULL)
-        program = [os.path.join(dp, f) for dp, _, fs in os.walk(destdir) for f in fs
-                   if f == "cargo-maelstrom"][0]
-        ws = os.path.join(home, "ws")
+        ws = u.path("ws")
         write(f"{ws}/Cargo.toml", '[package]\nname = "rootless"\nversion = "0.1.0"\nedition = "2021"\n')
         write(f"{ws}/tests/data/input.txt", "input\n")
         write(f"{ws}/src/lib.rs", """
@@ -776,26 +766,16 @@ class CargoMaelstrom(unittest.TestCase):
                 std::fs::write(dir.join("f"), "x").unwrap();
             }
         """)
-        for d in ["home", "tmp"]:
-            os.mkdir(os.path.join(home, d))
-        for dp, _, fns in os.walk(home):
-            if not dp.startswith((destdir, toolchain)):
-                for n in [dp] + [os.path.join(dp, f) for f in fns]:
-                    os.chown(n, user.pw_uid, user.pw_gid)
-        env = {"PATH": os.path.dirname(program) + ":" + os.path.join(toolchain, "bin") + ":/usr/bin:/bin",
-               "HOME": os.path.join(home, "home"), "TMPDIR": os.path.join(home, "tmp"),
-               "CARGO_HOME": os.path.join(home, "home", ".cargo"), "CARGO_TERM_COLOR": "never",
-               "RUST_BACKTRACE": "0"}
-        p = subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups",
-                            program, "--ui", "simple"], cwd=ws, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=600)
+        p = u.run(["--ui", "simple"], cwd=ws, path=os.path.join(toolchain, "bin"), keep=[toolchain],
+                  env={"CARGO_HOME": u.path("home", ".cargo"), "CARGO_TERM_COLOR": "never",
+                       "RUST_BACKTRACE": "0"})
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(outcomes(p.stdout)[0], {
             ("rootless", "pid_one"): "OK", ("rootless", "no_network"): "OK", ("rootless", "read_only_root"): "OK",
             ("rootless", "reads_its_package_files"): "OK",
             ("rootless::scratch", "writes_its_scratch_directory"): "OK"}, p.stdout + p.stderr)
         # The target directory, its state and cache are the user's.
-        self.assertEqual(os.stat(os.path.join(ws, "target", "maelstrom")).st_uid, user.pw_uid)
+        self.assertEqual(os.stat(os.path.join(ws, "target", "maelstrom")).st_uid, u.user.pw_uid)
 
     def test_second_run_waits_for_the_first(self):
         # A run holds its cache directory's lock until it and its local worker are gone: a second run in

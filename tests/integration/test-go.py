@@ -9,8 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from runner_test_util import BUILD, Watcher, install, outcomes as outcomes_and_order, read, summary, write
-from testlib import ensure_user
+from runner_test_util import UserRun, Watcher, install, outcomes as outcomes_and_order, read, summary, write
 
 STATE = {}
 MODULE = "example.com/gm"
@@ -670,32 +669,12 @@ class GoTest(unittest.TestCase):
         # As a developer runs it: as an unprivileged user, whose local worker and containers are rootless.
         # The module's data and isolation packages, in a directory of the user's; go's build cache is the
         # user's own (go builds the standard library for it first: some seconds).
-        if os.geteuid() != 0:
-            self.skipTest("needs root to become the test user")
-        user = ensure_user("maelstrom-test")
-        home = tempfile.mkdtemp(prefix="maelstrom-go-user-", dir="/var/tmp")
-        self.addCleanup(shutil.rmtree, home, True)
-        os.chmod(home, 0o755)
-        destdir = os.path.join(home, "install")
-        subprocess.run(["meson", "install", "-C", BUILD, "--destdir", destdir, "--no-rebuild", "--quiet"],
-                       check=True, stdout=subprocess.DEVNULL)
-        program = [os.path.join(dp, f) for dp, _, fs in os.walk(destdir) for f in fs
-                   if f == "maelstrom-go-test"][0]
-        mod = os.path.join(home, "mod")
+        u = UserRun(self, "maelstrom-go-user-", "maelstrom-go-test")
+        mod = u.path("mod")
         make_module(mod, {k: v for k, v in FILES.items()
                           if k == "go.mod" or k.startswith(("data/", "isolation/", "testdata/"))})
-        for d in ["mod", "home", "tmp"]:
-            os.makedirs(os.path.join(home, d), exist_ok=True)
-        for dp, dns, fns in os.walk(home):
-            if not dp.startswith(destdir):
-                for n in [dp] + [os.path.join(dp, f) for f in fns]:
-                    os.chown(n, user.pw_uid, user.pw_gid)
-        env = {"PATH": os.path.dirname(program) + ":" + os.path.dirname(STATE["go"]) + ":/usr/bin:/bin",
-               "HOME": os.path.join(home, "home"), "TMPDIR": os.path.join(home, "tmp"),
-               "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": ""}
-        p = subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups",
-                            program, "--ui", "simple"], cwd=mod, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=600)
+        p = u.run(["--ui", "simple"], cwd=mod, path=os.path.dirname(STATE["go"]),
+                  env={"GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": ""})
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         i, d = MODULE + "/isolation", MODULE + "/data"
         self.assertEqual(outcomes(p.stdout), {
@@ -703,7 +682,7 @@ class GoTest(unittest.TestCase):
             (d, "TestGolden"): "OK", (d, "TestWorkingDirectory"): "OK", (d, "TestOnlyThisPackage"): "OK"},
             p.stdout + p.stderr)
         # Its state and cache are the user's, in the module.
-        self.assertEqual(os.stat(os.path.join(mod, ".maelstrom-go-test")).st_uid, user.pw_uid)
+        self.assertEqual(os.stat(os.path.join(mod, ".maelstrom-go-test")).st_uid, u.user.pw_uid)
 
     def test_hints_for_what_the_container_leaves_out(self):
         # A case that needs the network, a writable root or a command fails in the default container: the
