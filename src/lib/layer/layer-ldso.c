@@ -308,6 +308,23 @@ static int read_dynamic(Elf *elf, const char *raw, size_t raw_size, const GElf_P
         return 0;
 }
 
+/* The ELF file at fd, mapped: *ret_raw its bytes, and its number of program headers; -ENOEXEC if it is not
+ * one. */
+static int elf_open_raw(int fd, Elf **ret, const char **ret_raw, size_t *ret_raw_size, size_t *ret_phnum) {
+        _cleanup_(elf_endp) Elf *elf = NULL;
+
+        if (elf_version(EV_CURRENT) == EV_NONE)
+                return -EIO;
+        elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, ret_phnum) != 0)
+                return -ENOEXEC;
+        *ret_raw = elf_rawfile(elf, ret_raw_size);
+        if (!*ret_raw)
+                return -ENOEXEC;
+        *ret = TAKE_PTR(elf);
+        return 0;
+}
+
 /* -ENOEXEC if fd is not a well-formed ELF file. */
 static int elf_info_read(int fd, ElfInfo *ret) {
         _cleanup_(elf_info_done) ElfInfo info = {};
@@ -316,17 +333,14 @@ static int elf_info_read(int fd, ElfInfo *ret) {
         size_t n_loads = 0, phnum, raw_size;
         GElf_Phdr dyn = {};
         bool have_dyn = false;
+        const char *raw;
         GElf_Ehdr eh;
         int r;
 
-        if (elf_version(EV_CURRENT) == EV_NONE)
-                return -EIO;
-        elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
-            elf_getphdrnum(elf, &phnum) != 0)
-                return -ENOEXEC;
-        const char *raw = elf_rawfile(elf, &raw_size);
-        if (!raw)
+        r = elf_open_raw(fd, &elf, &raw, &raw_size, &phnum);
+        if (r < 0)
+                return r;
+        if (!gelf_getehdr(elf, &eh))
                 return -ENOEXEC;
 
         info.elf_class = gelf_getclass(elf);
@@ -900,6 +914,8 @@ int elf_data_contains(const char *path, const char *text) {
         _cleanup_(elf_endp) Elf *elf = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t phnum, raw_size, n;
+        const char *raw;
+        int r;
 
         assert(path);
         assert(text);
@@ -910,14 +926,9 @@ int elf_data_contains(const char *path, const char *text) {
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        if (elf_version(EV_CURRENT) == EV_NONE)
-                return -EIO;
-        elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &phnum) != 0)
-                return -ENOEXEC;
-        const char *raw = elf_rawfile(elf, &raw_size);
-        if (!raw)
-                return -ENOEXEC;
+        r = elf_open_raw(fd, &elf, &raw, &raw_size, &phnum);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < phnum; i++) {
                 GElf_Phdr ph;
                 if (!gelf_getphdr(elf, (int) i, &ph))
