@@ -892,6 +892,83 @@ TEST(digest_cache_ageing) {
         ASSERT_EQ(digest_cache_size(e.cache), 0);
 }
 
+/* A file that a child appends a byte to: once, delay_usec after the returned pipe's byte (the child stops at
+ * the end of that pipe), or, with every_usec, again and again until killed. */
+static pid_t append_later(const char *path, unsigned delay_usec, unsigned every_usec, int *ret_go) {
+        int p[2];
+        ASSERT_TRUE(pipe2(p, O_CLOEXEC) >= 0);
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                char go;
+                close(p[1]);
+                if (read(p[0], &go, 1) != 1)
+                        _exit(0);
+                usleep(delay_usec);
+                do {
+                        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+                        if (fd < 0 || write(fd, "x", 1) != 1)
+                                _exit(1);
+                        close(fd);
+                } while (every_usec > 0 && usleep(every_usec) == 0);
+                _exit(0);
+        }
+        close(p[0]);
+        *ret_go = p[1];
+        return pid;
+}
+
+TEST(file_that_changes_while_hashed) {
+        /* A file written while it is hashed (an editor saving in place) is hashed again: the layer has
+         * what the file holds after the change, rather than failing.  128 MiB take well over the child's
+         * 5 ms to hash. */
+        _cleanup_(env_done) Env e = {};
+        env_setup(&e);
+        const size_t size = 128U << 20;
+        _cleanup_free_ char *zeros = calloc(1, size), *big = join(e.project, "big");
+        ASSERT_TRUE(zeros);
+        ASSERT_OK(write_file_atomic(big, zeros, size, /* mode= */ 0644));
+        LayerSpec spec = { .kind = LAYER_PATHS, .paths = (char *[]) { "big", NULL } };
+
+        int go;
+        pid_t pid = append_later(big, 5000, /* every_usec= */ 0, &go);
+        ASSERT_EQ(write(go, "", 1), 1);
+        close(go);
+        _cleanup_(built_layer_freep) BuiltLayer *l = build(&e, &spec);
+        int status;
+        ASSERT_TRUE(waitpid(pid, &status, 0) == pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        _cleanup_(manifest_freep) Manifest *m = read_manifest(l);
+        const ManifestEntry *entry = find_entry(m, "big");
+        ASSERT_TRUE(entry);
+        ASSERT_EQ(entry->size, (uint64_t) size + 1);
+        _cleanup_(digest_cache_freep) DigestCache *fresh = NULL;
+        ASSERT_OK(digest_cache_new(&fresh));
+        struct stat st;
+        ASSERT_TRUE(stat(big, &st) >= 0);
+        Digest d;
+        ASSERT_OK(digest_cache_get(fresh, big, &st, &d));
+        ASSERT_TRUE(digest_equal(&d, &entry->digest));
+
+        /* One that never stops changing fails its layer, saying so.  (Once it has changed: until then the
+         * cache knows its digest.) */
+        pid = append_later(big, 0, /* every_usec= */ 2000, &go);
+        ASSERT_EQ(write(go, "", 1), 1);
+        close(go);
+        for (unsigned i = 0; i < 5000 && st.st_size == (off_t) size + 1; i++) {
+                usleep(1000);
+                ASSERT_TRUE(stat(big, &st) >= 0);
+        }
+        ASSERT_TRUE(st.st_size > (off_t) size + 1);
+        _cleanup_free_ char *msg = NULL;
+        BuiltLayer *none = NULL;
+        int r = layer_build(&spec, e.project, test_vars, e.cache, e.manifests, &none, &msg);
+        kill(pid, SIGKILL);
+        ASSERT_TRUE(waitpid(pid, NULL, 0) == pid);
+        ASSERT_ERROR(r, EBUSY);
+        ASSERT_CONTAINS(strna(msg), "big' kept changing while it was hashed");
+}
+
 /* ---- ld.so ---- */
 
 /* What ldd says: the paths of the libraries and the interpreter, sorted and unique; *ret_missing gets the
@@ -1210,6 +1287,7 @@ int main(void) {
         RUN(determinism);
         RUN(digest_cache);
         RUN(digest_cache_ageing);
+        RUN(file_that_changes_while_hashed);
         RUN(ld_cache);
         RUN(ldso_like_ldd);
         RUN(ldso_search_order);

@@ -30,6 +30,9 @@
 #define CACHE_ENTRY_FIXED (8 + 8 + 8 + DIGEST_SIZE + 1 + 2)
 #define CACHE_MAX_PATH 4096
 #define NSEC_PER_SEC INT64_C(1000000000)
+/* A file that changes while it is hashed is hashed again, after 10, 20, 40 ms. */
+#define DIGEST_HASH_ATTEMPTS 4U
+#define DIGEST_HASH_PAUSE_USEC 10000U
 
 typedef struct Entry {
         uint64_t hash;
@@ -161,10 +164,43 @@ static bool entry_valid_for(const Entry *e, const struct stat *st) {
                 e->ino == (uint64_t) st->st_ino;
 }
 
+/* Hash the file at path, which must stay the same size and mtime while it is read: a file being written (an
+ * editor's save in place, a build) is read again after a pause, a few times, before -EBUSY.  *ret_st: what
+ * fstat() said of it; *ret_now: the time the hashing started. */
+static int hash_unchanged(const char *path, struct stat *ret_st, struct timespec *ret_now, Digest *ret) {
+        for (unsigned attempt = 1;; attempt++) {
+                struct stat before, after;
+                uint64_t size;
+                int r;
+
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return -errno;
+                if (fstat(fd, &before) < 0)
+                        return -errno;
+                if (!S_ISREG(before.st_mode))
+                        return S_ISDIR(before.st_mode) ? -EISDIR : -EINVAL;
+                if (clock_gettime(CLOCK_REALTIME, ret_now) < 0)
+                        return -errno;
+                r = digest_fd(fd, ret, &size);
+                if (r < 0)
+                        return r;
+                if (fstat(fd, &after) < 0)
+                        return -errno;
+                if (size == (uint64_t) before.st_size && after.st_size == before.st_size &&
+                    stat_mtime_ns(&after) == stat_mtime_ns(&before)) {
+                        *ret_st = before;
+                        return 0;
+                }
+                if (attempt == DIGEST_HASH_ATTEMPTS)
+                        return -EBUSY;
+                (void) usleep(DIGEST_HASH_PAUSE_USEC << (attempt - 1));
+        }
+}
+
 int digest_cache_get(DigestCache *c, const char *path, struct stat *st, Digest *ret) {
-        struct stat before, after;
+        struct stat before;
         struct timespec now;
-        uint64_t size;
         Digest d;
         Entry *e;
         bool is_new;
@@ -182,23 +218,9 @@ int digest_cache_get(DigestCache *c, const char *path, struct stat *st, Digest *
                 }
         }
 
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &before) < 0)
-                return -errno;
-        if (!S_ISREG(before.st_mode))
-                return S_ISDIR(before.st_mode) ? -EISDIR : -EINVAL;
-        if (clock_gettime(CLOCK_REALTIME, &now) < 0)
-                return -errno;
-        r = digest_fd(fd, &d, &size);
+        r = hash_unchanged(path, &before, &now, &d);
         if (r < 0)
                 return r;
-        if (fstat(fd, &after) < 0)
-                return -errno;
-        if (size != (uint64_t) before.st_size || after.st_size != before.st_size ||
-            stat_mtime_ns(&after) != stat_mtime_ns(&before))
-                return -EBUSY;
         c->n_hashed++;
 
         r = cache_entry(c, path, l, &e, &is_new);

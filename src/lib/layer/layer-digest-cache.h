@@ -33,8 +33,9 @@ int digest_cache_save(DigestCache *c, const char *path);
 
 /* The SHA-256 of the file at path, which must be absolute (-EINVAL otherwise).  st is what stat() (following
  * symlinks, as the hash does) said about it.  On a cache miss the file is hashed, and *st is refreshed from
- * the opened file, so that the size and mtime the caller records match the data hashed.  -EBUSY if the file
- * changed while it was hashed. */
+ * the opened file, so that the size and mtime the caller records match the data hashed.  A file that changes
+ * while it is hashed is hashed again, a few times, with pauses (about 70 ms in all): -EBUSY if it kept
+ * changing. */
 int digest_cache_get(DigestCache *c, const char *path, struct stat *st, Digest *ret);
 
 size_t digest_cache_size(const DigestCache *c);

@@ -242,7 +242,10 @@ static int add_host_path(Builder *b, const char *host_path, const char *spec_pat
                         e.host_path = strdup(host_path);
                         if (!e.host_path)
                                 r = -ENOMEM;
-                } else
+                } else if (r == -EBUSY)
+                        r = layer_error(b->reterr_message, r, "'%s' kept changing while it was hashed",
+                                        host_path);
+                else
                         r = layer_error(b->reterr_message, r, "Failed to hash '%s': %m", host_path);
         } else if (S_ISDIR(st.st_mode))
                 e.m.type = MANIFEST_DIRECTORY;
@@ -579,6 +582,9 @@ static int build_tar(Builder *b, BuiltLayer *l) {
                 return layer_error(b->reterr_message, EINVAL, "Layer tar file '%s' is not a regular file",
                                    l->path);
         r = digest_cache_get(b->cache, l->path, &st, &l->digest);
+        if (r == -EBUSY)
+                return layer_error(b->reterr_message, r,
+                                   "Layer tar file '%s' kept changing while it was hashed", l->path);
         if (r < 0)
                 return layer_error(b->reterr_message, r, "Failed to hash layer tar file '%s': %m", l->path);
         l->kind = BUILT_LAYER_TAR;
