@@ -567,7 +567,7 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertIn("zeta_listing t ... OK", p.stdout)
         # The summary says that not everything ran, under counts that have no failure.
         self.assertEqual(summary(p.stdout), (1, 1, 0, 0, 0, 0, 0), p.stdout)
-        self.assertIn("The build failed (see the errors above)", p.stdout)
+        self.assertIn("The build, or the listing of a test binary, failed (see the errors above)", p.stdout)
 
     def test_watch(self):
         w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],

@@ -154,8 +154,20 @@ TEST(summary) {
         ASSERT_OK(test_report_format_summary(e, &t));
         ASSERT_STREQ(t,
                      "Summary: 1 cases: 0 passed, 0 failed, 0 timed out, 0 errors, 0 ignored, 1 not run\n"
-                     "The build failed (see the errors above): the cases of what it did not build and list "
-                     "did not run.\n");
+                     "The build, or the listing of a test binary, failed (see the errors above): the cases of "
+                     "what was not built and listed did not run.\n");
+}
+
+/* A case of package m with size bytes of output, on stdout (out) or else on stderr (err). */
+static void add_with_output(TestReport *r, const char *name, TestOutcome outcome, const char *out,
+                            const char *err, size_t size) {
+        TestCaseResult c = *RESULT("m", name, outcome, 0);
+        TestOutput o = { .data = (char *) (out ?: err), .size = size };
+        if (out)
+                c.out = o;
+        else
+                c.err = o;
+        ASSERT_OK(test_report_add(r, &c));
 }
 
 TEST(summary_hints) {
@@ -166,36 +178,28 @@ TEST(summary_hints) {
         static const char rofs_upper[] = "open out.txt: READ-ONLY FILE SYSTEM";
         static const char with_nul[] = "read-only\0file system";
         static const char go_exec[] = "    x_test.go:9: exec: \"sh\": executable file not found in $PATH\n";
-        TestCaseResult c;
+        /* Rust's, with glibc's words in it (counted once), and Go's */
+        static const char rust_lookup[] = "called `Result::unwrap()` on an `Err` value: Custom { kind: "
+                                          "Uncategorized, error: \"failed to lookup address information: "
+                                          "Temporary failure in name resolution\" }";
+        static const char go_lookup[] = "dial tcp: lookup example.test: no such host";
 
         ASSERT_OK(test_report_new(&r));
-        c = *RESULT("m", "net", TEST_OUTCOME_FAIL, 0);
-        c.err = (TestOutput) { .data = (char *) network, .size = strlen(network) };
-        ASSERT_OK(test_report_add(r, &c));
-        c = *RESULT("m", "writes", TEST_OUTCOME_FAIL, 0);
-        c.out = (TestOutput) { .data = (char *) rofs, .size = strlen(rofs) };
-        ASSERT_OK(test_report_add(r, &c));
-        c = *RESULT("m", "writes_too", TEST_OUTCOME_FAIL, 0);
-        c.err = (TestOutput) { .data = (char *) rofs_upper, .size = strlen(rofs_upper) };
-        ASSERT_OK(test_report_add(r, &c));
+        add_with_output(r, "net", TEST_OUTCOME_FAIL, NULL, network, strlen(network));
+        add_with_output(r, "writes", TEST_OUTCOME_FAIL, rofs, NULL, strlen(rofs));
+        add_with_output(r, "writes_too", TEST_OUTCOME_FAIL, NULL, rofs_upper, strlen(rofs_upper));
         /* Not counted: a case that passed or timed out, output that only looks alike, no output. */
-        c = *RESULT("m", "checks_it", TEST_OUTCOME_OK, 0);
-        c.out = (TestOutput) { .data = (char *) rofs, .size = strlen(rofs) };
-        ASSERT_OK(test_report_add(r, &c));
-        c = *RESULT("m", "slow", TEST_OUTCOME_TIMEOUT, 0);
-        c.err = (TestOutput) { .data = (char *) network, .size = strlen(network) };
-        ASSERT_OK(test_report_add(r, &c));
-        c = *RESULT("m", "nul", TEST_OUTCOME_FAIL, 0);
-        c.err = (TestOutput) { .data = (char *) with_nul, .size = sizeof(with_nul) - 1 };
-        ASSERT_OK(test_report_add(r, &c));
+        add_with_output(r, "checks_it", TEST_OUTCOME_OK, rofs, NULL, strlen(rofs));
+        add_with_output(r, "slow", TEST_OUTCOME_TIMEOUT, NULL, network, strlen(network));
+        add_with_output(r, "nul", TEST_OUTCOME_FAIL, NULL, with_nul, sizeof(with_nul) - 1);
         ASSERT_OK(test_report_add(r, RESULT("m", "quiet", TEST_OUTCOME_FAIL, 0)));
-        c = *RESULT("m", "runs_sh", TEST_OUTCOME_FAIL, 0);
-        c.out = (TestOutput) { .data = (char *) go_exec, .size = strlen(go_exec) };
-        ASSERT_OK(test_report_add(r, &c));
+        add_with_output(r, "runs_sh", TEST_OUTCOME_FAIL, go_exec, NULL, strlen(go_exec));
+        add_with_output(r, "resolves", TEST_OUTCOME_FAIL, NULL, rust_lookup, strlen(rust_lookup));
+        add_with_output(r, "looks_up", TEST_OUTCOME_FAIL, go_lookup, NULL, strlen(go_lookup));
 
         ASSERT_OK(test_report_format_summary(r, &s));
         ASSERT_STREQ(s,
-                     "Summary: 8 cases: 1 passed, 6 failed, 1 timed out, 0 errors, 0 ignored, 0 not run\n"
+                     "Summary: 10 cases: 1 passed, 8 failed, 1 timed out, 0 errors, 0 ignored, 0 not run\n"
                      "Failures:\n"
                      "    FAIL m net\n"
                      "    FAIL m writes\n"
@@ -204,8 +208,13 @@ TEST(summary_hints) {
                      "    FAIL m nul\n"
                      "    FAIL m quiet\n"
                      "    FAIL m runs_sh\n"
+                     "    FAIL m resolves\n"
+                     "    FAIL m looks_up\n"
                      "Hint: 1 failed case could not use the network: a case's network namespace has lo down "
                      "unless a directive sets network = \"loopback\" (lo up, still with no way out).\n"
+                     "Hint: 2 failed cases could not resolve a host name: a case's container has no /etc/hosts "
+                     "and no way to a name server: for \"localhost\", a directive adds a layer with /etc/hosts "
+                     "(added_layers = [{ paths = [\"/etc/hosts\"] }]) and network = \"loopback\".\n"
                      "Hint: 1 failed case ran a command that is not in the container: only the test binary and "
                      "its libraries are there unless directives add layers or mounts (the host's /usr, "
                      "read-only, say) and PATH.\n"

@@ -285,6 +285,12 @@ static const struct {
           "could not use the network",
           "a case's network namespace has lo down unless a directive sets network = \"loopback\" (lo up, "
           "still with no way out)" },
+        /* glibc's (EAI_AGAIN, also through Rust and Python), Rust's own words, Go's */
+        { { "temporary failure in name resolution", "failed to lookup address information", "no such host" },
+          "could not resolve a host name",
+          "a case's container has no /etc/hosts and no way to a name server: for \"localhost\", a directive "
+          "adds a layer with /etc/hosts (added_layers = [{ paths = [\"/etc/hosts\"] }]) and network = "
+          "\"loopback\"" },
         { { "executable file not found in $path", NULL, NULL },
           "ran a command that is not in the container",
           "only the test binary and its libraries are there unless directives add layers or mounts (the "
@@ -339,8 +345,8 @@ int test_report_format_summary(const TestReport *r, char **ret) {
                         r->counts[TEST_OUTCOME_IGNORED], r->counts[TEST_OUTCOME_NOT_RUN]);
 
         if (r->build_failed)
-                textbuf_append(&b, "The build failed (see the errors above): the cases of what it did not build "
-                               "and list did not run.\n");
+                textbuf_append(&b, "The build, or the listing of a test binary, failed (see the errors above): "
+                               "the cases of what was not built and listed did not run.\n");
         if (r->counts[TEST_OUTCOME_FAIL] + r->counts[TEST_OUTCOME_TIMEOUT] +
             r->counts[TEST_OUTCOME_ERROR] == 0)
                 return textbuf_steal(&b, ret);
