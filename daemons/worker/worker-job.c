@@ -260,12 +260,12 @@ static bool digest_is_empty_data(const Digest *d) {
         return digest_equal(d, &empty);
 }
 
-static int cache_put_empty_blob(Cache *c, const Digest *d) {
+static int cache_put_empty_blob(Cache *c, const Digest *d, CacheEntry **ret) {
         _cleanup_(cache_blob_writer_freep) CacheBlobWriter *w = NULL;
         int r = cache_blob_begin(c, d, 0, &w);
         if (r < 0)
                 return r;
-        return cache_blob_finish(w, /* ret= */ NULL);
+        return cache_blob_finish(w, ret);
 }
 
 /* Make a layer's directory ready in the cache, taking missing blobs from the local client's files. */
@@ -295,7 +295,10 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                 return r;
         }
 
-        /* At most two rounds: the layer blob itself, then (for a manifest) the file blobs it names. */
+        /* At most two rounds: the layer blob itself, then (for a manifest) the file blobs it names.  What a
+         * round added, and the blobs it found there, stay pinned until the next has used them: adding a blob
+         * may evict others when the cache is full. */
+        _cleanup_(cache_layer_error_done) CacheLayerError held = {};
         for (unsigned round = 0;; round++) {
                 _cleanup_(cache_layer_error_done) CacheLayerError e = {};
                 char hex[DIGEST_HEX_SIZE];
@@ -303,6 +306,7 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                 if (waiting)
                         return -EAGAIN;
                 r = cache_get_layer(m->cache, kind, &d, ret, &e);
+                cache_layer_error_done(&held);
                 if (r != -ENOENT || round >= 2) {
                         if (r < 0) {
                                 digest_to_hex(&d, hex);
@@ -314,10 +318,13 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                 }
                 for (size_t i = 0; i < e.n_missing; i++) {
                         const char *path = session_local_blob(j->session, &e.missing[i]);
+                        CacheEntry *added;
                         digest_to_hex(&e.missing[i], hex);
                         if (digest_is_empty_data(&e.missing[i])) {
                                 /* No need for a file to copy nothing from (clients name /dev/null). */
-                                r = cache_put_empty_blob(m->cache, &e.missing[i]);
+                                r = cache_put_empty_blob(m->cache, &e.missing[i], &added);
+                                if (r >= 0)
+                                        r = cache_layer_error_keep(&e, added);
                                 if (r < 0) {
                                         *reterr_step = strdup("store an empty blob");
                                         return r;
@@ -344,13 +351,17 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                         }
                         if (!path)
                                 continue;
-                        r = cache_blob_from_path(m->cache, path, &e.missing[i], /* ret= */ NULL);
+                        r = cache_blob_from_path(m->cache, path, &e.missing[i], &added);
+                        if (r >= 0)
+                                r = cache_layer_error_keep(&e, added);
                         if (r < 0) {
                                 if (asprintf(reterr_step, "copy '%s' into the cache", path) < 0)
                                         *reterr_step = NULL;
                                 return r;
                         }
                 }
+                held = e;
+                e = (CacheLayerError) {};
         }
 }
 

@@ -758,6 +758,70 @@ static void blob_of(unsigned i, char buf[static 16384], Digest *ret) {
         digest_buffer(buf, 16384, ret);
 }
 
+TEST(manifest_missing_in_a_full_cache) {
+        /* The blobs of a layer that the cache has stay pinned while the caller adds the missing ones: adding
+         * one to a full cache evicts the oldest, which they may be. */
+        _cleanup_temp_dir_ char *root = make_temp_dir();
+        _cleanup_(cache_freep) Cache *c = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        CacheLayerError err = {};
+        char buf[16384];
+        Digest d[5], layer;
+        CacheEntry *e;
+
+        /* Room for about 4 blobs of 16 KiB. */
+        ASSERT_OK(cache_new(root, 4 * 16384 + 8192, &c));
+        ASSERT_OK(manifest_new(&m));
+        for (unsigned i = 0; i < 2; i++) {
+                blob_of(i, buf, &d[i]);
+                ManifestEntry f = { .type = MANIFEST_FILE, .mode = 0644, .size = sizeof buf, .mtime = 1,
+                                    .path = i == 0 ? "present" : "missing", .digest = d[i] };
+                ASSERT_OK(manifest_add(m, &f));
+        }
+        blob_of(0, buf, &d[0]);
+        put_blob(c, buf, sizeof buf, NULL);
+        manifest_put(c, m, &layer);
+        for (unsigned i = 2; i < 5; i++) { /* newer than the layer's */
+                blob_of(i, buf, &d[i]);
+                put_blob(c, buf, sizeof buf, NULL);
+        }
+
+        ASSERT_ERROR(cache_get_layer(c, CACHE_LAYER_MANIFEST, &layer, NULL, &err), ENOENT);
+        ASSERT_EQ(err.n_missing, 1);
+        ASSERT_TRUE(digest_equal(&err.missing[0], &d[1]));
+        blob_of(1, buf, &d[1]);
+        put_blob(c, buf, sizeof buf, NULL); /* over the target: evicts the oldest that is not held */
+        ASSERT_TRUE(cache_has_blob(c, &d[0]));
+        ASSERT_FALSE(cache_has_blob(c, &d[2]));
+        ASSERT_OK(cache_get_layer(c, CACHE_LAYER_MANIFEST, &layer, &e, NULL));
+        cache_layer_error_done(&err);
+        cache_unpin(e);
+
+        /* A blob added by the caller, kept in err, is held too. */
+        ASSERT_OK(cache_set_size_target(c, 0));
+        ASSERT_EQ(cache_get_n_entries(c), 0);
+        ASSERT_OK(cache_set_size_target(c, 4 * 16384 + 8192));
+        manifest_put(c, m, &layer);
+        ASSERT_ERROR(cache_get_layer(c, CACHE_LAYER_MANIFEST, &layer, NULL, &err), ENOENT);
+        ASSERT_EQ(err.n_missing, 2);
+        for (unsigned i = 0; i < 2; i++) {
+                blob_of(i, buf, &d[i]);
+                _cleanup_(cache_blob_writer_freep) CacheBlobWriter *w = NULL;
+                ASSERT_OK(cache_blob_begin(c, &d[i], sizeof buf, &w));
+                ASSERT_OK(cache_blob_write(w, buf, sizeof buf));
+                ASSERT_OK(cache_blob_finish(w, &e));
+                ASSERT_OK(cache_layer_error_keep(&err, e));
+        }
+        for (unsigned i = 2; i < 5; i++) { /* fill it up: none of the held goes */
+                blob_of(i, buf, &d[i]);
+                put_blob(c, buf, sizeof buf, NULL);
+        }
+        ASSERT_TRUE(cache_has_blob(c, &d[0]) && cache_has_blob(c, &d[1]));
+        ASSERT_OK(cache_get_layer(c, CACHE_LAYER_MANIFEST, &layer, &e, NULL));
+        cache_layer_error_done(&err);
+        cache_unpin(e);
+}
+
 TEST(eviction) {
         _cleanup_temp_dir_ char *root = make_temp_dir();
         _cleanup_(cache_freep) Cache *c = NULL;
@@ -1079,6 +1143,7 @@ int main(void) {
         RUN(tree_writer);
         RUN(manifest_layer);
         RUN(manifest_missing);
+        RUN(manifest_missing_in_a_full_cache);
         RUN(manifest_refusals);
         RUN(eviction);
         RUN(index_record_interval);

@@ -14,6 +14,21 @@ void cache_layer_error_done(CacheLayerError *e) {
         e->missing = mfree(e->missing);
         e->n_missing = 0;
         e->message = mfree(e->message);
+        for (size_t i = 0; i < e->n_held; i++)
+                cache_unpin(e->held[i]);
+        e->held = mfree(e->held);
+        e->n_held = 0;
+}
+
+int cache_layer_error_keep(CacheLayerError *e, CacheEntry *entry) {
+        CacheEntry **held = reallocarray(e->held, e->n_held + 1, sizeof(CacheEntry *));
+        if (!held) {
+                cache_unpin(entry);
+                return -ENOMEM;
+        }
+        e->held = held;
+        e->held[e->n_held++] = entry;
+        return 0;
 }
 
 static int digest_compare(const void *a, const void *b) {
@@ -99,19 +114,28 @@ static int layer_build(Cache *c, CacheEntryKind kind, CacheEntry *src, int dir_f
         r = manifest_missing(c, m, &err->missing, &err->n_missing);
         if (r < 0)
                 return r;
-        if (err->n_missing > 0)
-                return -ENOENT;
 
-        /* Held for the build, so that evicting (another process's, some day) cannot take them away. */
-        pins.entries = calloc(MAX(m->n_entries, (size_t) 1), sizeof(CacheEntry *));
+        /* Held for the build, so that evicting (another process's, some day) cannot take them away; and,
+         * when some are missing, until the caller has added those (which may evict). */
+        pins.entries = calloc(m->n_entries + 1, sizeof(CacheEntry *));
         if (!pins.entries)
                 return -ENOMEM;
         for (size_t i = 0; i < m->n_entries; i++)
                 if (m->entries[i].type == MANIFEST_FILE) {
                         CacheEntry *e = cache_find(c, CACHE_BLOB, &m->entries[i].digest);
+                        if (!e)
+                                continue;
                         cache_pin(e);
                         pins.entries[pins.n++] = e;
                 }
+        if (err->n_missing > 0) {
+                cache_pin(src);
+                pins.entries[pins.n++] = src;
+                err->held = TAKE_PTR(pins.entries);
+                err->n_held = pins.n;
+                pins.n = 0;
+                return -ENOENT;
+        }
 
         return layer_build_manifest(m, c->root_fd, dir_fd, &c->limits, ret_usage, &err->message);
 }

@@ -110,8 +110,15 @@ typedef struct CacheLayerError {
         Digest *missing;
         size_t n_missing;
         char *message;
+        /* On -ENOENT: the blobs of the layer that are there (the manifest blob and the file blobs it names),
+         * pinned until cache_layer_error_done(), so that adding the missing ones cannot evict them. */
+        CacheEntry **held;
+        size_t n_held;
 } CacheLayerError;
+/* Unpins what e holds (see cache_layer_error_keep()). */
 void cache_layer_error_done(CacheLayerError *e);
+/* e takes over the pin of entry (a missing blob once it is added): released with the others. */
+int cache_layer_error_keep(CacheLayerError *e, CacheEntry *entry);
 
 /* Returns the layer directory of kind CACHE_LAYER_TAR or CACHE_LAYER_MANIFEST made from blob d,
  * materialising it first if needed; pinned. -ENOENT: blobs are missing (listed in reterr); -EBADMSG: the
