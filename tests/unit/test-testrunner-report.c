@@ -183,6 +183,7 @@ TEST(summary_hints) {
                                           "Uncategorized, error: \"failed to lookup address information: "
                                           "Temporary failure in name resolution\" }";
         static const char go_lookup[] = "dial tcp: lookup example.test: no such host";
+        static const char go_zone[] = "    en_test.go:673: Expected '<nil>' Got 'unknown time zone America/Toronto'";
 
         ASSERT_OK(test_report_new(&r));
         add_with_output(r, "net", TEST_OUTCOME_FAIL, NULL, network, strlen(network));
@@ -196,10 +197,11 @@ TEST(summary_hints) {
         add_with_output(r, "runs_sh", TEST_OUTCOME_FAIL, go_exec, NULL, strlen(go_exec));
         add_with_output(r, "resolves", TEST_OUTCOME_FAIL, NULL, rust_lookup, strlen(rust_lookup));
         add_with_output(r, "looks_up", TEST_OUTCOME_FAIL, go_lookup, NULL, strlen(go_lookup));
+        add_with_output(r, "zone", TEST_OUTCOME_FAIL, go_zone, NULL, strlen(go_zone));
 
         ASSERT_OK(test_report_format_summary(r, &s));
         ASSERT_STREQ(s,
-                     "Summary: 10 cases: 1 passed, 8 failed, 1 timed out, 0 errors, 0 ignored, 0 not run\n"
+                     "Summary: 11 cases: 1 passed, 9 failed, 1 timed out, 0 errors, 0 ignored, 0 not run\n"
                      "Failures:\n"
                      "    FAIL m net\n"
                      "    FAIL m writes\n"
@@ -210,6 +212,7 @@ TEST(summary_hints) {
                      "    FAIL m runs_sh\n"
                      "    FAIL m resolves\n"
                      "    FAIL m looks_up\n"
+                     "    FAIL m zone\n"
                      "Hint: 1 failed case could not use the network: a case's network namespace has lo down "
                      "unless a directive sets network = \"loopback\" (lo up, still with no way out).\n"
                      "Hint: 2 failed cases could not resolve a host name: a case's container has no /etc/hosts "
@@ -218,6 +221,8 @@ TEST(summary_hints) {
                      "Hint: 1 failed case ran a command that is not in the container: only the test binary and "
                      "its libraries are there unless directives add layers or mounts (the host's /usr, "
                      "read-only, say) and PATH.\n"
+                     "Hint: 1 failed case found no time zone data: the container has no /usr/share/zoneinfo "
+                     "unless a directive binds the host's, read-only, on a stub directory (see the README).\n"
                      "Hint: 2 failed cases wrote to a read-only file system: a case's root is read-only; it may "
                      "write under /tmp, or a directive sets enable_writable_file_system = true.\n");
 }

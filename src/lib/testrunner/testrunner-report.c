@@ -295,6 +295,11 @@ static const struct {
           "ran a command that is not in the container",
           "only the test binary and its libraries are there unless directives add layers or mounts (the "
           "host's /usr, read-only, say) and PATH" },
+        /* Go's time.LoadLocation, Python's zoneinfo, Rust's jiff */
+        { { "unknown time zone", "no time zone found with key", "in time zone database" },
+          "found no time zone data",
+          "the container has no /usr/share/zoneinfo unless a directive binds the host's, read-only, on a stub "
+          "directory (see the README)" },
         { { "read-only file system", NULL, NULL },
           "wrote to a read-only file system",
           "a case's root is read-only; it may write under /tmp, or a directive sets "
