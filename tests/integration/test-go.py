@@ -517,6 +517,15 @@ class GoTest(unittest.TestCase):
         self.assertEqual(set(outcomes(p.stdout)), {(MODULE + "/data", n) for n in
                                                    ["TestGolden", "TestWorkingDirectory", "TestOnlyThisPackage"]})
         self.assertNotIn("broken", p.stdout + p.stderr)
+        self.assertNotIn("cache-size", p.stderr)
+
+    def test_a_cache_too_small_is_said(self):
+        # The package's test binary alone is larger than 1 MB: the run works, and says what would keep it.
+        p = run("--ui", "simple", "-i", "package_path.equals(data)", "--cache-size", "1 MB")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(outcomes(p.stdout)), 3, p.stdout)
+        self.assertRegex(p.stderr, r"This run's files \([0-9]+ MB\) do not fit in the local worker's cache "
+                         r"\(cache-size: 1 MB\): .*--cache-size \"1 GB\"")
 
     def test_from_subdirectory(self):
         # The module is found upward, and the whole module is its project.

@@ -92,6 +92,7 @@ struct Client {
 
         DigestCache *digests;
         DigestMap *sent_blobs; /* digests already named to the worker in LocalBlob messages */
+        uint64_t sent_blob_bytes; /* their sizes, added up */
         DigestMap *layers;     /* SHA-256 of a layer spec's key text → LayerMemo */
 
         ClientJob *jobs;
@@ -652,8 +653,8 @@ static bool job_runs_remotely(const Client *c, const ResolvedJob *job) {
         return true;
 }
 
-/* Tell the local worker where a blob's bytes are, once per run. */
-static int send_local_blob(Client *c, const Digest *d, const char *path) {
+/* Tell the local worker where a blob's bytes are (size of them), once per run. */
+static int send_local_blob(Client *c, const Digest *d, const char *path, uint64_t size) {
         Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
         Maelstrom__V1__LocalBlob b = MAELSTROM__V1__LOCAL_BLOB__INIT, *blobs[] = { &b };
         int r;
@@ -668,7 +669,12 @@ static int send_local_blob(Client *c, const Digest *d, const char *path) {
         r = send_message_to(c, /* remote= */ false, &msg, /* batched= */ true);
         if (r < 0)
                 return r;
+        c->sent_blob_bytes += size;
         return digest_map_put(c->sent_blobs, d, (void *) 1);
+}
+
+uint64_t client_local_blob_bytes(const Client *c) {
+        return c ? c->sent_blob_bytes : 0;
 }
 
 /* ---- broker mode: uploading what the broker lacks ---- */
@@ -845,11 +851,13 @@ static int client_layer(Client *c, const LayerSpec *spec, LayerMemo **ret, char 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < built->n_blobs; i++) {
-                r = send_local_blob(c, &built->blobs[i].digest, built->blobs[i].path);
+                r = send_local_blob(c, &built->blobs[i].digest, built->blobs[i].path, built->blobs[i].size);
                 if (r < 0)
                         return r;
         }
-        r = send_local_blob(c, &built->digest, built->path);
+        struct stat st;
+        r = send_local_blob(c, &built->digest, built->path,
+                            stat(built->path, &st) >= 0 ? (uint64_t) st.st_size : 0);
         if (r < 0)
                 return r;
 

@@ -91,6 +91,8 @@ int client_job_tty_resize(ClientJob *j, unsigned short rows, unsigned short colu
 
 /* Jobs submitted whose result has not been delivered yet. */
 size_t client_jobs_outstanding(const Client *c);
+/* The bytes of the distinct files (blobs) that this client's layers have named to the local worker. */
+uint64_t client_local_blob_bytes(const Client *c);
 
 /* Why the local worker, or the client's session with it, ended; NULL while both are there. */
 const char *client_local_worker_gone(const Client *c);
