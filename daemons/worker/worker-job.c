@@ -15,6 +15,8 @@
 
 /* Jobs one client may have queued or running: a cap on what a peer can make us keep. */
 #define SESSION_MAX_JOBS 1000000U
+/* Below this estimate, a job's place in the queue hardly changes when the run ends (see job_compare()). */
+#define SHORT_JOB_USEC (10 * USEC_PER_MSEC)
 
 struct Job {
         Session *session;
@@ -137,14 +139,21 @@ static Job *job_free(Job *j) {
         return NULL;
 }
 
-/* Better first: higher priority, then the longest estimated duration, then the first to arrive. */
+/* Higher priority first, then the longest estimate first, but short jobs (or new ones, with no estimate) in
+ * the order they came: the order of jobs of a few milliseconds hardly changes when the run ends, and a runner
+ * submits the cases of each test binary together, which a full cache then keeps together too.  Ordered by
+ * their estimates, every binary's cases spread over the whole run, and least recently used eviction took
+ * each binary out between two of its cases (go-playground/locales: 3.2 GB of test binaries in a 1 GB cache,
+ * 219 s against 49 s for go test). */
 int job_compare(const void *a, const void *b) {
         const Job *x = a, *y = b;
         const Maelstrom__V1__JobSpec *p = x->submit->spec, *q = y->submit->spec;
         if (p->priority != q->priority)
                 return p->priority > q->priority ? -1 : 1;
-        if (p->estimated_duration_usec != q->estimated_duration_usec)
-                return p->estimated_duration_usec > q->estimated_duration_usec ? -1 : 1;
+        uint64_t dp = p->estimated_duration_usec >= SHORT_JOB_USEC ? p->estimated_duration_usec : 0,
+                 dq = q->estimated_duration_usec >= SHORT_JOB_USEC ? q->estimated_duration_usec : 0;
+        if (dp != dq)
+                return dp > dq ? -1 : 1;
         return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 

@@ -718,6 +718,40 @@ class GoTest(unittest.TestCase):
                       "may write under /tmp, or a directive sets enable_writable_file_system = true.", p.stdout)
         self.assertIn("Hint: 1 failed case ran a command that is not in the container", p.stdout)
 
+    def test_short_cases_of_a_package_run_together(self):
+        # On one slot, once the two packages' sleepers have let every case queue: the short cases (estimates
+        # of a few milliseconds, interleaved across the packages) run package by package, in the order they
+        # came, rather than one package's then the other's by their estimates, which a full cache pays for.
+        d = os.path.join(STATE["root"], "together")
+        files = {"go.mod": "module example.com/together\n\ngo 1.21\n"}
+        for pkg in ("a", "b"):
+            body = f'package {pkg}\nimport ("testing"; "time")\n'
+            body += f'func TestSleep{pkg.upper()}(t *testing.T) {{ time.Sleep(time.Second) }}\n'
+            body += "".join(f"func Test{pkg.upper()}{i}(t *testing.T) {{}}\n" for i in range(4))
+            files[f"{pkg}/{pkg}_test.go"] = body
+        make_module(d, files)
+        listing = ["version = 1\n"]
+        for pkg, estimates in (("a", [9, 7, 5, 3]), ("b", [8, 6, 4, 2])):
+            path = "example.com/together/" + pkg
+            key = f'[packages."{path}".artifacts."{path}".cases.'
+            listing.append(f'{key}"TestSleep{pkg.upper()}"]\ndurations = [1.0]\nfailed = false\n')
+            for i, ms in enumerate(estimates):
+                listing.append(f'{key}"Test{pkg.upper()}{i}"]\ndurations = [{ms / 1000}]\nfailed = false\n')
+        run("--list", cwd=d)  # builds the binaries: both packages are then listed at once
+        state = os.path.join(d, ".maelstrom-go-test", "state")
+        os.makedirs(state, exist_ok=True)
+        write(os.path.join(state, "test-listing.toml"), "\n".join(listing))
+        p = run("--ui", "simple", "--slots", "1", cwd=d)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        _, order = outcomes_and_order(p.stdout)
+        short = [n[-2] for n in order if "Sleep" not in n]
+        self.assertEqual(len(short), 8, p.stdout)
+        switches = sum(1 for x, y in zip(short, short[1:]) if x != y)
+        self.assertEqual(switches, 1, p.stdout)
+        for pkg in "AB":
+            self.assertEqual([n for n in order if n.startswith("Test" + pkg) and "Sleep" not in n],
+                             [f"Test{pkg}{i}" for i in range(4)], p.stdout)
+
     def test_no_module(self):
         d = tempfile.mkdtemp(dir=STATE["root"])
         p = run("--list", cwd=d)
