@@ -40,6 +40,9 @@ struct Job {
         Digest *waiting_for;
         size_t n_waiting_for;
         Job *wprev, *wnext;  /* in the manager's fetch_waiters */
+        /* Meanwhile, what it has in the cache already (its layers, their blobs, the blobs fetched so far),
+         * pinned until it starts over: storing a fetched blob may evict others. */
+        CacheLayerError pins;
 };
 
 static void job_unpin_layers(Job *j) {
@@ -126,6 +129,7 @@ static Job *job_free(Job *j) {
                 (void) prioq_remove(m->queue, j, &j->queue_idx);
         job_unprepare(j);
         job_unpin_layers(j);
+        cache_layer_error_done(&j->pins);
         if (j->prev)
                 j->prev->next = j->next;
         else
@@ -277,6 +281,20 @@ static int cache_put_empty_blob(Cache *c, const Digest *d, CacheEntry **ret) {
         return cache_blob_finish(w, ret);
 }
 
+/* dst takes over src's pins (an entry is unpinned if dst cannot take it). */
+static int pins_take(CacheLayerError *dst, CacheLayerError *src) {
+        int r = 0;
+
+        for (size_t i = 0; i < src->n_held; i++) {
+                int k = cache_layer_error_keep(dst, src->held[i]);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        src->held = mfree(src->held);
+        src->n_held = 0;
+        return r;
+}
+
 /* Make a layer's directory ready in the cache, taking missing blobs from the local client's files. */
 static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret, char **reterr_step) {
         Manager *m = session_manager(j->session);
@@ -312,8 +330,12 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                 _cleanup_(cache_layer_error_done) CacheLayerError e = {};
                 char hex[DIGEST_HEX_SIZE];
 
-                if (waiting)
+                if (waiting) {
+                        /* The blobs found stay while the others are fetched (an entry that cannot be kept
+                         * is only fetched again). */
+                        (void) pins_take(&j->pins, &held);
                         return -EAGAIN;
+                }
                 r = cache_get_layer(m->cache, kind, &d, ret, &e);
                 cache_layer_error_done(&held);
                 if (r != -ENOENT || round >= 2) {
@@ -442,6 +464,9 @@ static void job_start(Job *j) {
 
         if (j->started == 0 && !j->prepared)
                 j->started = now(CLOCK_MONOTONIC);
+        /* What the last attempt pinned, until this one has pinned what it uses. */
+        _cleanup_(cache_layer_error_done) _unused_ CacheLayerError before = j->pins;
+        j->pins = (CacheLayerError) {};
 
         j->layers = calloc(spec->n_layers ?: 1, sizeof(CacheEntry *));
         layer_paths = calloc(spec->n_layers + 1, sizeof(char *));
@@ -464,9 +489,13 @@ static void job_start(Job *j) {
                         return job_fail(j, "prepare layer", r, NULL);
         }
         if (j->n_waiting_for > 0) {
-                /* Hold a slot while the blobs arrive, then start over (jobs_fetched()). */
-                for (size_t i = 0; i < spec->n_layers; i++)
+                /* Hold a slot while the blobs arrive, then start over (jobs_fetched()), keeping the layers
+                 * made meanwhile. */
+                for (size_t i = 0; i < spec->n_layers; i++) {
                         layer_paths[i] = mfree(layer_paths[i]);
+                        if (j->layers[i])
+                                (void) cache_layer_error_keep(&j->pins, TAKE_PTR(j->layers[i]));
+                }
                 job_unpin_layers(j);
                 j->fetching = true;
                 j->wnext = m->fetch_waiters;
@@ -558,6 +587,9 @@ void jobs_fetched(Manager *m, const Digest *d, int error) {
                         job_fail(j, step, error, NULL);
                         continue;
                 }
+                CacheEntry *e;
+                if (cache_get(m->cache, CACHE_BLOB, d, &e) >= 0)
+                        (void) cache_layer_error_keep(&j->pins, e);
                 if (j->n_waiting_for == 0) {
                         job_unwait(j);
                         job_start(j);

@@ -44,11 +44,11 @@ def sh(script):
     return {"program": "/bin/sh", "arguments": ["-c", script], "layers": LAYERS}
 
 
-def start_worker(name, user=None):
+def start_worker(name, user=None, extra=()):
     log = open(os.path.join(S["root"], f"{name}.log"), "w")
     S.setdefault("logs", []).append(log)
     args = [os.path.join(S["bin"], "maelstrom-worker"), "-c", "-", "-b", S["address"],
-            "--cache-root", os.path.join(S["root"], name), "--slots", "2", "--log-level", "debug"]
+            "--cache-root", os.path.join(S["root"], name), "--slots", "2", "--log-level", "debug", *extra]
     if user:
         os.makedirs(os.path.join(S["root"], name))
         shutil.chown(os.path.join(S["root"], name), user, user)
@@ -529,6 +529,36 @@ class Cluster(unittest.TestCase):
             self.assertEqual(w.wait(timeout=30), 0)
             del S["workers"]["worker-user"]
         wait_for("two workers", lambda: status_field(r"Workers: (\d+)") == 2)
+
+    def test_k_worker_whose_cache_is_smaller_than_a_job(self):
+        # A worker whose cache cannot hold one job's layers (busybox alone is larger) still runs it: what the
+        # job has in the cache stays while the rest is fetched.  Before, each blob stored evicted one fetched
+        # before it, and the job was fetched again and again, for ever.
+        for name in ("worker1", "worker2"):
+            w = S["workers"].pop(name)
+            w.terminate()
+            self.assertEqual(w.wait(timeout=30), 0, name)
+        wait_for("no worker", lambda: status_field(r"Workers: (\d+)") == 0)
+        small = start_worker("worker-small", extra=["--cache-size", "100 KB"])
+        try:
+            wait_for("the small worker", lambda: status_field(r"Workers: (\d+)") == 1)
+            p = run_jobs([sh("echo small")], wait=False)
+            try:
+                out, err = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+                with open(os.path.join(S["root"], "worker-small.log")) as f:
+                    self.fail(f"the job did not end: {err}\nthe worker's log ends with:\n{f.read()[-3000:]}")
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(out, "small\n")
+        finally:
+            small.terminate()
+            self.assertEqual(small.wait(timeout=30), 0)
+            del S["workers"]["worker-small"]
+            start_worker("worker1")
+            start_worker("worker2")
+            wait_for("two workers again", lambda: status_field(r"Workers: (\d+)") == 2)
 
     def test_z_stop(self):
         p = admin("stop")

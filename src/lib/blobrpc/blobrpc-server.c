@@ -188,9 +188,13 @@ static int on_put_blob_end(RpcCall *call, void *userdata) {
         Maelstrom__V1__PutBlobReply reply = MAELSTROM__V1__PUT_BLOB_REPLY__INIT;
         int r;
 
+        CacheEntry *stored;
+
         if (!u->writer)
                 return -EBADMSG;
-        r = cache_blob_finish(u->writer, /* ret= */ NULL);
+        /* Pinned until on_stored has run: a full cache would otherwise evict it as it comes in, before a job
+         * that waits for it could pin it. */
+        r = cache_blob_finish(u->writer, &stored);
         u->writer = cache_blob_writer_free(u->writer);
         if (r < 0)
                 return r;
@@ -198,6 +202,7 @@ static int on_put_blob_end(RpcCall *call, void *userdata) {
         r = call_reply(call, &reply);
         if (u->base.service->on_stored)
                 u->base.service->on_stored(&u->digest, u->base.service->userdata);
+        cache_unpin(stored);
         return r;
 }
 

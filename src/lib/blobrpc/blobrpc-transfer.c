@@ -96,16 +96,21 @@ static int on_fetch_message(RpcCall *call, const void *data, size_t size, void *
 
 static void on_fetch_closed(RpcCall *call, RpcStatus status, const char *message, void *userdata) {
         BlobTransfer *t = userdata;
+        CacheEntry *stored = NULL;
         int r = t->error;
 
         if (r >= 0 && status == RPC_STATUS_OK) {
                 if (!t->writer)
                         r = -EBADMSG;
                 else
-                        r = cache_blob_finish(t->writer, /* ret= */ NULL);
+                        /* Pinned until done has run: a full cache would otherwise evict it as it comes in,
+                         * before whoever waits for it could pin it. */
+                        r = cache_blob_finish(t->writer, &stored);
         }
         t->writer = cache_blob_writer_free(t->writer);
         transfer_closed(t, status, r);
+        if (stored)
+                cache_unpin(stored);
 }
 
 int blob_fetch(RpcChannel *ch, Cache *c, const Digest *d, blob_transfer_done_func_t done, void *userdata,
