@@ -144,11 +144,11 @@ static Job *job_free(Job *j) {
 }
 
 /* Higher priority first, then the longest estimate first, but short jobs (or new ones, with no estimate) in
- * the order they came: the order of jobs of a few milliseconds hardly changes when the run ends, and a runner
- * submits the cases of each test binary together, which a full cache then keeps together too.  Ordered by
- * their estimates, every binary's cases spread over the whole run, and least recently used eviction took
- * each binary out between two of its cases (go-playground/locales: 3.2 GB of test binaries in a 1 GB cache,
- * 219 s against 49 s for go test). */
+ * the order they came: the order of jobs of a few milliseconds hardly changes when the run ends, and a
+ * runner submits the cases of each test binary together, which a full cache then keeps together too.
+ * Ordered by their estimates, every binary's cases spread over the whole run, and least recently used
+ * eviction took each binary out between two of its cases (go-playground/locales: 3.2 GB of test binaries in
+ * a 1 GB cache, 219 s against 49 s for go test). */
 int job_compare(const void *a, const void *b) {
         const Job *x = a, *y = b;
         const Maelstrom__V1__JobSpec *p = x->submit->spec, *q = y->submit->spec;

@@ -154,8 +154,8 @@ TEST(summary) {
         ASSERT_OK(test_report_format_summary(e, &t));
         ASSERT_STREQ(t,
                      "Summary: 1 cases: 0 passed, 0 failed, 0 timed out, 0 errors, 0 ignored, 1 not run\n"
-                     "The build, or the listing of a test binary, failed (see the errors above): the cases of "
-                     "what was not built and listed did not run.\n");
+                     "The build, or the listing of a test binary, failed (see the errors above): the "
+                     "cases of what was not built and listed did not run.\n");
 }
 
 /* A case of package m with size bytes of output, on stdout (out) or else on stderr (err). */
@@ -183,7 +183,8 @@ TEST(summary_hints) {
                                           "Uncategorized, error: \"failed to lookup address information: "
                                           "Temporary failure in name resolution\" }";
         static const char go_lookup[] = "dial tcp: lookup example.test: no such host";
-        static const char go_zone[] = "    en_test.go:673: Expected '<nil>' Got 'unknown time zone America/Toronto'";
+        static const char go_zone[] = "    en_test.go:673: Expected '<nil>' Got 'unknown time zone "
+                                      "America/Toronto'";
 
         ASSERT_OK(test_report_new(&r));
         add_with_output(r, "net", TEST_OUTCOME_FAIL, NULL, network, strlen(network));
@@ -215,14 +216,16 @@ TEST(summary_hints) {
                      "    FAIL m zone\n"
                      "Hint: 1 failed case could not use the network: a case's network namespace has lo down "
                      "unless a directive sets network = \"loopback\" (lo up, still with no way out).\n"
-                     "Hint: 2 failed cases could not resolve a host name: a case's container has no /etc/hosts "
-                     "and no way to a name server: for \"localhost\", a directive adds a layer with /etc/hosts "
-                     "(added_layers = [{ paths = [\"/etc/hosts\"] }]) and network = \"loopback\".\n"
+                     "Hint: 2 failed cases could not resolve a host name: a case's container has no "
+                     "/etc/hosts and no way to a name server: for \"localhost\", a directive adds a layer "
+                     "with /etc/hosts (added_layers = [{ paths = [\"/etc/hosts\"] }]) and network = "
+                     "\"loopback\".\n"
                      "Hint: 1 failed case ran a command that is not in the container: only the test binary and "
                      "its libraries are there unless directives add layers or mounts (the host's /usr, "
                      "read-only, say) and PATH.\n"
-                     "Hint: 1 failed case found no time zone data: the container has no /usr/share/zoneinfo "
-                     "unless a directive binds the host's, read-only, on a stub directory (see the README).\n"
+                     "Hint: 1 failed case found no time zone data: the container has no "
+                     "/usr/share/zoneinfo unless a directive binds the host's, read-only, on a stub "
+                     "directory (see the README).\n"
                      "Hint: 2 failed cases wrote to a read-only file system: a case's root is read-only; it may "
                      "write under /tmp, or a directive sets enable_writable_file_system = true.\n");
 }

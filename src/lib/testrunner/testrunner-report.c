@@ -298,8 +298,8 @@ static const struct {
         /* Go's time.LoadLocation, Python's zoneinfo, Rust's jiff */
         { { "unknown time zone", "no time zone found with key", "in time zone database" },
           "found no time zone data",
-          "the container has no /usr/share/zoneinfo unless a directive binds the host's, read-only, on a stub "
-          "directory (see the README)" },
+          "the container has no /usr/share/zoneinfo unless a directive binds the host's, read-only, on a "
+          "stub directory (see the README)" },
         { { "read-only file system", NULL, NULL },
           "wrote to a read-only file system",
           "a case's root is read-only; it may write under /tmp, or a directive sets "
@@ -350,8 +350,8 @@ int test_report_format_summary(const TestReport *r, char **ret) {
                         r->counts[TEST_OUTCOME_IGNORED], r->counts[TEST_OUTCOME_NOT_RUN]);
 
         if (r->build_failed)
-                textbuf_append(&b, "The build, or the listing of a test binary, failed (see the errors above): "
-                               "the cases of what was not built and listed did not run.\n");
+                textbuf_append(&b, "The build, or the listing of a test binary, failed (see the errors "
+                               "above): the cases of what was not built and listed did not run.\n");
         if (r->counts[TEST_OUTCOME_FAIL] + r->counts[TEST_OUTCOME_TIMEOUT] +
             r->counts[TEST_OUTCOME_ERROR] == 0)
                 return textbuf_steal(&b, ret);
