@@ -40,8 +40,8 @@ struct Job {
         Digest *waiting_for;
         size_t n_waiting_for;
         Job *wprev, *wnext;  /* in the manager's fetch_waiters */
-        /* Meanwhile, what it has in the cache already (its layers, their blobs, the blobs fetched so far),
-         * pinned until it starts over: storing a fetched blob may evict others. */
+        /* What making its layers found in the cache or added to it (and, while it waits, the layers made and
+         * the blobs fetched so far), pinned until it starts over or ends: adding a blob may evict others. */
         CacheLayerError pins;
 };
 
@@ -323,21 +323,14 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
         }
 
         /* At most two rounds: the layer blob itself, then (for a manifest) the file blobs it names.  What a
-         * round added, and the blobs it found there, stay pinned until the next has used them: adding a blob
-         * may evict others when the cache is full. */
-        _cleanup_(cache_layer_error_done) CacheLayerError held = {};
+         * round found and added stays pinned in j->pins for the rounds after (and while blobs are fetched). */
         for (unsigned round = 0;; round++) {
                 _cleanup_(cache_layer_error_done) CacheLayerError e = {};
                 char hex[DIGEST_HEX_SIZE];
 
-                if (waiting) {
-                        /* The blobs found stay while the others are fetched (an entry that cannot be kept
-                         * is only fetched again). */
-                        (void) pins_take(&j->pins, &held);
+                if (waiting)
                         return -EAGAIN;
-                }
                 r = cache_get_layer(m->cache, kind, &d, ret, &e);
-                cache_layer_error_done(&held);
                 if (r != -ENOENT || round >= 2) {
                         if (r < 0) {
                                 digest_to_hex(&d, hex);
@@ -380,8 +373,6 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                         *reterr_step = NULL;
                                 return -ENOENT;
                         }
-                        if (!path)
-                                continue;
                         r = cache_blob_from_path(m->cache, path, &e.missing[i], &added);
                         if (r >= 0)
                                 r = cache_layer_error_keep(&e, added);
@@ -391,8 +382,8 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                 return r;
                         }
                 }
-                held = e;
-                e = (CacheLayerError) {};
+                /* (An entry that cannot be kept is only added again.) */
+                (void) pins_take(&j->pins, &e);
         }
 }
 
