@@ -53,7 +53,7 @@ static void on_fetch_done(BlobTransfer *t, int error, void *userdata) {
         else
                 log_debug("Fetched blob %s from the broker.", hex);
         fetch_free(f);
-        jobs_fetched(m, &d, error);
+        jobs_fetched(m, &d, error, /* failed_step= */ NULL);
 }
 
 int manager_fetch(Manager *m, const Digest *d) {

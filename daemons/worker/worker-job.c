@@ -246,19 +246,21 @@ static void on_job_done(Execution *e, ExecResult *res, void *userdata) {
         job_free(j);
 }
 
-static int job_wait_for(Job *j, const Digest *d) {
+/* The job waits for blob d: fetched from the broker (fetch), or copied from a local client's file
+ * (manager_copy() is under way), or uploaded by a client on the worker's socket (manager_blob_stored() says
+ * when it is there). */
+static int job_wait_for(Job *j, const Digest *d, bool fetch) {
         Digest *w;
         int r;
 
         for (size_t i = 0; i < j->n_waiting_for; i++)
                 if (digest_equal(&j->waiting_for[i], d))
                         return 0;
-        if (session_is_broker(j->session)) {
+        if (fetch) {
                 r = manager_fetch(session_manager(j->session), d);
                 if (r < 0)
                         return r;
-        } /* else a client on the worker's socket uploads it, and manager_blob_stored() says when it is
-           * there */
+        }
         w = reallocarray(j->waiting_for, j->n_waiting_for + 1, sizeof(Digest));
         if (!w)
                 return -ENOMEM;
@@ -358,7 +360,7 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                         if (!path && !m->local) {
                                 /* Fetched from the broker, or uploaded by a client on the worker's socket;
                                  * the job waits (job_start() says -EAGAIN). */
-                                r = job_wait_for(j, &e.missing[i]);
+                                r = job_wait_for(j, &e.missing[i], session_is_broker(j->session));
                                 if (r < 0) {
                                         if (asprintf(reterr_step, "fetch blob %s from the broker", hex) < 0)
                                                 *reterr_step = NULL;
@@ -373,9 +375,14 @@ static int job_get_layer(Job *j, const Maelstrom__V1__Layer *l, CacheEntry **ret
                                         *reterr_step = NULL;
                                 return -ENOENT;
                         }
-                        r = cache_blob_from_path(m->cache, path, &e.missing[i], &added);
-                        if (r >= 0)
+                        r = manager_copy(m, path, &e.missing[i], &added);
+                        if (r > 0)
                                 r = cache_layer_error_keep(&e, added);
+                        else if (r == 0) {
+                                /* Copied on a thread: the job waits as for a fetch. */
+                                r = job_wait_for(j, &e.missing[i], /* fetch= */ false);
+                                waiting = true;
+                        }
                         if (r < 0) {
                                 if (asprintf(reterr_step, "copy '%s' into the cache", path) < 0)
                                         *reterr_step = NULL;
@@ -556,7 +563,7 @@ static bool job_preparable(const Job *j) {
         return !j->submit->spec->tty;
 }
 
-void jobs_fetched(Manager *m, const Digest *d, int error) {
+void jobs_fetched(Manager *m, const Digest *d, int error, const char *failed_step) {
         Job *next;
 
         for (Job *j = m->fetch_waiters; j; j = next) {
@@ -575,7 +582,7 @@ void jobs_fetched(Manager *m, const Digest *d, int error) {
                         char hex[DIGEST_HEX_SIZE], step[128];
                         digest_to_hex(d, hex);
                         snprintf(step, sizeof step, "fetch blob %s from the broker", hex);
-                        job_fail(j, step, error, NULL);
+                        job_fail(j, failed_step ?: step, error, NULL);
                         continue;
                 }
                 CacheEntry *e;

@@ -114,7 +114,7 @@ void manager_blob_stored(const Digest *d, void *userdata) {
 
         bus_service_mark_changed(m->bus); /* CacheBytes */
         if (m->fetch_waiters)
-                jobs_fetched(m, d, /* error= */ 0);
+                jobs_fetched(m, d, /* error= */ 0, /* failed_step= */ NULL);
 }
 
 int manager_listen_fds(Manager *m) {

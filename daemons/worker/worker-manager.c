@@ -20,6 +20,7 @@ int manager_new(const Config *config, Manager **ret) {
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return log_oom();
+        m->copy_pipe[0] = m->copy_pipe[1] = -EBADF;
         m->slots = (unsigned) config_get_number(config, "slots");
         m->inline_limit = config_get_number(config, "inline-limit");
         m->seccomp = streq(config_get_string(config, "seccomp"), "default");
@@ -101,6 +102,7 @@ Manager *manager_free(Manager *m) {
         m->stopping = true;
         sessions_free_all(m);
         fetches_free_all(m);
+        copies_free_all(m);
         m->reconnect_timer = sd_event_source_disable_unref(m->reconnect_timer);
         m->client_hangup = sd_event_source_disable_unref(m->client_hangup);
         daemon_status_done(&m->status);

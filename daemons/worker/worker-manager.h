@@ -22,6 +22,7 @@
 typedef struct Job Job;
 typedef struct Session Session;
 typedef struct Fetch Fetch;
+typedef struct Copy Copy;
 
 typedef struct Manager {
         sd_event *event;
@@ -60,6 +61,12 @@ typedef struct Manager {
         bool stopping;
         Fetch *fetches;            /* blobs being fetched from the broker (list) */
         Job *fetch_waiters;        /* jobs holding a slot while their blobs arrive (list) */
+
+        /* Local clients' files being copied into the cache (worker-copy.c) */
+        Copy *copies;              /* in the order they came; the first ones run */
+        unsigned n_copies_running;
+        int copy_pipe[2];          /* the copying threads say here when they are done */
+        sd_event_source *copy_source;
 
         /* Local clients on the sockets from systemd (worker-listen.c) */
         usec_t refusal_log_start;  /* rate limit of the messages about refused peers */
@@ -156,5 +163,14 @@ void manager_dispatch(Manager *m);
 /* Size the executor's network namespace pools for the slots (and the jobs prepared ahead). */
 void manager_size_netns_pool(Manager *m);
 int job_compare(const void *a, const void *b);
-/* A fetch of blob d ended (error < 0: failed): the jobs waiting for it go on or fail. */
-void jobs_fetched(Manager *m, const Digest *d, int error);
+/* A fetch or copy of blob d ended (error < 0: failed, failed_step says what failed, or NULL for the fetch
+ * from the broker): the jobs waiting for it go on or fail. */
+void jobs_fetched(Manager *m, const Digest *d, int error, const char *failed_step);
+
+/* ---- worker-copy.c ---- */
+/* Copies the local file path, which should hold blob d, into the cache: 1 when it is there (*ret, which may
+ * be NULL, gets the entry, pinned), 0 when a copy is under way (jobs_fetched() is called when it is over),
+ * or a negative errno. */
+int manager_copy(Manager *m, const char *path, const Digest *d, CacheEntry **ret);
+/* Waits for the copies under way and drops the others (at exit). */
+void copies_free_all(Manager *m);

@@ -584,6 +584,24 @@ class Run(unittest.TestCase):
         self.assertEqual(p.returncode, 0, err)
         self.assertEqual(out.decode().split(), ["first", "second"])
 
+    def test_a_large_file_is_copied_while_other_jobs_run(self):
+        # The local worker copies a large file into its cache on a thread: the other slot's job starts and
+        # ends meanwhile.  Copied on the worker's loop, the first job's copy (768 MiB, about a second) held
+        # everything up, the second job started only after it, and so ended after the first.
+        big = os.path.join(STATE["project"], "big")
+        with open(big, "wb") as f:
+            f.truncate(768 << 20)
+        os.chmod(big, 0o644)
+        try:
+            p = self.maelstrom_run([
+                job("/bin/echo", "big", layers=BASE_LAYERS + [{"paths": ["big"], "prepend_prefix": "/data"}]),
+                sh("sleep 0.3; echo small"),
+            ], timeout=300)
+        finally:
+            os.unlink(big)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
+        self.assertEqual(p.stdout.decode().split(), ["small", "big"])
+
     def test_worker_death_fails_the_jobs(self):
         e = {k: v for k, v in os.environ.items() if not k.startswith(("MAELSTROM_", "XDG_"))}
         e.update(HOME=STATE["home"], XDG_CACHE_HOME=os.path.join(STATE["home"], "cache"))

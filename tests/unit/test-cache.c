@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -291,6 +292,57 @@ TEST(blob_from_path) {
         /* Present already: fine without reading. */
         ASSERT_OK(cache_blob_from_path(c, missing, &d, NULL));
         ASSERT_EQ(count_dir(root, "tmp"), 0);
+}
+
+/* The copy in three steps, its middle one on another thread: the cache is untouched until the last. */
+static void *run_copy(void *copy) {
+        cache_blob_copy_run(copy);
+        return NULL;
+}
+
+TEST(blob_copy_in_steps) {
+        _cleanup_temp_dir_ char *root = make_temp_dir(), *src = make_temp_dir();
+        _cleanup_free_ char *file = path_join(src, "f");
+        _cleanup_(cache_freep) Cache *c = NULL;
+        CacheBlobCopy *copy;
+        CacheEntry *e;
+        Digest d, wrong;
+        pthread_t t;
+
+        ASSERT_OK(write_file_atomic(file, "contents", 8, 0600));
+        digest_buffer("contents", 8, &d);
+        digest_buffer("x", 1, &wrong);
+        ASSERT_OK(cache_new(root, UINT64_MAX, &c));
+
+        ASSERT_OK(cache_blob_copy_begin(c, file, &d, NULL, &copy));
+        ASSERT_TRUE(copy != NULL);
+        ASSERT_EQ(cache_blob_copy_size(copy), 8);
+        ASSERT_EQ(count_dir(root, "tmp"), 1);
+        ASSERT_EQ(pthread_create(&t, NULL, run_copy, copy), 0);
+        ASSERT_EQ(pthread_join(t, NULL), 0);
+        ASSERT_FALSE(cache_has_blob(c, &d));
+        ASSERT_OK(cache_blob_copy_finish(copy, &e));
+        cache_blob_copy_free(copy);
+        ASSERT_TRUE(digest_equal(cache_entry_digest(e), &d));
+        cache_unpin(e);
+        ASSERT_EQ(count_dir(root, "tmp"), 0);
+
+        /* Present: no copy, the entry at once. */
+        e = NULL;
+        ASSERT_OK(cache_blob_copy_begin(c, file, &d, &e, &copy));
+        ASSERT_TRUE(!copy && e);
+        cache_unpin(e);
+
+        /* A mismatch fails at the end and leaves nothing; so does a copy dropped unfinished. */
+        ASSERT_OK(cache_blob_copy_begin(c, file, &wrong, NULL, &copy));
+        cache_blob_copy_run(copy);
+        ASSERT_ERROR(cache_blob_copy_finish(copy, NULL), EBADMSG);
+        cache_blob_copy_free(copy);
+        ASSERT_FALSE(cache_has_blob(c, &wrong));
+        ASSERT_OK(cache_blob_copy_begin(c, file, &wrong, NULL, &copy));
+        cache_blob_copy_free(copy);
+        ASSERT_EQ(count_dir(root, "tmp"), 0);
+        ASSERT_ERROR(cache_blob_copy_begin(c, src, &wrong, NULL, &copy), EINVAL);
 }
 
 /* ---- tar layers ---- */
@@ -1137,6 +1189,7 @@ int main(void) {
         RUN(kind_strings);
         RUN(blob_stream);
         RUN(blob_from_path);
+        RUN(blob_copy_in_steps);
         RUN(tar_layer);
         RUN(tar_compressed);
         RUN(tar_refusals);

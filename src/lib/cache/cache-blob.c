@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
+#include <assert.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <linux/fs.h>
@@ -127,49 +128,113 @@ CacheBlobWriter *cache_blob_writer_free(CacheBlobWriter *w) {
         return mfree(w);
 }
 
-int cache_blob_from_path(Cache *c, const char *path, const Digest *d, CacheEntry **ret) {
+struct CacheBlobCopy {
+        Cache *cache;
+        Digest digest;
+        uint64_t size;
+        int src, dst;
         char tmp[CACHE_TMP_NAME_MAX];
+        int result;         /* of cache_blob_copy_run() */
+        uint64_t disk_size; /* what the copy takes on disk */
+};
+
+CacheBlobCopy *cache_blob_copy_free(CacheBlobCopy *copy) {
+        if (!copy)
+                return NULL;
+        safe_close(copy->src);
+        if (copy->dst >= 0) {
+                safe_close(copy->dst);
+                (void) unlinkat(copy->cache->tmp_fd, copy->tmp, 0);
+        }
+        return mfree(copy);
+}
+
+int cache_blob_copy_begin(Cache *c, const char *path, const Digest *d, CacheEntry **ret_entry,
+                          CacheBlobCopy **ret) {
+        _cleanup_(cache_blob_copy_freep) CacheBlobCopy *copy = NULL;
         struct stat st;
-        Digest got;
         int r;
 
-        if (cache_get(c, CACHE_BLOB, d, ret) >= 0)
+        if (cache_get(c, CACHE_BLOB, d, ret_entry) >= 0) {
+                *ret = NULL;
                 return 0;
-
-        _cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (src < 0)
+        }
+        copy = calloc(1, sizeof(CacheBlobCopy));
+        if (!copy)
+                return -ENOMEM;
+        *copy = (CacheBlobCopy) {
+                .cache = c,
+                .digest = *d,
+                .src = -EBADF,
+                .dst = -EBADF,
+                .result = -EINPROGRESS,
+        };
+        copy->src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (copy->src < 0)
                 return -errno;
-        if (fstat(src, &st) < 0)
+        if (fstat(copy->src, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
         if ((uint64_t) st.st_size > c->limits.max_blob_size)
                 return -E2BIG;
-
-        r = blob_tmp_create(c, O_RDWR, tmp);
+        copy->size = (uint64_t) st.st_size;
+        r = blob_tmp_create(c, O_RDWR, copy->tmp);
         if (r < 0)
                 return r;
-        _cleanup_close_ int dst = r;
+        copy->dst = r;
+        *ret = TAKE_PTR(copy);
+        return 0;
+}
+
+uint64_t cache_blob_copy_size(const CacheBlobCopy *copy) {
+        return copy->size;
+}
+
+void cache_blob_copy_run(CacheBlobCopy *copy) {
+        struct stat st;
+        uint64_t size = copy->size;
+        Digest got;
+        int r = 0;
 
         /* A reflink shares the data blocks (btrfs, XFS); else an in-kernel copy.  Either way, what is
          * stored is then hashed from the copy itself (from the page cache), so that a file changing
          * meanwhile cannot slip in unverified. */
-        uint64_t size = (uint64_t) st.st_size;
-        if (ioctl(dst, FICLONE, src) < 0)
-                r = copy_bytes(src, dst, size);
-        if (r >= 0 && lseek(dst, 0, SEEK_SET) < 0)
+        if (ioctl(copy->dst, FICLONE, copy->src) < 0)
+                r = copy_bytes(copy->src, copy->dst, size);
+        if (r >= 0 && lseek(copy->dst, 0, SEEK_SET) < 0)
                 r = -errno;
         if (r >= 0)
-                r = digest_fd(dst, &got, &size);
-        if (r >= 0 && (!digest_equal(&got, d) || size != (uint64_t) st.st_size))
+                r = digest_fd(copy->dst, &got, &size);
+        if (r >= 0 && (!digest_equal(&got, &copy->digest) || size != copy->size))
                 r = -EBADMSG;
-        if (r >= 0 && fstat(dst, &st) < 0)
+        if (r >= 0 && fstat(copy->dst, &st) < 0)
                 r = -errno;
         if (r >= 0)
-                r = cache_commit(c, CACHE_BLOB, d, tmp, (uint64_t) st.st_blocks * 512, ret);
+                copy->disk_size = (uint64_t) st.st_blocks * 512;
+        copy->result = r;
+}
+
+int cache_blob_copy_finish(CacheBlobCopy *copy, CacheEntry **ret) {
+        int r = copy->result;
+
+        assert(r != -EINPROGRESS);
         if (r < 0)
-                (void) unlinkat(c->tmp_fd, tmp, 0);
+                return r;
+        copy->dst = safe_close(copy->dst);
+        r = cache_commit(copy->cache, CACHE_BLOB, &copy->digest, copy->tmp, copy->disk_size, ret);
+        if (r < 0)
+                (void) unlinkat(copy->cache->tmp_fd, copy->tmp, 0);
         return r;
+}
+
+int cache_blob_from_path(Cache *c, const char *path, const Digest *d, CacheEntry **ret) {
+        _cleanup_(cache_blob_copy_freep) CacheBlobCopy *copy = NULL;
+        int r = cache_blob_copy_begin(c, path, d, ret, &copy);
+        if (r < 0 || !copy)
+                return r;
+        cache_blob_copy_run(copy);
+        return cache_blob_copy_finish(copy, ret);
 }
 
 int copy_bytes(int src, int dst, uint64_t size) {

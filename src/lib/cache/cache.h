@@ -103,6 +103,20 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CacheBlobWriter *, cache_blob_writer_free);
  * ret (may be NULL) receives the entry, pinned. */
 int cache_blob_from_path(Cache *c, const char *path, const Digest *d, CacheEntry **ret);
 
+/* The same in three steps, so that the copy and its hash can run on another thread: begin and finish on the
+ * cache's own thread, run on any (it touches only the copy, never the cache).  cache_blob_copy_begin()
+ * opens the file and makes the copy's temporary file; *ret is NULL (and ret_entry, which may be NULL, gets
+ * the entry, pinned) if the cache has the blob already.  cache_blob_copy_finish() gives what
+ * cache_blob_from_path() would; cache_blob_copy_free() discards an unfinished copy. */
+typedef struct CacheBlobCopy CacheBlobCopy;
+int cache_blob_copy_begin(Cache *c, const char *path, const Digest *d, CacheEntry **ret_entry,
+                          CacheBlobCopy **ret);
+uint64_t cache_blob_copy_size(const CacheBlobCopy *copy);
+void cache_blob_copy_run(CacheBlobCopy *copy);
+int cache_blob_copy_finish(CacheBlobCopy *copy, CacheEntry **ret);
+CacheBlobCopy *cache_blob_copy_free(CacheBlobCopy *copy);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CacheBlobCopy *, cache_blob_copy_free);
+
 /* Why cache_get_layer() failed, beyond the errno: on -ENOENT, the blobs to fetch (the tar or manifest
  * blob itself, or the file blobs that the manifest names); otherwise a message naming the faulty entry,
  * if any. */
