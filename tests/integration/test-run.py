@@ -593,10 +593,9 @@ class Run(unittest.TestCase):
             f.truncate(768 << 20)
         os.chmod(big, 0o644)
         try:
-            p = self.maelstrom_run([
-                job("/bin/echo", "big", layers=BASE_LAYERS + [{"paths": ["big"], "prepend_prefix": "/data"}]),
-                sh("sleep 0.3; echo small"),
-            ], timeout=300)
+            layers = BASE_LAYERS + [{"paths": ["big"], "prepend_prefix": "/data"}]
+            p = self.maelstrom_run([job("/bin/echo", "big", layers=layers), sh("sleep 0.3; echo small")],
+                                   timeout=300)
         finally:
             os.unlink(big)
         self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
