@@ -421,32 +421,17 @@ static int cargo_job_add_libraries(JobSpec *job, char *const *libraries) {
         return 0;
 }
 
-/* Whether what we would put at path, a path of this machine, might not be seen there in the job's
- * container: its container comes from a parent (which may mount something above it), or one of its own
- * mounts covers the path, or /tmp does, where the default container mounts a tmpfs. */
-static bool cargo_job_covers(const JobSpec *job, const char *path) {
-        const ContainerSpec *c = &job->container;
-
-        if (c->parent || path_is_under(path, "/tmp"))
-                return true;
-        for (size_t i = 0; i < c->n_mounts + c->n_added_mounts; i++) {
-                const JobMount *m = i < c->n_mounts ? &c->mounts[i] : &c->added_mounts[i - c->n_mounts];
-                if (m->mount_point && path_is_under(path, m->mount_point))
-                        return true;
-        }
-        return false;
-}
-
 /* cargo test runs a test executable in its package's directory, where tests read their files (by relative
  * paths, or under CARGO_MANIFEST_DIR): the job has the package's files at their paths (cargo_package_layer(),
  * under the directives' layers, whose files win), and that directory as its working directory unless the
- * directives set one.  Not where the container would not show them (cargo_job_covers()), nor for a package
- * outside the workspace's directory: such a job runs in "/", as the original Maelstrom runs every job. */
+ * directives set one.  Not where the container would not show them (runner_job_hides()), nor for a
+ * package outside the workspace's directory: such a job runs in "/", as the original Maelstrom runs every
+ * job. */
 static int cargo_job_add_package_dir(JobSpec *job, const char *workspace_root, const char *dir) {
         _cleanup_(layer_spec_done) LayerSpec l = {};
         int r;
 
-        if (cargo_job_covers(job, dir))
+        if (runner_job_hides(job, dir))
                 return 0;
         r = cargo_package_layer(workspace_root, dir, &l);
         if (r == -EINVAL)
@@ -463,14 +448,14 @@ static int cargo_job_add_package_dir(JobSpec *job, const char *workspace_root, c
 /* cargo gives integration tests and benchmarks, at compile time, CARGO_TARGET_TMPDIR, a directory of the
  * target directory "where they are free to put any data": a test writes there, which the read-only root of
  * a container refuses.  A job whose executable names it gets an empty tmpfs there (a stub directory and a
- * tmp mount), unless cargo_job_covers() it. */
+ * tmp mount), unless runner_job_hides() it. */
 static int cargo_job_add_scratch_dir(JobSpec *job, const char *dir) {
         _cleanup_(layer_spec_done) LayerSpec stub = { .kind = LAYER_STUBS };
         const ContainerSpec *c = &job->container;
         JobMount *mounts;
         int r;
 
-        if (cargo_job_covers(job, dir))
+        if (runner_job_hides(job, dir))
                 return 0;
         if (strv_extendf(&stub.paths, "%s/", dir) < 0)
                 return -ENOMEM;

@@ -18,7 +18,9 @@
  * client does not hash it again.
  *
  * A case's container has the binary at "/", its shared libraries, and the package's directory (its files
- * and testdata/) at /go/src/<import path>, which is the working directory unless the directives set one. */
+ * and testdata/) at its path, or at /go/src/<import path> where the container would hide that path (under
+ * /tmp, or in a container based on a parent), which is the working directory unless the directives set
+ * one. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -334,16 +336,24 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
                        bool based_on_image, JobSpec *job, char **reterr_message) {
         _cleanup_(layer_spec_done) LayerSpec package = {};
         _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *root = NULL;
         const GoArtifact *a = c->artifact_data;
         GoTest *go = userdata;
         int r;
 
         /* The binary (with its shared libraries), and the package's directory under the directives' layers
-         * (a directive's file at the same path wins). */
+         * (a directive's file at the same path wins): at its path, as go test runs the package's tests in
+         * it (so that a test finds its files from the source paths compiled into the binary, which
+         * runtime.Caller() gives), unless the container would hide that path. */
         r = runner_job_add_binary(job, candidate, based_on_image, a->binary, /* library_path= */ NULL);
         if (r < 0)
                 return r;
-        r = go_package_layer(a->module_path, a->relative_dir, &package);
+        if (runner_job_hides(job, go->project_dir))
+                r = go_container_dir(a->module_path, /* relative_dir= */ NULL, &root);
+        else
+                r = (root = strdup(go->project_dir)) ? 0 : -ENOMEM;
+        if (r >= 0)
+                r = go_package_layer(root, a->relative_dir, &package);
         if (r == -EINVAL)
                 return asprintf(reterr_message, "cannot place package directory '%s' of module '%s' in the "
                                 "container", a->relative_dir, a->module_path) < 0 ? -ENOMEM : -EINVAL;
@@ -354,9 +364,10 @@ static int go_case_job(void *userdata, const TestEngineCase *c, const TestCandid
                 return r;
 
         if (!job->container.working_directory) {
-                r = go_container_dir(a->module_path, a->relative_dir, &job->container.working_directory);
-                if (r < 0)
-                        return r;
+                job->container.working_directory = isempty(a->relative_dir) ? strdup(root) :
+                        strjoin(streq(root, "/") ? "" : root, "/", a->relative_dir);
+                if (!job->container.working_directory)
+                        return -ENOMEM;
         }
 
         r = go_case_argv(a->program, c->name, &go->case_options, &argv);

@@ -35,6 +35,19 @@ int runner_capture(char *const *argv, const char *cwd, size_t max, const char *w
         return 0;
 }
 
+bool runner_job_hides(const JobSpec *job, const char *path) {
+        const ContainerSpec *c = &job->container;
+
+        if (c->parent || path_is_under(path, "/tmp"))
+                return true;
+        for (size_t i = 0; i < c->n_mounts + c->n_added_mounts; i++) {
+                const JobMount *m = i < c->n_mounts ? &c->mounts[i] : &c->added_mounts[i - c->n_mounts];
+                if (m->mount_point && path_is_under(path, m->mount_point))
+                        return true;
+        }
+        return false;
+}
+
 int runner_job_take_layer(JobSpec *job, LayerSpec *l, bool first) {
         size_t n = job->container.n_added_layers;
         LayerSpec *layers;

@@ -60,6 +60,10 @@ int runner_job_add_environment(JobSpec *job, char *const *vars, bool first);
  * the end (above the directives' layers), or, with first, at the start (under them: a directive's file at
  * the same path wins). */
 int runner_job_take_layer(JobSpec *job, LayerSpec *l, bool first);
+/* Whether what a runner would put at path, a path of this machine, might not be seen there in the job's
+ * container: its container comes from a parent (which may mount something above it), or one of its own
+ * mounts covers the path, or /tmp does, where the default container mounts a tmpfs. */
+bool runner_job_hides(const JobSpec *job, const char *path);
 /* Sets the job's program to argv[0] and its arguments to the rest. */
 int runner_job_set_command(JobSpec *job, char *const *argv);
 

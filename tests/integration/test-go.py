@@ -165,6 +165,9 @@ FILES = {
 
         import (
             "os"
+            "path/filepath"
+            "runtime"
+            "strings"
             "testing"
         )
 
@@ -185,9 +188,19 @@ FILES = {
         }
 
         func TestWorkingDirectory(t *testing.T) {
+            // The package's directory at its path, as go test runs it (where the source paths compiled
+            // into the binary point), but for a module under /tmp, where the container mounts a tmpfs.
+            _, file, _, _ := runtime.Caller(0)
+            want := filepath.Dir(file)
+            if strings.HasPrefix(want, "/tmp/") {
+                want = "/go/src/example.com/gm/data"
+            } else if b, err := os.ReadFile(filepath.Join(want, "testdata", "golden.txt")); err != nil ||
+                string(b) != "golden\\n" {
+                t.Fatalf("golden next to %s: %q %v", file, b, err)
+            }
             wd, err := os.Getwd()
-            if err != nil || wd != "/go/src/example.com/gm/data" {
-                t.Fatalf("working directory %q %v", wd, err)
+            if err != nil || wd != want {
+                t.Fatalf("working directory %q %v, not %q", wd, err, want)
             }
             if _, err := os.Stat("data.go"); err != nil {
                 t.Fatal("the package's own files are missing")
@@ -676,8 +689,9 @@ class GoTest(unittest.TestCase):
 
     def test_as_an_unprivileged_user(self):
         # As a developer runs it: as an unprivileged user, whose local worker and containers are rootless.
-        # The module's data and isolation packages, in a directory of the user's; go's build cache is the
-        # user's own (go builds the standard library for it first: some seconds).
+        # The module's data and isolation packages, in a directory of the user's (under /var/tmp: the
+        # packages' directories are at their paths in the containers); go's build cache is the user's own
+        # (go builds the standard library for it first: some seconds).
         u = UserRun(self, "maelstrom-go-user-", "maelstrom-go-test")
         mod = u.path("mod")
         make_module(mod, {k: v for k, v in FILES.items()
@@ -692,6 +706,19 @@ class GoTest(unittest.TestCase):
             p.stdout + p.stderr)
         # Its state and cache are the user's, in the module.
         self.assertEqual(os.stat(os.path.join(mod, ".maelstrom-go-test")).st_uid, u.user.pw_uid)
+
+    def test_package_directory_at_its_path(self):
+        # A module outside /tmp: its packages' directories are at their own paths in the containers, where
+        # the source paths compiled into the binary point (runtime.Caller), and are the working directories.
+        d = tempfile.mkdtemp(prefix="maelstrom-go-path-", dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, d, True)
+        make_module(d, {k: v for k, v in FILES.items()
+                        if k == "go.mod" or k.startswith(("data/", "testdata/"))})
+        p = run("--ui", "simple", cwd=os.path.join(d, "data"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        m = MODULE + "/data"
+        self.assertEqual(outcomes(p.stdout), {(m, "TestGolden"): "OK", (m, "TestWorkingDirectory"): "OK",
+                                              (m, "TestOnlyThisPackage"): "OK"}, p.stdout + p.stderr)
 
     def test_hints_for_what_the_container_leaves_out(self):
         # A case that needs the network, a writable root or a command fails in the default container: the

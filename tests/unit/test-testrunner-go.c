@@ -624,7 +624,7 @@ TEST(package_layer) {
         _cleanup_free_ char *prefix = NULL, *message = NULL;
         LayerSpec l = {};
 
-        ASSERT_OK(go_package_layer("example.com/m", "pkg/a", &l));
+        ASSERT_OK(go_package_layer("/go/src/example.com/m", "pkg/a", &l));
         ASSERT_EQ(l.kind, LAYER_GLOB);
         ASSERT_STREQ(l.path, "{pkg/a/{*,testdata/**},pkg/testdata/**,testdata/**}");
         ASSERT_STREQ(l.prefix.prepend_prefix, "/go/src/example.com/m");
@@ -646,16 +646,16 @@ TEST(package_layer) {
         ASSERT_FALSE(layer_takes(&l, "go.mod"));
         layer_spec_done(&l);
 
-        ASSERT_OK(go_package_layer("m", "", &l));
+        ASSERT_OK(go_package_layer("/home/u/src/m", "", &l));
         ASSERT_STREQ(l.path, "{*,testdata/**}");
-        ASSERT_STREQ(l.prefix.prepend_prefix, "/go/src/m");
+        ASSERT_STREQ(l.prefix.prepend_prefix, "/home/u/src/m");
         ASSERT_TRUE(layer_takes(&l, "go.mod"));
         ASSERT_TRUE(layer_takes(&l, "testdata/x/y"));
         ASSERT_FALSE(layer_takes(&l, "pkg/a.go"));
         layer_spec_done(&l);
 
         /* Template and glob characters in the paths stay literal. */
-        ASSERT_OK(go_package_layer("m<x>", "a*b/[c]/{d,e}/f?\\g/<h>", &l));
+        ASSERT_OK(go_package_layer("/src/m<x>", "a*b/[c]/{d,e}/f?\\g/<h>", &l));
         ASSERT_STREQ(l.path, "{a\\*b/\\[c\\]/\\{d\\,e\\}/f\\?\\\\g/<<h>/{*,testdata/**},"
                              "a\\*b/\\[c\\]/\\{d\\,e\\}/f\\?\\\\g/testdata/**,"
                              "a\\*b/\\[c\\]/\\{d\\,e\\}/testdata/**,a\\*b/\\[c\\]/testdata/**,"
@@ -667,11 +667,12 @@ TEST(package_layer) {
         ASSERT_FALSE(layer_takes(&l, "a*b/c/d/fX\\g/<h>/x.go"));
         ASSERT_OK(layer_template_expand(l.prefix.prepend_prefix, NULL, /* escape_glob= */ false, &prefix,
                                         &message));
-        ASSERT_STREQ(prefix, "/go/src/m<x>");
+        ASSERT_STREQ(prefix, "/src/m<x>");
         layer_spec_done(&l);
 
         ASSERT_ERROR(go_package_layer("", "a", &l), EINVAL);
-        ASSERT_ERROR(go_package_layer("m", "../a", &l), EINVAL);
+        ASSERT_ERROR(go_package_layer("m", "a", &l), EINVAL);
+        ASSERT_ERROR(go_package_layer("/m", "../a", &l), EINVAL);
 }
 
 int main(void) {

@@ -422,8 +422,9 @@ int test_spec_file_default_text(TestRunnerKind kind, const char *pytest_image, c
                         "# otherwise (not for a package under /tmp, nor a container based on a parent).\n" :
                         kind == TEST_RUNNER_GO ?
                         "# After the directives, a case's container also has its test binary at '/', and its\n"
-                        "# package's directory (its files and testdata/) at /go/src/<import path>, the working\n"
-                        "# directory unless 'working_directory' says otherwise.\n" : "");
+                        "# package's directory (its files and testdata/) at its path, the working\n"
+                        "# directory unless 'working_directory' says otherwise (at /go/src/<import\n"
+                        "# path> for a module under /tmp, or a container based on a parent).\n" : "");
 
         switch (kind) {
         case TEST_RUNNER_CARGO:

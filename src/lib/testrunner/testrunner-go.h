@@ -14,9 +14,11 @@
  *   /<bin> -test.run ^Name$ -test.timeout=0 -test.v [-test.short] [-test.fullpath] [extra args]
  *                                                   → go_case_argv(); its output → go_case_result()
  *
- * In a case's container the module's root directory is GO_CONTAINER_ROOT/<module path> (so a package's
- * directory is GO_CONTAINER_ROOT/<its import path>), which is where the package's files go and its cases
- * run: go_package_layer(), go_container_dir().
+ * In a case's container the module's root directory is where it is on this machine, as go test runs a
+ * package's tests in its directory (where the source paths compiled into the binary point), or, where the
+ * container would hide that path, GO_CONTAINER_ROOT/<module path> (so a package's directory is
+ * GO_CONTAINER_ROOT/<its import path>); the package's files go there and its cases run there:
+ * go_package_layer(), go_container_dir().
  *
  * Errors: -EBADMSG for malformed input, -E2BIG over a limit below, with *reterr_message (when not NULL) set
  * to an allocated sentence naming what is wrong, e.g. "go list: package 3: 'ImportPath' is missing";
@@ -35,7 +37,8 @@
 #define GO_TEST_LIST_SIZE_MAX (16U << 20)
 #define GO_TEST_LIST_CASES_MAX (1U << 20)
 
-/* Where the module's root directory is in a case's container: GO_CONTAINER_ROOT "/" <module path>. */
+/* Where the module's root directory is in a case's container that would hide its own path:
+ * GO_CONTAINER_ROOT "/" <module path>. */
 #define GO_CONTAINER_ROOT "/go/src"
 
 /* The directory holding go.mod: start itself or its nearest ancestor that has one (a regular file, or a
@@ -163,12 +166,13 @@ bool go_case_ran_nothing(const char *output, size_t size);
 
 /* The layer of a package's directory: a glob layer (relative to the module root) of its files, not its
  * subdirectories, and testdata/ with everything below it, and the testdata/ of each directory above it up to
- * the module root (tests read ../testdata too), put under GO_CONTAINER_ROOT/<module_path> (with template
- * variables and glob characters in the paths escaped).  relative_dir as go_package_relative_dir()
- * gives it.  -EINVAL as go_container_dir(). */
-int go_package_layer(const char *module_path, const char *relative_dir, LayerSpec *ret);
+ * the module root (tests read ../testdata too), put under module_root, the module root's absolute path in
+ * the container (with template variables and glob characters in the paths escaped).  relative_dir as
+ * go_package_relative_dir() gives it.  -EINVAL for a module_root that is not absolute, or a relative_dir as
+ * go_container_dir() refuses it. */
+int go_package_layer(const char *module_root, const char *relative_dir, LayerSpec *ret);
 
-/* GO_CONTAINER_ROOT/<module_path>[/<relative_dir>]: the module root's or a package's directory in the
- * container.  -EINVAL for a module path that is empty, absolute, or has an empty, "." or ".." component, and
- * for such a relative_dir ("" is the root). */
+/* GO_CONTAINER_ROOT/<module_path>[/<relative_dir>]: the module root's or a package's directory in a
+ * container that would hide the module's own directory.  -EINVAL for a module path that is empty,
+ * absolute, or has an empty, "." or ".." component, and for such a relative_dir ("" is the root). */
 int go_container_dir(const char *module_path, const char *relative_dir, char **ret);
