@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
-/* JobService's MissingBlobs and PutBlob as the local worker serves them: a real maelstrom-worker --local on
- * a socketpair, driven through lib/rpc.
+/* JobService's MissingBlobs and PutBlob as the local worker serves them, and the copies of a local client's
+ * files that its jobs' layers need: a real maelstrom-worker --local on a socketpair, driven through
+ * lib/rpc.
  *
  *   test-worker-blobs WORKER */
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,6 +21,7 @@
 
 static const RpcMethod method_missing = { "/maelstrom.v1.JobService/MissingBlobs", RPC_METHOD_UNARY };
 static const RpcMethod method_put = { "/maelstrom.v1.JobService/PutBlob", RPC_METHOD_CLIENT_STREAMING };
+static const RpcMethod method_session = { "/maelstrom.v1.JobService/Session", RPC_METHOD_BIDI_STREAMING };
 
 typedef struct Reply {
         bool closed;
@@ -111,6 +114,108 @@ static RpcStatus put(sd_event *e, RpcChannel *ch, const Digest *d, const char *d
         return reply.status;
 }
 
+/* The errors of the session's job results, by job id (1..3). */
+typedef struct Results {
+        unsigned n;
+        char *step[4];
+        int error[4];
+} Results;
+
+static int on_server_message(RpcCall *call, const void *data, size_t size, void *userdata) {
+        Results *res = userdata;
+        _cleanup_(proto_freep) Maelstrom__V1__ServerMessage *m = NULL;
+
+        ASSERT_OK(proto_unpack(&maelstrom__v1__server_message__descriptor, data, size, (void **) &m));
+        for (size_t i = 0; i < m->n_results + (m->result != NULL); i++) {
+                const Maelstrom__V1__JobResult *r = i < m->n_results ? m->results[i] : m->result;
+                ASSERT_TRUE(r->job_id >= 1 && r->job_id <= 3 && !res->step[r->job_id]);
+                ASSERT_EQ(r->outcome_case, MAELSTROM__V1__JOB_RESULT__OUTCOME_ERROR);
+                res->step[r->job_id] = strdup(r->error->step);
+                res->error[r->job_id] = r->error->error_number;
+                res->n++;
+        }
+        return 0;
+}
+
+static const RpcCallHandlers session_handlers = { .message = on_server_message };
+
+static void write_file(const char *path, char fill, size_t size, Digest *ret) {
+        _cleanup_free_ char *data = malloc(size);
+        ASSERT_TRUE(data != NULL);
+        memset(data, fill, size);
+        FILE *f = fopen(path, "we");
+        ASSERT_TRUE(f != NULL);
+        ASSERT_EQ(fwrite(data, 1, size, f), size);
+        ASSERT_EQ(fclose(f), 0);
+        digest_buffer(data, size, ret);
+}
+
+/* Layers from a local client's files of 512 KiB, which the worker copies on a thread while its loop goes
+ * on: one whose file does not hold the digest it is named by fails its job as the copy does; one named
+ * right is copied once for the two jobs that want it at once, which both go on to make the layer (and
+ * fail there: the file is no tar), although the cache is smaller than the file. */
+static void test_local_copies(sd_event *e, RpcChannel *ch, const char *dir) {
+        _cleanup_free_ char *bad = strjoin(dir, "/bad"), *good = strjoin(dir, "/good");
+        Digest d_bad, d_good, claimed;
+        Results res = {};
+        RpcCall *call = NULL;
+
+        write_file(bad, 'b', 512 * 1024, &d_bad);
+        write_file(good, 'g', 512 * 1024, &d_good);
+        digest_buffer("not what the file holds", 23, &claimed);
+
+        Maelstrom__V1__LocalBlob lb[2] = { MAELSTROM__V1__LOCAL_BLOB__INIT,
+                                           MAELSTROM__V1__LOCAL_BLOB__INIT };
+        Maelstrom__V1__LocalBlob *lbs[2] = { &lb[0], &lb[1] };
+        lb[0].digest = (ProtobufCBinaryData) { DIGEST_SIZE, claimed.bytes };
+        lb[0].path = bad;
+        lb[1].digest = (ProtobufCBinaryData) { DIGEST_SIZE, d_good.bytes };
+        lb[1].path = good;
+        Maelstrom__V1__Layer layer[2] = { MAELSTROM__V1__LAYER__INIT, MAELSTROM__V1__LAYER__INIT };
+        Maelstrom__V1__Layer *layers[2][1] = { { &layer[0] }, { &layer[1] } };
+        layer[0].digest = lb[0].digest;
+        layer[0].kind = MAELSTROM__V1__LAYER_KIND__LAYER_KIND_TAR;
+        layer[1].digest = lb[1].digest;
+        layer[1].kind = MAELSTROM__V1__LAYER_KIND__LAYER_KIND_TAR;
+        Maelstrom__V1__JobSpec spec[3];
+        Maelstrom__V1__Submit sub[3];
+        Maelstrom__V1__Submit *subs[3];
+        for (unsigned i = 0; i < 3; i++) {
+                spec[i] = (Maelstrom__V1__JobSpec) MAELSTROM__V1__JOB_SPEC__INIT;
+                spec[i].program = (char *) "/x";
+                spec[i].layers = layers[i == 0 ? 0 : 1];
+                spec[i].n_layers = 1;
+                sub[i] = (Maelstrom__V1__Submit) MAELSTROM__V1__SUBMIT__INIT;
+                sub[i].job_id = i + 1;
+                sub[i].spec = &spec[i];
+                subs[i] = &sub[i];
+        }
+        Maelstrom__V1__ClientMessage msg = MAELSTROM__V1__CLIENT_MESSAGE__INIT;
+        msg.local_blobs = lbs;
+        msg.n_local_blobs = 2;
+        msg.submits = subs;
+        msg.n_submits = 3;
+
+        ASSERT_OK(rpc_channel_call(ch, &method_session, &session_handlers, &res, &call));
+        send_message(call, &msg);
+        usec_t deadline = now(CLOCK_MONOTONIC) + 30 * USEC_PER_SEC;
+        while (res.n < 3) {
+                ASSERT_TRUE(now(CLOCK_MONOTONIC) < deadline);
+                ASSERT_OK(sd_event_run(e, 100 * USEC_PER_MSEC));
+        }
+        _cleanup_free_ char *copy_step = strjoin("copy '", bad, "' into the cache");
+        ASSERT_STREQ(res.step[1], copy_step);
+        ASSERT_EQ(res.error[1], EBADMSG);
+        char hex[DIGEST_HEX_SIZE];
+        digest_to_hex(&d_good, hex);
+        _cleanup_free_ char *layer_step = strjoin("prepare layer ", hex);
+        for (unsigned i = 2; i <= 3; i++)
+                ASSERT_TRUE(strncmp(res.step[i], layer_step, strlen(layer_step)) == 0);
+        for (unsigned i = 1; i <= 3; i++)
+                free(res.step[i]);
+        rpc_call_free(call);
+}
+
 int main(int argc, char **argv) {
         char dir[] = "/tmp/test-worker-blobs-XXXXXX";
         int sv[2], status;
@@ -128,8 +233,10 @@ int main(int argc, char **argv) {
                 /* Should the test die on a failed assertion, the worker goes with it. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || dup2(sv[1], 3) < 0)
                         _exit(127);
+                /* A cache smaller than the files test_local_copies() has copied (each copy must stay
+                 * until its jobs have it). */
                 execl(argv[1], "maelstrom-worker", "--local", "-c", "-", "--cache-root", root,
-                      (char *) NULL);
+                      "--cache-size", "100 KB", (char *) NULL);
                 _exit(127);
         }
         close(sv[1]);
@@ -158,6 +265,8 @@ int main(int argc, char **argv) {
         ASSERT_EQ(missing(e, ch, d, 2), 2u);
         ASSERT_EQ(put(e, ch, &d[1], "another"), RPC_STATUS_OK);
         ASSERT_EQ(missing(e, ch, d, 2), 0u);
+
+        test_local_copies(e, ch, dir);
 
         rpc_channel_free(ch);
         rpc_context_free(ctx);
