@@ -494,6 +494,23 @@ static int cargo_job_add_binaries(JobSpec *job, const TestCandidate *candidate, 
         return runner_job_take_layer(job, &bins, /* first= */ false);
 }
 
+/* The test executable is at "/" (the spec's layer), and also at its own path where the container shows
+ * that path: the case runs it from there, as cargo test does, so that a test that finds the package's
+ * binaries from its own path (std::env::current_exe(), as assert_cmd's cargo_bin() does: the target
+ * directory is its directory's parent) finds them where CARGO_BIN_EXE_<name> says, which the job has.
+ * Returns 1 when it is there, 0 when the container would hide it (the case runs "/" + its name). */
+static int cargo_job_add_own_path(JobSpec *job, const char *executable) {
+        _cleanup_(layer_spec_done) LayerSpec l = { .kind = LAYER_PATHS };
+        int r;
+
+        if (runner_job_hides(job, executable))
+                return 0;
+        if (strv_extend(&l.paths, executable) < 0)
+                return -ENOMEM;
+        r = runner_job_take_layer(job, &l, /* first= */ false);
+        return r < 0 ? r : 1;
+}
+
 static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCandidate *candidate,
                           bool based_on_image, JobSpec *job, char **reterr_message) {
         _cleanup_strv_free_ char **argv = NULL;
@@ -532,7 +549,10 @@ static int cargo_case_job(void *userdata, const TestEngineCase *c, const TestCan
                 if (r < 0)
                         return r;
         }
-        r = cargo_case_argv(a->program, c->name, cargo->extra_args, &argv);
+        r = cargo_job_add_own_path(job, a->executable);
+        if (r < 0)
+                return r;
+        r = cargo_case_argv(r > 0 ? a->executable : a->program, c->name, cargo->extra_args, &argv);
         if (r < 0)
                 return r;
         return runner_job_set_command(job, argv);

@@ -665,6 +665,16 @@ class CargoMaelstrom(unittest.TestCase):
                 let out = std::process::Command::new(env!("CARGO_BIN_EXE_tool")).arg("hi").output().unwrap();
                 assert_eq!(String::from_utf8_lossy(&out.stdout), "tool says hi\n");
             }
+            #[test] fn finds_the_tool_beside_itself() {
+                // As assert_cmd's cargo_bin() finds a binary: from the test's own path, as cargo test
+                // runs it (target/debug/deps/cli-*), the target directory is its directory's parent.
+                let mut dir = std::env::current_exe().unwrap();
+                dir.pop();
+                if dir.ends_with("deps") { dir.pop(); }
+                assert_eq!(dir.join("tool").to_str().unwrap(), env!("CARGO_BIN_EXE_tool"));
+                let out = std::process::Command::new(dir.join("tool")).arg("hi").output().unwrap();
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "tool says hi\n");
+            }
             #[test] fn package_variables() {
                 assert_eq!(var("CARGO_MANIFEST_DIR").unwrap(), env!("CARGO_MANIFEST_DIR"));
                 assert_eq!(var("CARGO_PKG_NAME").unwrap(), env!("CARGO_PKG_NAME"));
@@ -722,6 +732,7 @@ class CargoMaelstrom(unittest.TestCase):
                     '\n[[directives]]\nadded_layers = [{ glob = "other/replaced.txt", strip_prefix = "other", '
                     f'prepend_prefix = "{ws}/tests/data" }}]\n')
         expected = {("tool::bin/tool", "in_the_binary"): "OK", ("tool::cli", "runs_the_tool"): "OK",
+                    ("tool::cli", "finds_the_tool_beside_itself"): "OK",
                     ("tool::cli", "package_variables"): "OK", ("tool::cli", "overridden"): "OK",
                     ("tool::cli", "writes_its_scratch_directory"): "OK",
                     ("tool::cli", "reads_its_package_files"): "OK"}
