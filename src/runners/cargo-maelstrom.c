@@ -500,14 +500,9 @@ static int cargo_job_add_binaries(JobSpec *job, const TestCandidate *candidate, 
  * directory is its directory's parent) finds them where CARGO_BIN_EXE_<name> says, which the job has.
  * Returns 1 when it is there, 0 when the container would hide it (the case runs "/" + its name). */
 static int cargo_job_add_own_path(JobSpec *job, const char *executable) {
-        _cleanup_(layer_spec_done) LayerSpec l = { .kind = LAYER_PATHS };
-        int r;
-
         if (runner_job_hides(job, executable))
                 return 0;
-        if (strv_extend(&l.paths, executable) < 0)
-                return -ENOMEM;
-        r = runner_job_take_layer(job, &l, /* first= */ false);
+        int r = runner_job_add_path_layer(job, LAYER_PATHS, executable, /* strip_prefix= */ NULL);
         return r < 0 ? r : 1;
 }
 

@@ -65,7 +65,7 @@ int runner_job_take_layer(JobSpec *job, LayerSpec *l, bool first) {
 }
 
 /* Appends a layer of kind with path as its only path (strip_prefix may be NULL). */
-static int job_add_path_layer(JobSpec *job, LayerKind kind, const char *path, const char *strip_prefix) {
+int runner_job_add_path_layer(JobSpec *job, LayerKind kind, const char *path, const char *strip_prefix) {
         _cleanup_(layer_spec_done) LayerSpec l = { .kind = kind };
 
         if (strv_extend(&l.paths, path) < 0 ||
@@ -133,7 +133,7 @@ int runner_job_add_binary(JobSpec *job, const TestCandidate *candidate, bool bas
                 if (r < 0)
                         return r;
         }
-        return job_add_path_layer(job, LAYER_PATHS, executable, dir);
+        return runner_job_add_path_layer(job, LAYER_PATHS, executable, dir);
 }
 
 int runner_job_set_command(JobSpec *job, char *const *argv) {
@@ -418,6 +418,7 @@ static void runner_note_cache_size(const Config *c, const Client *client) {
                     format_size(need, a), format_size(size, b), suggest);
 }
 
+/* One run: returns its exit status, or < 0 when it could not run. */
 static int runner_run_once(Runner *r, Client *client, const Pattern *filter, const TestSpecFile *spec,
                            const char *spec_name, TestListing *listing) {
         const Config *c = r->o->config;

@@ -60,6 +60,8 @@ int runner_job_add_environment(JobSpec *job, char *const *vars, bool first);
  * the end (above the directives' layers), or, with first, at the start (under them: a directive's file at
  * the same path wins). */
 int runner_job_take_layer(JobSpec *job, LayerSpec *l, bool first);
+/* Adds a layer of kind holding path (stripped of strip_prefix, which may be NULL: at its own path). */
+int runner_job_add_path_layer(JobSpec *job, LayerKind kind, const char *path, const char *strip_prefix);
 /* Whether what a runner would put at path, a path of this machine, might not be seen there in the job's
  * container: its container comes from a parent (which may mount something above it), or one of its own
  * mounts covers the path, or /tmp does, where the default container mounts a tmpfs. */
