@@ -797,7 +797,7 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         kept->next = cargo->artifacts;
         cargo->artifacts = kept;
         return runner_add_cases(cargo->engine, kept->package, kept->binary_id, kept->binary_id, cases,
-                                ignored, cargo->ignored_mode, &target, kept);
+                                ignored, cargo->ignored_mode, &target, kept, /* ret_tentative= */ NULL);
 }
 
 static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {

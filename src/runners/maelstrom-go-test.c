@@ -179,6 +179,8 @@ typedef struct GoArtifact {
         char *program;      /* "/" + name: where the layer puts it */
         struct stat before; /* the binary before its batch was built (st_ino 0: there was none) */
         char *build_id;     /* of the binary then; NULL: unknown */
+        char *listed_id;    /* the build ID of the binary being listed; NULL: unknown */
+        TestEngineTentative *early; /* the cases of the binary before the build, started while it builds */
         GoChild child;      /* its own build (when its batch did not build it), then its listing */
         struct GoArtifact *next;      /* all of them, in go list's order */
         struct GoArtifact *next_solo; /* waiting for its own build */
@@ -311,6 +313,7 @@ static GoArtifact *go_artifact_free(GoArtifact *a) {
         free(a->binary);
         free(a->program);
         free(a->build_id);
+        free(a->listed_id);
         return mfree(a);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(GoArtifact *, go_artifact_free);
@@ -434,8 +437,9 @@ static int go_message(GoTest *go, const char *text) {
         return test_engine_message(go->engine, text);
 }
 
-/* The binary was built and listed its cases: hand them to the engine. */
-static int go_artifact_listed(GoArtifact *a, const char *text, size_t size) {
+/* The cases of a binary, as a test binary lists them (-test.list .): hand them to the engine, or with
+ * ret_early, as a tentative artifact. */
+static int go_artifact_add_cases(GoArtifact *a, const char *text, size_t size, TestEngineTentative **ret_early) {
         _cleanup_strv_free_ char **cases = NULL;
         _cleanup_free_ char *message = NULL;
         GoTest *go = a->go;
@@ -445,6 +449,8 @@ static int go_artifact_listed(GoArtifact *a, const char *text, size_t size) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                if (ret_early)
+                        return 0; /* listed again after the build, where it counts */
                 go->ok = false;
                 _cleanup_free_ char *m = strjoin("Cannot read the test list of ", a->binary, ": ",
                                                  message ?: strerror(-r));
@@ -452,7 +458,52 @@ static int go_artifact_listed(GoArtifact *a, const char *text, size_t size) {
         }
         PatternCase selectors = go_artifact_case(a);
         return runner_add_cases(go->engine, a->import_path, a->import_path, a->import_path, cases,
-                                /* ignored= */ NULL, RUNNER_IGNORED_REPORT, &selectors, a);
+                                /* ignored= */ NULL, RUNNER_IGNORED_REPORT, &selectors, a, ret_early);
+}
+
+/* The listing of a binary is kept beside it ("<binary>.list": its build ID on the first line, then what it
+ * listed), so that a binary that go leaves as it was is not listed again, and its cases can start before
+ * go has said so (go_artifact_start_early()).  Returns the listing when the file holds one for id. */
+static char *go_listing_path(const GoArtifact *a) {
+        return strjoin(a->binary, ".list");
+}
+
+static int go_listing_read(const GoArtifact *a, const char *id, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size, n = strlen(id);
+        int r;
+
+        *ret = NULL;
+        path = go_listing_path(a);
+        if (!path)
+                return -ENOMEM;
+        r = read_full_file(path, GO_TEST_LIST_SIZE_MAX + GO_BUILD_ID_MAX + 1, &text, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || size <= n || memcmp(text, id, n) != 0 || text[n] != '\n')
+                return 0;
+        memmove(text, text + n + 1, size - n - 1);
+        text[size - n - 1] = 0;
+        *ret = TAKE_PTR(text);
+        *ret_size = size - n - 1;
+        return 0;
+}
+
+static void go_listing_save(const GoArtifact *a, const char *text, size_t size) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        size_t n;
+
+        if (!a->listed_id)
+                return;
+        path = go_listing_path(a);
+        n = strlen(a->listed_id);
+        data = malloc(n + 1 + size);
+        if (!path || !data)
+                return;
+        memcpy(data, a->listed_id, n);
+        data[n] = '\n';
+        memcpy(data + n + 1, text, size);
+        (void) write_file_atomic(path, data, n + 1 + size, 0644);
 }
 
 static int go_list_done(GoChild *c, int status, const char *output, size_t size) {
@@ -462,8 +513,10 @@ static int go_list_done(GoChild *c, int status, const char *output, size_t size)
 
         if (go->stopped)
                 return 0;
-        if (status == 0 && !c->cut)
-                return go_artifact_listed(a, output, size);
+        if (status == 0 && !c->cut) {
+                go_listing_save(a, output, size);
+                return go_artifact_add_cases(a, output, size, /* ret_early= */ NULL);
+        }
 
         go->ok = false;
         if (c->cut)
@@ -473,16 +526,53 @@ static int go_list_done(GoChild *c, int status, const char *output, size_t size)
         return m ? go_message(go, m) : -ENOMEM;
 }
 
-/* The binary is there: list its cases. */
-static void go_artifact_start_list(GoArtifact *a) {
+/* The binary is there: list its cases (or take the listing kept for it). */
+static int go_artifact_start_list(GoArtifact *a) {
         char *argv[] = { a->binary, (char *) "-test.list", (char *) ".", NULL };
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
         int r;
+
+        a->listed_id = mfree(a->listed_id);
+        if (go_binary_build_id(a->binary, &a->listed_id) == -ENOMEM)
+                return -ENOMEM;
+        if (a->listed_id) {
+                r = go_listing_read(a, a->listed_id, &text, &size);
+                if (r < 0)
+                        return r;
+                if (text)
+                        return go_artifact_add_cases(a, text, size, /* ret_early= */ NULL);
+        }
 
         r = go_child_spawn(&a->child, argv, a->dir, /* flags= */ 0, GO_TEST_LIST_SIZE_MAX, go_list_done);
         if (r < 0) {
                 log_error_errno(r, "Failed to list the tests of %s: %m", a->binary);
                 a->go->ok = false;
         }
+        return 0;
+}
+
+/* Before its batch is built: what the binary is now, and, if its listing was kept, its cases started as a
+ * tentative artifact, confirmed if go leaves the binary as it is (go_batch_done()). */
+static int go_artifact_start_early(GoArtifact *a) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        int r;
+
+        a->build_id = mfree(a->build_id);
+        if (stat(a->binary, &a->before) < 0) {
+                a->before = (struct stat) {};
+                return 0;
+        }
+        r = go_binary_build_id(a->binary, &a->build_id);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !S_ISREG(a->before.st_mode))
+                return 0;
+        r = go_listing_read(a, a->build_id, &text, &size);
+        if (r < 0 || !text)
+                return r;
+        return go_artifact_add_cases(a, text, size, &a->early);
 }
 
 /* The package's own build: its binary, or go's messages about why there is none. */
@@ -509,8 +599,7 @@ static int go_solo_done(GoChild *c, int status, const char *output, size_t size)
                 if (r < 0)
                         return r;
         }
-        go_artifact_start_list(a);
-        return 0;
+        return go_artifact_start_list(a);
 }
 
 static int go_artifact_start_build(GoArtifact *a) {
@@ -554,20 +643,23 @@ static bool go_artifact_built(const GoArtifact *a) {
  * and inode stay the same, would then hash it again on every run (75 MB for go-toml's 10 packages): when
  * the build ID, which ends in a hash of the content, says that the bytes are still the ones we had, put the
  * times back. */
-static void go_artifact_keep_times(const GoArtifact *a) {
+static bool go_artifact_keep_times(const GoArtifact *a) {
         _cleanup_free_ char *id = NULL;
         struct stat st;
 
         if (!a->build_id || stat(a->binary, &st) < 0 || st.st_ino != a->before.st_ino ||
             st.st_dev != a->before.st_dev || st.st_size != a->before.st_size)
-                return;
+                return false;
         if (go_binary_build_id(a->binary, &id) < 0 || !streq(id, a->build_id))
-                return;
+                return false;
         struct timespec times[2] = { a->before.st_atim, a->before.st_mtim };
         (void) utimensat(AT_FDCWD, a->binary, times, /* flags= */ 0);
+        return true;
 }
 
-/* A batch's go test -c ended: list what it built; build what it did not on its own, which shows why. */
+/* A batch's go test -c ended: list what it built; build what it did not on its own, which shows why.  The
+ * cases started early count if go built the package and left its binary as it was (go touches a binary
+ * that is up to date, and leaves one alone whose package does not build); otherwise they are forgotten. */
 static int go_batch_done(GoChild *c, int status, const char *output, size_t size) {
         GoBatch *b = c->owner;
         GoTest *go = c->go;
@@ -581,11 +673,23 @@ static int go_batch_done(GoChild *c, int status, const char *output, size_t size
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < b->n_artifacts; i++) {
+        for (size_t i = 0; i < b->n_artifacts && !go->stopped; i++) {
                 GoArtifact *a = b->artifacts[i];
-                if (go_artifact_built(a)) {
-                        go_artifact_keep_times(a);
-                        go_artifact_start_list(a);
+                TestEngineTentative *early = TAKE_PTR(a->early);
+                bool built = go_artifact_built(a), same = built && go_artifact_keep_times(a);
+
+                if (early && same) {
+                        r = test_engine_confirm(go->engine, early);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (early)
+                        test_engine_revoke(go->engine, early);
+                if (built) {
+                        r = go_artifact_start_list(a);
+                        if (r < 0)
+                                return r;
                 } else
                         go_solo_queue(a);
         }
@@ -596,16 +700,9 @@ static int go_batch_start(GoBatch *b) {
         _cleanup_strv_free_ char **argv = NULL, **packages = NULL;
         int r;
 
-        for (size_t i = 0; i < b->n_artifacts; i++) {
-                GoArtifact *a = b->artifacts[i];
-                a->build_id = mfree(a->build_id);
-                if (stat(a->binary, &a->before) < 0)
-                        a->before = (struct stat) {};
-                else if (go_binary_build_id(a->binary, &a->build_id) == -ENOMEM)
+        for (size_t i = 0; i < b->n_artifacts; i++)
+                if (strv_extend(&packages, b->artifacts[i]->import_path) < 0)
                         return log_oom();
-                if (strv_extend(&packages, a->import_path) < 0)
-                        return log_oom();
-        }
         r = go_build_argv(b->child.go->vet, b->dir, packages, &argv);
         if (r < 0)
                 return log_oom();
@@ -826,6 +923,11 @@ static int go_start(void *userdata, TestEngine *e, sd_event *event) {
         r = go_make_batches(go, n);
         if (r < 0)
                 return r;
+        for (GoArtifact *a = go->artifacts; a; a = a->next) {
+                r = go_artifact_start_early(a);
+                if (r < 0)
+                        return r;
+        }
         go_schedule(go);
         go_maybe_finished(go);
         return 0;

@@ -79,10 +79,11 @@ typedef enum RunnerIgnored {
 
 /* Hands an artifact's listed cases (names, in the harness's order) to the engine: each with selectors (whose
  * name is set per case), shown under package; those in ignored (may be NULL) as mode says.  listing_package
- * and artifact are the listing state's keys. */
+ * and artifact are the listing state's keys.  With ret_tentative, as a tentative artifact
+ * (test_engine_add_artifact_tentative()). */
 int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
                      char *const *names, char *const *ignored, RunnerIgnored mode,
-                     const PatternCase *selectors, void *artifact_data);
+                     const PatternCase *selectors, void *artifact_data, TestEngineTentative **ret_tentative);
 
 /* The include/exclude filter of the configuration; prints the error (naming the option and the column)
  * and returns -EINVAL on a bad pattern. */

@@ -3,6 +3,7 @@
 """maelstrom-go-test end to end, from the installed binaries, in standalone mode, on small Go modules that
 the test writes (no dependencies, so no module proxy is needed)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -459,9 +460,12 @@ class GoTest(unittest.TestCase):
         self.assertIn('"TestGolden"', listing)
         bins = os.path.join(top, "cache", "bin")
         self.assertEqual(sorted(os.listdir(bins)), ["0", "1"])
+        # Beside each binary that listed its cases, the listing, kept for the next run.
+        built = ["basic.test", "data.test", "gm.test", "isolation.test", "pkgdir.test", "util.test"]
         self.assertEqual(sorted(os.listdir(os.path.join(bins, "0"))),
-                         ["basic.test", "data.test", "gm.test", "isolation.test", "pkgdir.test", "util.test"])
-        self.assertEqual(os.listdir(os.path.join(bins, "1")), ["util.test"])
+                         sorted(built + [b + ".list" for b in built]))
+        self.assertEqual(sorted(os.listdir(os.path.join(bins, "1"))), ["util.test", "util.test.list"])
+        self.assertIn("TestGolden\n", read(os.path.join(bins, "0", "data.test.list")))
 
         # The second run finds every binary up to date, and runs the same.  go only touches them, and the
         # runner puts their times back (their bytes did not change), so the client need not hash them again.
@@ -492,6 +496,87 @@ class GoTest(unittest.TestCase):
         p = run("--ui", "simple", cwd=mod)
         self.assertEqual(outcomes(p.stdout), {key: "FAIL"}, p.stdout + p.stderr)
         self.assertEqual(p.returncode, 1)
+
+    def test_cases_start_while_go_builds(self):
+        # A binary that go leaves as it was: its cases, known from its kept listing, start while go test -c
+        # checks it; one that go rebuilds, or whose package no longer builds: what ran early is forgotten.
+        mod = os.path.join(STATE["root"], "early")
+        marks = os.path.join(STATE["root"], "early-marks")
+        os.makedirs(marks)
+        test_go = ("package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n"
+                   "func TestMark(t *testing.T) {\n"
+                   "\tif err := os.WriteFile(\"/marks/started\", nil, 0o644); err != nil {\n\t\tt.Fatal(err)\n\t}\n"
+                   "%s}\n\nfunc %s(t *testing.T) {}\n")
+        make_module(mod, {
+            "go.mod": "module example.com/early\n\ngo 1.21\n",
+            "p/p.go": "package p\n",
+            "p/p_test.go": test_go % ("", "TestOther"),
+            "q/q.go": "package q\n",
+            "q/q_test.go": "package q\n\nimport \"testing\"\n\nfunc TestQ(t *testing.T) {}\n",
+        })
+        p = run("--init", cwd=mod)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(mod, "maelstrom-go-test.toml"), "a") as f:
+            f.write('\n[[directives]]\nfilter = "package_path.equals(p)"\n'
+                    'added_layers = [{ stubs = ["/marks/"] }]\n'
+                    'added_mounts = [{ type = "bind", mount_point = "/marks", local_path = "%s", '
+                    'read_only = false }]\n' % marks)
+        # go test -c waits (at most 30 s) for TestMark to have run, and says whether it did.
+        wrapper = os.path.join(STATE["root"], "early-go")
+        log = os.path.join(STATE["root"], "early-log")
+        write(os.path.join(wrapper, "go"), f"""#!/bin/sh
+case "$*" in
+"test -c"*)
+        i=0
+        while [ ! -e {marks}/started ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+        if [ -e {marks}/started ]; then echo seen >>{log}; else echo "not seen" >>{log}; fi;;
+esac
+exec {STATE["go"]} "$@"
+""")
+        os.chmod(os.path.join(wrapper, "go"), 0o755)
+        env = dict(STATE["env"], PATH=wrapper + ":" + STATE["env"]["PATH"])
+        P, Q = "example.com/early/p", "example.com/early/q"
+
+        def early_run():
+            for f in os.listdir(marks):
+                os.unlink(os.path.join(marks, f))
+            if os.path.exists(log):
+                os.unlink(log)
+            p = run("--ui", "simple", "--json-events", os.path.join(mod, "events"), cwd=mod, env=env)
+            events = [json.loads(line) for line in read(os.path.join(mod, "events")).splitlines()]
+            return p, read(log).split("\n")[0], events
+
+        # The first run has no binary yet (go is not made to wait for what cannot start early).
+        p = run("--ui", "simple", cwd=mod)
+        self.assertEqual(outcomes(p.stdout), {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"},
+                         p.stdout + p.stderr)
+        p, said, events = early_run()
+        self.assertEqual(said, "seen", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"},
+                         p.stdout + p.stderr)
+        self.assertEqual(sorted((e["event"], e["name"]) for e in events if e["package"] == P),
+                         sorted((e, n) for e in ("queued", "started", "finished") for n in ("TestMark", "TestOther")))
+
+        # Changed: the old binary's cases ran early, but only the new one's are shown.
+        write(os.path.join(mod, "p", "p_test.go"), test_go % ('\tt.Fatal("the new TestMark")\n', "TestRenamed"))
+        p, said, events = early_run()
+        self.assertEqual(said, "seen", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {(P, "TestMark"): "FAIL", (P, "TestRenamed"): "OK", (Q, "TestQ"): "OK"},
+                         p.stdout + p.stderr)
+        self.assertIn("the new TestMark", p.stdout)
+        self.assertNotIn("TestOther", p.stdout + json.dumps(events))
+        self.assertEqual(summary(p.stdout)[:3], (3, 2, 1), p.stdout)
+
+        # Broken: the old binary's cases ran early, and the package fails to build; none of them shows.
+        write(os.path.join(mod, "p", "p.go"), "package p\n\nvar x int = \"not an int\"\n")
+        p, said, events = early_run()
+        self.assertEqual(said, "seen", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {(Q, "TestQ"): "OK"}, p.stdout + p.stderr)
+        self.assertIn(P + " [build failed]", p.stdout + p.stderr)
+        self.assertEqual([e["package"] for e in events], [Q] * 3)
 
     def test_warm_build_is_one_command(self):
         # Binaries missing: batches, one per CPU; all there: one go test -c for the directory.

@@ -94,6 +94,8 @@ struct Client {
         DigestMap *sent_blobs; /* digests already named to the worker in LocalBlob messages */
         uint64_t sent_blob_bytes; /* their sizes, added up */
         DigestMap *layers;     /* SHA-256 of a layer spec's key text → LayerMemo */
+        DigestMap **forgotten_layers; /* by client_forget_layers(), kept for the uploads that use them */
+        size_t n_forgotten_layers;
 
         ClientJob *jobs;
         size_t n_jobs;
@@ -586,6 +588,9 @@ Client *client_free(Client *c) {
         digest_cache_free(c->digests);
         digest_map_free(c->sent_blobs);
         digest_map_free(c->layers);
+        for (size_t i = 0; i < c->n_forgotten_layers; i++)
+                digest_map_free(c->forgotten_layers[i]);
+        free(c->forgotten_layers);
         free(c->missing);
         free(c->by_id);
         strv_free(c->template_vars);
@@ -826,6 +831,25 @@ static int layer_memo_add_blob(LayerMemo *l, const Digest *d, const char *path) 
         if (!l->blobs[l->n_blobs].path)
                 return -ENOMEM;
         l->n_blobs++;
+        return 0;
+}
+
+int client_forget_layers(Client *c) {
+        _cleanup_(digest_map_freep) DigestMap *fresh = NULL;
+        DigestMap **forgotten;
+        int r;
+
+        if (digest_map_size(c->layers) == 0)
+                return 0;
+        r = digest_map_new(layer_memo_free, &fresh);
+        if (r < 0)
+                return r;
+        forgotten = reallocarray(c->forgotten_layers, c->n_forgotten_layers + 1, sizeof(DigestMap *));
+        if (!forgotten)
+                return -ENOMEM;
+        c->forgotten_layers = forgotten;
+        c->forgotten_layers[c->n_forgotten_layers++] = c->layers;
+        c->layers = TAKE_PTR(fresh);
         return 0;
 }
 

@@ -80,6 +80,11 @@ int client_new(sd_event *event, const ClientOptions *options, Client **ret, char
 Client *client_free(Client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Client *, client_free);
 
+/* A layer is made once per run from the files it names, for every job that names the same spec.  When those
+ * files may have changed (a test binary rebuilt while jobs ran), this makes each layer again for the next
+ * job that names it; the jobs already submitted keep theirs. */
+int client_forget_layers(Client *c);
+
 /* Prepares the job's layers and submits it.  Errors in the job itself (a missing layer file, a bad path) are
  * returned with *reterr_message saying what is wrong; nothing is submitted then. */
 int client_submit(Client *c, const ResolvedJob *job, const ClientJobHandlers *handlers, void *userdata,

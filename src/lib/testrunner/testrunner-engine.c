@@ -24,7 +24,26 @@ struct EngineJob {
         char *package, *name;               /* as shown */
         char *listing_package, *artifact;   /* the listing's keys */
         void *artifact_data;
+        usec_t estimate;
+        TestEngineTentative *tentative;     /* its artifact is not confirmed yet: nothing is shown */
+        bool started;
         EngineJob *prev, *next;
+};
+
+/* A case's end, held back until its artifact is confirmed. */
+typedef struct HeldResult {
+        uint64_t id;
+        TestCaseResult result;
+        bool job;    /* the end of a job: it was queued and started (the events say so too) */
+        bool failed; /* counts for --stop-after */
+} HeldResult;
+
+struct TestEngineTentative {
+        char *package, *artifact; /* the listing's keys */
+        char **names;             /* every case of the artifact, for the listing */
+        HeldResult *held;         /* in the order the cases ended */
+        size_t n_held;
+        TestEngineTentative *prev, *next;
 };
 
 struct TestEngine {
@@ -34,6 +53,7 @@ struct TestEngine {
         TestReport *report;
         sd_event_source *tick;
         EngineJob *jobs;             /* submitted, no result yet */
+        TestEngineTentative *tentatives;
         size_t n_jobs;
         uint64_t next_id;
         uint64_t failures;
@@ -65,6 +85,45 @@ static void engine_job_unlink(TestEngine *e, EngineJob *j) {
         e->n_jobs--;
 }
 
+static TestEngineTentative *tentative_free(TestEngineTentative *t) {
+        if (!t)
+                return NULL;
+        free(t->package);
+        free(t->artifact);
+        strv_free(t->names);
+        for (size_t i = 0; i < t->n_held; i++)
+                test_case_result_done(&t->held[i].result);
+        free(t->held);
+        return mfree(t);
+}
+
+static void tentative_unlink(TestEngine *e, TestEngineTentative *t) {
+        if (t->prev)
+                t->prev->next = t->next;
+        else
+                e->tentatives = t->next;
+        if (t->next)
+                t->next->prev = t->prev;
+        t->prev = t->next = NULL;
+}
+
+/* Keeps a copy of c for when t is confirmed.  Returns < 0 only for -ENOMEM. */
+static int tentative_hold(TestEngineTentative *t, uint64_t id, const TestCaseResult *c, bool job,
+                          bool failed) {
+        HeldResult *held = reallocarray(t->held, t->n_held + 1, sizeof(HeldResult));
+        int r;
+
+        if (!held)
+                return -ENOMEM;
+        t->held = held;
+        held[t->n_held] = (HeldResult) { .id = id, .job = job, .failed = failed };
+        r = test_case_result_copy(c, &held[t->n_held].result);
+        if (r < 0)
+                return r;
+        t->n_held++;
+        return 0;
+}
+
 TestEngine *test_engine_free(TestEngine *e) {
         if (!e)
                 return NULL;
@@ -73,6 +132,11 @@ TestEngine *test_engine_free(TestEngine *e) {
                 engine_job_unlink(e, j);
                 client_job_cancel(j->client_job);
                 engine_job_free(j);
+        }
+        while (e->tentatives) {
+                TestEngineTentative *t = e->tentatives;
+                tentative_unlink(e, t);
+                tentative_free(t);
         }
         for (size_t i = 0; i < e->n_directive_filters; i++)
                 pattern_free(e->directive_filters[i]);
@@ -236,15 +300,22 @@ static int engine_finish_case(TestEngine *e, uint64_t id, const TestCaseResult *
         return 0;
 }
 
-static int engine_finish_simple(TestEngine *e, const char *package, const char *name, TestOutcome outcome,
-                                const char *message) {
+/* The same, or held back while t (if not NULL) is not confirmed. */
+static int engine_case_over(TestEngine *e, TestEngineTentative *t, uint64_t id, const TestCaseResult *c) {
+        if (t)
+                return tentative_hold(t, id, c, /* job= */ false, /* failed= */ false);
+        return engine_finish_case(e, id, c);
+}
+
+static int engine_finish_simple(TestEngine *e, TestEngineTentative *t, const char *package, const char *name,
+                                TestOutcome outcome, const char *message) {
         TestCaseResult c = {
                 .package = (char *) package,
                 .name = (char *) name,
                 .outcome = outcome,
                 .message = (char *) message,
         };
-        return engine_finish_case(e, e->next_id++, &c);
+        return engine_case_over(e, t, e->next_id++, &c);
 }
 
 /* Stop scheduling: every job not finished yet is cancelled and reported as not run. */
@@ -264,7 +335,7 @@ static void engine_stop(TestEngine *e) {
 
                 engine_job_unlink(e, j);
                 client_job_cancel(j->client_job);
-                (void) engine_finish_case(e, j->id, &c);
+                (void) engine_case_over(e, j->tentative, j->id, &c);
                 engine_job_free(j);
         }
 }
@@ -310,10 +381,21 @@ static void on_job_state(ClientJob *cj, ClientJobState state, void *userdata) {
 
         if (state != CLIENT_JOB_RUNNING)
                 return;
+        j->started = true;
+        if (j->tentative)
+                return;
         if (e->o.ui)
                 (void) test_ui_case_started(e->o.ui, j->id, now(CLOCK_MONOTONIC));
         if (e->o.events)
                 (void) test_event_writer_started(e->o.events, j->package, j->name);
+}
+
+static void engine_count_failure(TestEngine *e, bool failed) {
+        if (!failed)
+                return;
+        e->failures++;
+        if (e->o.stop_after > 0 && e->failures >= e->o.stop_after)
+                engine_stop(e);
 }
 
 static void on_job_result(ClientJob *cj, const ClientJobResult *res, void *userdata) {
@@ -363,16 +445,16 @@ static void on_job_result(ClientJob *cj, const ClientJobResult *res, void *userd
         bool failed = IN_SET(outcome, TEST_OUTCOME_FAIL, TEST_OUTCOME_TIMEOUT, TEST_OUTCOME_ERROR);
 
         engine_job_unlink(e, j);
+        if (j->tentative) {
+                (void) tentative_hold(j->tentative, j->id, &c, /* job= */ true, failed);
+                engine_job_free(j);
+                return;
+        }
         (void) test_listing_record(e->o.listing, j->listing_package, j->artifact, j->name, res->run_usec,
                                   failed);
         (void) engine_finish_case(e, j->id, &c);
         engine_job_free(j);
-
-        if (failed) {
-                e->failures++;
-                if (e->o.stop_after > 0 && e->failures >= e->o.stop_after)
-                        engine_stop(e);
-        }
+        engine_count_failure(e, failed);
         engine_maybe_done(e);
 }
 
@@ -390,8 +472,8 @@ static int directive_matches(const TestDirective *d, size_t index, void *userdat
 }
 
 /* Submits the case (repeat times); a problem with the case itself reports it as an ERROR. */
-static int engine_submit(TestEngine *e, const char *listing_package, const TestEngineCase *c,
-                         const TestListingCase *history) {
+static int engine_submit(TestEngine *e, TestEngineTentative *t, const char *listing_package,
+                         const TestEngineCase *c, const TestListingCase *history) {
         _cleanup_(test_candidate_freep) TestCandidate *candidate = NULL;
         _cleanup_(job_spec_freep) JobSpec *job = NULL;
         _cleanup_(resolved_job_freep) ResolvedJob *resolved = NULL;
@@ -406,7 +488,7 @@ static int engine_submit(TestEngine *e, const char *listing_package, const TestE
 
         if (c->ignored || candidate->ignore) {
                 for (unsigned i = 0; i < e->o.repeat; i++) {
-                        r = engine_finish_simple(e, c->package, c->name, TEST_OUTCOME_IGNORED, NULL);
+                        r = engine_finish_simple(e, t, c->package, c->name, TEST_OUTCOME_IGNORED, NULL);
                         if (r < 0)
                                 return r;
                 }
@@ -414,7 +496,7 @@ static int engine_submit(TestEngine *e, const char *listing_package, const TestE
         }
         if (e->stopping) {
                 for (unsigned i = 0; i < e->o.repeat; i++) {
-                        r = engine_finish_simple(e, c->package, c->name, TEST_OUTCOME_NOT_RUN, NULL);
+                        r = engine_finish_simple(e, t, c->package, c->name, TEST_OUTCOME_NOT_RUN, NULL);
                         if (r < 0)
                                 return r;
                 }
@@ -455,7 +537,7 @@ static int engine_submit(TestEngine *e, const char *listing_package, const TestE
         }
         if (r < 0) {
                 for (unsigned i = 0; i < e->o.repeat; i++) {
-                        r = engine_finish_simple(e, c->package, c->name, TEST_OUTCOME_ERROR,
+                        r = engine_finish_simple(e, t, c->package, c->name, TEST_OUTCOME_ERROR,
                                                  message ?: "cannot make the case's job");
                         if (r < 0)
                                 return r;
@@ -477,6 +559,8 @@ static int engine_submit(TestEngine *e, const char *listing_package, const TestE
                         .artifact = strdup(c->artifact),
                         .name = strdup(c->name),
                         .artifact_data = c->artifact_data,
+                        .estimate = job->estimated_duration,
+                        .tentative = t,
                 };
                 if ((c->package && !j->package) || !j->listing_package || !j->artifact || !j->name) {
                         engine_job_free(j);
@@ -496,7 +580,7 @@ static int engine_submit(TestEngine *e, const char *listing_package, const TestE
                                 .outcome = TEST_OUTCOME_ERROR,
                                 .message = message ?: (char *) "cannot submit the job",
                         };
-                        r = engine_finish_case(e, id, &res);
+                        r = engine_case_over(e, t, id, &res);
                         if (r < 0)
                                 return r;
                         continue;
@@ -507,6 +591,8 @@ static int engine_submit(TestEngine *e, const char *listing_package, const TestE
                         e->jobs->prev = j;
                 e->jobs = j;
                 e->n_jobs++;
+                if (t)
+                        continue;
                 if (e->o.ui)
                         (void) test_ui_case_queued(e->o.ui, j->id, c->package, c->name,
                                                    job->estimated_duration);
@@ -544,15 +630,13 @@ static int order_compare(const void *a, const void *b) {
         return x->index < y->index ? -1 : x->index > y->index;
 }
 
-int test_engine_add_artifact(TestEngine *e, const char *package, const char *artifact,
-                             const TestEngineCase *cases, size_t n) {
+/* Selects, lists or submits the cases; with t, their ends are held back and the listing is left alone. */
+static int engine_add(TestEngine *e, TestEngineTentative *t, const char *package, const char *artifact,
+                      const TestEngineCase *cases, size_t n) {
         _cleanup_free_ OrderItem *items = NULL;
         _cleanup_free_ char **names = NULL; /* the strings are borrowed */
         size_t n_items = 0;
         int r;
-
-        if (e->done)
-                return 0;
 
         /* Look up the history before the listing learns the new cases (which then have none either). */
         items = calloc(MAX(n, (size_t) 1), sizeof(OrderItem));
@@ -579,10 +663,12 @@ int test_engine_add_artifact(TestEngine *e, const char *package, const char *art
 
         qsort(items, n_items, sizeof(OrderItem), order_compare);
         for (size_t i = 0; i < n_items; i++) {
-                r = engine_submit(e, package ?: "", items[i].c, items[i].history);
+                r = engine_submit(e, t, package ?: "", items[i].c, items[i].history);
                 if (r < 0)
                         return r;
         }
+        if (t)
+                return 0;
 
         /* Now the listing may change: the history pointers above are not used after this. */
         names = calloc(n + 1, sizeof(char *));
@@ -598,7 +684,123 @@ int test_engine_add_artifact(TestEngine *e, const char *package, const char *art
         return 0;
 }
 
+int test_engine_add_artifact(TestEngine *e, const char *package, const char *artifact,
+                             const TestEngineCase *cases, size_t n) {
+        if (e->done)
+                return 0;
+        return engine_add(e, /* t= */ NULL, package, artifact, cases, n);
+}
+
+int test_engine_add_artifact_tentative(TestEngine *e, const char *package, const char *artifact,
+                                       const TestEngineCase *cases, size_t n, TestEngineTentative **ret) {
+        TestEngineTentative *t;
+        int r;
+
+        *ret = NULL;
+        if (e->done || e->stopping || e->o.list)
+                return 0;
+
+        t = calloc(1, sizeof(TestEngineTentative));
+        if (!t)
+                return -ENOMEM;
+        t->package = strdup(package ?: "");
+        t->artifact = strdup(artifact);
+        t->names = calloc(n + 1, sizeof(char *));
+        if (!t->package || !t->artifact || !t->names) {
+                tentative_free(t);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                t->names[i] = strdup(cases[i].name);
+                if (!t->names[i]) {
+                        tentative_free(t);
+                        return -ENOMEM;
+                }
+        }
+        t->next = e->tentatives;
+        if (e->tentatives)
+                e->tentatives->prev = t;
+        e->tentatives = t;
+
+        r = engine_add(e, t, package, artifact, cases, n);
+        if (r < 0) {
+                test_engine_revoke(e, t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+int test_engine_confirm(TestEngine *e, TestEngineTentative *t) {
+        EngineJob *last = NULL;
+        int r;
+
+        tentative_unlink(e, t);
+
+        /* The jobs still to end are shown now, in the order they were submitted. */
+        for (EngineJob *j = e->jobs; j; j = j->next)
+                last = j;
+        for (EngineJob *j = last; j; j = j->prev) {
+                if (j->tentative != t)
+                        continue;
+                j->tentative = NULL;
+                if (e->o.ui)
+                        (void) test_ui_case_queued(e->o.ui, j->id, j->package, j->name, j->estimate);
+                if (e->o.events)
+                        (void) test_event_writer_queued(e->o.events, j->package, j->name);
+                if (!j->started)
+                        continue;
+                if (e->o.ui)
+                        (void) test_ui_case_started(e->o.ui, j->id, now(CLOCK_MONOTONIC));
+                if (e->o.events)
+                        (void) test_event_writer_started(e->o.events, j->package, j->name);
+        }
+
+        r = test_listing_update_artifact(e->o.listing, t->package, t->artifact, t->names);
+        for (size_t i = 0; i < t->n_held; i++) {
+                const HeldResult *h = &t->held[i];
+
+                if (h->job) {
+                        if (e->o.events) {
+                                (void) test_event_writer_queued(e->o.events, h->result.package, h->result.name);
+                                (void) test_event_writer_started(e->o.events, h->result.package,
+                                                                 h->result.name);
+                        }
+                        (void) test_listing_record(e->o.listing, t->package, t->artifact, h->result.name,
+                                                   h->result.duration, h->failed);
+                }
+                if (engine_finish_case(e, h->id, &h->result) == -ENOMEM)
+                        r = -ENOMEM;
+                engine_count_failure(e, h->failed);
+        }
+        tentative_free(t);
+        engine_maybe_done(e);
+        return r == -ENOMEM ? r : 0;
+}
+
+void test_engine_revoke(TestEngine *e, TestEngineTentative *t) {
+        EngineJob *next;
+
+        tentative_unlink(e, t);
+        /* The artifact changed, or may have: the layers made of its files are made again. */
+        if (e->o.client)
+                (void) client_forget_layers(e->o.client);
+        for (EngineJob *j = e->jobs; j; j = next) {
+                next = j->next;
+                if (j->tentative != t)
+                        continue;
+                engine_job_unlink(e, j);
+                client_job_cancel(j->client_job);
+                engine_job_free(j);
+        }
+        tentative_free(t);
+        engine_maybe_done(e);
+}
+
 void test_engine_build_finished(TestEngine *e, bool ok) {
+        /* What the adapter did not confirm cannot be trusted. */
+        while (e->tentatives)
+                test_engine_revoke(e, e->tentatives);
         e->build_finished = true;
         if (!ok)
                 e->build_failed = e->report->build_failed = true;

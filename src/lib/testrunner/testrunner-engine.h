@@ -11,6 +11,7 @@
  *   adapter                                  engine
  *   test_engine_can_match(package...)   →    false: do not build it
  *   test_engine_add_artifact(cases)     →    list / ignore / submit (ordered by the listing)
+ *   ..._tentative(cases), confirm/revoke →   submit at once; show, or forget, once the build says
  *   test_engine_build_finished(ok)      →    the run ends when every job is done
  *                                       ←    TestAdapter.case_job(), .classify(), .stop()
  */
@@ -104,6 +105,21 @@ bool test_engine_can_match(const TestEngine *e, const PatternCase *c);
  * urgent and the longest first.  Returns < 0 only for -ENOMEM. */
 int test_engine_add_artifact(TestEngine *e, const char *package, const char *artifact,
                              const TestEngineCase *cases, size_t n);
+
+/* An artifact that may be about to change: the cases of what was there before its build (listed then)
+ * start at once, while it builds, and nothing of them is shown, reported or recorded until the adapter
+ * knows whether the build left it as it was.  test_engine_confirm() then shows and records everything as
+ * if test_engine_add_artifact() had been called (the ends already held first); test_engine_revoke()
+ * cancels the jobs still running and forgets the rest, for the adapter to add the artifact as it is now.
+ * *ret stays the engine's until one of the two is called, which the adapter must do before
+ * test_engine_build_finished() (which revokes what is left).  *ret is NULL, and nothing was submitted,
+ * when the engine takes no tentative artifact (listing, stopping, or done).  Returns < 0 only for
+ * -ENOMEM. */
+typedef struct TestEngineTentative TestEngineTentative;
+int test_engine_add_artifact_tentative(TestEngine *e, const char *package, const char *artifact,
+                                       const TestEngineCase *cases, size_t n, TestEngineTentative **ret);
+int test_engine_confirm(TestEngine *e, TestEngineTentative *t);
+void test_engine_revoke(TestEngine *e, TestEngineTentative *t);
 
 /* Something the user must see (a build error, a listing that failed): through the UI, or stderr. */
 int test_engine_message(TestEngine *e, const char *text);

@@ -142,7 +142,7 @@ int test_report_new(TestReport **ret) {
         return 0;
 }
 
-static void test_case_result_done(TestCaseResult *c) {
+void test_case_result_done(TestCaseResult *c) {
         c->package = mfree(c->package);
         c->name = mfree(c->name);
         c->message = mfree(c->message);
@@ -196,8 +196,29 @@ static int strdup_null(const char *s, char **ret) {
         return 0;
 }
 
-int test_report_add(TestReport *r, const TestCaseResult *c) {
+int test_case_result_copy(const TestCaseResult *c, TestCaseResult *ret) {
         _cleanup_(test_case_result_done) TestCaseResult copy = {};
+        int k;
+
+        k = strdup_null(c->package, &copy.package);
+        if (k >= 0)
+                k = strdup_null(c->name, &copy.name);
+        if (k >= 0)
+                k = strdup_null(c->message, &copy.message);
+        if (k >= 0)
+                k = output_copy(&c->out, &copy.out);
+        if (k >= 0)
+                k = output_copy(&c->err, &copy.err);
+        if (k < 0)
+                return k;
+        copy.outcome = c->outcome;
+        copy.duration = c->duration;
+        *ret = copy;
+        copy = (TestCaseResult) {};
+        return 0;
+}
+
+int test_report_add(TestReport *r, const TestCaseResult *c) {
         int k;
 
         assert(r);
@@ -220,22 +241,10 @@ int test_report_add(TestReport *r, const TestCaseResult *c) {
                 r->n_allocated = n;
         }
 
-        k = strdup_null(c->package, &copy.package);
-        if (k >= 0)
-                k = strdup_null(c->name, &copy.name);
-        if (k >= 0)
-                k = strdup_null(c->message, &copy.message);
-        if (k >= 0)
-                k = output_copy(&c->out, &copy.out);
-        if (k >= 0)
-                k = output_copy(&c->err, &copy.err);
+        k = test_case_result_copy(c, &r->cases[r->n_cases]);
         if (k < 0)
                 return k;
-        copy.outcome = c->outcome;
-        copy.duration = c->duration;
-
-        r->cases[r->n_cases++] = copy;
-        copy = (TestCaseResult) {};
+        r->n_cases++;
         r->counts[c->outcome]++;
         return 0;
 }

@@ -85,6 +85,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(TestReport *, test_report_free);
  * -EINVAL: no name, an invalid outcome, or ERROR without a message; -E2BIG: TEST_REPORT_CASES_MAX cases
  * already; -ENOMEM. */
 int test_report_add(TestReport *r, const TestCaseResult *c);
+/* A copy of c that owns its strings (its outputs capped as a report keeps them); free with
+ * test_case_result_done(). */
+int test_case_result_copy(const TestCaseResult *c, TestCaseResult *ret);
+void test_case_result_done(TestCaseResult *c);
 
 /* 0 when every case passed or was ignored (an empty run included), 1 otherwise. */
 int test_report_exit_status(const TestReport *r);
