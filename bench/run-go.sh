@@ -24,7 +24,9 @@
 # environment, that build (e.g. of the commit before a change) runs too, in the same alternation, with its
 # own listing state and cache, so that before and after compare within one run.  OURS_ARGS adds options to
 # our runs only, the warm-up's too (e.g. OURS_ARGS="--slots 3" with BASELINE naming the same build compares
-# slot counts).
+# slot counts).  EDIT=DIR (with one MODULE) adds a new test to the package in DIR (relative to the module)
+# before each timed run of ours, base and go test, so that go builds that package again each time, as after
+# an edit; the floor's binaries stay as they were.
 set -euo pipefail
 here=$(dirname "$(realpath "$0")")
 build=$(realpath "${1:-build}")
@@ -231,6 +233,17 @@ for m in "${modules[@]}"; do
         : >"$tmp/floor-failed"
         floor_run "$tmp/floor-cases.json" /dev/null >/dev/null  # warm, untimed, like the others
 
+        edit_package=
+        if [ -n "${EDIT:-}" ]; then
+                edit_package=$(go list -f '{{.Name}}' "./$EDIT")
+        fi
+        # A new test in the edited package of the copy at $1.
+        edit() {
+                [ -n "$edit_package" ] || return 0
+                printf 'package %s\n\nimport "testing"\n\nfunc TestMaelstromBenchEdit%s(t *testing.T) {}\n' \
+                        "$edit_package" "$RANDOM$RANDOM" >"$1/$EDIT/maelstrom_bench_edit_test.go"
+        }
+
         ours_times=() base_times=() go_times=() ours_cpu=() base_cpu=() go_cpu=()
         floor_times=() floor_cpu=() floor_failed=()
         # The order rotates each round: what runs right after the floor (two cores saturated by bare
@@ -241,13 +254,16 @@ for m in "${modules[@]}"; do
                 for ((k = 0; k < ${#sides[@]}; k++)); do
                         case ${sides[(round + k) % ${#sides[@]}]} in
                         ours)
+                                edit "$work"
                                 read -r w c <<<"$(seconds "$ours" --ui quiet -x "$exclude" "${ours_args[@]}")"
                                 ours_times+=("$w") ours_cpu+=("$c");;
                         base)
+                                edit "$work.baseline"
                                 read -r w c <<<"$(seconds in_baseline_copy "$work" "$base" --ui quiet \
                                                   -x "$exclude")"
                                 base_times+=("$w") base_cpu+=("$c");;
                         go)
+                                edit "$work"
                                 read -r w c <<<"$(seconds go test -count=1 $packages)"
                                 go_times+=("$w") go_cpu+=("$c");;
                         floor)

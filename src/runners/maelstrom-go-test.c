@@ -201,6 +201,10 @@ struct GoTest {
         const char *vet;
         GoCaseOptions case_options;
         unsigned max_builds;
+        /* Start the cases of a binary before go has checked it (go_artifact_start_early()): with the local
+         * worker only.  A broker's client uploads a file when the broker asks for it, maybe after go has
+         * replaced it, and a failed upload fails every job on the broker. */
+        bool early;
         /* One run. */
         TestEngine *engine;
         sd_event *event;
@@ -552,8 +556,9 @@ static int go_artifact_start_list(GoArtifact *a) {
         return 0;
 }
 
-/* Before its batch is built: what the binary is now, and, if its listing was kept, its cases started as a
- * tentative artifact, confirmed if go leaves the binary as it is (go_batch_done()). */
+/* Before its batch is built: what the binary is now, and, if its listing was kept (and the run has no
+ * broker), its cases started as a tentative artifact, confirmed if go leaves the binary as it is
+ * (go_batch_done()). */
 static int go_artifact_start_early(GoArtifact *a) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
@@ -567,7 +572,7 @@ static int go_artifact_start_early(GoArtifact *a) {
         r = go_binary_build_id(a->binary, &a->build_id);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 || !S_ISREG(a->before.st_mode))
+        if (r < 0 || !S_ISREG(a->before.st_mode) || !a->go->early)
                 return 0;
         r = go_listing_read(a, a->build_id, &text, &size);
         if (r < 0 || !text)
@@ -997,6 +1002,7 @@ static int run(const Config *c) {
                         .extra_args = extra,
                 },
                 .max_builds = cpus > 0 ? (unsigned) MIN(cpus, 256L) : 1,
+                .early = isempty(config_get_string(c, "broker")),
         };
         char *watch_ignore[] = { top, NULL };
         RunnerOptions o = {
