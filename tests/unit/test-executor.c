@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -213,7 +215,7 @@ static bool path_exists(const char *dir, const char *name) {
 static void build_layers(void) {
         static const char *const applets[] = {
                 "sh", "echo", "cat", "ls", "id", "true", "false", "sleep", "kill", "yes", "head", "tr", "wc",
-                "pwd", "tty", "stty", "test", "grep", "cut", "setsid", "touch", "stat", "sed", NULL,
+                "pwd", "tty", "stty", "test", "grep", "cut", "setsid", "touch", "stat", "sed", "readlink", NULL,
         };
         static const char *const dirs1[] = {
                 "bin", "opt", "opt/bin", "proc", "sys", "tmp", "dev", "dev/pts", "dev/shm", "dev/mqueue",
@@ -509,6 +511,74 @@ TEST(prepared_ahead) {
         ASSERT_EQ(j.result.outcome, EXEC_SIGNALED);
         ASSERT_EQ(j.result.status, SIGKILL);
         ASSERT_FALSE(host_has_process("sleep", arg));
+        job_done(&j);
+}
+
+/* The mount namespaces in our fd table ("mnt:[INODE]"), as one string. */
+static char *mount_namespace_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        TextBuf b = {};
+        char *s = NULL;
+        struct dirent *de;
+
+        ASSERT_TRUE(d);
+        while ((de = readdir(d))) {
+                char path[300], link[64];
+                ssize_t n;
+
+                snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
+                n = readlink(path, link, sizeof link - 1);
+                if (n <= 0)
+                        continue;
+                link[n] = 0;
+                if (startswith(link, "mnt:[")) {
+                        textbuf_append(&b, link);
+                        textbuf_append_char(&b, ' ');
+                }
+        }
+        closedir(d);
+        ASSERT_OK(textbuf_steal(&b, &s));
+        return s;
+}
+
+TEST(mount_namespace_held) {
+        _cleanup_free_ char *before = mount_namespace_fds(), *running = NULL, *expected = NULL;
+        Job j;
+
+        /* From its release to its end, the executor holds the job's mount namespace, so that the job's
+         * exit does not wait to free it; then a thread of the executor closes it.  (Linux 6.11 and later:
+         * on older kernels there is no PIDFD_GET_MNT_NAMESPACE, and nothing to check.) */
+        _cleanup_close_ int self = pidfd_open(getpid(), 0), ns = -EBADF;
+        ASSERT_TRUE(self >= 0);
+        ns = ioctl(self, _IO(0xFF, 3) /* PIDFD_GET_MNT_NAMESPACE */, 0);
+        if (ns < 0 && IN_SET(errno, ENOTTY, EINVAL)) {
+                fprintf(stderr, "no PIDFD_GET_MNT_NAMESPACE here: not checked\n");
+                return;
+        }
+        ASSERT_TRUE(ns >= 0);
+        ns = safe_close(ns);
+        free(before);
+        before = mount_namespace_fds();
+
+        job_init(&j, "readlink /proc/self/ns/mnt; sleep 0.5");
+        job_add_runner_mounts(&j);
+        j.spec.gated = true;
+        job_start(&j);
+        loop_for(200 * USEC_PER_MSEC);
+        ASSERT_OK(execution_release(j.e));
+        loop_for(150 * USEC_PER_MSEC);
+        ASSERT_FALSE(j.done);
+        running = mount_namespace_fds();
+        job_wait(&j);
+        assert_exited(&j, 0);
+        ASSERT_TRUE(asprintf(&expected, "%s%.*s ", before, (int) strcspn(job_out(&j), "\n"), job_out(&j)) > 0);
+        ASSERT_STREQ(running, expected);
+        for (usec_t until = now(CLOCK_MONOTONIC) + 5 * USEC_PER_SEC;; loop_for(10 * USEC_PER_MSEC)) {
+                _cleanup_free_ char *after = mount_namespace_fds();
+                if (streq(after, before))
+                        break;
+                ASSERT_TRUE(now(CLOCK_MONOTONIC) < until);
+        }
         job_done(&j);
 }
 
@@ -1541,6 +1611,7 @@ int main(int argc, char *argv[]) {
         RUN(orphans_die_with_the_job);
         RUN(free_while_running);
         RUN(prepared_ahead);
+        RUN(mount_namespace_held);
         RUN(concurrent_jobs);
         RUN(output_limits);
         RUN(process_environment);

@@ -84,6 +84,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef PIDFD_GET_MNT_NAMESPACE
+#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3) /* Linux 6.11 */
+#endif
+
 #include "basic/fd-util.h"
 #include "basic/log.h"
 #include "basic/macro.h"
@@ -239,6 +243,7 @@ struct Execution {
         int pidfd;
         int report_fd;
         int gate_fd;      /* prepared ahead: our end of the child's gate, until execution_release() */
+        int mnt_ns_fd;    /* its mount namespace, from its release to its end (see executor_close_later()) */
         usec_t timeout;   /* armed at release when prepared ahead */
         sd_event_source *child_source, *timer_source, *defer_source;
         OutputStream out, err; /* with a tty, out reads the master */
@@ -289,6 +294,11 @@ struct Executor {
          * root_cache_find()), least recently used first. */
         CachedRoot roots[ROOT_CACHE_MAX];
         size_t n_roots;
+
+        /* The write end of the pipe to the thread that closes the jobs' mount namespaces (see
+         * executor_close_later()); -EBADF until the first one. */
+        int closer_fd;
+        pthread_t closer;
 };
 
 static void output_stream_done(OutputStream *s) {
@@ -578,7 +588,7 @@ int executor_new(sd_event *event, const char *scratch_dir, Executor **ret) {
         x = calloc(1, sizeof *x);
         if (!x)
                 return -ENOMEM;
-        x->null_fd = -EBADF;
+        x->null_fd = x->closer_fd = -EBADF;
         for (size_t i = 0; i < ELEMENTSOF(x->zygotes); i++)
                 zygote_init(&x->zygotes[i]);
         x->event = sd_event_ref(event);
@@ -635,6 +645,48 @@ int executor_new(sd_event *event, const char *scratch_dir, Executor **ret) {
 
 static void execution_detach(Execution *e);
 static void executor_launches_drain(Executor *x);
+
+/* The closing thread: closes each fd that comes through the pipe, until it ends. */
+static void *closer_main(void *arg) {
+        int fd = (int) (intptr_t) arg, ns;
+        ssize_t n;
+
+        while ((n = read(fd, &ns, sizeof ns)) == (ssize_t) sizeof ns || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        (void) close(ns);
+        (void) close(fd);
+        return NULL;
+}
+
+/* A job's PID 1 that holds the last reference to its mount namespace drops it as it exits, and the kernel
+ * then waits for an expedited RCU grace period (namespace_unlock()) before its parent hears of the exit: a
+ * sixth of a millisecond here, in which its slot's CPU has nothing to run, since the next job waits for
+ * the worker to hear.  So the executor holds each job's mount namespace from its release, and once the job
+ * is reaped closes it on a thread of its own, which waits instead.  Without the thread, fd is closed
+ * here. */
+static void executor_close_later(Executor *x, int fd) {
+        if (fd < 0)
+                return;
+        if (x->closer_fd < 0) {
+                int p[2];
+
+                if (pipe2(p, O_CLOEXEC) < 0) {
+                        (void) close(fd);
+                        return;
+                }
+                /* Blocked signals, like ours: the loop's signalfd takes them. */
+                if (pthread_create(&x->closer, NULL, closer_main, (void *) (intptr_t) p[0]) != 0) {
+                        (void) close(p[0]);
+                        (void) close(p[1]);
+                        (void) close(fd);
+                        return;
+                }
+                (void) fcntl(p[1], F_SETFL, O_NONBLOCK);
+                x->closer_fd = p[1];
+        }
+        if (write(x->closer_fd, &fd, sizeof fd) != (ssize_t) sizeof fd)
+                (void) close(fd); /* the pipe is full: the thread is that far behind */
+}
 
 static void reap_sync(int pidfd) {
         siginfo_t si;
@@ -753,6 +805,10 @@ Executor *executor_free(Executor *x) {
 
         executor_netns_pool_disable(x);
         root_cache_clear(x);
+        if (x->closer_fd >= 0) {
+                x->closer_fd = safe_close(x->closer_fd);
+                (void) pthread_join(x->closer, NULL);
+        }
         safe_close(x->null_fd);
         if (x->root_dir)
                 (void) rmdir(x->root_dir);
@@ -1109,6 +1165,7 @@ static void execution_detach(Execution *e) {
         e->pidfd = safe_close(e->pidfd);
         e->exited = e->finished = true;
         executor_netns_give_back(e->executor, e->network, &e->netns);
+        executor_close_later(e->executor, TAKE_FD(e->mnt_ns_fd));
         execution_unlink(e);
 }
 
@@ -1136,8 +1193,11 @@ Execution *execution_free(Execution *e) {
         else if (e->pidfd >= 0 && !e->exited)
                 reap_sync(e->pidfd);
         safe_close(e->pidfd);
-        if (e->executor)
+        if (e->executor) {
                 executor_netns_give_back(e->executor, e->network, &e->netns);
+                executor_close_later(e->executor, TAKE_FD(e->mnt_ns_fd));
+        } else
+                safe_close(e->mnt_ns_fd);
         pooled_netns_close(&e->netns);
         execution_unlink(e);
 
@@ -1326,6 +1386,8 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
         e->child_source = sd_event_source_disable_unref(e->child_source);
         e->timer_source = sd_event_source_disable_unref(e->timer_source);
         e->pidfd = safe_close(e->pidfd);
+        if (e->executor)
+                executor_close_later(e->executor, TAKE_FD(e->mnt_ns_fd));
         execution_maybe_finish(e);
         return 0;
 }
@@ -1922,7 +1984,7 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         e = calloc(1, sizeof *e);
         if (!e)
                 return -ENOMEM;
-        e->pidfd = e->report_fd = e->gate_fd = e->out.fd = e->err.fd = e->tty_socket = -EBADF;
+        e->pidfd = e->report_fd = e->gate_fd = e->mnt_ns_fd = e->out.fd = e->err.fd = e->tty_socket = -EBADF;
         e->netns = POOLED_NETNS_NULL;
         e->start_usec = now(CLOCK_MONOTONIC);
         e->done = done;
@@ -2091,6 +2153,11 @@ int execution_release(Execution *e) {
                 return 0; /* not prepared ahead, released already, or failed before it was cloned */
         /* The job's time starts now: its set-up was done while it waited. */
         e->start_usec = now(CLOCK_MONOTONIC);
+        if (e->pidfd >= 0 && e->executor && e->mnt_ns_fd < 0) {
+                e->mnt_ns_fd = ioctl(e->pidfd, PIDFD_GET_MNT_NAMESPACE, 0);
+                if (e->mnt_ns_fd < 0)
+                        e->mnt_ns_fd = -EBADF;
+        }
         r = RET_NERRNO(send(e->gate_fd, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
         e->gate_fd = safe_close(e->gate_fd);
         if (r < 0 && r != -EPIPE && r != -ECONNRESET)
