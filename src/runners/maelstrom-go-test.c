@@ -443,7 +443,8 @@ static int go_message(GoTest *go, const char *text) {
 
 /* The cases of a binary, as a test binary lists them (-test.list .): hand them to the engine, or with
  * ret_early, as a tentative artifact. */
-static int go_artifact_add_cases(GoArtifact *a, const char *text, size_t size, TestEngineTentative **ret_early) {
+static int go_artifact_add_cases(GoArtifact *a, const char *text, size_t size,
+                                 TestEngineTentative **ret_early) {
         _cleanup_strv_free_ char **cases = NULL;
         _cleanup_free_ char *message = NULL;
         GoTest *go = a->go;
@@ -467,11 +468,12 @@ static int go_artifact_add_cases(GoArtifact *a, const char *text, size_t size, T
 
 /* The listing of a binary is kept beside it ("<binary>.list": its build ID on the first line, then what it
  * listed), so that a binary that go leaves as it was is not listed again, and its cases can start before
- * go has said so (go_artifact_start_early()).  Returns the listing when the file holds one for id. */
+ * go has said so (go_artifact_start_early()). */
 static char *go_listing_path(const GoArtifact *a) {
         return strjoin(a->binary, ".list");
 }
 
+/* *ret: the listing kept for the binary with build ID id; NULL if there is none. */
 static int go_listing_read(const GoArtifact *a, const char *id, char **ret, size_t *ret_size) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         size_t size, n = strlen(id);

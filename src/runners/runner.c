@@ -185,7 +185,8 @@ static int runner_make_cases(const char *package, const char *artifact, char *co
 
 int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
                      char *const *names, char *const *ignored, RunnerIgnored mode,
-                     const PatternCase *selectors, void *artifact_data, TestEngineTentative **ret_tentative) {
+                     const PatternCase *selectors, void *artifact_data,
+                     TestEngineTentative **ret_tentative) {
         _cleanup_free_ TestEngineCase *cases = NULL;
         size_t n;
         int r;

@@ -83,7 +83,8 @@ typedef enum RunnerIgnored {
  * (test_engine_add_artifact_tentative()). */
 int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
                      char *const *names, char *const *ignored, RunnerIgnored mode,
-                     const PatternCase *selectors, void *artifact_data, TestEngineTentative **ret_tentative);
+                     const PatternCase *selectors, void *artifact_data,
+                     TestEngineTentative **ret_tentative);
 
 /* The include/exclude filter of the configuration; prints the error (naming the option and the column)
  * and returns -EINVAL on a bad pattern. */

@@ -505,7 +505,8 @@ class GoTest(unittest.TestCase):
         os.makedirs(marks)
         test_go = ("package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n"
                    "func TestMark(t *testing.T) {\n"
-                   "\tif err := os.WriteFile(\"/marks/started\", nil, 0o644); err != nil {\n\t\tt.Fatal(err)\n\t}\n"
+                   "\tif err := os.WriteFile(\"/marks/started\", nil, 0o644); err != nil {\n"
+                   "\t\tt.Fatal(err)\n\t}\n"
                    "%s}\n\nfunc %s(t *testing.T) {}\n")
         make_module(mod, {
             "go.mod": "module example.com/early\n\ngo 1.21\n",
@@ -536,6 +537,7 @@ exec {STATE["go"]} "$@"
         os.chmod(os.path.join(wrapper, "go"), 0o755)
         env = dict(STATE["env"], PATH=wrapper + ":" + STATE["env"]["PATH"])
         P, Q = "example.com/early/p", "example.com/early/q"
+        all_ok = {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"}
 
         def early_run():
             for f in os.listdir(marks):
@@ -548,22 +550,23 @@ exec {STATE["go"]} "$@"
 
         # The first run has no binary yet (go is not made to wait for what cannot start early).
         p = run("--ui", "simple", cwd=mod)
-        self.assertEqual(outcomes(p.stdout), {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"},
-                         p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), all_ok, p.stdout + p.stderr)
         p, said, events = early_run()
         self.assertEqual(said, "seen", p.stdout + p.stderr)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertEqual(outcomes(p.stdout), {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"},
-                         p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), all_ok, p.stdout + p.stderr)
         self.assertEqual(sorted((e["event"], e["name"]) for e in events if e["package"] == P),
-                         sorted((e, n) for e in ("queued", "started", "finished") for n in ("TestMark", "TestOther")))
+                         sorted((e, n) for e in ("queued", "started", "finished")
+                                for n in ("TestMark", "TestOther")))
 
         # Changed: the old binary's cases ran early, but only the new one's are shown.
-        write(os.path.join(mod, "p", "p_test.go"), test_go % ('\tt.Fatal("the new TestMark")\n', "TestRenamed"))
+        write(os.path.join(mod, "p", "p_test.go"),
+              test_go % ('\tt.Fatal("the new TestMark")\n', "TestRenamed"))
         p, said, events = early_run()
         self.assertEqual(said, "seen", p.stdout + p.stderr)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertEqual(outcomes(p.stdout), {(P, "TestMark"): "FAIL", (P, "TestRenamed"): "OK", (Q, "TestQ"): "OK"},
+        self.assertEqual(outcomes(p.stdout),
+                         {(P, "TestMark"): "FAIL", (P, "TestRenamed"): "OK", (Q, "TestQ"): "OK"},
                          p.stdout + p.stderr)
         self.assertIn("the new TestMark", p.stdout)
         self.assertNotIn("TestOther", p.stdout + json.dumps(events))

@@ -215,7 +215,8 @@ static bool path_exists(const char *dir, const char *name) {
 static void build_layers(void) {
         static const char *const applets[] = {
                 "sh", "echo", "cat", "ls", "id", "true", "false", "sleep", "kill", "yes", "head", "tr", "wc",
-                "pwd", "tty", "stty", "test", "grep", "cut", "setsid", "touch", "stat", "sed", "readlink", NULL,
+                "pwd", "tty", "stty", "test", "grep", "cut", "setsid", "touch", "stat", "sed", "readlink",
+                NULL,
         };
         static const char *const dirs1[] = {
                 "bin", "opt", "opt/bin", "proc", "sys", "tmp", "dev", "dev/pts", "dev/shm", "dev/mqueue",
@@ -571,7 +572,8 @@ TEST(mount_namespace_held) {
         running = mount_namespace_fds();
         job_wait(&j);
         assert_exited(&j, 0);
-        ASSERT_TRUE(asprintf(&expected, "%s%.*s ", before, (int) strcspn(job_out(&j), "\n"), job_out(&j)) > 0);
+        int n = (int) strcspn(job_out(&j), "\n");
+        ASSERT_TRUE(asprintf(&expected, "%s%.*s ", before, n, job_out(&j)) > 0);
         ASSERT_STREQ(running, expected);
         for (usec_t until = now(CLOCK_MONOTONIC) + 5 * USEC_PER_SEC;; loop_for(10 * USEC_PER_MSEC)) {
                 _cleanup_free_ char *after = mount_namespace_fds();

@@ -762,9 +762,9 @@ int test_engine_confirm(TestEngine *e, TestEngineTentative *t) {
 
                 if (h->job) {
                         if (e->o.events) {
-                                (void) test_event_writer_queued(e->o.events, h->result.package, h->result.name);
-                                (void) test_event_writer_started(e->o.events, h->result.package,
-                                                                 h->result.name);
+                                const char *package = h->result.package, *name = h->result.name;
+                                (void) test_event_writer_queued(e->o.events, package, name);
+                                (void) test_event_writer_started(e->o.events, package, name);
                         }
                         (void) test_listing_record(e->o.listing, t->package, t->artifact, h->result.name,
                                                    h->result.duration, h->failed);
