@@ -155,12 +155,12 @@ int runner_job_set_command(JobSpec *job, char *const *argv) {
         return 0;
 }
 
-/* The engine's cases of an artifact's names (see runner_add_cases()); *ret has n of them. */
-static int runner_make_cases(const char *package, const char *artifact, char *const *names,
-                             char *const *ignored, RunnerIgnored mode, const PatternCase *selectors,
-                             void *artifact_data, TestEngineCase **ret, size_t *ret_n) {
+int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
+                     char *const *names, char *const *ignored, RunnerIgnored mode,
+                     const PatternCase *selectors, void *artifact_data,
+                     TestEngineTentative **ret_tentative) {
+        _cleanup_free_ TestEngineCase *cases = NULL;
         size_t n = strv_length(names);
-        TestEngineCase *cases;
 
         cases = calloc(MAX(n, (size_t) 1), sizeof(TestEngineCase));
         if (!cases)
@@ -178,22 +178,6 @@ static int runner_make_cases(const char *package, const char *artifact, char *co
                 };
                 cases[i].selectors.name = names[i];
         }
-        *ret = cases;
-        *ret_n = n;
-        return 0;
-}
-
-int runner_add_cases(TestEngine *e, const char *listing_package, const char *package, const char *artifact,
-                     char *const *names, char *const *ignored, RunnerIgnored mode,
-                     const PatternCase *selectors, void *artifact_data,
-                     TestEngineTentative **ret_tentative) {
-        _cleanup_free_ TestEngineCase *cases = NULL;
-        size_t n;
-        int r;
-
-        r = runner_make_cases(package, artifact, names, ignored, mode, selectors, artifact_data, &cases, &n);
-        if (r < 0)
-                return r;
         if (ret_tentative)
                 return test_engine_add_artifact_tentative(e, listing_package, artifact, cases, n,
                                                           ret_tentative);
