@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "basic/log.h"
+#include "basic/process-util.h"
 #include "config/config-main.h"
 #include "worker-conf.h"
 #include "worker-manager.h"
@@ -15,6 +16,11 @@ static int run(const Config *c) {
         _cleanup_(manager_freep) Manager *m = NULL;
         bool local = config_get_bool(c, "local"), cluster = config_get_string(c, "broker");
         int r;
+
+        /* Before any thread: every thread of ours runs as SCHED_BATCH, the jobs as we were started. */
+        r = process_sched_batch();
+        if (r < 0)
+                log_debug_errno(r, "Cannot run as SCHED_BATCH, going on as we are: %m");
 
         if (!local && !cluster && sd_listen_fds(/* unset_environment= */ false) <= 0) {
                 log_error("No broker configured: set it with --broker/-b, MAELSTROM_WORKER_BROKER or the "

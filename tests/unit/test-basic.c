@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -300,6 +301,28 @@ TEST(process) {
         process_terminate(&pid); /* nothing to do */
 }
 
+TEST(sched_batch) {
+        /* process_sched_batch(): we run as SCHED_BATCH, what we start as we were started. */
+        char *policy[] = { (char *) "sh", (char *) "-c", (char *) "cut -d ' ' -f 41 /proc/self/stat", NULL };
+        _cleanup_free_ char *out = NULL;
+        int before = sched_getscheduler(0);
+
+        ASSERT_TRUE(before >= 0);
+        if (before != SCHED_OTHER) {
+                ASSERT_EQ(process_sched_batch(), 0); /* chrt's (or a unit's) choice stays */
+                ASSERT_FALSE(process_sched_batch_entered());
+                ASSERT_EQ(sched_getscheduler(0), before);
+                return;
+        }
+        ASSERT_FALSE(process_sched_batch_entered());
+        ASSERT_EQ(process_sched_batch(), 1);
+        ASSERT_EQ(process_sched_batch(), 1); /* once is enough */
+        ASSERT_TRUE(process_sched_batch_entered());
+        ASSERT_EQ(sched_getscheduler(0), SCHED_BATCH);
+        ASSERT_EQ(process_capture(policy, NULL, NULL, 4096, &out, NULL), 0);
+        ASSERT_STREQ(out, "0\n"); /* SCHED_OTHER */
+}
+
 int main(void) {
         RUN(process);
         RUN(prioq);
@@ -311,5 +334,6 @@ int main(void) {
         RUN(strbuf);
         RUN(files);
         RUN(log_levels);
+        RUN(sched_batch); /* last: we run as SCHED_BATCH after it */
         return 0;
 }

@@ -24,6 +24,7 @@
 
 #include "basic/fd-util.h"
 #include "basic/parse-util.h"
+#include "basic/process-util.h"
 #include "basic/string-util.h"
 #include "basic/tests.h"
 #include "executor/executor.h"
@@ -1574,6 +1575,88 @@ static int rm_rf(const char *path) {
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+/* The policy field of /proc/PID/stat (after the command, which may hold spaces and parentheses), or -1. */
+static int stat_policy(const char *stat) {
+        const char *p = strrchr(stat, ')');
+        _cleanup_strv_free_ char **f = NULL;
+
+        if (!p || strv_split_whitespace(p + 1, &f) < 0 || strv_length(f) < 39)
+                return -1;
+        return atoi(f[38]); /* field 41; f[0] is field 3 */
+}
+
+/* The policies of our children that have not called execve since a zygote made them (the zygotes, and the
+ * jobs they cloned that wait to be released), as "P P ...". */
+static char *zygote_policies(void) {
+        _cleanup_(textbuf_done) TextBuf b = {};
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+
+        ASSERT_TRUE(d);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *stat = NULL;
+                const char *p;
+
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                path = strjoin("/proc/", de->d_name, "/stat");
+                ASSERT_TRUE(path);
+                if (read_full_file(path, 4096, &stat, NULL) < 0 || !strstr(stat, " (executor-zygote) "))
+                        continue;
+                p = strrchr(stat, ')');
+                if ((pid_t) atoi(p + 4) != getpid()) /* "<) S PPID" */
+                        continue;
+                textbuf_appendf(&b, "%s%d", b.len ? " " : "", stat_policy(stat));
+        }
+        closedir(d);
+        return strdup(b.data ?: "");
+}
+
+TEST(scheduling_policy) {
+        /* A worker runs its own threads as SCHED_BATCH (process_sched_batch()), and so the set-up of its
+         * containers, which its zygotes and they clone; the jobs run as it was started.  A new executor,
+         * so that this thread makes its zygotes; jobs through a zygote (a pooled network namespace) and
+         * cloned by us (network local), prepared ahead and not. */
+        static const Network networks[] = { NETWORK_DISABLED, NETWORK_LOCAL };
+        int before = sched_getscheduler(0);
+        Job j;
+
+        ASSERT_TRUE(before >= 0);
+        if (before != SCHED_OTHER) {
+                ASSERT_EQ(process_sched_batch(), 0); /* left as it is */
+                fprintf(stderr, "started with scheduling policy %d, not SCHED_OTHER: not checked\n", before);
+                return;
+        }
+        ASSERT_EQ(process_sched_batch(), 1);
+        ASSERT_TRUE(process_sched_batch_entered());
+        ASSERT_EQ(sched_getscheduler(0), SCHED_BATCH);
+        T.x = executor_free(T.x);
+        ASSERT_OK(executor_new(T.event, T.scratch, &T.x));
+
+        for (size_t i = 0; i < ELEMENTSOF(networks); i++)
+                for (int gated = 0; gated < 2; gated++) {
+                        job_init(&j, "cut -d ' ' -f 41 /proc/self/stat");
+                        job_add_mount(&j, MOUNT_PROC, "/proc");
+                        j.spec.network = networks[i];
+                        j.spec.gated = gated;
+                        job_start(&j);
+                        if (gated) {
+                                loop_for(100 * USEC_PER_MSEC);
+                                if (networks[i] == NETWORK_DISABLED) {
+                                        /* The zygotes, and the job waiting at its gate. */
+                                        _cleanup_free_ char *p = zygote_policies();
+                                        ASSERT_TRUE(strlen(p) >= 3); /* a zygote and the job at least */
+                                        ASSERT_EQ(strspn(p, "3 "), strlen(p)); /* SCHED_BATCH */
+                                }
+                                ASSERT_OK(execution_release(j.e));
+                        }
+                        job_wait(&j);
+                        assert_exited(&j, 0);
+                        ASSERT_STREQ(job_out(&j), "0\n"); /* SCHED_OTHER */
+                        job_done(&j);
+                }
+}
+
 int main(int argc, char *argv[]) {
         char tmpl[] = "/tmp/test-executor-XXXXXX";
 
@@ -1627,6 +1710,7 @@ int main(int argc, char *argv[]) {
         RUN(shared_root);
         RUN(seccomp);
         RUN(tty);
+        RUN(scheduling_policy); /* last: we run as SCHED_BATCH after it */
 
         T.x = executor_free(T.x);
         /* The executor cleaned its scratch directory up. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT OR Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -14,6 +15,30 @@
 
 extern char **environ;
 
+static bool sched_batch;
+
+int process_sched_batch(void) {
+        struct sched_param param = {};
+        int policy;
+
+        if (sched_batch)
+                return 1;
+        /* SCHED_RESET_ON_FORK shows in the policy: left as it is too. */
+        policy = sched_getscheduler(0);
+        if (policy < 0)
+                return -errno;
+        if (policy != SCHED_OTHER)
+                return 0;
+        if (sched_setscheduler(0, SCHED_BATCH, &param) < 0)
+                return -errno;
+        sched_batch = true;
+        return 1;
+}
+
+bool process_sched_batch_entered(void) {
+        return sched_batch;
+}
+
 /* The attributes and file actions every child gets; 0 or a positive error number. */
 static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *actions, int stdout_fd,
                        int stderr_fd, ProcessSpawnFlags flags, const char *cwd) {
@@ -25,8 +50,16 @@ static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *acti
         r = posix_spawnattr_setsigmask(attr, &none);
         if (r == 0)
                 r = posix_spawnattr_setsigdefault(attr, &all);
+        if (r == 0 && sched_batch) {
+                /* Our policy is not the child's (process_sched_batch()). */
+                struct sched_param param = {};
+                r = posix_spawnattr_setschedpolicy(attr, SCHED_OTHER);
+                if (r == 0)
+                        r = posix_spawnattr_setschedparam(attr, &param);
+        }
         if (r == 0)
-                r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+                r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                           (sched_batch ? POSIX_SPAWN_SETSCHEDULER : 0));
         if (r == 0)
                 r = posix_spawn_file_actions_addopen(actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         if (r == 0)

@@ -23,6 +23,18 @@ typedef enum ProcessSpawnFlags {
 int process_spawn_pipe_full(char *const *argv, const char *cwd, char *const *env, ProcessSpawnFlags flags,
                             pid_t *ret_pid, int *ret_stdout_fd);
 
+/* Our own threads as SCHED_BATCH (the worker's: maelstrom-worker calls it first thing).  The worker's
+ * threads and the set-up of its containers serve the jobs: woken (a job's output, its exit, a message), they
+ * need not preempt a job that is running.  Each preemption costs a context switch, and the job its caches:
+ * on go-toml's 711 short cases, about 4% of the CPU of a run.  Switches the calling thread (and so the
+ * threads and processes it makes after) if its policy is SCHED_OTHER, and returns 1; leaves any other policy
+ * (chrt's, a unit's CPUSchedulingPolicy) as it is, and returns 0; < 0 on failure.  Afterwards every child
+ * gets SCHED_OTHER back, so that it runs as we were started: those started here (at spawn), and the jobs
+ * (the executor's child, just before execve). */
+int process_sched_batch(void);
+/* Whether process_sched_batch() switched: children must then be given SCHED_OTHER back. */
+bool process_sched_batch_entered(void);
+
 /* Wait for pid (retrying on EINTR).  *ret_status is the exit code, or 128 + the signal number, and
  * *ret_signaled says which. */
 int process_wait(pid_t pid, int *ret_status, bool *ret_signaled);

@@ -515,6 +515,16 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
                 (void) child_syscall(SYS_write, p->report_fd, &ready, sizeof ready);
         }
 
+        if (p->sched_other) {
+                /* The worker's own threads and this set-up run as SCHED_BATCH; the job runs as the worker
+                 * was started (see process_sched_batch()).  The policy a thread may always lower to and
+                 * raise back from, the nice value unchanged. */
+                const struct sched_param other = {};
+                r = child_syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &other);
+                if (r < 0)
+                        child_fail(p, STEP_SCHEDULER, r);
+        }
+
         if (p->seccomp) {
                 r = child_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
                 if (r < 0)

@@ -44,6 +44,7 @@ typedef enum ChildStep {
         STEP_SETSID,
         STEP_CONTROLLING_TTY,
         STEP_GATE,
+        STEP_SCHEDULER,
         STEP_NO_NEW_PRIVS,
         STEP_SECCOMP,
         STEP_EXECVE,
@@ -142,6 +143,7 @@ typedef struct ChildPlan {
         struct winsize winsize;
         const struct sock_fprog *seccomp;
         bool seccomp_inherited; /* from the zygote: set no_new_privs, install nothing */
+        bool sched_other;       /* we run as SCHED_BATCH (process_sched_batch()): the job gets SCHED_OTHER */
         char *program;
         char **candidates; /* NULL-terminated */
         char **argv;       /* each one allocation, pointers and strings: the child reads them after */

@@ -92,6 +92,7 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/parse-util.h"
+#include "basic/process-util.h"
 #include "basic/string-util.h"
 #include "executor/executor-child.h"
 #include "executor/executor-netns.h"
@@ -1232,6 +1233,7 @@ static const char *child_step_verb(ChildStep s) {
                 [STEP_SETSID] = "create a session",
                 [STEP_CONTROLLING_TTY] = "acquire the controlling terminal",
                 [STEP_GATE] = "wait to be released",
+                [STEP_SCHEDULER] = "set the scheduling policy",
                 [STEP_NO_NEW_PRIVS] = "set no_new_privs",
                 [STEP_SECCOMP] = "install the seccomp filter",
                 [STEP_EXECVE] = "execve",
@@ -2018,6 +2020,7 @@ int executor_start(Executor *x, const ExecSpec *spec, ExecDoneFunc done, ExecTty
         p->root_dir = spec->writable ? x->merged_dir : x->root_dir;
         p->tty = spec->tty;
         p->seccomp = spec->seccomp ? &x->seccomp : NULL;
+        p->sched_other = process_sched_batch_entered();
         p->working_directory = strjoin(spec->working_directory && spec->working_directory[0] == '/'
                                                ? "" : "/",
                                        strempty(spec->working_directory));
