@@ -17,6 +17,11 @@
  * is up to date; when its build ID shows that its bytes did not change, its times are put back, so that the
  * client does not hash it again.
  *
+ * A warm run does not wait for go list: go list's output is kept (<cache>/go-list.json), and the next run
+ * starts from it at once, its cases (of the binaries whose listing is kept) running while go list checks
+ * the module; the builds wait for go list's answer, and a different answer drops all that was started from
+ * the kept one (go_start()).
+ *
  * A case's container has the binary at "/", its shared libraries, and the package's directory (its files
  * and testdata/) at its path, or at /go/src/<import path> where the container would hide that path (under
  * /tmp, or in a container based on a parent), which is the working directory unless the directives set
@@ -205,9 +210,16 @@ struct GoTest {
          * worker only.  A broker's client uploads a file when the broker asks for it, maybe after go has
          * replaced it, and a failed upload fails every job on the broker. */
         bool early;
+        /* What go list printed last time (so that a run can start from it before go list answers, see
+         * go_start()). */
+        char *list_path;
         /* One run. */
         TestEngine *engine;
         sd_event *event;
+        GoChild list;       /* go list */
+        bool list_pending;  /* it has not answered: no build starts before it has */
+        char *list_kept;    /* the text of list_path the artifacts come from, until go list says the same */
+        GoArtifact *discarded; /* those of a kept list that go list did not repeat: freed at the end */
         GoArtifact *artifacts;
         GoBatch *batches;
         GoBatch *queued_batch;              /* the first batch not started yet */
@@ -413,6 +425,8 @@ static void go_stop(void *userdata) {
         GoTest *go = userdata;
 
         go->stopped = true;
+        if (go->list.pid > 0)
+                (void) kill(go->list.pid, SIGTERM);
         for (GoArtifact *a = go->artifacts; a; a = a->next)
                 if (a->child.pid > 0)
                         (void) kill(a->child.pid, SIGTERM);
@@ -722,6 +736,8 @@ static int go_batch_start(GoBatch *b) {
 
 /* Starts builds, the packages' own first, until max_builds run. */
 static void go_schedule(GoTest *go) {
+        if (go->list_pending)
+                return;
         while (!go->stopped && go->n_builds < go->max_builds) {
                 if (go->solo_first) {
                         GoArtifact *a = go->solo_first;
@@ -863,49 +879,17 @@ static int go_make_batches(GoTest *go, size_t n) {
         return 0;
 }
 
-/* go list: the packages of the module. */
-static int go_list_packages(GoTest *go, GoPackageList **ret) {
-        _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *out = NULL, *message = NULL;
-        size_t size;
-        int r;
-
-        r = go_list_argv(&argv);
-        if (r < 0)
-                return log_oom();
-        r = runner_capture(argv, go->project_dir, GO_LIST_SIZE_MAX, "run go list", &out, &size);
-        if (r < 0)
-                return r;
-        r = go_list_parse(out, size, ret, &message);
-        if (r == -ENOMEM)
-                return log_oom();
-        if (r < 0) {
-                log_error("Cannot read the output of go list: %s", message ?: strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
-static int go_start(void *userdata, TestEngine *e, sd_event *event) {
+/* The artifacts of go list's output (and their batches, and the early start of those whose listing was
+ * kept).  -EBADMSG: not go list's output (*reterr_message says why); -ENOMEM. */
+static int go_use_packages(GoTest *go, const char *text, size_t size, char **reterr_message) {
         _cleanup_(go_package_list_freep) GoPackageList *packages = NULL;
-        GoTest *go = userdata;
         GoArtifact **tail = &go->artifacts;
         size_t n = 0;
         int r;
 
-        go->engine = e;
-        go->event = event;
-        go->ok = true;
-        go->stopped = false;
-        go->finished = false;
-        go->n_builds = go->n_children = 0;
-
-        if (go_list_packages(go, &packages) < 0) {
-                go->ok = false;
-                go_maybe_finished(go);
-                return 0;
-        }
-
+        r = go_list_parse(text, size, &packages, reterr_message);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
         for (size_t i = 0; i < packages->n_packages; i++) {
                 const GoPackage *p = &packages->packages[i];
                 GoArtifact *a;
@@ -918,7 +902,7 @@ static int go_start(void *userdata, TestEngine *e, sd_event *event) {
                 if (r < 0)
                         return r;
                 PatternCase pc = go_artifact_case(a);
-                if (!test_engine_can_match(e, &pc)) {
+                if (!test_engine_can_match(go->engine, &pc)) {
                         go_artifact_free(a);
                         continue;
                 }
@@ -935,13 +919,130 @@ static int go_start(void *userdata, TestEngine *e, sd_event *event) {
                 if (r < 0)
                         return r;
         }
-        go_schedule(go);
-        go_maybe_finished(go);
+        return 0;
+}
+
+/* The artifacts made from a kept list that go list did not repeat: their early cases revoked, their
+ * batches (none started) dropped; the artifacts are kept until the end of the run, for what the engine
+ * may still hold of them. */
+static void go_discard_packages(GoTest *go) {
+        while (go->batches) {
+                GoBatch *b = go->batches;
+                go->batches = b->next;
+                go_batch_free(b);
+        }
+        go->queued_batch = NULL;
+        for (GoArtifact *a = go->artifacts; a; a = a->next)
+                if (a->early)
+                        test_engine_revoke(go->engine, TAKE_PTR(a->early));
+        if (go->artifacts) {
+                GoArtifact *last = go->artifacts;
+                while (last->next)
+                        last = last->next;
+                last->next = go->discarded;
+                go->discarded = TAKE_PTR(go->artifacts);
+        }
+        go->list_kept = mfree(go->list_kept);
+}
+
+static int go_packages_done(GoChild *c, int status, const char *output, size_t size) {
+        GoTest *go = c->go;
+        _cleanup_free_ char *message = NULL;
+        int r;
+
+        go->list_pending = false;
+        if (go->stopped)
+                return 0;
+        if (status != 0 || c->cut || !output) {
+                if (c->cut)
+                        log_error("Failed to run go list: its output is too long.");
+                else
+                        log_error("Failed to run go list: exit status %d.", status);
+                go_discard_packages(go);
+                go->ok = false;
+                return 0;
+        }
+        if (go->list_kept && strlen(go->list_kept) == size && memcmp(go->list_kept, output, size) == 0) {
+                /* As the run started: go_schedule() starts the builds, once we return. */
+                go->list_kept = mfree(go->list_kept);
+                return 0;
+        }
+
+        go_discard_packages(go);
+        if (go->list_path && go->early)
+                (void) write_file_atomic(go->list_path, output, size, 0644);
+        r = go_use_packages(go, output, size, &message);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_error("Cannot read the output of go list: %s", message ?: strerror(-r));
+                go->ok = false;
+        }
+        return 0;
+}
+
+/* go list, whose answer the builds wait for.  With the local worker, the run starts at once from what go
+ * list printed last time, kept in list_path: the artifacts, their batches, and the cases of the binaries
+ * whose listing was kept (tentative, see go_artifact_start_early()); if go list then prints the same, the
+ * builds start, and otherwise all of that is dropped (the cases revoked) and the run starts again from what
+ * go list printed. */
+static int go_start(void *userdata, TestEngine *e, sd_event *event) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *kept = NULL;
+        GoTest *go = userdata;
+        size_t size = 0;
+        int r;
+
+        go->engine = e;
+        go->event = event;
+        go->ok = true;
+        go->stopped = false;
+        go->finished = false;
+        go->n_builds = go->n_children = 0;
+        go_child_init(&go->list, go, go);
+
+        r = go_list_argv(&argv);
+        if (r < 0)
+                return log_oom();
+        r = go_child_spawn(&go->list, argv, go->project_dir, /* flags= */ 0, GO_LIST_SIZE_MAX,
+                           go_packages_done);
+        if (r < 0) {
+                log_error_errno(r, "Failed to run go list: %m");
+                go->ok = false;
+                go_maybe_finished(go);
+                return 0;
+        }
+        go->list_pending = true;
+
+        if (!go->early || !go->list_path)
+                return 0;
+        r = read_full_file(go->list_path, GO_LIST_SIZE_MAX, &kept, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || strlen(kept) != size)
+                return 0;
+        r = go_use_packages(go, kept, size, /* reterr_message= */ NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                go_discard_packages(go); /* not go list's: go list's answer decides */
+                return 0;
+        }
+        go->list_kept = TAKE_PTR(kept);
         return 0;
 }
 
 static void go_finish(void *userdata) {
         GoTest *go = userdata;
+
+        go_child_kill(&go->list);
+        go->list_pending = false;
+        go->list_kept = mfree(go->list_kept);
+        while (go->discarded) {
+                GoArtifact *a = go->discarded;
+                go->discarded = a->next;
+                go_artifact_free(a);
+        }
 
         while (go->batches) {
                 GoBatch *b = go->batches;
@@ -966,7 +1067,7 @@ static const RunnerAdapterOps go_ops = {
 
 static int run(const Config *c) {
         _cleanup_free_ char *cwd = NULL, *project_dir = NULL, *top = NULL, *state_dir = NULL,
-                            *cache_dir = NULL, *bin_dir = NULL;
+                            *cache_dir = NULL, *bin_dir = NULL, *list_path = NULL;
         _cleanup_strv_free_ char **extra = NULL;
         int r;
 
@@ -990,7 +1091,8 @@ static int run(const Config *c) {
         state_dir = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/state");
         cache_dir = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/cache");
         bin_dir = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/cache/bin");
-        if (!top || !state_dir || !cache_dir || !bin_dir)
+        list_path = strjoin(project_dir, "/" GO_STATE_DIR_NAME "/cache/go-list.json");
+        if (!top || !state_dir || !cache_dir || !bin_dir || !list_path)
                 return log_oom(), EXIT_FAILURE;
 
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1005,6 +1107,7 @@ static int run(const Config *c) {
                 },
                 .max_builds = cpus > 0 ? (unsigned) MIN(cpus, 256L) : 1,
                 .early = isempty(config_get_string(c, "broker")),
+                .list_path = list_path,
         };
         char *watch_ignore[] = { top, NULL };
         RunnerOptions o = {

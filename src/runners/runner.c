@@ -11,7 +11,6 @@
 
 #include "basic/fd-util.h"
 #include "basic/log.h"
-#include "basic/process-util.h"
 #include "basic/string-util.h"
 #include "config/config-main.h"
 #include "runner.h"
@@ -19,21 +18,6 @@
 
 /* After a change, wait this long for the rest of a burst (an editor saving, a checkout). */
 #define WATCH_SETTLE_USEC (200 * USEC_PER_MSEC)
-
-int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
-                   size_t *ret_size) {
-        int r;
-
-        r = process_capture(argv, cwd, NULL, max, ret, ret_size);
-        if (r < 0)
-                return log_error_errno(r, "Failed to %s: %m", what);
-        if (r > 0) {
-                *ret = mfree(*ret);
-                log_error("Failed to %s: exit status %d.", what, r);
-                return -EBADMSG;
-        }
-        return 0;
-}
 
 bool runner_job_hides(const JobSpec *job, const char *path) {
         const ContainerSpec *c = &job->container;

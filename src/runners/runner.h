@@ -30,12 +30,6 @@ typedef struct RunnerOptions {
         void *userdata;               /* for adapter and ops */
 } RunnerOptions;
 
-/* Runs argv in cwd (NULL = ours) to its end, capturing at most max bytes of its stdout into *ret (its size
- * in *ret_size).  On failure logs "Failed to <what>: ..." (the error, or the exit status) and returns
- * < 0. */
-int runner_capture(char *const *argv, const char *cwd, size_t max, const char *what, char **ret,
-                   size_t *ret_size);
-
 /* The extra arguments for the test binaries: the extra-test-binary-args value, then what follows '--'.
  * check (the adapter's) refuses those that would change what a case runs, with a message.  Returns
  * EXIT_SUCCESS, or the exit status after saying what is wrong. */

@@ -358,6 +358,15 @@ OPTS_FILES = {
 }
 
 
+# p_test.go of marking_module(): TestMark writes /marks/started, then runs the first %s; the second names
+# another test.
+MARK_TEST = ("package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n"
+             "func TestMark(t *testing.T) {\n"
+             "\tif err := os.WriteFile(\"/marks/started\", nil, 0o644); err != nil {\n"
+             "\t\tt.Fatal(err)\n\t}\n"
+             "%s}\n\nfunc %s(t *testing.T) {}\n")
+
+
 def make_module(root, files):
     for path, text in files.items():
         write(os.path.join(root, path), text)
@@ -497,21 +506,16 @@ class GoTest(unittest.TestCase):
         self.assertEqual(outcomes(p.stdout), {key: "FAIL"}, p.stdout + p.stderr)
         self.assertEqual(p.returncode, 1)
 
-    def test_cases_start_while_go_builds(self):
-        # A binary that go leaves as it was: its cases, known from its kept listing, start while go test -c
-        # checks it; one that go rebuilds, or whose package no longer builds: what ran early is forgotten.
-        mod = os.path.join(STATE["root"], "early")
-        marks = os.path.join(STATE["root"], "early-marks")
+    def marking_module(self, name, test_go):
+        # A module of packages p and q, whose p_test.go is test_go; p's cases have /marks, bound
+        # read-write to the directory returned, where TestMark writes "started".
+        mod = os.path.join(STATE["root"], name)
+        marks = os.path.join(STATE["root"], name + "-marks")
         os.makedirs(marks)
-        test_go = ("package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n"
-                   "func TestMark(t *testing.T) {\n"
-                   "\tif err := os.WriteFile(\"/marks/started\", nil, 0o644); err != nil {\n"
-                   "\t\tt.Fatal(err)\n\t}\n"
-                   "%s}\n\nfunc %s(t *testing.T) {}\n")
         make_module(mod, {
-            "go.mod": "module example.com/early\n\ngo 1.21\n",
+            "go.mod": "module example.com/%s\n\ngo 1.21\n" % name.replace("-", ""),
             "p/p.go": "package p\n",
-            "p/p_test.go": test_go % ("", "TestOther"),
+            "p/p_test.go": test_go,
             "q/q.go": "package q\n",
             "q/q_test.go": "package q\n\nimport \"testing\"\n\nfunc TestQ(t *testing.T) {}\n",
         })
@@ -522,22 +526,27 @@ class GoTest(unittest.TestCase):
                     'added_layers = [{ stubs = ["/marks/"] }]\n'
                     'added_mounts = [{ type = "bind", mount_point = "/marks", local_path = "%s", '
                     'read_only = false }]\n' % marks)
-        # go test -c waits (at most 30 s) for TestMark to have run, and says whether it did.
-        wrapper = os.path.join(STATE["root"], "early-go")
-        log = os.path.join(STATE["root"], "early-log")
+        return mod, marks
+
+    def waiting_go(self, name, mod, marks, command, then=""):
+        # A go that, for the go commands that match the shell pattern command, waits (at most 30 s) for
+        # TestMark to have run, and says whether it did; runs the shell command then; and goes on as go.
+        # Returns a function that runs maelstrom-go-test in mod with it: (the process, "seen" or "not
+        # seen", the --json-events).
+        wrapper = os.path.join(STATE["root"], name + "-go")
+        log = os.path.join(STATE["root"], name + "-log")
         write(os.path.join(wrapper, "go"), f"""#!/bin/sh
 case "$*" in
-"test -c"*)
+{command})
         i=0
         while [ ! -e {marks}/started ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-        if [ -e {marks}/started ]; then echo seen >>{log}; else echo "not seen" >>{log}; fi;;
+        if [ -e {marks}/started ]; then echo seen >>{log}; else echo "not seen" >>{log}; fi
+        {then};;
 esac
 exec {STATE["go"]} "$@"
 """)
         os.chmod(os.path.join(wrapper, "go"), 0o755)
         env = dict(STATE["env"], PATH=wrapper + ":" + STATE["env"]["PATH"])
-        P, Q = "example.com/early/p", "example.com/early/q"
-        all_ok = {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"}
 
         def early_run():
             for f in os.listdir(marks):
@@ -547,6 +556,15 @@ exec {STATE["go"]} "$@"
             p = run("--ui", "simple", "--json-events", os.path.join(mod, "events"), cwd=mod, env=env)
             events = [json.loads(line) for line in read(os.path.join(mod, "events")).splitlines()]
             return p, read(log).split("\n")[0], events
+        return early_run
+
+    def test_cases_start_while_go_builds(self):
+        # A binary that go leaves as it was: its cases, known from its kept listing, start while go test -c
+        # checks it; one that go rebuilds, or whose package no longer builds: what ran early is forgotten.
+        mod, marks = self.marking_module("early", MARK_TEST % ("", "TestOther"))
+        early_run = self.waiting_go("early", mod, marks, '"test -c"*')
+        P, Q = "example.com/early/p", "example.com/early/q"
+        all_ok = {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"}
 
         # The first run has no binary yet (go is not made to wait for what cannot start early).
         p = run("--ui", "simple", cwd=mod)
@@ -561,7 +579,7 @@ exec {STATE["go"]} "$@"
 
         # Changed: the old binary's cases ran early, but only the new one's are shown.
         write(os.path.join(mod, "p", "p_test.go"),
-              test_go % ('\tt.Fatal("the new TestMark")\n', "TestRenamed"))
+              MARK_TEST % ('\tt.Fatal("the new TestMark")\n', "TestRenamed"))
         p, said, events = early_run()
         self.assertEqual(said, "seen", p.stdout + p.stderr)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
@@ -580,6 +598,55 @@ exec {STATE["go"]} "$@"
         self.assertEqual(outcomes(p.stdout), {(Q, "TestQ"): "OK"}, p.stdout + p.stderr)
         self.assertIn(P + " [build failed]", p.stdout + p.stderr)
         self.assertEqual([e["package"] for e in events], [Q] * 3)
+
+    def test_cases_start_before_go_list(self):
+        # What go list printed last time is kept: the next run starts from it, and its cases (of binaries
+        # whose listing is kept) start while go list runs; the builds wait for go list's answer, and what
+        # started from a list that go list no longer prints is forgotten.
+        mod, marks = self.marking_module("early-list", MARK_TEST % ("", "TestOther"))
+        # go list fails when told to.
+        fail = os.path.join(STATE["root"], "early-list-fail")
+        early_run = self.waiting_go("early-list", mod, marks, "list*",
+                                    f'if [ -e {fail} ]; then echo "go: told to fail" >&2; exit 1; fi')
+        P, Q, R = "example.com/earlylist/p", "example.com/earlylist/q", "example.com/earlylist/r"
+        all_ok = {(P, "TestMark"): "OK", (P, "TestOther"): "OK", (Q, "TestQ"): "OK"}
+
+        def each_once(events):
+            # Every case shown has its three events once: nothing of a forgotten start.
+            got = sorted((e["package"], e["name"], e["event"]) for e in events)
+            want = sorted((e["package"], e["name"], ev) for e in events if e["event"] == "finished"
+                          for ev in ("queued", "started", "finished"))
+            self.assertEqual(got, want)
+
+        # The first run keeps go list's answer and the listings; it cannot start early.
+        p = run("--ui", "simple", cwd=mod)
+        self.assertEqual(outcomes(p.stdout), all_ok, p.stdout + p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(mod, ".maelstrom-go-test", "cache", "go-list.json")))
+        p, said, events = early_run()
+        self.assertEqual(said, "seen", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), all_ok, p.stdout + p.stderr)
+        each_once(events)
+
+        # Another package: go list prints something else; the run starts again from its answer.
+        write(os.path.join(mod, "r", "r.go"), "package r\n")
+        write(os.path.join(mod, "r", "r_test.go"),
+              "package r\n\nimport \"testing\"\n\nfunc TestR(t *testing.T) {}\n")
+        p, said, events = early_run()
+        self.assertEqual(said, "seen", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {**all_ok, (R, "TestR"): "OK"}, p.stdout + p.stderr)
+        each_once(events)
+
+        # go list fails: what started early is forgotten, and the run fails.
+        write(fail, "")
+        p, said, events = early_run()
+        self.assertEqual(said, "seen", p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(outcomes(p.stdout), {}, p.stdout + p.stderr)
+        self.assertEqual(events, [])
+        self.assertIn("go: told to fail", p.stderr)
+        self.assertIn("Failed to run go list: exit status 1.", p.stdout + p.stderr)
 
     def test_warm_build_is_one_command(self):
         # Binaries missing: batches, one per CPU; all there: one go test -c for the directory.
