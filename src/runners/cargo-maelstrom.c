@@ -165,6 +165,16 @@ static const ConfigProgram cargo_program = {
 };
 
 /* A test executable that was built: what its cases need to run. */
+/* One of an artifact's two listings. */
+typedef struct CargoListing {
+        RunnerChild run;
+        struct CargoArtifact *artifact;
+        bool over;
+        int status;
+        char *output; /* NULL: cut off */
+        size_t size;
+} CargoListing;
+
 typedef struct CargoArtifact {
         char *package;    /* the package's name */
         char *target;     /* the target's name */
@@ -185,7 +195,15 @@ typedef struct CargoArtifact {
         /* CARGO_TARGET_TMPDIR, for an integration test or benchmark that was compiled with it (see
          * cargo_job_add_scratch_dir()); NULL otherwise. */
         const char *scratch_dir;
+        /* Its cases, as it lists them: --list and --list --ignored, at the same time (see
+         * cargo_list_start()). */
+        struct Cargo *cargo;
+        CargoListing listing[2];
+        char **list_env;   /* the listings' environment (LD_LIBRARY_PATH), NULL: ours */
+        bool listed;       /* both listings are over (or could not start: list_failed) */
+        bool list_failed;
         struct CargoArtifact *next;
+        struct CargoArtifact *next_queued; /* the artifacts to list, in cargo's order */
 } CargoArtifact;
 
 /* What an artifact or binary event of the build said, kept: a workspace package's binary built in this run,
@@ -215,6 +233,7 @@ typedef struct Cargo {
         RunnerIgnored ignored_mode; /* from extra_args, as libtest takes them */
         /* One run. */
         TestEngine *engine;
+        sd_event *event;
         CargoBuildParser *parser;
         pid_t build_pid;
         int build_fd;
@@ -222,6 +241,13 @@ typedef struct Cargo {
         bool build_ok;
         bool stopped;
         CargoArtifact *artifacts;
+        /* The artifacts to list, in cargo's order (through next_queued): the first whose listing has not
+         * started, the first whose cases the engine has not got (the engine gets them in this order, so
+         * that --list and the jobs come in cargo's order, whichever listing ends first), the last. */
+        CargoArtifact *list_first, *add_first, *queued_last;
+        unsigned n_listing;                    /* artifacts being listed */
+        unsigned list_parallel;                /* the most at once (cargo_list_parallel()) */
+        bool build_finished;                   /* test_engine_build_finished() was called */
         CargoUnits binaries;
         CargoUnits deferred;
         bool build_over;          /* cargo's output ended: nothing waits for another message */
@@ -254,6 +280,11 @@ static CargoArtifact *cargo_artifact_free(CargoArtifact *a) {
         free(a->package_dir);
         strv_free(a->environment);
         strv_free(a->binaries);
+        for (size_t i = 0; i < ELEMENTSOF(a->listing); i++) {
+                runner_child_kill(&a->listing[i].run);
+                free(a->listing[i].output);
+        }
+        strv_free(a->list_env);
         return mfree(a);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CargoArtifact *, cargo_artifact_free);
@@ -569,6 +600,10 @@ static void cargo_stop(void *userdata) {
         cargo->stopped = true;
         if (cargo->build_pid > 0)
                 (void) kill(cargo->build_pid, SIGTERM);
+        for (CargoArtifact *a = cargo->artifacts; a; a = a->next)
+                for (size_t i = 0; i < ELEMENTSOF(a->listing); i++)
+                        if (a->listing[i].run.pid > 0)
+                                (void) kill(a->listing[i].run.pid, SIGTERM);
 }
 
 static const TestAdapter cargo_adapter = {
@@ -583,63 +618,158 @@ static const TestAdapter cargo_adapter = {
         " A test target with 'harness = false' must answer '--list --format terse' and '--exact NAME' as " \
         "libtest does (libtest-mimic does)."
 
-/* Lists the cases of a test executable, and which of them are #[ignore]d: two runs of the executable, at
- * the same time (each is mostly a process start). */
-static int cargo_list_cases(Cargo *cargo, const CargoArtifact *a, const char *cwd, char ***ret_cases,
-                            char ***ret_ignored) {
-        _cleanup_strv_free_ char **cases = NULL, **ignored = NULL, **env = NULL;
-        _cleanup_free_ char *out0 = NULL, *out1 = NULL, *message = NULL;
-        char **out[2] = { &out0, &out1 };
-        pid_t pid[2] = {};
-        int fd[2] = { -EBADF, -EBADF }, status[2];
-        size_t size[2] = {};
+/* Test executables listed at once, each by two processes (each mostly a process start): one per CPU (at
+ * least two), so that the first one's cases can start soon, while the others list. */
+static unsigned cargo_list_parallel(void) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 2 ? (unsigned) MIN(n, 256L) : 2U;
+}
+
+static void cargo_maybe_finished(Cargo *cargo) {
+        if (cargo->build_finished || !cargo->build_over || cargo->n_listing > 0 || cargo->add_first)
+                return;
+        cargo->build_finished = true;
+        test_engine_build_finished(cargo->engine, cargo->build_ok || cargo->stopped);
+}
+
+static void cargo_list_next(Cargo *cargo);
+
+/* Both listings of the artifact are over: hand its cases to the engine. */
+static int cargo_listed(CargoArtifact *a) {
+        _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
+        Cargo *cargo = a->cargo;
         int r;
 
-        if (a->library_path) {
-                _cleanup_free_ char *var = strjoin("LD_LIBRARY_PATH=", a->library_path);
-                env = strv_copy(environ);
-                if (!var || !env)
-                        return log_oom();
-                for (size_t i = 0; env[i]; i++)
-                        if (startswith(env[i], "LD_LIBRARY_PATH=")) {
-                                free(env[i]);
-                                env[i] = TAKE_PTR(var);
-                                break;
-                        }
-                if (var && strv_consume(&env, TAKE_PTR(var)) < 0)
-                        return log_oom();
-        }
         for (int pass = 0; pass < 2; pass++) {
-                char *argv[] = { a->executable, (char *) "--list", (char *) "--format", (char *) "terse",
-                                 pass ? (char *) "--ignored" : NULL, NULL };
-                r = process_spawn_pipe(argv, cwd, env, &pid[pass], &fd[pass]);
-                if (r < 0) {
-                        safe_close(fd[0]);
-                        process_terminate(&pid[0]);
-                        return log_error_errno(r, "Failed to list the tests of %s: %m", a->executable);
-                }
-        }
-        for (int pass = 0; pass < 2; pass++)
-                status[pass] = process_capture_wait(pid[pass], fd[pass], CARGO_LIST_SIZE_MAX, out[pass],
-                                                    &size[pass]);
-        for (int pass = 0; pass < 2; pass++) {
-                if (status[pass] < 0)
-                        return log_error_errno(status[pass], "Failed to read the test list of %s: %m",
-                                               a->executable);
-                if (status[pass] > 0) {
-                        log_error("Failed to list the tests of %s: exit status %d.%s", a->executable,
-                                  status[pass], CARGO_HARNESS_HINT);
+                CargoListing *l = &a->listing[pass];
+                _cleanup_free_ char *message = NULL;
+
+                if (!l->output) {
+                        log_error("Failed to read the test list of %s: more than %u bytes, or out of "
+                                  "memory.", a->executable, CARGO_LIST_SIZE_MAX);
                         return -EBADMSG;
                 }
-                r = cargo_test_list_parse(*out[pass], size[pass], pass ? &ignored : &cases, &message);
+                if (l->status > 0) {
+                        log_error("Failed to list the tests of %s: exit status %d.%s", a->executable,
+                                  l->status, CARGO_HARNESS_HINT);
+                        return -EBADMSG;
+                }
+                r = cargo_test_list_parse(l->output, l->size, pass ? &ignored : &cases, &message);
+                if (r == -ENOMEM)
+                        return r;
                 if (r < 0) {
                         log_error("Cannot read the test list of %s: %s.%s", a->executable,
                                   message ?: strerror(-r), CARGO_HARNESS_HINT);
-                        return r;
+                        return -EBADMSG;
                 }
         }
-        *ret_cases = TAKE_PTR(cases);
-        *ret_ignored = TAKE_PTR(ignored);
+        PatternCase target = cargo_target_case(a->package, a->target, a->kind);
+        return runner_add_cases(cargo->engine, a->package, a->binary_id, a->binary_id, cases, ignored,
+                                cargo->ignored_mode, &target, a, /* ret_tentative= */ NULL);
+}
+
+/* Hands the engine the cases of the artifacts listed, in cargo's order. */
+static void cargo_add_listed(Cargo *cargo) {
+        while (cargo->add_first && cargo->add_first->listed) {
+                CargoArtifact *a = cargo->add_first;
+                int r = 0;
+
+                cargo->add_first = a->next_queued;
+                if (!cargo->add_first)
+                        cargo->queued_last = NULL;
+                if (!a->list_failed && !cargo->stopped)
+                        r = cargo_listed(a);
+                if (r == -ENOMEM)
+                        log_oom();
+                if (r < 0)
+                        cargo->build_ok = false;
+                for (size_t i = 0; i < ELEMENTSOF(a->listing); i++)
+                        a->listing[i].output = mfree(a->listing[i].output);
+                a->list_env = strv_free(a->list_env);
+        }
+}
+
+static void cargo_list_done(RunnerChild *run, int status, const char *output, size_t size) {
+        CargoListing *l = container_of(run, CargoListing, run);
+        CargoArtifact *a = l->artifact;
+        Cargo *cargo = a->cargo;
+
+        l->over = true;
+        l->status = status;
+        l->size = size;
+        if (output && !run->cut)
+                l->output = strndup(output, size); /* NULL (out of memory) is told as cut off */
+        if (!(a->listing[0].over && a->listing[1].over))
+                return;
+        cargo->n_listing--;
+        a->listed = true;
+        cargo_add_listed(cargo);
+        cargo_list_next(cargo);
+        cargo_maybe_finished(cargo);
+}
+
+/* Starts the two listings of the artifact: the cases, and which of them are #[ignore]d. */
+static int cargo_list_start(Cargo *cargo, CargoArtifact *a) {
+        int r;
+
+        for (int pass = 0; pass < 2; pass++) {
+                char *argv[] = { a->executable, (char *) "--list", (char *) "--format", (char *) "terse",
+                                 pass ? (char *) "--ignored" : NULL, NULL };
+                r = runner_child_spawn(&a->listing[pass].run, cargo->event, argv, a->package_dir,
+                                       a->list_env, /* flags= */ 0, CARGO_LIST_SIZE_MAX, cargo_list_done);
+                if (r < 0) {
+                        runner_child_kill(&a->listing[0].run);
+                        return log_error_errno(r, "Failed to list the tests of %s: %m", a->executable);
+                }
+        }
+        cargo->n_listing++;
+        return 0;
+}
+
+/* Starts the listings of the artifacts waiting, up to list_parallel at a time. */
+static void cargo_list_next(Cargo *cargo) {
+        while (cargo->list_first && (cargo->n_listing < cargo->list_parallel || cargo->stopped)) {
+                CargoArtifact *a = cargo->list_first;
+                cargo->list_first = a->next_queued;
+                if (cargo->stopped || cargo_list_start(cargo, a) < 0) {
+                        a->listed = a->list_failed = true;
+                        if (!cargo->stopped)
+                                cargo->build_ok = false;
+                }
+        }
+        cargo_add_listed(cargo);
+}
+
+/* Lists the artifact's cases (at once, or when fewer listings run): the engine gets them when both
+ * listings are over.  The listings run with the executable's libraries, as cargo test runs it. */
+static int cargo_list_queue(Cargo *cargo, CargoArtifact *a) {
+        if (a->library_path) {
+                _cleanup_free_ char *var = strjoin("LD_LIBRARY_PATH=", a->library_path);
+                a->list_env = strv_copy(environ);
+                if (!var || !a->list_env)
+                        return -ENOMEM;
+                for (size_t i = 0; a->list_env[i]; i++)
+                        if (startswith(a->list_env[i], "LD_LIBRARY_PATH=")) {
+                                free(a->list_env[i]);
+                                a->list_env[i] = TAKE_PTR(var);
+                                break;
+                        }
+                if (var && strv_consume(&a->list_env, TAKE_PTR(var)) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(a->listing); i++) {
+                runner_child_init(&a->listing[i].run);
+                a->listing[i].artifact = a;
+        }
+        a->cargo = cargo;
+        if (cargo->queued_last)
+                cargo->queued_last->next_queued = a;
+        else
+                cargo->add_first = a;
+        if (!cargo->list_first)
+                cargo->list_first = a;
+        cargo->queued_last = a;
+        cargo_list_next(cargo);
         return 0;
 }
 
@@ -743,7 +873,6 @@ static int cargo_library_path(Cargo *cargo, CargoArtifact *a) {
 
 static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         _cleanup_(cargo_artifact_freep) CargoArtifact *a = NULL;
-        _cleanup_strv_free_ char **cases = NULL, **ignored = NULL;
         const CargoPackage *p;
         _cleanup_free_ char *cwd = NULL;
         int r;
@@ -785,19 +914,14 @@ static int cargo_on_artifact(Cargo *cargo, const CargoBuildEvent *ev) {
         r = cargo_artifact_environment(cargo, a, p, ev->package_id);
         if (r < 0)
                 return r;
-        r = cargo_list_cases(cargo, a, cwd, &cases, &ignored);
         a->package_dir = TAKE_PTR(cwd);
-        if (r < 0) {
-                cargo->build_ok = false;
-                return 0;
-        }
 
-        /* The artifact must outlive its jobs: the adapter keeps it until the run is over. */
+        /* The artifact must outlive its listings and its jobs: the adapter keeps it until the run is
+         * over. */
         CargoArtifact *kept = TAKE_PTR(a);
         kept->next = cargo->artifacts;
         cargo->artifacts = kept;
-        return runner_add_cases(cargo->engine, kept->package, kept->binary_id, kept->binary_id, cases,
-                                ignored, cargo->ignored_mode, &target, kept, /* ret_tentative= */ NULL);
+        return cargo_list_queue(cargo, kept);
 }
 
 static int cargo_on_build_event(const CargoBuildEvent *ev, void *userdata) {
@@ -848,7 +972,7 @@ static void cargo_build_done(Cargo *cargo) {
                         cargo->build_ok = false;
                 }
         }
-        test_engine_build_finished(cargo->engine, cargo->build_ok || cargo->stopped);
+        cargo_maybe_finished(cargo);
 }
 
 static int on_build_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -1021,11 +1145,16 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         int r;
 
         cargo->engine = e;
+        cargo->event = event;
         cargo->build_ok = true;
         cargo->stopped = false;
         cargo->native_dirs = strv_free(cargo->native_dirs);
         cargo_binaries_clear(cargo);
         cargo->build_over = false;
+        cargo->build_finished = false;
+        cargo->n_listing = 0;
+        cargo->list_parallel = cargo_list_parallel();
+        cargo->list_first = cargo->add_first = cargo->queued_last = NULL;
 
         for (size_t i = 0; i < cargo->metadata->n_packages; i++) {
                 const CargoPackage *p = &cargo->metadata->packages[i];
@@ -1039,6 +1168,7 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         }
         if (n_matching == 0) {
                 cargo_stop_early_build(cargo);
+                cargo->build_finished = true;
                 test_engine_build_finished(e, true);
                 return 0;
         }
@@ -1080,8 +1210,10 @@ static void cargo_finish(void *userdata) {
         while (cargo->artifacts) {
                 CargoArtifact *a = cargo->artifacts;
                 cargo->artifacts = a->next;
-                cargo_artifact_free(a);
+                cargo_artifact_free(a); /* and its listings, if they still run */
         }
+        cargo->list_first = cargo->add_first = cargo->queued_last = NULL;
+        cargo->n_listing = 0;
         cargo->engine = NULL;
 }
 

@@ -151,22 +151,16 @@ static const ConfigProgram go_program = {
 typedef struct GoTest GoTest;
 typedef struct GoChild GoChild;
 
-/* Called once a child's output has ended and the child was reaped: status is its exit status (128 + the
- * signal if it was killed), output what it printed (NULL if that could not be kept).  A negative return is
- * -ENOMEM. */
+/* Called once a child's output has ended and the child was reaped (see RunnerChildDone); c->run.cut says
+ * whether its output was cut off.  A negative return is -ENOMEM. */
 typedef int (*GoChildDone)(GoChild *c, int status, const char *output, size_t size);
 
-/* A child process (go test -c, or a test binary listing its cases), its output read on the event loop. */
+/* A child process (go list, go test -c, or a test binary listing its cases). */
 struct GoChild {
+        RunnerChild run;
         GoTest *go;
-        void *owner; /* the GoArtifact or GoBatch it works for */
+        void *owner; /* the GoArtifact or GoBatch it works for (or the GoTest) */
         GoChildDone done;
-        size_t max;  /* the output kept: beyond it the child is stopped */
-        pid_t pid;
-        int fd;
-        sd_event_source *source;
-        TextBuf output;
-        bool cut;    /* the output was cut off (too long, or out of memory) */
 };
 
 /* A package to build, list and run: what its cases need. */
@@ -232,65 +226,28 @@ struct GoTest {
 };
 
 static void go_child_init(GoChild *c, GoTest *go, void *owner) {
-        *c = (GoChild) { .go = go, .owner = owner, .fd = -EBADF };
+        *c = (GoChild) { .go = go, .owner = owner };
+        runner_child_init(&c->run);
 }
 
-/* Stops and reaps the child, if there is one. */
 static void go_child_kill(GoChild *c) {
-        c->source = sd_event_source_disable_unref(c->source);
-        c->fd = safe_close(c->fd);
-        process_terminate(&c->pid);
-        textbuf_done(&c->output);
+        runner_child_kill(&c->run);
 }
 
 static void go_schedule(GoTest *go);
 static void go_maybe_finished(GoTest *go);
 
-static int on_child_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        GoChild *c = userdata;
+static void go_child_done(RunnerChild *run, int status, const char *output, size_t size) {
+        GoChild *c = container_of(run, GoChild, run);
         GoTest *go = c->go;
-        _cleanup_free_ char *text = NULL;
-        bool signaled;
-        int status = 127, r;
-        char buf[65536];
 
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && IN_SET(errno, EAGAIN, EINTR))
-                return 0;
-        if (n > 0) {
-                if (c->cut)
-                        return 0;
-                size_t take = MIN((size_t) n, c->max - MIN(c->max, c->output.len));
-                textbuf_append_len(&c->output, buf, take);
-                if (take < (size_t) n || c->output.oom) {
-                        /* Too much: stop the child; it fails when its output ends. */
-                        if (c->pid > 0)
-                                (void) kill(c->pid, SIGTERM);
-                        c->cut = true;
-                }
-                return 0;
-        }
-
-        /* The end of its output: reap it and take the next step. */
-        c->source = sd_event_source_disable_unref(c->source);
-        c->fd = safe_close(c->fd);
-        if (c->pid > 0) {
-                if (process_wait(c->pid, &status, &signaled) < 0)
-                        status = 127;
-                c->pid = 0;
-        }
         go->n_children--;
-        size_t size = c->output.len;
-        if (textbuf_steal(&c->output, &text) < 0)
-                c->cut = true;
-        r = c->done(c, status, text, size);
-        if (r < 0) {
+        if (c->done(c, status, output, size) < 0) {
                 log_oom();
                 go->ok = false;
         }
         go_schedule(go);
         go_maybe_finished(go);
-        return 0;
 }
 
 /* Starts argv in cwd; done is called when its output ends. */
@@ -298,19 +255,10 @@ static int go_child_spawn(GoChild *c, char *const *argv, const char *cwd, Proces
                           size_t max, GoChildDone done) {
         int r;
 
-        textbuf_done(&c->output);
-        c->cut = false;
-        c->max = max;
         c->done = done;
-        r = process_spawn_pipe_full(argv, cwd, NULL, flags, &c->pid, &c->fd);
+        r = runner_child_spawn(&c->run, c->go->event, argv, cwd, /* env= */ NULL, flags, max, go_child_done);
         if (r < 0)
                 return r;
-        (void) fd_nonblock(c->fd, true);
-        r = sd_event_add_io(c->go->event, &c->source, c->fd, EPOLLIN, on_child_output, c);
-        if (r < 0) {
-                go_child_kill(c);
-                return r;
-        }
         c->go->n_children++;
         return 0;
 }
@@ -425,14 +373,14 @@ static void go_stop(void *userdata) {
         GoTest *go = userdata;
 
         go->stopped = true;
-        if (go->list.pid > 0)
-                (void) kill(go->list.pid, SIGTERM);
+        if (go->list.run.pid > 0)
+                (void) kill(go->list.run.pid, SIGTERM);
         for (GoArtifact *a = go->artifacts; a; a = a->next)
-                if (a->child.pid > 0)
-                        (void) kill(a->child.pid, SIGTERM);
+                if (a->child.run.pid > 0)
+                        (void) kill(a->child.run.pid, SIGTERM);
         for (GoBatch *b = go->batches; b; b = b->next)
-                if (b->child.pid > 0)
-                        (void) kill(b->child.pid, SIGTERM);
+                if (b->child.run.pid > 0)
+                        (void) kill(b->child.run.pid, SIGTERM);
 }
 
 static const TestAdapter go_adapter = {
@@ -533,13 +481,13 @@ static int go_list_done(GoChild *c, int status, const char *output, size_t size)
 
         if (go->stopped)
                 return 0;
-        if (status == 0 && !c->cut) {
+        if (status == 0 && !c->run.cut) {
                 go_listing_save(a, output, size);
                 return go_artifact_add_cases(a, output, size, /* ret_early= */ NULL);
         }
 
         go->ok = false;
-        if (c->cut)
+        if (c->run.cut)
                 m = strjoin("The test list of ", a->binary, " is too long.");
         else if (asprintf(&m, "Listing the tests of %s failed with exit status %d.", a->binary, status) < 0)
                 m = NULL;
@@ -605,11 +553,11 @@ static int go_solo_done(GoChild *c, int status, const char *output, size_t size)
         go->n_builds--;
         if (go->stopped)
                 return 0;
-        if (status != 0 || c->cut) {
+        if (status != 0 || c->run.cut) {
                 _cleanup_free_ char *text = NULL, *m = NULL;
                 go->ok = false;
                 /* As go test shows it: go's messages, then the verdict. */
-                text = strjoin(output ?: "", c->cut ? "\n(output cut off)" : "");
+                text = strjoin(output ?: "", c->run.cut ? "\n(output cut off)" : "");
                 if (!text)
                         return -ENOMEM;
                 r = go_build_failure_message(text, a->import_path, &m);
@@ -689,7 +637,7 @@ static int go_batch_done(GoChild *c, int status, const char *output, size_t size
         go->n_builds--;
         if (go->stopped)
                 return 0;
-        if (status == 0 && !c->cut && size > 0) {
+        if (status == 0 && !c->run.cut && size > 0) {
                 r = go_message(go, output);
                 if (r < 0)
                         return r;
@@ -953,8 +901,8 @@ static int go_packages_done(GoChild *c, int status, const char *output, size_t s
         go->list_pending = false;
         if (go->stopped)
                 return 0;
-        if (status != 0 || c->cut || !output) {
-                if (c->cut)
+        if (status != 0 || c->run.cut || !output) {
+                if (c->run.cut)
                         log_error("Failed to run go list: its output is too long.");
                 else
                         log_error("Failed to run go list: exit status %d.", status);

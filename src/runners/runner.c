@@ -19,6 +19,76 @@
 /* After a change, wait this long for the rest of a burst (an editor saving, a checkout). */
 #define WATCH_SETTLE_USEC (200 * USEC_PER_MSEC)
 
+void runner_child_init(RunnerChild *c) {
+        *c = (RunnerChild) { .fd = -EBADF };
+}
+
+void runner_child_kill(RunnerChild *c) {
+        c->source = sd_event_source_disable_unref(c->source);
+        c->fd = safe_close(c->fd);
+        process_terminate(&c->pid);
+        textbuf_done(&c->output);
+}
+
+static int on_runner_child_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        RunnerChild *c = userdata;
+        _cleanup_free_ char *text = NULL;
+        bool signaled;
+        int status = 127;
+        char buf[65536];
+
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && IN_SET(errno, EAGAIN, EINTR))
+                return 0;
+        if (n > 0) {
+                if (c->cut)
+                        return 0;
+                size_t take = MIN((size_t) n, c->max - MIN(c->max, c->output.len));
+                textbuf_append_len(&c->output, buf, take);
+                if (take < (size_t) n || c->output.oom) {
+                        /* Too much: stop the child; it fails when its output ends. */
+                        if (c->pid > 0)
+                                (void) kill(c->pid, SIGTERM);
+                        c->cut = true;
+                }
+                return 0;
+        }
+
+        /* The end of its output: reap it and take the next step. */
+        c->source = sd_event_source_disable_unref(c->source);
+        c->fd = safe_close(c->fd);
+        if (c->pid > 0) {
+                if (process_wait(c->pid, &status, &signaled) < 0)
+                        status = 127;
+                c->pid = 0;
+        }
+        size_t size = c->output.len;
+        if (textbuf_steal(&c->output, &text) < 0)
+                c->cut = true;
+        c->done(c, status, text, size);
+        return 0;
+}
+
+int runner_child_spawn(RunnerChild *c, sd_event *event, char *const *argv, const char *cwd, char *const *env,
+                       ProcessSpawnFlags flags, size_t max, RunnerChildDone done) {
+        int r;
+
+        textbuf_done(&c->output);
+        c->cut = false;
+        c->max = max;
+        c->done = done;
+        r = process_spawn_pipe_full(argv, cwd, env, flags, &c->pid, &c->fd);
+        if (r < 0)
+                return r;
+        (void) fd_nonblock(c->fd, true);
+        r = sd_event_add_io(event, &c->source, c->fd, EPOLLIN, on_runner_child_output, c);
+        if (r < 0) {
+                runner_child_kill(c);
+                return r;
+        }
+        return 0;
+}
+
 bool runner_job_hides(const JobSpec *job, const char *path) {
         const ContainerSpec *c = &job->container;
 

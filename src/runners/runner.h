@@ -5,9 +5,12 @@
  * the listing state, the local worker, the UI and the reports, signals, and --watch's loop. */
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <systemd/sd-event.h>
 
+#include "basic/process-util.h"
+#include "basic/string-util.h"
 #include "config/config.h"
 #include "testrunner/testrunner-engine.h"
 
@@ -29,6 +32,30 @@ typedef struct RunnerOptions {
         const RunnerAdapterOps *ops;
         void *userdata;               /* for adapter and ops */
 } RunnerOptions;
+
+/* A helper program whose standard output is read on the event loop (a build, a test binary listing its
+ * cases), the adapter's own state around it.  done runs once the output has ended and the child was
+ * reaped: status is its exit status as process_wait() gives it (127 when it could not be reaped), output
+ * what it printed, NUL-terminated (NULL when it could not be kept), and cut says whether it was cut off
+ * (past max, when the child is stopped, or out of memory). */
+typedef struct RunnerChild RunnerChild;
+typedef void (*RunnerChildDone)(RunnerChild *c, int status, const char *output, size_t size);
+struct RunnerChild {
+        RunnerChildDone done;
+        size_t max;
+        pid_t pid;
+        int fd;
+        sd_event_source *source;
+        TextBuf output;
+        bool cut;
+};
+
+void runner_child_init(RunnerChild *c);
+/* Starts argv (env NULL = ours) in cwd; done is called from event when its output ends. */
+int runner_child_spawn(RunnerChild *c, sd_event *event, char *const *argv, const char *cwd, char *const *env,
+                       ProcessSpawnFlags flags, size_t max, RunnerChildDone done);
+/* Stops and reaps the child, if there is one (done is not called). */
+void runner_child_kill(RunnerChild *c);
 
 /* The extra arguments for the test binaries: the extra-test-binary-args value, then what follows '--'.
  * check (the adapter's) refuses those that would change what a case runs, with a message.  Returns

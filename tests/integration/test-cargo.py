@@ -569,6 +569,40 @@ class CargoMaelstrom(unittest.TestCase):
         self.assertEqual(summary(p.stdout), (1, 1, 0, 0, 0, 0, 0), p.stdout)
         self.assertIn("The build, or the listing of a test binary, failed (see the errors above)", p.stdout)
 
+    def test_listings_run_at_once(self):
+        # Test executables list their cases at the same time: each of these two, asked for its list, waits
+        # (at most 30 s) until the other has been asked too.
+        ws = small_crate("eta_listing", "")
+        marks = os.path.join(STATE["root"], "eta-marks")
+        os.makedirs(marks)
+        for me, other in (("first", "second"), ("second", "first")):
+            with open(f"{ws}/Cargo.toml", "a") as f:
+                f.write(f'\n[[test]]\nname = "{me}"\nharness = false\n')
+            write(f"{ws}/tests/{me}.rs", f"""
+                use std::{{env, fs, path::Path, thread, time::Duration}};
+                fn main() {{
+                    let args: Vec<String> = env::args().collect();
+                    if !args.iter().any(|a| a == "--list") || args.iter().any(|a| a == "--ignored") {{
+                        return;
+                    }}
+                    let marks = env::var("ETA_MARKS").unwrap();
+                    fs::write(Path::new(&marks).join("{me}"), "").unwrap();
+                    let mut seen = "not seen";
+                    for _ in 0..300 {{
+                        if Path::new(&marks).join("{other}").exists() {{ seen = "seen"; break; }}
+                        thread::sleep(Duration::from_millis(100));
+                    }}
+                    fs::write(Path::new(&marks).join("{me}-saw"), seen).unwrap();
+                    println!("{me}_case: test");
+                }}
+            """)
+        p = run("--ui", "simple", cwd=ws, env=dict(STATE["env"], ETA_MARKS=marks))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(read(os.path.join(marks, "first-saw")), "seen")
+        self.assertEqual(read(os.path.join(marks, "second-saw")), "seen")
+        self.assertEqual(outcomes(p.stdout)[0], {("eta_listing::first", "first_case"): "OK",
+                                              ("eta_listing::second", "second_case"): "OK"}, p.stdout)
+
     def test_watch(self):
         w = Watcher([STATE["bin"], "--ui", "simple", "--watch", "-i", "name.equals(tests::adds)"],
                     cwd=STATE["ws"], env=STATE["env"])

@@ -23,6 +23,9 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
+/* The structure of type that holds *ptr as its member. */
+#define container_of(ptr, type, member) ((type *) ((char *) (ptr) - offsetof(type, member)))
+
 /* Take ownership of a pointer or fd: returns it and leaves the null form behind. */
 #define TAKE_GENERIC(var, type, nullvalue)                      \
         ({                                                      \
