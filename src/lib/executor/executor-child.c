@@ -517,8 +517,8 @@ _child_ static _noreturn_ void child_main(const ChildPlan *p) {
 
         if (p->sched_other) {
                 /* The worker's own threads and this set-up run as SCHED_BATCH; the job runs as the worker
-                 * was started (see process_sched_batch()).  The policy a thread may always lower to and
-                 * raise back from, the nice value unchanged. */
+                 * was started (see process_sched_batch()).  Both are normal policies: any thread may move
+                 * between them, its nice value unchanged. */
                 const struct sched_param other = {};
                 r = child_syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, &other);
                 if (r < 0)
