@@ -247,6 +247,7 @@ typedef struct Cargo {
         CargoArtifact *list_first, *add_first, *queued_last;
         unsigned n_listing;                    /* artifacts being listed */
         unsigned list_parallel;                /* the most at once (cargo_list_parallel()) */
+        bool list_only;                        /* --list: nothing runs */
         bool build_finished;                   /* test_engine_build_finished() was called */
         CargoUnits binaries;
         CargoUnits deferred;
@@ -625,8 +626,14 @@ static unsigned cargo_list_parallel(void) {
         return n > 2 ? (unsigned) MIN(n, 256L) : 2U;
 }
 
+static void cargo_add_sorted(Cargo *cargo);
+
 static void cargo_maybe_finished(Cargo *cargo) {
-        if (cargo->build_finished || !cargo->build_over || cargo->n_listing > 0 || cargo->add_first)
+        if (cargo->build_finished || !cargo->build_over || cargo->n_listing > 0 || cargo->list_first)
+                return;
+        if (cargo->list_only)
+                cargo_add_sorted(cargo);
+        if (cargo->add_first)
                 return;
         cargo->build_finished = true;
         test_engine_build_finished(cargo->engine, cargo->build_ok || cargo->stopped);
@@ -668,25 +675,59 @@ static int cargo_listed(CargoArtifact *a) {
                                 cargo->ignored_mode, &target, a, /* ret_tentative= */ NULL);
 }
 
-/* Hands the engine the cases of the artifacts listed, in cargo's order. */
+static void cargo_add_one(Cargo *cargo, CargoArtifact *a) {
+        int r = 0;
+
+        if (!a->list_failed && !cargo->stopped)
+                r = cargo_listed(a);
+        if (r == -ENOMEM)
+                log_oom();
+        if (r < 0)
+                cargo->build_ok = false;
+        for (size_t i = 0; i < ELEMENTSOF(a->listing); i++)
+                a->listing[i].output = mfree(a->listing[i].output);
+        a->list_env = strv_free(a->list_env);
+}
+
+/* Hands the engine the cases of the artifacts listed, in cargo's order; with --list, they wait for
+ * cargo_add_sorted(). */
 static void cargo_add_listed(Cargo *cargo) {
-        while (cargo->add_first && cargo->add_first->listed) {
+        while (!cargo->list_only && cargo->add_first && cargo->add_first->listed) {
                 CargoArtifact *a = cargo->add_first;
-                int r = 0;
 
                 cargo->add_first = a->next_queued;
                 if (!cargo->add_first)
                         cargo->queued_last = NULL;
-                if (!a->list_failed && !cargo->stopped)
-                        r = cargo_listed(a);
-                if (r == -ENOMEM)
-                        log_oom();
-                if (r < 0)
-                        cargo->build_ok = false;
-                for (size_t i = 0; i < ELEMENTSOF(a->listing); i++)
-                        a->listing[i].output = mfree(a->listing[i].output);
-                a->list_env = strv_free(a->list_env);
+                cargo_add_one(cargo, a);
         }
+}
+
+static int cargo_binary_id_compare(const void *a, const void *b) {
+        const CargoArtifact *const *x = a, *const *y = b;
+        return strcmp((*x)->binary_id, (*y)->binary_id);
+}
+
+/* --list, once every executable is listed: their cases in the order of their binary ids, the same each
+ * time (cargo reports the units that are up to date in no particular order). */
+static void cargo_add_sorted(Cargo *cargo) {
+        _cleanup_free_ CargoArtifact **all = NULL;
+        size_t n = 0;
+
+        for (CargoArtifact *a = cargo->add_first; a; a = a->next_queued)
+                n++;
+        all = calloc(MAX(n, (size_t) 1), sizeof(CargoArtifact *));
+        if (!all) {
+                log_oom();
+                cargo->build_ok = false;
+                return;
+        }
+        n = 0;
+        for (CargoArtifact *a = cargo->add_first; a; a = a->next_queued)
+                all[n++] = a;
+        cargo->add_first = cargo->queued_last = NULL;
+        qsort(all, n, sizeof(CargoArtifact *), cargo_binary_id_compare);
+        for (size_t i = 0; i < n; i++)
+                cargo_add_one(cargo, all[i]);
 }
 
 static void cargo_list_done(RunnerChild *run, int status, const char *output, size_t size) {
@@ -1154,6 +1195,7 @@ static int cargo_start(void *userdata, TestEngine *e, sd_event *event) {
         cargo->build_finished = false;
         cargo->n_listing = 0;
         cargo->list_parallel = cargo_list_parallel();
+        cargo->list_only = config_get_bool(cargo->config, "list-tests");
         cargo->list_first = cargo->add_first = cargo->queued_last = NULL;
 
         for (size_t i = 0; i < cargo->metadata->n_packages; i++) {
