@@ -171,7 +171,7 @@ typedef struct CargoListing {
         struct CargoArtifact *artifact;
         bool over;
         int status;
-        char *output; /* NULL: cut off */
+        char *output; /* NULL: cut off (or out of memory) */
         size_t size;
 } CargoListing;
 
@@ -242,8 +242,8 @@ typedef struct Cargo {
         bool stopped;
         CargoArtifact *artifacts;
         /* The artifacts to list, in cargo's order (through next_queued): the first whose listing has not
-         * started, the first whose cases the engine has not got (the engine gets them in this order, so
-         * that --list and the jobs come in cargo's order, whichever listing ends first), the last. */
+         * started, the first whose cases the engine has not got (a run's jobs come in this order,
+         * whichever listing ends first; --list sorts them, see cargo_add_sorted()), the last. */
         CargoArtifact *list_first, *add_first, *queued_last;
         unsigned n_listing;                    /* artifacts being listed */
         unsigned list_parallel;                /* the most at once (cargo_list_parallel()) */
@@ -730,7 +730,7 @@ static void cargo_add_sorted(Cargo *cargo) {
                 cargo_add_one(cargo, all[i]);
 }
 
-static void cargo_list_done(RunnerChild *run, int status, const char *output, size_t size) {
+static void cargo_list_done(RunnerChild *run, int status, char *output, size_t size) {
         CargoListing *l = container_of(run, CargoListing, run);
         CargoArtifact *a = l->artifact;
         Cargo *cargo = a->cargo;
@@ -738,8 +738,9 @@ static void cargo_list_done(RunnerChild *run, int status, const char *output, si
         l->over = true;
         l->status = status;
         l->size = size;
-        if (output && !run->cut)
-                l->output = strndup(output, size); /* NULL (out of memory) is told as cut off */
+        if (run->cut)
+                output = mfree(output);
+        l->output = output;
         if (!(a->listing[0].over && a->listing[1].over))
                 return;
         cargo->n_listing--;

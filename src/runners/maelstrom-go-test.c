@@ -237,12 +237,13 @@ static void go_child_kill(GoChild *c) {
 static void go_schedule(GoTest *go);
 static void go_maybe_finished(GoTest *go);
 
-static void go_child_done(RunnerChild *run, int status, const char *output, size_t size) {
+static void go_child_done(RunnerChild *run, int status, char *output, size_t size) {
+        _cleanup_free_ char *text = output;
         GoChild *c = container_of(run, GoChild, run);
         GoTest *go = c->go;
 
         go->n_children--;
-        if (c->done(c, status, output, size) < 0) {
+        if (c->done(c, status, text, size) < 0) {
                 log_oom();
                 go->ok = false;
         }
@@ -917,7 +918,7 @@ static int go_packages_done(GoChild *c, int status, const char *output, size_t s
         }
 
         go_discard_packages(go);
-        if (go->list_path && go->early)
+        if (go->early)
                 (void) write_file_atomic(go->list_path, output, size, 0644);
         r = go_use_packages(go, output, size, &message);
         if (r == -ENOMEM)
@@ -962,7 +963,7 @@ static int go_start(void *userdata, TestEngine *e, sd_event *event) {
         }
         go->list_pending = true;
 
-        if (!go->early || !go->list_path)
+        if (!go->early)
                 return 0;
         r = read_full_file(go->list_path, GO_LIST_SIZE_MAX, &kept, &size);
         if (r == -ENOMEM)

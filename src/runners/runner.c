@@ -32,7 +32,7 @@ void runner_child_kill(RunnerChild *c) {
 
 static int on_runner_child_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         RunnerChild *c = userdata;
-        _cleanup_free_ char *text = NULL;
+        char *text = NULL;
         bool signaled;
         int status = 127;
         char buf[65536];

@@ -36,10 +36,10 @@ typedef struct RunnerOptions {
 /* A helper program whose standard output is read on the event loop (a build, a test binary listing its
  * cases), the adapter's own state around it.  done runs once the output has ended and the child was
  * reaped: status is its exit status as process_wait() gives it (127 when it could not be reaped), output
- * what it printed, NUL-terminated (NULL when it could not be kept), and cut says whether it was cut off
- * (past max, when the child is stopped, or out of memory). */
+ * what it printed, NUL-terminated, now done's to free (NULL when it could not be kept), and cut says
+ * whether it was cut off (past max, when the child is stopped, or out of memory). */
 typedef struct RunnerChild RunnerChild;
-typedef void (*RunnerChildDone)(RunnerChild *c, int status, const char *output, size_t size);
+typedef void (*RunnerChildDone)(RunnerChild *c, int status, char *output, size_t size);
 struct RunnerChild {
         RunnerChildDone done;
         size_t max;
