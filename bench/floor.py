@@ -10,12 +10,22 @@ blocks in os.wait() for a free slot; the working directory is this process's own
 cases of different directories.  Used by bench/run-cargo.sh (imported) and bench/run-go.sh:
 
     bench/floor.py CASES.json CORES TIMEOUT
+    bench/floor.py --bound NS-FLOOR CHECK.json CASES.json CORES TIMEOUT
 
 CASES.json is a list of {"duration": SECONDS, "argv": [...], "cwd": DIR, "env": {...} (optional: this
 process's environment otherwise), "name": "..."}.  Prints one JSON line: {"wall", "cpu", "cases",
 "failed": [[name, exit status], ...], "timeout"}.
+
+**The bound** (--bound, bound()): the least a runner that follows the spec can take, which must ask the build
+tool whether the test binaries are up to date and start each case in a container of its own.  The build
+tool's no-op check (CHECK.json: {"cwd": DIR, "commands": [ARGV, ...]}, run one after the other) at the same
+time as the cases run by NS-FLOOR (bench/ns-floor.c, built as BUILD-DIR/bench/ns-floor) with --mounts: each
+case in the namespaces the spec gives a job, with the two mounts a job cannot share with another (its proc
+and a tmpfs), longest first, CORES at a time.  No root file system, devices, runner, worker or messages.
+Timed from the check's start to the end of both; "cpu" is the check's and NS-FLOOR's (with its cases), and
+"check_failed" says whether the check failed.
 """
-import json, os, signal, sys, time
+import json, os, shlex, signal, subprocess, sys, tempfile, time
 
 
 class _Timeout(Exception):
@@ -108,9 +118,44 @@ def run(cases, cores, timeout):
     return {"wall": t1 - t0, "cpu": cpu, "cases": len(order), "failed": failed, "timeout": timed_out}
 
 
+def bound(cases, cores, timeout, ns_floor, check):
+    """The bound (see above) of cases (as for run()); check is {"cwd": DIR, "commands": [argv, ...]}.
+    Returns a dict as run() does, with "check_failed"."""
+    with tempfile.TemporaryDirectory(prefix="floor-bound-") as tmp:
+        path = os.path.join(tmp, "cases.json")
+        with open(path, "w") as f:
+            json.dump(cases, f)
+        mounts = os.path.join(tmp, "tmp")  # the cases' tmpfs, in their own mount namespaces
+        os.mkdir(mounts)
+        script = " && ".join(shlex.join(c) for c in check["commands"]) or "true"
+        t0, c0 = time.monotonic(), os.times()
+        checker = subprocess.Popen(["sh", "-c", script], cwd=check["cwd"], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        launched = subprocess.run([ns_floor, "--mounts", mounts, path, str(cores), str(timeout)],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        check_rc = checker.wait()
+        t1, c1 = time.monotonic(), os.times()
+    if launched.returncode != 0:
+        raise RuntimeError(f"{ns_floor} failed: {launched.stderr.strip()}")
+    res = json.loads(launched.stdout)
+    res["wall"] = t1 - t0
+    res["cpu"] = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+    res["check_failed"] = check_rc != 0
+    return res
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit("usage: floor.py CASES.json CORES TIMEOUT")
-    with open(sys.argv[1]) as f:
-        cases = json.load(f)
-    print(json.dumps(run(cases, int(sys.argv[2]), float(sys.argv[3]))))
+    args = sys.argv[1:]
+    if len(args) == 6 and args[0] == "--bound":
+        with open(args[2]) as f:
+            check = json.load(f)
+        with open(args[3]) as f:
+            cases = json.load(f)
+        print(json.dumps(bound(cases, int(args[4]), float(args[5]), args[1], check)))
+    elif len(args) == 3:
+        with open(args[0]) as f:
+            cases = json.load(f)
+        print(json.dumps(run(cases, int(args[1]), float(args[2]))))
+    else:
+        sys.exit("usage: floor.py CASES.json CORES TIMEOUT\n"
+                 "       floor.py --bound NS-FLOOR CHECK.json CASES.json CORES TIMEOUT")

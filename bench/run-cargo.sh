@@ -16,6 +16,13 @@
 # in the output, their names in the logs.  A case that its binary does not list (`--list`) would run nothing
 # and pass at once: it is left out and reported.
 #
+# A fifth, `bound`, is the least a runner that follows the spec can take (bench/floor.py --bound): cargo's
+# no-op build check as cargo-maelstrom runs it (`cargo metadata`, then `cargo test --no-run`), at the same
+# time as the floor's cases each started in the namespaces the spec gives a job, with its own proc and tmpfs
+# and nothing else (BUILD-DIR/bench/ns-floor), at most one per core at a time.  Where bound/cargo test is
+# above 1, no runner that gives each case a container of its own, as the spec does, can be as fast as
+# `cargo test` on that crate here.
+#
 #   bench/run-cargo.sh [BUILD-DIR] [CRATE...]      (default: build, every crate of the list)
 #
 # Environment: ROUNDS (default 3), WARMUP untimed rounds before them (default 1, for warm caches), TIMEOUT
@@ -53,10 +60,10 @@ export CARGO_TERM_COLOR=never
 # cargo test once per binary.
 export RUST_BACKTRACE=${BENCH_RUST_BACKTRACE:-0} RUST_LIB_BACKTRACE=${BENCH_RUST_BACKTRACE:-0}
 
-python3 - "$here" "$@" <<'PY'
+python3 - "$here" "$(realpath "$build")/bench/ns-floor" "$@" <<'PY'
 import json, os, shutil, signal, statistics, subprocess, sys, time
 
-here, wanted = sys.argv[1], sys.argv[2:]
+here, ns_floor, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
 sys.path.insert(0, here)
 import floor  # bench/floor.py
 work = os.environ["BENCH_CARGO_DIR"]
@@ -248,31 +255,41 @@ runners = {
     "maelstrom": [maelstrom, "--ui", "simple"] if have_maelstrom else None,
     # Every case run bare (bench/floor.py), from the durations of the warm-up's cargo-maelstrom.
     "floor": "floor" if have_maelstrom else None,
+    # The same cases in the namespaces of a container, beside cargo's no-op check (floor.py --bound).
+    "bound": "bound" if have_maelstrom and os.access(ns_floor, os.X_OK) else None,
 }
-missing = {"nextest": "not installed", "maelstrom": "missing", "floor": "n/a"}
-floor_failed = {}  # crate -> the failed count of each round
+missing = {"nextest": "not installed", "maelstrom": "missing", "floor": "n/a", "bound": "n/a"}
+floor_failed = {"floor": {}, "bound": {}}  # label -> crate -> the failed count of each round
 
 
-def time_floor(crate, rnd, cases):
+def time_floor(label, crate, d, rnd, cases):
     if not cases:
         return "n/a"
-    log = os.path.join(logs, f"{crate}-floor-{rnd}.log")
-    res = floor.run(cases, cores, timeout)
+    log = os.path.join(logs, f"{crate}-{label}-{rnd}.log")
+    if label == "bound":
+        check = [["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                 ["cargo", "test", "--no-run", "--message-format=json-render-diagnostics", "--workspace"]]
+        res = floor.bound(cases, cores, timeout, ns_floor, {"cwd": d, "commands": check})
+    else:
+        res = floor.run(cases, cores, timeout)
     with open(log, "w") as f:
         f.write(f"{res['cases']} cases, {len(res['failed'])} failed, {res['wall']:.3f} s, "
-                f"{res['cpu']:.3f} s of CPU{', timed out' if res['timeout'] else ''}\n")
+                f"{res['cpu']:.3f} s of CPU{', timed out' if res['timeout'] else ''}"
+                f"{', the check failed' if res.get('check_failed') else ''}\n")
         for n, code in res["failed"]:
             f.write(f"exit {code}: {n}\n")
     if res["timeout"]:
         return "timeout"
+    if res.get("check_failed"):
+        return "fail(check)"
     if rnd != "warmup":
-        floor_failed.setdefault(crate, []).append(len(res["failed"]))
+        floor_failed[label].setdefault(crate, []).append(len(res["failed"]))
     return res["wall"]
 
 
 def time_one(label, crate, d, rnd, extra=(), cases=None):
-    if label == "floor":
-        return time_floor(crate, rnd, cases)
+    if label in ("floor", "bound"):
+        return time_floor(label, crate, d, rnd, cases)
     cmd = runners[label] + list(extra)
     log = os.path.join(logs, f"{crate}-{label.replace(' ', '-')}-{rnd}.log")
     rc, secs, _ = run(cmd, d, timeout, log)
@@ -318,7 +335,7 @@ for name, version in crate_list():
     events = os.path.join(logs, f"{name}-maelstrom-events.jsonl")
     for w in range(max(warmup, 1 if have_maelstrom else 0)):
         for label in labels:
-            if runners[label] and label != "floor" and (w < warmup or label == "maelstrom"):
+            if runners[label] and label not in ("floor", "bound") and (w < warmup or label == "maelstrom"):
                 time_one(label, name, d, "warmup", ["--json-events", events] if label == "maelstrom" else ())
     fcases, fignored, unmapped = floor_cases(events, artifacts) if have_maelstrom and os.path.exists(events) \
         else ([], 0, [])
@@ -329,6 +346,8 @@ for name, version in crate_list():
                  if unmapped else ""), flush=True)
     if warmup and fcases:
         time_one("floor", name, d, "warmup", cases=fcases)
+        if runners["bound"]:
+            time_one("bound", name, d, "warmup", cases=fcases)
     for rnd in range(rounds):
         # Rotate the order each round, so that drift in the machine's load falls on every runner.
         for label in labels[rnd % len(labels):] + labels[:rnd % len(labels)]:
@@ -352,20 +371,23 @@ for name, version in crate_list():
                                                                                 results["floor"])))
     per_round.append("floor/cargo test " + " ".join(ratio(f, c) for f, c in zip(results["floor"],
                                                                                  results["cargo test"])))
+    per_round.append("bound/cargo test " + " ".join(ratio(f, c) for f, c in zip(results["bound"],
+                                                                                 results["cargo test"])))
     print(f"# {name} rounds: " + ", ".join(per_round), flush=True)
-    if name in floor_failed:
+    for label, failed in floor_failed.items():
         # The floor runs in the host, not in cargo's environment: a case may need more of it (cargo sets
         # CARGO_PKG_NAME and the like at run time too, which we do not).
-        print(f"# {name} floor: cases that failed run bare, each round (timed all the same; their names "
-              f"in {logs}/{name}-floor-*.log): {' '.join(map(str, floor_failed[name]))}", flush=True)
+        if name in failed:
+            print(f"# {name} {label}: cases that failed run bare, each round (timed all the same; their "
+                  f"names in {logs}/{name}-{label}-*.log): {' '.join(map(str, failed[name]))}", flush=True)
 
 
 print("| crate | version | cases (ignored) | binaries | cargo test s | nextest s | maelstrom s | floor s "
-      "| maelstrom/nextest | maelstrom/cargo test | nextest/cargo test | maelstrom/floor | floor/cargo test "
-      "| cargo test ms/case | start-up ms |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "| bound s | maelstrom/nextest | maelstrom/cargo test | nextest/cargo test | maelstrom/floor "
+      "| floor/cargo test | bound/cargo test | cargo test ms/case | start-up ms |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, version, cases, ignored, nbins, med, start, noop in rows:
-    ct, nx, ml, fl = med["cargo test"], med["nextest"], med["maelstrom"], med["floor"]
+    ct, nx, ml, fl, bd = med["cargo test"], med["nextest"], med["maelstrom"], med["floor"], med["bound"]
     ct_s = value(ct)
     # How long one case holds a core under cargo test: its time less cargo's own no-op build check,
     # times the cores its harness uses, over the cases run.
@@ -373,6 +395,6 @@ for name, version, cases, ignored, nbins, med, start, noop in rows:
     per_case = (f"{max(1000 * (ct_s - noop) * cores / run_cases, 0):.1f}" if isinstance(ct_s, float)
                 else "-")
     print(f"| {name} | {version} | {cases} ({ignored}) | {nbins} | {cell(ct)} | {cell(nx)} | {cell(ml)} "
-          f"| {cell(fl)} | {ratio(ml, nx)} | {ratio(ml, ct)} | {ratio(nx, ct)} | {ratio(ml, fl)} "
-          f"| {ratio(fl, ct)} | {per_case} | {start:.1f} |")
+          f"| {cell(fl)} | {cell(bd)} | {ratio(ml, nx)} | {ratio(ml, ct)} | {ratio(nx, ct)} "
+          f"| {ratio(ml, fl)} | {ratio(fl, ct)} | {ratio(bd, ct)} | {per_case} | {start:.1f} |")
 PY

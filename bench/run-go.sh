@@ -18,6 +18,13 @@
 # A case that its binary does not list (-test.list .) would run nothing and pass at once: it is left out and
 # reported.
 #
+# And the bound: the least a runner that follows the spec can take (bench/floor.py --bound): go's own check
+# that the test binaries are up to date (`go list` as our runner runs it, and the floor's `go test -c`
+# commands again), at the same time as the floor's cases each started in the namespaces the spec gives a job,
+# with its own proc and tmpfs and nothing else (BUILD-DIR/bench/ns-floor), at most one per core at a time.
+# Where bound/go is above 1, no runner that gives each case a container of its own, as the spec does, can
+# be as fast as `go test` on that module here.
+#
 #   bench/run-go.sh [BUILD-DIR] [RUNS] [MODULE...]      (defaults: build 3, every module)
 #
 # MODULE picks modules by a part of their path (e.g. go-toml).  With BASELINE=OTHER-BUILD-DIR in the
@@ -153,6 +160,13 @@ def case(e):
 cases, skipped, unmapped = floor.cases_from_events(events, case)
 with open(out, "w") as f:
     json.dump(cases, f)
+# The bound's check (floor.py --bound): go list as our runner runs it, then the same go test -c commands as
+# above, which now find the binaries up to date.
+check = [["go", "list", "-e", "-json=Dir,ImportPath,Name,TestGoFiles,XTestGoFiles,Module,Error", "./..."]]
+for n, slot in enumerate(slots):
+    check.append(["go", "test", "-c", "-o", os.path.join(floor_dir, str(n)) + "/"] + list(slot.values()))
+with open(out + ".check", "w") as f:
+    json.dump({"cwd": os.getcwd(), "commands": check}, f)
 print(f"    floor: {len(cases)} cases from the warm-up's --json-events ({skipped} ignored or not run), "
       f"{sum(c['duration'] for c in cases):.2f} s of case run time"
       + (f"; {len(unmapped)} without a binary that lists them, left out: {', '.join(unmapped[:5])}"
@@ -160,14 +174,21 @@ print(f"    floor: {len(cases)} cases from the warm-up's --json-events ({skipped
 PY
 }
 
-# One floor run: "WALL CPU FAILED" (bench/floor.py measures from its first spawn to its last exit).
+# One floor run: "WALL CPU FAILED" (bench/floor.py measures from its first spawn to its last exit); with
+# --bound before the arguments, one run of the bound.
 floor_run() {
-        python3 "$here/floor.py" "$1" "$(nproc)" 600 | python3 -c '
+        local bound=()
+        if [ "$1" = --bound ]; then
+                bound=(--bound "$build/bench/ns-floor" "$2.check")
+                shift
+        fi
+        python3 "$here/floor.py" "${bound[@]}" "$1" "$(nproc)" 600 | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 if not r["cases"]:
     sys.exit(print("n/a n/a 0"))
-print("%.2f %.2f %d%s" % (r["wall"], r["cpu"], len(r["failed"]), " timeout" if r["timeout"] else ""))
+print("%.2f %.2f %d%s%s" % (r["wall"], r["cpu"], len(r["failed"]), " timeout" if r["timeout"] else "",
+                           " check-failed" if r.get("check_failed") else ""))
 for n, code in r["failed"]:
     print("exit %d: %s" % (code, n), file=sys.stderr)' 2>>"$2"
 }
@@ -181,11 +202,15 @@ except ValueError:
 }
 
 if [ -n "$baseline" ]; then
-        printf '%-42s %6s %10s %10s %10s %10s %8s %8s %10s %10s\n' module cases "ours (s)" "base (s)" \
-                "go test (s)" "floor (s)" ours/go base/go ours/floor floor/go
+        row='%-42s %6s %10s %10s %10s %10s %10s %8s %8s %10s %10s %8s\n'
+        # shellcheck disable=SC2059
+        printf "$row" module cases "ours (s)" "base (s)" "go test (s)" "floor (s)" "bound (s)" ours/go \
+                base/go ours/floor floor/go bound/go
 else
-        printf '%-42s %6s %10s %10s %10s %8s %10s %10s\n' module cases "ours (s)" "go test (s)" "floor (s)" \
-                ours/go ours/floor floor/go
+        row='%-42s %6s %10s %10s %10s %10s %8s %10s %10s %8s\n'
+        # shellcheck disable=SC2059
+        printf "$row" module cases "ours (s)" "go test (s)" "floor (s)" "bound (s)" ours/go ours/floor \
+                floor/go bound/go
 fi
 for m in "${modules[@]}"; do
         read -r modver excluded <<<"$m"
@@ -231,6 +256,7 @@ for m in "${modules[@]}"; do
         floor_note=$(floor_cases "$tmp/events.jsonl" "$tmp/floor-bin/${modver//\//_}" "$tmp/floor-cases.json" \
                 $packages)
         : >"$tmp/floor-failed"
+        : >"$tmp/bound-failed"
         floor_run "$tmp/floor-cases.json" /dev/null >/dev/null  # warm, untimed, like the others
 
         edit_package=
@@ -245,11 +271,11 @@ for m in "${modules[@]}"; do
         }
 
         ours_times=() base_times=() go_times=() ours_cpu=() base_cpu=() go_cpu=()
-        floor_times=() floor_cpu=() floor_failed=()
+        floor_times=() floor_cpu=() floor_failed=() bound_times=() bound_cpu=() bound_failed=()
         # The order rotates each round: what runs right after the floor (two cores saturated by bare
         # processes) or after go test starts on a machine they left busy.
-        sides=(ours go floor)
-        [ -n "$baseline" ] && sides=(ours base go floor)
+        sides=(ours go floor bound)
+        [ -n "$baseline" ] && sides=(ours base go floor bound)
         for ((round = 0; round < runs; round++)); do
                 for ((k = 0; k < ${#sides[@]}; k++)); do
                         case ${sides[(round + k) % ${#sides[@]}]} in
@@ -269,27 +295,36 @@ for m in "${modules[@]}"; do
                         floor)
                                 read -r w c f <<<"$(floor_run "$tmp/floor-cases.json" "$tmp/floor-failed")"
                                 floor_times+=("$w") floor_cpu+=("$c") floor_failed+=("$f");;
+                        bound)
+                                edit "$work"
+                                read -r w c f <<<"$(floor_run --bound "$tmp/floor-cases.json" \
+                                                    "$tmp/bound-failed")"
+                                bound_times+=("$w") bound_cpu+=("$c") bound_failed+=("$f");;
                         esac
                 done
         done
         o=$(median "${ours_times[@]}")
         g=$(median "${go_times[@]}")
         fl=$(median "${floor_times[@]}")
+        bd=$(median "${bound_times[@]}")
+        cpu_medians="go test $(median "${go_cpu[@]}"), floor $(median "${floor_cpu[@]}"), bound"
+        cpu_medians+=" $(median "${bound_cpu[@]}")"
+        # shellcheck disable=SC2059
         if [ -n "$baseline" ]; then
                 b=$(median "${base_times[@]}")
-                printf '%-42s %6s %10s %10s %10s %10s %8s %8s %10s %10s\n' "$modver" "$cases" "$o" "$b" "$g" \
-                        "$fl" "$(ratio "$o" "$g")" "$(ratio "$b" "$g")" "$(ratio "$o" "$fl")" \
-                        "$(ratio "$fl" "$g")"
+                printf "$row" "$modver" "$cases" "$o" "$b" "$g" "$fl" "$bd" "$(ratio "$o" "$g")" \
+                        "$(ratio "$b" "$g")" "$(ratio "$o" "$fl")" "$(ratio "$fl" "$g")" \
+                        "$(ratio "$bd" "$g")"
                 echo "    ours: ${ours_times[*]}; base: ${base_times[*]}; go test: ${go_times[*]};" \
-                        "floor: ${floor_times[*]}"
-                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), base $(median "${base_cpu[@]}"), go test" \
-                        "$(median "${go_cpu[@]}"), floor $(median "${floor_cpu[@]}")"
+                        "floor: ${floor_times[*]}; bound: ${bound_times[*]}"
+                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}")," \
+                        "base $(median "${base_cpu[@]}"), $cpu_medians"
         else
-                printf '%-42s %6s %10s %10s %10s %8s %10s %10s\n' "$modver" "$cases" "$o" "$g" "$fl" \
-                        "$(ratio "$o" "$g")" "$(ratio "$o" "$fl")" "$(ratio "$fl" "$g")"
-                echo "    ours: ${ours_times[*]}; go test: ${go_times[*]}; floor: ${floor_times[*]}"
-                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), go test" \
-                        "$(median "${go_cpu[@]}"), floor $(median "${floor_cpu[@]}")"
+                printf "$row" "$modver" "$cases" "$o" "$g" "$fl" "$bd" "$(ratio "$o" "$g")" \
+                        "$(ratio "$o" "$fl")" "$(ratio "$fl" "$g")" "$(ratio "$bd" "$g")"
+                echo "    ours: ${ours_times[*]}; go test: ${go_times[*]}; floor: ${floor_times[*]};" \
+                        "bound: ${bound_times[*]}"
+                echo "    CPU (s), medians: ours $(median "${ours_cpu[@]}"), $cpu_medians"
         fi
         echo "    ours: $(grep '^Summary' "$tmp/warm-ours")"
         echo "$floor_note"
@@ -297,6 +332,8 @@ for m in "${modules[@]}"; do
         # same, and counted here.
         failed_names=$(sort -u "$tmp/floor-failed" | head -5 | sed 's/^/; /' | tr -d '\n')
         echo "    floor: cases that failed run bare, each run: ${floor_failed[*]}$failed_names"
+        failed_names=$(sort -u "$tmp/bound-failed" | head -5 | sed 's/^/; /' | tr -d '\n')
+        echo "    bound: cases that failed, each run: ${bound_failed[*]}$failed_names"
         echo "    load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
         cd - >/dev/null
 done
