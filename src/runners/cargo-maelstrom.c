@@ -164,7 +164,6 @@ static const ConfigProgram cargo_program = {
         .habits = cargo_habits,
 };
 
-/* A test executable that was built: what its cases need to run. */
 /* One of an artifact's two listings. */
 typedef struct CargoListing {
         RunnerChild run;
@@ -175,6 +174,7 @@ typedef struct CargoListing {
         size_t size;
 } CargoListing;
 
+/* A test executable that was built: what its cases need to run. */
 typedef struct CargoArtifact {
         char *package;    /* the package's name */
         char *target;     /* the target's name */
